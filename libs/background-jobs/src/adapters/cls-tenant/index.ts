@@ -1,0 +1,1 @@
+export * from './cls-tenant-context';

@@ -1,0 +1,2 @@
+export * from './local.transport';
+export * from './in-memory.lock';

@@ -1,0 +1,180 @@
+import IORedis from 'ioredis';
+import { JobAbortedError, LockUnavailableError } from '../../contracts';
+import { freePort } from '../../../../../test/support/redis-server';
+import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../../../../../test/support/redis';
+import { createLockClient, RedisLock } from './redis-lock.adapter';
+
+describe('RedisLock (real Redis)', () => {
+  let prefix: string;
+  let raw: IORedis;
+  const locks: RedisLock[] = [];
+
+  const newLock = (config: { acquireTimeoutMs?: number; url?: string } = {}): RedisLock => {
+    const lock = new RedisLock(createLockClient({ url: config.url ?? testRedisUrl() }), {
+      prefix,
+      acquireTimeoutMs: config.acquireTimeoutMs,
+    });
+    locks.push(lock);
+    return lock;
+  };
+  const aborted = (signal: AbortSignal): Promise<unknown> =>
+    new Promise((resolve) => {
+      if (signal.aborted) resolve(signal.reason);
+      else signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
+    });
+
+  beforeEach(() => {
+    prefix = randomPrefix('lock');
+    raw = new IORedis(testRedisUrl());
+  });
+
+  afterEach(async () => {
+    await Promise.all(locks.splice(0).map((lock) => lock.close()));
+    raw.disconnect();
+    await deletePrefix(prefix);
+  });
+
+  it('gives one holder at a time under the transport prefix, and frees the key on release', async () => {
+    const a = newLock();
+    const b = newLock();
+    const lease = await a.acquire('report', { ttlMs: 5_000 });
+    expect(lease).not.toBeNull();
+    expect(lease!.key).toBe('report');
+    expect(await raw.pttl(`${prefix}:bgj:lock:report`)).toBeGreaterThan(4_000);
+    expect(await b.acquire('report', { ttlMs: 5_000 })).toBeNull();
+
+    await lease!.release();
+
+    expect(await raw.exists(`${prefix}:bgj:lock:report`)).toBe(0);
+    expect(lease!.signal.aborted).toBe(false);
+    const next = await b.acquire('report', { ttlMs: 5_000 });
+    expect(next!.fencingToken).toBeGreaterThan(lease!.fencingToken);
+    await next!.release();
+  });
+
+  it('keeps a lease alive past its TTL by renewing every ttl/3', async () => {
+    const lease = (await newLock().acquire('long', { ttlMs: 300 }))!;
+    const other = newLock();
+    const started = Date.now();
+    await waitFor('three TTLs to pass', () => Date.now() - started > 900, 5_000);
+    expect(lease.signal.aborted).toBe(false);
+    expect(await other.acquire('long', { ttlMs: 300 })).toBeNull();
+    await lease.release();
+  });
+
+  it('frees the lock after its TTL when the holder dies without releasing', async () => {
+    const holderClient = createLockClient({ url: testRedisUrl() });
+    const holder = new RedisLock(holderClient, { prefix });
+    const lease = (await holder.acquire('orphan', { ttlMs: 600 }))!;
+    const diedAt = Date.now();
+    holderClient.disconnect(); // the process is gone: no release, no renewal reaches Redis
+    const other = newLock();
+    expect(await other.acquire('orphan', { ttlMs: 600 })).toBeNull();
+
+    const next = await waitFor('the orphaned lock to expire', () => other.acquire('orphan', { ttlMs: 600 }), 5_000, 20);
+
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(400);
+    expect(next!.fencingToken).toBeGreaterThan(lease.fencingToken);
+    await next!.release();
+    await holder.close();
+  });
+
+  it.each([
+    ['deleted', (r: IORedis, key: string) => r.del(key)],
+    ['overwritten', (r: IORedis, key: string) => r.set(key, 'someone-else', 'PX', 10_000)],
+  ])('aborts the holder’s signal with lock-lost within ttl/3 + margin when the key is %s', async (_, tamper) => {
+    const ttlMs = 900;
+    const lease = (await newLock().acquire('victim', { ttlMs }))!;
+    const tamperedAt = Date.now();
+    await tamper(raw, `${prefix}:bgj:lock:victim`);
+
+    const reason = await aborted(lease.signal);
+    const elapsed = Date.now() - tamperedAt;
+
+    expect(reason).toBeInstanceOf(JobAbortedError);
+    expect((reason as JobAbortedError).kind).toBe('lock-lost');
+    expect((reason as JobAbortedError).message).toContain('"victim"');
+    expect(elapsed).toBeLessThanOrEqual(ttlMs / 3 + 250);
+  });
+
+  it('a release by a non-owner changes nothing', async () => {
+    const lease = (await newLock().acquire('owned', { ttlMs: 5_000 }))!;
+    const key = `${prefix}:bgj:lock:owned`;
+    await raw.set(key, 'new-owner-token', 'PX', 5_000);
+
+    await lease.release();
+
+    expect(await raw.get(key)).toBe('new-owner-token');
+    expect(await raw.pttl(key)).toBeGreaterThan(4_000);
+  });
+
+  it('a stale lease’s release leaves the next holder’s lock alone', async () => {
+    const first = (await newLock().acquire('handover', { ttlMs: 5_000 }))!;
+    await raw.del(`${prefix}:bgj:lock:handover`);
+    const second = (await newLock().acquire('handover', { ttlMs: 5_000 }))!;
+    expect(second).not.toBeNull();
+
+    await first.release();
+
+    expect(await newLock().acquire('handover', { ttlMs: 5_000 })).toBeNull();
+    await second.release();
+  });
+
+  it('fencing tokens strictly increase over 1,000 acquisitions from racing instances', async () => {
+    const instances = [newLock(), newLock(), newLock(), newLock()];
+    const tokens: number[] = [];
+    let holders = 0;
+    let maxHolders = 0;
+    await Promise.all(
+      instances.map(async (lock) => {
+        while (tokens.length < 1_000) {
+          const lease = await lock.acquire('fenced', { ttlMs: 5_000 });
+          if (!lease) continue;
+          holders++;
+          maxHolders = Math.max(maxHolders, holders);
+          if (tokens.length < 1_000) tokens.push(lease.fencingToken);
+          holders--;
+          await lease.release();
+        }
+      }),
+    );
+
+    expect(tokens).toHaveLength(1_000);
+    expect(maxHolders).toBe(1);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
+  });
+
+  it('fails acquire with LockUnavailableError in bounded time when Redis is unreachable', async () => {
+    const lock = newLock({ url: `redis://127.0.0.1:${await freePort()}`, acquireTimeoutMs: 500 });
+    const started = Date.now();
+
+    const error = await lock.acquire('nowhere', { ttlMs: 1_000 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LockUnavailableError);
+    expect((error as LockUnavailableError).key).toBe('nowhere');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('gives the lease up after maxHoldMs: signal aborted with lock-lost, key deleted', async () => {
+    const lease = (await newLock().acquire('capped', { ttlMs: 5_000, maxHoldMs: 300 }))!;
+
+    const reason = (await aborted(lease.signal)) as JobAbortedError;
+
+    expect(reason.kind).toBe('lock-lost');
+    await waitFor('the capped key to be deleted', async () => (await raw.exists(`${prefix}:bgj:lock:capped`)) === 0, 2_000);
+  });
+
+  it('withLock runs fn under the lock, releases after, and does not run fn when held', async () => {
+    const lock = newLock();
+    const inner = await lock.withLock('wl', { ttlMs: 5_000 }, async (lease) => {
+      const busy = await newLock().withLock('wl', { ttlMs: 5_000 }, async () => 'never');
+      return { token: lease.fencingToken, busy };
+    });
+    expect(inner).toEqual({ acquired: true, result: { token: expect.any(Number), busy: { acquired: false } } });
+    expect(await raw.exists(`${prefix}:bgj:lock:wl`)).toBe(0);
+  });
+
+  it('rejects a bad ttl with a message naming the key and the value', async () => {
+    await expect(newLock().acquire('bad', { ttlMs: 0 })).rejects.toThrow('DistributedLock.acquire("bad") got invalid ttlMs 0');
+  });
+});

@@ -1,0 +1,235 @@
+import { Logger } from '@nestjs/common';
+import IORedis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import {
+  AcquireOptions,
+  DistributedLock,
+  INVALID_LOCK_OPTION,
+  JobAbortedError,
+  Lease,
+  LOCK_LOST,
+  LOCK_MAX_HOLD,
+  LOCK_UNAVAILABLE,
+  LockUnavailableError,
+  RedisConnectionOptions,
+} from '../../contracts';
+import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
+
+export interface RedisLockConfig {
+  /** Key prefix: locks live at `<prefix>:bgj:lock:<key>`, fencing counters at `<prefix>:bgj:fence:<key>`. */
+  prefix: string;
+  /**
+   * Longest wait for Redis in `acquire` before it fails with `LockUnavailableError`.
+   * @default 5000
+   */
+  acquireTimeoutMs?: number;
+}
+
+/** One ioredis connection for the lock, built from the transport's connection options. */
+export function createLockClient(connection: RedisConnectionOptions): IORedis {
+  const { url, ...rest } = connection;
+  // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
+  const options = { ...rest, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'bgj-lock' };
+  return url ? new IORedis(url, options) : new IORedis(options);
+}
+
+/**
+ * `DistributedLock` on one Redis: `SET NX PX` with a random token per lease, renewal every ttl/3 by
+ * compare-and-extend, release by compare-and-delete, and a fencing token from a per-key `INCR` counter that
+ * only grows. When renewal fails (the key was deleted or taken over, or Redis stayed unreachable until the
+ * lease could have expired) the lease's `signal` aborts with `JobAbortedError('lock-lost')`.
+ *
+ * It answers "only one run at a time", for efficiency. It is not per-row duplicate prevention: a paused
+ * holder can outlive its lease, so a domain that must never process a row twice keeps its own atomic claim
+ * (and may reject stale writers with the fencing token).
+ */
+export class RedisLock extends DistributedLock {
+  private readonly logger = new Logger('BackgroundJobs');
+  private readonly leases = new Set<RedisLease>();
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly redis: IORedis,
+    private readonly config: RedisLockConfig,
+  ) {
+    super();
+    // NOTE: ioredis reconnects by itself; an unhandled 'error' event would crash the process.
+    redis.on('error', () => undefined);
+  }
+
+  private get acquireTimeoutMs(): number {
+    return this.config.acquireTimeoutMs ?? 5_000;
+  }
+
+  lockKey(key: string): string {
+    return `${this.config.prefix}:bgj:lock:${key}`;
+  }
+
+  fenceKey(key: string): string {
+    return `${this.config.prefix}:bgj:fence:${key}`;
+  }
+
+  async acquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+    if (typeof key !== 'string' || key.length === 0) throw new TypeError(INVALID_LOCK_OPTION(key, 'key', key, 'a non-empty string'));
+    const ttlMs = options?.ttlMs;
+    if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError(INVALID_LOCK_OPTION(key, 'ttlMs', ttlMs, 'an integer ≥ 3 (milliseconds)'));
+    const maxHoldMs = options.maxHoldMs;
+    if (maxHoldMs !== undefined && (!Number.isInteger(maxHoldMs) || maxHoldMs < 1)) {
+      throw new RangeError(INVALID_LOCK_OPTION(key, 'maxHoldMs', maxHoldMs, 'a positive integer (milliseconds)'));
+    }
+    const token = randomBytes(16).toString('hex');
+    const started = Date.now();
+    let fence: unknown;
+    try {
+      fence = await bounded(this.ready().then(() => this.redis.eval(ACQUIRE, 2, this.lockKey(key), this.fenceKey(key), token, ttlMs)), this.acquireTimeoutMs);
+    } catch (error) {
+      throw new LockUnavailableError(key, LOCK_UNAVAILABLE(key, this.acquireTimeoutMs, (error as Error).message), { cause: error });
+    }
+    if (fence === null) return null;
+    const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
+    this.leases.add(lease);
+    return lease;
+  }
+
+  async withLock<R>(
+    key: string,
+    options: AcquireOptions,
+    fn: (lease: Lease) => Promise<R>,
+  ): Promise<{ acquired: true; result: R } | { acquired: false }> {
+    const lease = await this.acquire(key, options);
+    if (!lease) return { acquired: false };
+    try {
+      return { acquired: true, result: await fn(lease) };
+    } finally {
+      await lease.release().catch((error: Error) => this.logger.warn(`Releasing lock "${key}" failed (it expires by its TTL): ${error.message}`));
+    }
+  }
+
+  /** Stops renewing every lease and closes the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const lease of this.leases) lease.stop();
+      this.leases.clear();
+      try {
+        if (this.redis.status === 'ready') await this.redis.quit();
+        else this.redis.disconnect();
+      } catch {
+        this.redis.disconnect();
+      }
+    })();
+    return this.closing;
+  }
+
+  /** @internal */
+  eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.ready().then(() => this.redis.eval(script, keys.length, ...keys, ...args));
+  }
+
+  /** @internal */
+  forget(lease: RedisLease): void {
+    this.leases.delete(lease);
+  }
+
+  private ready(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('the lock was closed'));
+    if (this.redis.status === 'ready') return Promise.resolve();
+    if (this.redis.status === 'end' || this.redis.status === 'close') {
+      return Promise.reject(new Error(`connection is ${this.redis.status}`));
+    }
+    return new Promise((resolve) => this.redis.once('ready', () => resolve()));
+  }
+}
+
+/** One held lock; renews itself every ttl/3 until released, lost, or capped by `maxHoldMs`. */
+class RedisLease implements Lease {
+  private readonly controller = new AbortController();
+  private readonly renewal: NodeJS.Timeout;
+  private readonly cap?: NodeJS.Timeout;
+  /** The earliest moment the key may have expired, as far as this process knows. */
+  private expiresAt: number;
+  private done = false;
+
+  constructor(
+    private readonly lock: RedisLock,
+    readonly key: string,
+    private readonly token: string,
+    readonly fencingToken: number,
+    private readonly ttlMs: number,
+    requestedAt: number,
+    maxHoldMs?: number,
+  ) {
+    // NOTE: counted from before the request was sent: the key cannot outlive that, whatever the latency was.
+    this.expiresAt = requestedAt + ttlMs;
+    const every = Math.max(1, Math.floor(ttlMs / 3));
+    this.renewal = setInterval(() => void this.renew(every), every);
+    this.renewal.unref();
+    if (maxHoldMs !== undefined) {
+      this.cap = setTimeout(() => {
+        this.lose(LOCK_MAX_HOLD(key, maxHoldMs));
+        void this.deleteIfOurs().catch(() => undefined);
+      }, maxHoldMs);
+      this.cap.unref();
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async extend(): Promise<boolean> {
+    if (this.done) return false;
+    const requestedAt = Date.now();
+    const extended = await this.lock.eval(EXTEND, [this.lock.lockKey(this.key)], [this.token, this.ttlMs]);
+    if (this.done) return false;
+    if (extended === 1) {
+      this.expiresAt = requestedAt + this.ttlMs;
+      return true;
+    }
+    this.lose(LOCK_LOST(this.key, 'the key was deleted, expired or taken over by another holder'));
+    return false;
+  }
+
+  async release(): Promise<void> {
+    if (this.done) return;
+    this.stop();
+    await this.deleteIfOurs();
+  }
+
+  /** @internal Stops the timers without touching Redis or the signal. */
+  stop(): void {
+    this.done = true;
+    clearInterval(this.renewal);
+    if (this.cap) clearTimeout(this.cap);
+    this.lock.forget(this);
+  }
+
+  private async deleteIfOurs(): Promise<void> {
+    await this.lock.eval(RELEASE, [this.lock.lockKey(this.key)], [this.token]);
+  }
+
+  private async renew(every: number): Promise<void> {
+    try {
+      await bounded(this.extend(), every);
+    } catch (error) {
+      // NOTE: give up one interval before the key could expire, so the signal fires before anyone else can acquire.
+      if (!this.done && Date.now() + every >= this.expiresAt) {
+        this.lose(LOCK_LOST(this.key, `renewal failed until the lease could expire (${(error as Error).message})`));
+      }
+    }
+  }
+
+  private lose(message: string): void {
+    if (this.done) return;
+    this.stop();
+    this.controller.abort(new JobAbortedError('lock-lost', message));
+  }
+}
+
+/** Rejects when `promise` does not settle within `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,139 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import {
+  DEFAULT_QUEUE,
+  INVALID_CRON,
+  INVALID_JOB_ID,
+  INVALID_JOB_OPTION,
+  INVALID_TIMEZONE,
+  JobDefinitionError,
+  MISSING_EXECUTE,
+  MISSING_TENANT_DIRECTORY,
+  PipelineJobOptions,
+  REQUEST_SCOPED_JOB,
+} from './contracts';
+import { BackgroundJob } from './contracts';
+import { JobDefinition, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
+import { cronProblem, isKnownTimezone } from './cron-validation';
+import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
+
+const JOB_ID = /^[a-z0-9][a-z0-9:._-]*$/;
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const OPTION_KEYS = new Set([
+  'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
+  'misfire', 'schema',
+]);
+
+/**
+ * Records every `@PipelineJob` provider in the registry at `onModuleInit`, validating each one:
+ * a bad definition stops the app with one message naming the job id, the class and the value.
+ */
+@Injectable()
+export class BackgroundJobsExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly accessor: PipelineJobMetadataAccessor,
+    private readonly registry: JobRegistry,
+    private readonly options: ResolvedJobsOptions,
+    private readonly directories: TenantDirectoryLocator,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const target = wrapper.metatype && !wrapper.inject ? wrapper.metatype : undefined;
+      const options = this.accessor.getOptions(target);
+      if (!options) continue;
+      this.registry.register(this.define(wrapper, target as Function, options));
+    }
+  }
+
+  private define(wrapper: InstanceWrapper, jobClass: Function, options: PipelineJobOptions): JobDefinition {
+    const className = jobClass.name || '(anonymous class)';
+    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !JOB_ID.test(options.id)) {
+      throw new JobDefinitionError(INVALID_JOB_ID(options?.id, className));
+    }
+    const { id } = options;
+    const bad = (option: string, value: unknown, expected: string) =>
+      new JobDefinitionError(INVALID_JOB_OPTION(id, className, option, value, expected));
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) throw bad(`option "${key}"`, (options as unknown as Record<string, unknown>)[key], `one of ${[...OPTION_KEYS].join(', ')}`);
+    }
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      throw new JobDefinitionError(REQUEST_SCOPED_JOB(id, className));
+    }
+    const instance = wrapper.instance as BackgroundJob | undefined;
+    if (!instance || typeof instance.execute !== 'function') {
+      throw new JobDefinitionError(MISSING_EXECUTE(id, className));
+    }
+    const timezone = options.timezone ?? 'UTC';
+    if (!isKnownTimezone(timezone)) throw new JobDefinitionError(INVALID_TIMEZONE(id, className, timezone));
+    if (options.cron !== undefined) {
+      const problem = cronProblem(options.cron, timezone);
+      if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
+    }
+    const queue = options.queue ?? DEFAULT_QUEUE;
+    if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) {
+      throw bad('queue', queue, "a name of letters, digits, '.', '_' or '-' (BullMQ forbids ':')");
+    }
+    const tenancy = options.tenancy ?? 'host';
+    if (tenancy !== 'host' && tenancy !== 'per-tenant') throw bad('tenancy', tenancy, "'host' or 'per-tenant'");
+    if (tenancy === 'per-tenant' && !this.directories.find()) {
+      throw new JobDefinitionError(MISSING_TENANT_DIRECTORY(id, className));
+    }
+    const defaults = this.options.defaults;
+    const retry = { attempts: options.retry?.attempts ?? defaults.retry.attempts, backoffMs: options.retry?.backoffMs ?? defaults.retry.backoffMs };
+    if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw bad('retry.attempts', retry.attempts, 'an integer ≥ 1');
+    if (!Number.isInteger(retry.backoffMs) || retry.backoffMs < 0) throw bad('retry.backoffMs', retry.backoffMs, 'an integer ≥ 0');
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw bad('timeoutMs', timeoutMs, 'an integer ≥ 0 (0: no timeout)');
+    if (options.lock !== undefined) {
+      if (typeof options.lock !== 'object' || options.lock === null || !Number.isInteger(options.lock.ttlMs) || options.lock.ttlMs < 100) {
+        throw bad('lock.ttlMs', options.lock?.ttlMs, 'an integer ≥ 100 (milliseconds)');
+      }
+      if (options.lock.key !== undefined && (typeof options.lock.key !== 'string' || options.lock.key.length === 0)) {
+        throw bad('lock.key', options.lock.key, 'a non-empty string');
+      }
+    }
+    const history = {
+      completed: { ...defaults.history.completed, ...options.history?.completed },
+      failed: { ...defaults.history.failed, ...options.history?.failed },
+    };
+    for (const [kind, keep] of Object.entries(history)) {
+      if (!Number.isInteger(keep.count) || keep.count < 0) throw bad(`history.${kind}.count`, keep.count, 'an integer ≥ 0');
+      if (!Number.isInteger(keep.maxAgeSeconds) || keep.maxAgeSeconds < 1) {
+        throw bad(`history.${kind}.maxAgeSeconds`, keep.maxAgeSeconds, 'an integer ≥ 1');
+      }
+    }
+    const replaces = options.replaces ?? [];
+    if (!Array.isArray(replaces) || replaces.some((legacy) => typeof legacy !== 'string' || legacy.length === 0 || legacy === id)) {
+      throw bad('replaces', replaces, 'an array of legacy scheduler ids (non-empty strings, not the job\'s own id)');
+    }
+    const enabled = options.enabled ?? true;
+    if (typeof enabled !== 'boolean') throw bad('enabled', enabled, 'true or false');
+    const misfire = options.misfire ?? 'skip';
+    if (misfire !== 'skip' && misfire !== 'run-once') throw bad('misfire', misfire, "'skip' or 'run-once'");
+    const schema = options.schema;
+    if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
+      throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
+    }
+    return {
+      id,
+      className,
+      jobClass,
+      instance,
+      cron: options.cron,
+      timezone,
+      queue,
+      tenancy,
+      lock: options.lock,
+      retry,
+      timeoutMs,
+      history,
+      replaces,
+      enabled,
+      misfire,
+      schema,
+    };
+  }
+}

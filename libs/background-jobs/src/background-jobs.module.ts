@@ -1,0 +1,110 @@
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
+import { ClsModule, ClsService } from 'nestjs-cls';
+import { BullmqTransport } from './adapters/bullmq';
+import { ClsTenantContext } from './adapters/cls-tenant';
+import { LocalTransport, InMemoryLock } from './adapters/local';
+import { createLockClient, RedisLock } from './adapters/redis-lock';
+import {
+  BackgroundJobsModuleOptions,
+  DistributedLock,
+  OperationsOptions,
+  TENANT_DIRECTORY,
+  TenantContext,
+  TenantDirectory,
+} from './contracts';
+import {
+  BackgroundJobs,
+  JobRegistry,
+  JobTransport,
+  PipelineRunner,
+  resolveOptions,
+  ResolvedJobsOptions,
+  RUN_LISTENERS,
+  TenantDirectoryLocator,
+} from './core';
+import { BackgroundJobsExplorer } from './background-jobs.explorer';
+import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
+import { BackgroundJobsRegistrar } from './background-jobs.registrar';
+import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
+import { BackgroundJobsHealthIndicator, BackgroundJobsMetrics, withOperations } from './operations';
+
+// NOTE: the only place adapters are wired: everything else depends on ports.
+const providers: Provider[] = [
+  {
+    provide: ResolvedJobsOptions,
+    useFactory: (raw: BackgroundJobsModuleOptions) => resolveOptions(raw),
+    inject: [BACKGROUND_JOBS_MODULE_OPTIONS],
+  },
+  {
+    provide: TenantContext,
+    useFactory: (cls: ClsService, options: ResolvedJobsOptions) => new ClsTenantContext(cls, options.tenantClsKey),
+    inject: [ClsService, ResolvedJobsOptions],
+  },
+  {
+    provide: JobTransport,
+    useFactory: (options: ResolvedJobsOptions) => {
+      const transport = options.transport;
+      if (transport.type === 'bullmq') {
+        return new BullmqTransport({ connection: transport.connection, prefix: transport.prefix, worker: options.worker });
+      }
+      return new LocalTransport({ worker: options.worker });
+    },
+    inject: [ResolvedJobsOptions],
+  },
+  {
+    provide: TenantDirectoryLocator,
+    useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({
+      find: () => {
+        try {
+          return moduleRef.get<TenantDirectory>(TENANT_DIRECTORY, { strict: false });
+        } catch {
+          return undefined;
+        }
+      },
+    }),
+    inject: [ModuleRef],
+  },
+  {
+    provide: DistributedLock,
+    useFactory: (options: ResolvedJobsOptions): DistributedLock => {
+      const transport = options.transport;
+      if (transport.type === 'bullmq') {
+        return new RedisLock(createLockClient(transport.connection), { prefix: transport.prefix ?? 'bull' });
+      }
+      return new InMemoryLock();
+    },
+    inject: [ResolvedJobsOptions],
+  },
+  JobRegistry,
+  PipelineRunner,
+  BackgroundJobs,
+  PipelineJobMetadataAccessor,
+  BackgroundJobsExplorer,
+  BackgroundJobsRegistrar,
+  BackgroundJobsMetrics,
+  BackgroundJobsHealthIndicator,
+  { provide: RUN_LISTENERS, useFactory: (metrics: BackgroundJobsMetrics) => [metrics], inject: [BackgroundJobsMetrics] },
+];
+
+/**
+ * Discovers `@PipelineJob` providers, validates them at boot, schedules the recurring ones and runs every job
+ * through one pipeline. Global by default (`isGlobal: false` to opt out). Works with or without the host's own
+ * `ClsModule.forRoot`.
+ */
+@Module({
+  imports: [DiscoveryModule, ClsModule],
+  providers,
+  exports: [BackgroundJobs, TenantContext, DistributedLock, BackgroundJobsMetrics, BackgroundJobsHealthIndicator],
+})
+export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
+  /** Configures the module; with `operations: { guard }` it also mounts the REST surface (see README). */
+  static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return withOperations(super.forRoot(options), options.operations, false);
+  }
+
+  /** Like forRoot with options from a factory; `operations` goes here, beside `useFactory`, not in its result. */
+  static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE & { operations?: OperationsOptions }): DynamicModule {
+    return withOperations(super.forRootAsync(options), options.operations, true);
+  }
+}

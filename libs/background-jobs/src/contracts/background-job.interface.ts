@@ -1,0 +1,34 @@
+/** The lease a locked run holds; pass `fencingToken` to writes so a stale holder can be rejected. */
+export interface JobLeaseInfo {
+  key: string;
+  fencingToken: number;
+}
+
+/** What a job's `execute` receives: identity, tenant, payload, cancellation and reporting. */
+export interface JobContext<T = unknown> {
+  /** The definition id (`@PipelineJob({ id })`). */
+  readonly jobId: string;
+  /** This run's id; pass it to `BackgroundJobs.getExecution` or `cancel`. */
+  readonly executionId: string;
+  /** Tenant the run belongs to; `null` for host-level runs. */
+  readonly tenantId: string | null;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** The payload given to `enqueue` (undefined for scheduled runs). */
+  readonly data: T;
+  /** Aborted on cancel, timeout, shutdown or lock loss; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  /** The job-level lease, when the job has `lock` configured. */
+  readonly lease?: JobLeaseInfo;
+  /** When the schedule meant this run to start (recurring and delayed runs). */
+  readonly scheduledAt?: Date;
+  /** Record progress (0–100) on the run. */
+  reportProgress(percent: number, message?: string): Promise<void>;
+  /** Append a line to the run's log. */
+  log(message: string): Promise<void>;
+}
+
+/** A unit of work. Keep `execute` thin: translate, delegate to the domain, return. */
+export interface BackgroundJob<T = unknown, R = unknown> {
+  execute(ctx: JobContext<T>): Promise<R> | R;
+}

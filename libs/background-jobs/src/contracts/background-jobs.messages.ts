@@ -1,0 +1,120 @@
+/* Message factories: every error the framework raises is built here, and tests import these instead of copying strings. */
+
+const show = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+  try {
+    const json = JSON.stringify(value);
+    return json === undefined ? String(value) : json;
+  } catch {
+    return String(value);
+  }
+};
+
+export const JOB_ID_PATTERN_TEXT = '/^[a-z0-9][a-z0-9:._-]*$/';
+
+export const INVALID_JOB_ID = (id: unknown, className: string): string =>
+  `@PipelineJob on class ${className} has invalid id ${show(id)}: ids must match ${JOB_ID_PATTERN_TEXT} ` +
+  `(lower-case letters, digits, ':', '.', '_', '-'; starting with a letter or digit). Fix: rename it, e.g. "${suggestId(id)}".`;
+
+export const INVALID_CRON = (id: string, className: string, cron: unknown, reason: string): string =>
+  `Job "${id}" (class ${className}) has invalid cron ${show(cron)}: ${reason}. ` +
+  `Fix: use 5 fields ("m h dom mon dow", e.g. "0 3 * * *") or 6 with seconds first (e.g. "*/10 * * * * *").`;
+
+export const INVALID_TIMEZONE = (id: string, className: string, timezone: unknown): string =>
+  `Job "${id}" (class ${className}) has unknown timezone ${show(timezone)}. ` +
+  `Fix: use an IANA zone name such as "UTC" or "Europe/Berlin".`;
+
+export const DUPLICATE_JOB_ID = (id: string, firstClass: string, secondClass: string): string =>
+  `Job id "${id}" is declared twice: by class ${firstClass} and by class ${secondClass}. ` +
+  `Fix: give each @PipelineJob a unique id (it is the BullMQ scheduler id).`;
+
+export const MISSING_EXECUTE = (id: string, className: string): string =>
+  `Job "${id}" (class ${className}) has no execute() method. ` +
+  `Fix: implement BackgroundJob: async execute(ctx: JobContext) { ... }.`;
+
+export const REQUEST_SCOPED_JOB = (id: string, className: string): string =>
+  `Job "${id}" (class ${className}) is request-scoped or depends on a request-scoped provider; ` +
+  `a job runs outside any request. Fix: make it a singleton (the default scope) and read per-run data from the JobContext.`;
+
+export const MISSING_TENANT_DIRECTORY = (id: string, className: string): string =>
+  `Job "${id}" (class ${className}) has tenancy "per-tenant" but no TENANT_DIRECTORY is provided. ` +
+  `Fix: provide a TenantDirectory under the TENANT_DIRECTORY token, or use tenancy "host".`;
+
+export const INVALID_JOB_OPTION = (
+  id: string,
+  className: string,
+  option: string,
+  value: unknown,
+  expected: string,
+): string =>
+  `Job "${id}" (class ${className}) has invalid ${option} ${show(value)}: expected ${expected}.`;
+
+export const INVALID_MODULE_OPTION = (option: string, value: unknown, expected: string): string =>
+  `BackgroundJobsModule option ${option} is invalid (${show(value)}): expected ${expected}.`;
+
+export const UNKNOWN_JOB = (job: unknown, known: string[]): string =>
+  `No @PipelineJob is registered as ${show(job)}. ` +
+  `Fix: pass a job class decorated with @PipelineJob and listed in a module's providers, or one of the ids: ${
+    known.length ? known.join(', ') : '(none registered)'
+  }.`;
+
+export const DISABLED_JOB = (id: string): string =>
+  `Job "${id}" is disabled (enabled: false), so it cannot be enqueued. Fix: enable it, or do not enqueue it.`;
+
+export const INVALID_ENQUEUE_OPTION = (id: string, option: string, value: unknown, expected: string): string =>
+  `enqueue("${id}") got invalid ${option} ${show(value)}: expected ${expected}. Nothing was enqueued.`;
+
+export const INVALID_TENANT_ID = (id: string, value: unknown): string =>
+  `enqueue("${id}") got invalid tenantId ${show(value)}: expected null (host level) or a non-empty string ` +
+  `of at most 128 printable characters. Nothing was enqueued.`;
+
+export const PRODUCER_ONLY_RUN_NOW = (id: string): string =>
+  `runNow("${id}") on a producer-only instance waits for another instance's worker; none answered in time.`;
+
+export const WAIT_TIMEOUT = (executionId: string, ms: number): string =>
+  `Execution "${executionId}" did not finish within ${ms} ms (it goes on). ` +
+  `Fix: raise waitTimeoutMs, or poll getExecution().`;
+
+export const NOT_RECURRING = (id: string, action: string): string =>
+  `Job "${id}" is not recurring (no cron, or enabled: false), so there is no schedule to ${action}. Fix: ${action} a job with a cron.`;
+
+export const RETRY_NOT_FAILED = (executionId: string, state: string): string =>
+  `Execution "${executionId}" is ${state}; only failed runs can be retried. ` +
+  `Fix: wait for it to fail, or enqueue a new run.`;
+
+export const INVALID_EXECUTION_ID = (executionId: unknown): string =>
+  `Execution id ${show(executionId)} is invalid: expected the non-empty string enqueue() returned.`;
+
+function suggestId(id: unknown): string {
+  const text = typeof id === 'string' ? id : 'my-job';
+  const cleaned = text
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9:._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
+  return cleaned || 'my-job';
+}
+
+export const LOCK_UNAVAILABLE = (key: string, ms: number, cause: string): string =>
+  `Lock "${key}" could not be acquired: the lock store did not answer within ${ms} ms (${cause}). ` +
+  `Nothing is held. Fix: check that Redis is reachable at transport.connection; the run is retried.`;
+
+export const LOCK_BUSY = (key: string): string => `lock "${key}" is held by another run`;
+
+export const LOCK_LOST = (key: string, why: string): string =>
+  `Lock "${key}" was lost: ${why}. The run was aborted so that two holders never work at once.`;
+
+export const LOCK_MAX_HOLD = (key: string, maxHoldMs: number): string =>
+  `Lock "${key}" was given up after its maxHoldMs of ${maxHoldMs} ms.`;
+
+export const LOCK_NOT_CONFIGURED = (id: string): string =>
+  `Job "${id}" has a lock, but this transport provides no DistributedLock. ` +
+  `Fix: use the 'bullmq' transport, or remove the job's lock option.`;
+
+export const INVALID_LOCK_OPTION = (key: unknown, option: string, value: unknown, expected: string): string =>
+  `DistributedLock.acquire(${show(key)}) got invalid ${option} ${show(value)}: expected ${expected}.`;
+
+export const INVALID_PAYLOAD = (id: string, problem: string): string =>
+  `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
+  `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;

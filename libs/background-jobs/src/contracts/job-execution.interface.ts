@@ -1,0 +1,82 @@
+import { FailureKind, JobState } from './job-state.types';
+
+/** A run's failure, classified. */
+export interface JobFailure {
+  kind: FailureKind;
+  message: string;
+}
+
+/** A snapshot of one run. */
+export interface JobExecution<R = unknown> {
+  executionId: string;
+  jobId: string;
+  tenantId: string | null;
+  state: JobState;
+  /** Attempts started so far. */
+  attempts: number;
+  data?: unknown;
+  /** The value `execute` returned (completed runs). */
+  result?: R;
+  failure?: JobFailure;
+  /** Why the run was skipped (`skipped` runs). */
+  skipReason?: string;
+  progress?: number;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  scheduledAt?: Date;
+}
+
+/** Options of `BackgroundJobs.enqueue`. */
+export interface EnqueueOptions {
+  /**
+   * Tenant to run as; `null` for host level.
+   * @default the caller's current tenant
+   */
+  tenantId?: string | null;
+  /**
+   * Run no earlier than this many ms from now.
+   * @default 0 (as soon as a worker is free)
+   */
+  delayMs?: number;
+  /**
+   * Run no earlier than this time. Exclusive with `delayMs`.
+   * @default undefined (as soon as a worker is free)
+   */
+  runAt?: Date;
+  /**
+   * While a run with this key is pending, another enqueue with it returns the first run's id.
+   * @default undefined (every enqueue queues a run)
+   */
+  dedupeKey?: string;
+}
+
+/** Options of `BackgroundJobs.runNow`. */
+export interface RunNowOptions<T = unknown> extends EnqueueOptions {
+  /**
+   * Payload for the run (`ctx.data`).
+   * @default undefined
+   */
+  data?: T;
+  /**
+   * Give up waiting (the run goes on) after this long.
+   * @default 60000
+   */
+  waitTimeoutMs?: number;
+}
+
+/** A recurring job as registered. */
+export interface RecurringJobInfo {
+  jobId: string;
+  cron: string;
+  timezone: string;
+  queue: string;
+  tenancy: 'host' | 'per-tenant';
+  enabled: boolean;
+  /** Paused with `BackgroundJobs.pause`: no scheduled runs until `resume`. */
+  paused: boolean;
+  /** Absent while paused or disabled. */
+  nextRunAt?: Date;
+  /** The most recent run of this job (scheduled, triggered or enqueued), unless retention removed it. */
+  lastRun?: { executionId: string; state: JobState; startedAt?: Date; finishedAt?: Date };
+}

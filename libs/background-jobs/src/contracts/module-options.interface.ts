@@ -1,0 +1,127 @@
+import { HistoryOptions, RetryOptions } from './pipeline-job-options.interface';
+import { FailureKind } from './job-state.types';
+import { JobInterceptor } from './job-interceptor.interface';
+
+/** Redis connection for the BullMQ transport. */
+export interface RedisConnectionOptions {
+  /**
+   * `redis://[:password@]host:port[/db]`; when set, it wins over the separate fields.
+   * @default undefined (use host, port, …)
+   */
+  url?: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 6379 */
+  port?: number;
+  /** @default undefined (no AUTH) */
+  password?: string;
+  /** @default undefined (the `default` ACL user) */
+  username?: string;
+  /** @default 0 */
+  db?: number;
+}
+
+/** Runs on BullMQ over Redis: durable, shared by every instance. */
+export interface BullmqTransportOptions {
+  type: 'bullmq';
+  connection: RedisConnectionOptions;
+  /**
+   * BullMQ key prefix.
+   * @default 'bull'
+   */
+  prefix?: string;
+}
+
+/** Runs in this process only: no Redis, nothing survives a restart. */
+export interface LocalTransportOptions {
+  type: 'local';
+}
+
+export type TransportOptions = BullmqTransportOptions | LocalTransportOptions;
+
+/** Worker settings; `false` makes this instance a producer only. */
+export interface WorkerOptions {
+  /**
+   * Runs executed at once per queue on this instance.
+   * @default 10
+   */
+  concurrency?: number;
+  /**
+   * On shutdown, how long running jobs may finish before they are aborted and handed back.
+   * @default 25000
+   */
+  shutdownGraceMs?: number;
+}
+
+/** Decides a failure's kind before the built-in rules; return `undefined` to defer to them. */
+export type FailureClassifier = (error: unknown) => FailureKind | undefined;
+
+/** Module-wide defaults, overridable per job. */
+export interface JobDefaults {
+  /** @default { attempts: 3, backoffMs: 1000 } */
+  retry?: RetryOptions;
+  /** @default 0 (no timeout) */
+  timeoutMs?: number;
+  /** @default { completed: { count: 1000, maxAgeSeconds: 86400 }, failed: { count: 5000, maxAgeSeconds: 604800 } } */
+  history?: HistoryOptions;
+}
+
+/** Operations surface: mounted only when a guard is given. */
+export interface OperationsOptions {
+  /** A Nest guard (class or instance) deciding who may use the surface. */
+  guard: unknown;
+  /** @default 'jobs' */
+  path?: string;
+}
+
+/** Options of `BackgroundJobsModule.forRoot`. */
+export interface BackgroundJobsModuleOptions {
+  /** Where runs are queued: BullMQ (`{ type: 'bullmq', connection }`) or in-process (`{ type: 'local' }`). */
+  transport: TransportOptions;
+  /**
+   * Worker settings, or `false` for a producer-only instance that enqueues but runs nothing.
+   * @default { concurrency: 10, shutdownGraceMs: 25000 }
+   */
+  worker?: WorkerOptions | false;
+  /**
+   * Consulted before the built-in failure rules.
+   * @default undefined (built-in rules only)
+   */
+  failureClassifier?: FailureClassifier;
+  /**
+   * Kind given to errors no rule recognises.
+   * @default 'transient'
+   */
+  unknownErrorKind?: 'transient' | 'permanent';
+  /**
+   * Host interceptors, run innermost (just around `execute`), in order.
+   * @default []
+   */
+  interceptors?: JobInterceptor[];
+  /**
+   * Module-wide defaults for retry, timeout and history; each job may override them.
+   * @default { retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 0, history: see JobDefaults.history }
+   */
+  defaults?: JobDefaults;
+  /**
+   * Largest payload `enqueue` accepts, in bytes of its JSON; a larger one is rejected and nothing is enqueued.
+   * @default 524288 (512 KB)
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Where the current tenant lives in the nestjs-cls store.
+   * @default { clsKey: 'tenantId' }
+   */
+  tenant?: {
+    /**
+     * CLS key holding the tenant id; set it from your own middleware and `enqueue` picks it up.
+     * @default 'tenantId'
+     */
+    clsKey?: string;
+  };
+  /**
+   * The operations surface (REST, dashboard); closed unless a guard is given.
+   * @default undefined (not mounted)
+   */
+  operations?: OperationsOptions;
+}

@@ -1,0 +1,110 @@
+import { JobTenancy } from './job-state.types';
+
+/** Retry policy for transient failures. Backoff is exponential: `backoffMs`, 2×, 4×, … */
+export interface RetryOptions {
+  /**
+   * Total attempts, the first run included. `1` means no retry.
+   * @default 3
+   */
+  attempts?: number;
+  /**
+   * Delay before the first retry, doubled for each further one.
+   * @default 1000
+   */
+  backoffMs?: number;
+}
+
+/** How many finished runs are kept for inspection (mapped onto BullMQ's removeOnComplete / removeOnFail). */
+export interface HistoryOptions {
+  /**
+   * Completed runs kept, at most this many and at most `maxAgeSeconds` old.
+   * @default { count: 1000, maxAgeSeconds: 86400 }
+   */
+  completed?: { count?: number; maxAgeSeconds?: number };
+  /**
+   * Failed runs kept, at most this many and at most `maxAgeSeconds` old.
+   * @default { count: 5000, maxAgeSeconds: 604800 }
+   */
+  failed?: { count?: number; maxAgeSeconds?: number };
+}
+
+/** A job-level lease: while one run holds it, another run of the same job ends `skipped`. */
+export interface JobLockOptions {
+  /** Lease time-to-live; renewed every ttl/3 while the run lives. */
+  ttlMs: number;
+  /**
+   * Lock key.
+   * @default the job id (job id + tenant for per-tenant runs)
+   */
+  key?: string;
+}
+
+/** Options of `@PipelineJob()`. Validated at boot: a bad value stops the app with a message naming the job. */
+export interface PipelineJobOptions {
+  /** Stable, unique id matching `/^[a-z0-9][a-z0-9:._-]*$/`. For a recurring job it is also the BullMQ job scheduler id. */
+  id: string;
+  /**
+   * Cron pattern: 5 fields, or 6 with seconds first. Without it the job runs only when enqueued or triggered.
+   * @default undefined (not recurring)
+   */
+  cron?: string;
+  /**
+   * IANA time zone the cron pattern is read in.
+   * @default 'UTC'
+   */
+  timezone?: string;
+  /**
+   * Plain BullMQ queue the runs go through (under the transport's prefix).
+   * @default 'background-jobs'
+   */
+  queue?: string;
+  /**
+   * `host`: one run with `tenantId: null`. `per-tenant`: one child run per tenant of `TENANT_DIRECTORY`.
+   * @default 'host'
+   */
+  tenancy?: JobTenancy;
+  /**
+   * Optional job-level lease; a run that finds it held ends `skipped`.
+   * @default undefined (no lock)
+   */
+  lock?: JobLockOptions;
+  /**
+   * Retry policy for transient failures.
+   * @default module `defaults.retry`
+   */
+  retry?: RetryOptions;
+  /**
+   * Abort the run (`ctx.signal`, failure kind `timeout`) after this long. `0` or unset: no timeout.
+   * @default module `defaults.timeoutMs`
+   */
+  timeoutMs?: number;
+  /**
+   * Finished-run retention for this job.
+   * @default module `defaults.history`
+   */
+  history?: HistoryOptions;
+  /**
+   * What a recurring job does about ticks missed while no instance was running: `skip` (not made up: a
+   * scheduled run that starts after its next tick was already due ends `skipped`) or `run-once` (one
+   * catch-up run when at least one tick was missed). The embedded transport keeps nothing across restarts,
+   * so there is nothing to make up there.
+   * @default 'skip'
+   */
+  misfire?: 'skip' | 'run-once';
+  /**
+   * Checks the payload on the worker before the run: `parse(data)` (a zod-like schema) or a function that
+   * returns the data or throws. A payload it rejects fails the run permanently (no retry).
+   * @default undefined (no check)
+   */
+  schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
+  /**
+   * Legacy scheduler ids removed from this job's queue at startup (exclusive cutover).
+   * @default []
+   */
+  replaces?: string[];
+  /**
+   * `false` keeps the class registered (enqueue still refused) but removes its schedule. Useful as a flag.
+   * @default true
+   */
+  enabled?: boolean;
+}

@@ -1,0 +1,5 @@
+/** Metadata key under which `@PipelineJob()` stores its options. */
+export const PIPELINE_JOB_METADATA = 'background-jobs:pipeline_job';
+
+/** Default BullMQ queue name for jobs that do not name one. */
+export const DEFAULT_QUEUE = 'background-jobs';

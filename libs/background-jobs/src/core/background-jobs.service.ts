@@ -1,0 +1,184 @@
+import { Injectable } from '@nestjs/common';
+import {
+  DISABLED_JOB,
+  EnqueueOptions,
+  INVALID_ENQUEUE_OPTION,
+  INVALID_PAYLOAD,
+  INVALID_EXECUTION_ID,
+  NOT_RECURRING,
+  RETRY_NOT_FAILED,
+  INVALID_TENANT_ID,
+  InvalidJobInputError,
+  JobExecution,
+  RecurringJobInfo,
+  RunNowOptions,
+  TenantContext,
+  UNKNOWN_JOB,
+  WAIT_TIMEOUT,
+} from '../contracts';
+import { isValidTenantId } from './fan-out';
+import { payloadProblem } from './payload';
+import { ResolvedJobsOptions } from './resolved-options';
+import { JobDefinition } from './job-definition';
+import { JobRegistry } from './job-registry';
+import { isRecurring } from './job-definition';
+import { ExecutionPage, ExecutionQuery, JobTransport } from './ports/job-transport.port';
+
+/** A job class decorated with `@PipelineJob`, or its id. */
+export type JobRef = Function | string;
+
+/**
+ * The facade a host injects to enqueue, run, inspect and cancel jobs.
+ */
+@Injectable()
+export class BackgroundJobs {
+  constructor(
+    private readonly registry: JobRegistry,
+    private readonly transport: JobTransport,
+    private readonly tenant: TenantContext,
+    private readonly options: ResolvedJobsOptions,
+  ) {}
+
+  /**
+   * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
+   * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
+   */
+  async enqueue<T = unknown>(job: JobRef, data?: T, options: EnqueueOptions = {}): Promise<string> {
+    const definition = this.resolve(job);
+    if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
+    const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
+    this.assertTenant(definition.id, tenantId);
+    const delayMs = this.delayOf(definition.id, options);
+    const { problem } = payloadProblem(data, this.options.maxPayloadBytes);
+    if (problem) throw new InvalidJobInputError(INVALID_PAYLOAD(definition.id, problem));
+    if (options.dedupeKey !== undefined && (typeof options.dedupeKey !== 'string' || options.dedupeKey.length === 0)) {
+      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'));
+    }
+    // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
+    const fanOut = definition.tenancy === 'per-tenant' && tenantId === null;
+    return this.transport.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, fanOut });
+  }
+
+  /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
+  async runNow<T = unknown, R = unknown>(job: JobRef, options: RunNowOptions<T> = {}): Promise<JobExecution<R>> {
+    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    const id = this.resolve(job).id;
+    if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
+      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(id, 'waitTimeoutMs', waitTimeoutMs, 'a positive integer'));
+    }
+    const { data, waitTimeoutMs: _ignored, ...enqueueOptions } = options;
+    const executionId = await this.enqueue(job, data, enqueueOptions);
+    try {
+      return (await this.transport.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<R>;
+    } catch (error) {
+      if (error instanceof Error && error.message === 'wait-timeout') {
+        throw new Error(WAIT_TIMEOUT(executionId, waitTimeoutMs));
+      }
+      throw error;
+    }
+  }
+
+  /** Runs a job now, as its schedule would (host level, no payload; a per-tenant job fans out). Resolves the execution id. */
+  trigger(job: JobRef): Promise<string> {
+    return this.enqueue(job, undefined, { tenantId: null });
+  }
+
+  /** Cancels a waiting, delayed or running run on any instance; false when unknown or already finished. */
+  cancel(executionId: string): Promise<boolean> {
+    this.assertExecutionId(executionId);
+    return this.transport.cancel(executionId);
+  }
+
+  /** The current snapshot of a run, or null when unknown (or removed by history retention). */
+  getExecution(executionId: string): Promise<JobExecution | null> {
+    this.assertExecutionId(executionId);
+    return this.transport.getExecution(executionId);
+  }
+
+  /** Every recurring job of this app with its schedule and next run. */
+  listRecurring(): Promise<RecurringJobInfo[]> {
+    return this.transport.listRecurring(this.registry);
+  }
+
+  /**
+   * Stops a recurring job's schedule on every instance until `resume`; persisted in Redis, so it survives
+   * restarts. Runs already queued by the schedule are skipped. `trigger` and `enqueue` still work.
+   */
+  async pause(job: JobRef): Promise<void> {
+    await this.transport.pause(this.resolveRecurring(job, 'pause'));
+  }
+
+  /** Re-creates a paused job's schedule; it runs again from its next tick. Resuming a running job changes nothing. */
+  async resume(job: JobRef): Promise<void> {
+    await this.transport.resume(this.resolveRecurring(job, 'resume'));
+  }
+
+  /**
+   * Re-queues a failed run as a fresh attempt; false when the id is unknown (or removed by retention).
+   * Rejects with InvalidJobInputError when the run is not failed.
+   */
+  async retry(executionId: string): Promise<boolean> {
+    this.assertExecutionId(executionId);
+    const result = await this.transport.retry(executionId);
+    if (result.status === 'not-failed') throw new InvalidJobInputError(RETRY_NOT_FAILED(executionId, result.state));
+    return result.status === 'retried';
+  }
+
+  /** Executions, newest first, filtered by state, job and tenant (`null`: host-level runs). */
+  listExecutions(query: Partial<ExecutionQuery> = {}): Promise<ExecutionPage> {
+    if (query.jobId !== undefined) this.resolve(query.jobId);
+    return this.transport.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 20 });
+  }
+
+  /** The last `limit` lines a run logged, oldest first; null when the run is unknown. */
+  getExecutionLogs(executionId: string, limit = 100): Promise<{ lines: string[]; count: number } | null> {
+    this.assertExecutionId(executionId);
+    return this.transport.getExecutionLogs(executionId, limit);
+  }
+
+  private resolveRecurring(job: JobRef, action: string): JobDefinition {
+    const definition = this.resolve(job);
+    if (!isRecurring(definition)) throw new InvalidJobInputError(NOT_RECURRING(definition.id, action));
+    return definition;
+  }
+
+  private resolve(job: JobRef): JobDefinition {
+    const definition = typeof job === 'string' ? this.registry.get(job) : typeof job === 'function' ? this.registry.getByClass(job) : undefined;
+    if (!definition) {
+      throw new InvalidJobInputError(UNKNOWN_JOB(typeof job === 'function' ? job.name : job, this.registry.all().map((d) => d.id)));
+    }
+    return definition;
+  }
+
+  private assertTenant(jobId: string, tenantId: unknown): asserts tenantId is string | null {
+    if (tenantId === null) return;
+    if (!isValidTenantId(tenantId)) {
+      throw new InvalidJobInputError(INVALID_TENANT_ID(jobId, tenantId));
+    }
+  }
+
+  private delayOf(jobId: string, options: EnqueueOptions): number | undefined {
+    if (options.delayMs !== undefined && options.runAt !== undefined) {
+      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'delayMs/runAt', options, 'one of delayMs or runAt, not both'));
+    }
+    if (options.delayMs !== undefined) {
+      if (!Number.isInteger(options.delayMs) || options.delayMs < 0) {
+        throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'delayMs', options.delayMs, 'an integer ≥ 0'));
+      }
+      return options.delayMs;
+    }
+    if (options.runAt !== undefined) {
+      if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
+        throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'runAt', options.runAt, 'a valid Date'));
+      }
+      return Math.max(0, options.runAt.getTime() - Date.now());
+    }
+    return undefined;
+  }
+
+  private assertExecutionId(executionId: unknown): void {
+    if (typeof executionId !== 'string' || executionId.length === 0) {
+      throw new InvalidJobInputError(INVALID_EXECUTION_ID(executionId));
+    }
+  }
+}

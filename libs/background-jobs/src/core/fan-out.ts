@@ -1,0 +1,70 @@
+import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { TenantDirectory } from '../contracts';
+import { JobDefinition } from './job-definition';
+import { JobTransport } from './ports/job-transport.port';
+import { RunContext } from './pipeline/run-context';
+
+// NOTE: printable = no control characters (C0, DEL, C1).
+// eslint-disable-next-line no-control-regex
+const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** True for a tenant id the framework accepts: a non-empty string of at most 128 printable characters. */
+export const isValidTenantId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 128 && !NON_PRINTABLE.test(value);
+
+/**
+ * Finds the host's TENANT_DIRECTORY wherever the host provided it (usually its root module, which the
+ * library's module cannot inject from). Provided by the entry.
+ */
+export abstract class TenantDirectoryLocator {
+  abstract find(): TenantDirectory | undefined;
+}
+
+/** What a fan-out run returns. */
+export interface FanOutResult {
+  tenants: number;
+  children: string[];
+  invalidTenantIds?: unknown[];
+}
+
+/**
+ * Child execution id for (job, parent run, tenant): the same parent tick always yields the same ids, so a
+ * retried fan-out never doubles a child.
+ */
+export function childExecutionId(jobId: string, parentExecutionId: string, tenantId: string): string {
+  const digest = createHash('sha256').update(`${jobId}\u0000${parentExecutionId}\u0000${tenantId}`).digest('hex');
+  return `${jobId.replace(/:/g, '.')}.t.${digest.slice(0, 32)}`;
+}
+
+/** A per-tenant job's tick: one child run per tenant of the directory, each independent of the others. */
+export async function fanOut(
+  definition: JobDefinition,
+  context: RunContext,
+  directory: TenantDirectory | undefined,
+  transport: JobTransport,
+  logger: Logger,
+): Promise<FanOutResult> {
+  if (!directory) throw new Error(`Job "${definition.id}" is per-tenant but no TENANT_DIRECTORY is provided.`);
+  const listed = await directory.listTenantIds();
+  if (!Array.isArray(listed)) {
+    throw new Error(`TENANT_DIRECTORY.listTenantIds() returned ${typeof listed} for job "${definition.id}": expected string[].`);
+  }
+  const tenants = [...new Set(listed.filter(isValidTenantId))];
+  const invalid = listed.filter((t) => !isValidTenantId(t));
+  if (invalid.length) {
+    logger.error(
+      `Job "${definition.id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ` +
+        `${JSON.stringify(invalid.slice(0, 5))}; they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`,
+    );
+  }
+  const children = await transport.enqueueMany(
+    definition,
+    tenants.map((tenantId) => ({
+      id: childExecutionId(definition.id, context.executionId, tenantId),
+      tenantId,
+      data: context.data,
+    })),
+  );
+  return invalid.length ? { tenants: tenants.length, children, invalidTenantIds: invalid } : { tenants: tenants.length, children };
+}

@@ -1,0 +1,25 @@
+import { BackgroundJob, HistoryOptions, JobLockOptions, JobTenancy } from '../contracts';
+
+/** A validated `@PipelineJob` with every default applied. */
+export interface JobDefinition {
+  readonly id: string;
+  readonly className: string;
+  readonly jobClass: Function;
+  readonly instance: BackgroundJob;
+  readonly cron?: string;
+  readonly timezone: string;
+  readonly queue: string;
+  readonly tenancy: JobTenancy;
+  readonly lock?: JobLockOptions;
+  readonly retry: { attempts: number; backoffMs: number };
+  readonly timeoutMs: number;
+  readonly history: Required<{ [K in keyof HistoryOptions]-?: { count: number; maxAgeSeconds: number } }>;
+  readonly replaces: string[];
+  readonly enabled: boolean;
+  readonly misfire: 'skip' | 'run-once';
+  readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
+}
+
+/** True when the definition should own a recurring schedule. */
+export const isRecurring = (definition: JobDefinition): boolean =>
+  definition.enabled && typeof definition.cron === 'string';

@@ -1,0 +1,27 @@
+import { JobAbortedError } from '../../contracts';
+import { classifyFailure, toError } from '../failure-classifier';
+import { ResolvedJobsOptions } from '../resolved-options';
+import { JobRunFailure, RunInterrupted } from '../run.types';
+import { Invocation, PipelineStage } from './pipeline-stage';
+
+/** Turns whatever the run threw into a JobRunFailure with a kind; never swallows it. */
+export class ClassifyFailureStage implements PipelineStage {
+  constructor(private readonly options: ResolvedJobsOptions) {}
+
+  async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await next();
+    } catch (thrown) {
+      if (thrown instanceof JobRunFailure || thrown instanceof RunInterrupted) throw thrown;
+      const signal = invocation.context.signal;
+      // NOTE: once the signal is aborted, whatever the body throws is a consequence of the abort.
+      if (signal.aborted && signal.reason instanceof JobAbortedError) {
+        if (signal.reason.kind === 'shutdown') throw new RunInterrupted(signal.reason.message);
+        throw new JobRunFailure(signal.reason.kind, signal.reason.message, { cause: thrown });
+      }
+      const error = toError(thrown);
+      const kind = classifyFailure(thrown, this.options.failureClassifier, this.options.unknownErrorKind);
+      throw new JobRunFailure(kind, error.message, { cause: error });
+    }
+  }
+}

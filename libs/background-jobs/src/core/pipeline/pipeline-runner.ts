@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { DistributedLock, TenantContext } from '../../contracts';
+import { fanOut, TenantDirectoryLocator } from '../fan-out';
+import { JobTransport } from '../ports/job-transport.port';
+import { JobDefinition } from '../job-definition';
+import { ResolvedJobsOptions } from '../resolved-options';
+import { RUN_LISTENERS, RunFinished, RunListener } from '../run-listener';
+import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { ClassifyFailureStage } from './classify-failure.stage';
+import { HostInterceptorsStage } from './host-interceptors.stage';
+import { LockStage } from './lock.stage';
+import { SchemaStage } from './schema.stage';
+import { ObserveStage } from './observe.stage';
+import { Invocation, PipelineStage } from './pipeline-stage';
+import { RunContext } from './run-context';
+import { TenantContextStage } from './tenant-context.stage';
+import { TimeoutStage } from './timeout.stage';
+
+/**
+ * The one wrapping point every run passes through:
+ * tenant context → observe → classify failures → timeout/cancel → lock → host interceptors → execute.
+ */
+@Injectable()
+export class PipelineRunner {
+  private readonly logger = new Logger('BackgroundJobs');
+  /** Stages every run passes, a per-tenant fan-out included. */
+  private readonly outer: PipelineStage[];
+  /** Stages around the job's own `execute` only. */
+  private readonly inner: PipelineStage[];
+
+  constructor(
+    options: ResolvedJobsOptions,
+    tenant: TenantContext,
+    private readonly transport: JobTransport,
+    private readonly directories: TenantDirectoryLocator,
+    @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
+    @Optional() lock?: DistributedLock,
+  ) {
+    this.outer = [new TenantContextStage(tenant), new ObserveStage(), new ClassifyFailureStage(options), new TimeoutStage()];
+    // NOTE: the lock guards the job's own body; a per-tenant fan-out takes no lock (each child takes its own).
+    this.inner = [new SchemaStage(), new LockStage(lock), new HostInterceptorsStage(options.interceptors)];
+  }
+
+  /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
+  async run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
+    const context = new RunContext(definition, request, new AbortController());
+    const invocation: Invocation = { definition, request, context };
+    const stages = request.fanOut ? this.outer : [...this.outer, ...this.inner];
+    const body = request.fanOut
+      ? () => fanOut(definition, context, this.directories.find(), this.transport, this.logger)
+      : () => definition.instance.execute(context);
+    const dispatch = async (index: number): Promise<unknown> =>
+      index === stages.length ? body() : stages[index].run(invocation, () => dispatch(index + 1));
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = await dispatch(0);
+    } catch (error) {
+      // NOTE: an interrupted run (shutdown) did not finish: it is handed back and runs again elsewhere.
+      if (!(error instanceof RunInterrupted)) {
+        const failureKind = error instanceof JobRunFailure ? error.kind : undefined;
+        this.notify({ definition, request, outcome: 'failed', failureKind, durationMs: performance.now() - started });
+      }
+      throw error;
+    }
+    const skipReason = result instanceof SkipRun ? result.reason : undefined;
+    const outcome = skipReason === undefined ? 'completed' : 'skipped';
+    this.notify({ definition, request, outcome, skipReason, durationMs: performance.now() - started });
+    return result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result };
+  }
+
+  private notify(event: RunFinished): void {
+    for (const listener of this.listeners ?? []) {
+      try {
+        listener.onRunFinished(event);
+      } catch (error) {
+        new Logger('BackgroundJobs').warn(`A run listener failed for job "${event.definition.id}": ${(error as Error).message}`);
+      }
+    }
+  }
+}

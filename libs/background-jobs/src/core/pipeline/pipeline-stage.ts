@@ -1,0 +1,15 @@
+import { JobDefinition } from '../job-definition';
+import { RunRequest } from '../run.types';
+import { RunContext } from './run-context';
+
+/** Everything a stage may look at for one run. */
+export interface Invocation {
+  readonly definition: JobDefinition;
+  readonly request: RunRequest;
+  readonly context: RunContext;
+}
+
+/** One concern of the pipeline; calls `next()` at most once. */
+export interface PipelineStage {
+  run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown>;
+}

@@ -1,0 +1,42 @@
+import { JobContext, JobLeaseInfo } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { RunRequest } from '../run.types';
+
+/** The `JobContext` of one run; stages fill `lease` before `execute` sees it. */
+export class RunContext<T = unknown> implements JobContext<T> {
+  readonly jobId: string;
+  readonly executionId: string;
+  readonly tenantId: string | null;
+  readonly attempt: number;
+  data: T;
+  readonly scheduledAt?: Date;
+  lease?: JobLeaseInfo;
+
+  constructor(
+    definition: JobDefinition,
+    private readonly request: RunRequest,
+    readonly controller: AbortController,
+  ) {
+    this.jobId = definition.id;
+    this.executionId = request.executionId;
+    this.tenantId = request.tenantId;
+    this.attempt = request.attempt;
+    this.data = request.data as T;
+    this.scheduledAt = request.scheduledAt;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  reportProgress(percent: number, message?: string): Promise<void> {
+    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+      return Promise.reject(new RangeError(`reportProgress(${String(percent)}) in job "${this.jobId}": expected a number from 0 to 100.`));
+    }
+    return this.request.reportProgress(percent, message);
+  }
+
+  log(message: string): Promise<void> {
+    return this.request.log(String(message));
+  }
+}

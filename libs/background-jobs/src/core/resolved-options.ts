@@ -1,0 +1,111 @@
+import {
+  BackgroundJobsModuleOptions,
+  FailureClassifier,
+  INVALID_MODULE_OPTION,
+  JobDefinitionError,
+  JobInterceptor,
+  OperationsOptions,
+  TransportOptions,
+} from '../contracts';
+
+/** Module options with every default applied; built once by `resolveOptions`. */
+export class ResolvedJobsOptions {
+  transport: TransportOptions;
+  worker: { concurrency: number; shutdownGraceMs: number } | false;
+  failureClassifier?: FailureClassifier;
+  unknownErrorKind: 'transient' | 'permanent';
+  interceptors: JobInterceptor[];
+  tenantClsKey: string;
+  maxPayloadBytes: number;
+  defaults: {
+    retry: { attempts: number; backoffMs: number };
+    timeoutMs: number;
+    history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
+  };
+  operations?: OperationsOptions;
+}
+
+const positiveInt = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
+const nonNegativeInt = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
+
+/** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
+export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOptions {
+  if (!raw || typeof raw !== 'object') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('(options)', raw, "an object such as { transport: { type: 'local' } }"));
+  }
+  const transport = raw.transport;
+  if (!transport || (transport.type !== 'bullmq' && transport.type !== 'local')) {
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('transport', transport, "{ type: 'bullmq', connection: { url } } or { type: 'local' }"),
+    );
+  }
+  if (transport.type === 'bullmq') {
+    if (!transport.connection || typeof transport.connection !== 'object') {
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION('transport.connection', transport.connection, "{ url: 'redis://127.0.0.1:6379' }"),
+      );
+    }
+    if (transport.prefix !== undefined && (typeof transport.prefix !== 'string' || !transport.prefix || transport.prefix.includes(':'))) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('transport.prefix', transport.prefix, "a non-empty string without ':'"));
+    }
+  }
+  let worker: ResolvedJobsOptions['worker'];
+  if (raw.worker === false) worker = false;
+  else {
+    const concurrency = raw.worker?.concurrency ?? 10;
+    const shutdownGraceMs = raw.worker?.shutdownGraceMs ?? 25_000;
+    if (!positiveInt(concurrency)) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.concurrency', concurrency, 'a positive integer'));
+    }
+    if (!nonNegativeInt(shutdownGraceMs)) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.shutdownGraceMs', shutdownGraceMs, 'an integer ≥ 0'));
+    }
+    worker = { concurrency, shutdownGraceMs };
+  }
+  const retry = { attempts: raw.defaults?.retry?.attempts ?? 3, backoffMs: raw.defaults?.retry?.backoffMs ?? 1_000 };
+  if (!positiveInt(retry.attempts)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.retry.attempts', retry.attempts, 'a positive integer'));
+  }
+  if (!nonNegativeInt(retry.backoffMs)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.retry.backoffMs', retry.backoffMs, 'an integer ≥ 0'));
+  }
+  const timeoutMs = raw.defaults?.timeoutMs ?? 0;
+  if (!nonNegativeInt(timeoutMs)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.timeoutMs', timeoutMs, 'an integer ≥ 0 (0: none)'));
+  }
+  const history = {
+    completed: {
+      count: raw.defaults?.history?.completed?.count ?? 1_000,
+      maxAgeSeconds: raw.defaults?.history?.completed?.maxAgeSeconds ?? 86_400,
+    },
+    failed: {
+      count: raw.defaults?.history?.failed?.count ?? 5_000,
+      maxAgeSeconds: raw.defaults?.history?.failed?.maxAgeSeconds ?? 604_800,
+    },
+  };
+  const unknownErrorKind = raw.unknownErrorKind ?? 'transient';
+  if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"));
+  }
+  const interceptors = raw.interceptors ?? [];
+  interceptors.forEach((interceptor, i) => {
+    if (!interceptor || typeof interceptor.intercept !== 'function') {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'an object with intercept(ctx, next)'));
+    }
+  });
+  const maxPayloadBytes = raw.maxPayloadBytes ?? 512 * 1024;
+  if (!positiveInt(maxPayloadBytes)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'));
+  }
+  return Object.assign(new ResolvedJobsOptions(), {
+    maxPayloadBytes,
+    transport,
+    worker,
+    failureClassifier: raw.failureClassifier,
+    unknownErrorKind,
+    interceptors,
+    tenantClsKey: raw.tenant?.clsKey ?? 'tenantId',
+    defaults: { retry, timeoutMs, history },
+    operations: raw.operations,
+  });
+}

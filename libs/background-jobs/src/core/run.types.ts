@@ -1,0 +1,51 @@
+import { FailureKind } from '../contracts';
+
+/** What a transport hands the pipeline for one run. */
+export interface RunRequest {
+  executionId: string;
+  attempt: number;
+  tenantId: string | null;
+  data: unknown;
+  scheduledAt?: Date;
+  /** Aborted by the transport on cancel or shutdown; its reason is a JobAbortedError. */
+  signal?: AbortSignal;
+  /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
+  fanOut?: boolean;
+  reportProgress(percent: number, message?: string): Promise<void>;
+  log(message: string): Promise<void>;
+}
+
+/** How a run ended when it did not fail. */
+export type RunOutcome = { status: 'completed'; value: unknown } | { status: 'skipped'; reason: string };
+
+/** A run that failed, already classified. `retry` is false for every kind but transient. */
+export class JobRunFailure extends Error {
+  readonly retry: boolean;
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'JobRunFailure';
+    this.retry = kind === 'transient';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** Returned through the pipeline by a stage that decides the run must not execute. */
+export class SkipRun {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The run was interrupted by shutdown: not a failure. The transport hands it back to the queue so another
+ * instance runs it; no attempt is used up.
+ */
+export class RunInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunInterrupted';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}

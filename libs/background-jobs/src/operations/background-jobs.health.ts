@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { JobTransport } from '../core';
+import { MAXMEMORY_POLICY_WARNING } from './operations.messages';
+
+/** Options of `BackgroundJobsHealthIndicator.isHealthy`. */
+export interface JobsHealthOptions {
+  /**
+   * Waiting + prioritized jobs (all queues) above which the check reports `down`.
+   * @default Infinity (backlog reported, never judged)
+   */
+  maxBacklog?: number;
+  /**
+   * How long to wait for Redis before reporting `down`.
+   * @default 3000
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * A @nestjs/terminus health indicator: `down` when Redis is unreachable, this instance's workers are not running or
+ * the backlog exceeds `maxBacklog`; `up` otherwise, with `warnings` (and a logged warning) when Redis's
+ * `maxmemory-policy` is not `noeviction`, since Redis may then evict queued jobs. Use it in your own `@HealthCheck()` route:
+ * `health.check([() => jobsHealth.isHealthy('background-jobs')])`.
+ */
+@Injectable()
+export class BackgroundJobsHealthIndicator {
+  // NOTE: a session factory of our own, so hosts need not import TerminusModule into this module.
+  private readonly indicator = new HealthIndicatorService();
+  private readonly logger = new Logger('BackgroundJobs');
+  private warnedPolicy?: string;
+
+  constructor(private readonly transport: JobTransport) {}
+
+  async isHealthy(key = 'background-jobs', options: JobsHealthOptions = {}): Promise<HealthIndicatorResult> {
+    const session = this.indicator.check(key);
+    const timeoutMs = options.timeoutMs ?? 3_000;
+    let timer: NodeJS.Timeout | undefined;
+    const health = await Promise.race([
+      this.transport.health(),
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!health) return session.down({ redis: 'down', message: `Redis did not answer within ${timeoutMs} ms.` });
+    const backlog = health.queues.reduce((sum, q) => sum + q.waiting + q.prioritized, 0);
+    const details = {
+      redis: health.reachable ? 'up' : 'down',
+      maxmemoryPolicy: health.maxmemoryPolicy,
+      workers: { expected: health.workersExpected, running: health.workersRunning },
+      backlog,
+      queues: health.queues,
+    };
+    if (!health.reachable) return session.down({ ...details, message: `Redis is unreachable: ${health.error}` });
+    if (health.workersRunning < health.workersExpected) {
+      return session.down({ ...details, message: `${health.workersExpected - health.workersRunning} of ${health.workersExpected} workers are not running.` });
+    }
+    if (options.maxBacklog !== undefined && backlog > options.maxBacklog) {
+      return session.down({ ...details, message: `Backlog of ${backlog} waiting jobs exceeds maxBacklog ${options.maxBacklog}.` });
+    }
+    if (health.maxmemoryPolicy && health.maxmemoryPolicy !== 'noeviction') {
+      const warning = MAXMEMORY_POLICY_WARNING(health.maxmemoryPolicy);
+      if (this.warnedPolicy !== health.maxmemoryPolicy) this.logger.warn(warning);
+      this.warnedPolicy = health.maxmemoryPolicy;
+      return session.up({ ...details, warnings: [warning] });
+    }
+    return session.up(details);
+  }
+}

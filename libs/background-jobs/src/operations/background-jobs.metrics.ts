@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JobTransport, RunFinished, RunListener } from '../core';
+
+/**
+ * Prometheus metrics of this module, on a registry of its own (merge it into yours with
+ * `Registry.merge([register, metrics.registry])`, or scrape `GET <operations.path>/metrics`):
+ *
+ * - `background_jobs_runs_total{job, outcome, failure_kind}`: attempts by outcome (completed, skipped, failed)
+ *   and, for failed ones, failure kind
+ * - `background_jobs_run_duration_seconds{job, outcome}`: attempt duration
+ * - `background_jobs_lock_skips_total{job}`: attempts the pipeline skipped because the job's lock was held
+ * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
+ */
+@Injectable()
+export class BackgroundJobsMetrics implements RunListener {
+  /** This module's registry; never the global default, so several apps in one process do not collide. */
+  readonly registry = new Registry();
+  private readonly runs: Counter<'job' | 'outcome' | 'failure_kind'>;
+  private readonly duration: Histogram<'job' | 'outcome'>;
+  private readonly lockSkips: Counter<'job'>;
+
+  constructor(transport: JobTransport) {
+    const registers = [this.registry];
+    this.runs = new Counter({
+      name: 'background_jobs_runs_total',
+      help: 'Job attempts by job, outcome and failure kind.',
+      labelNames: ['job', 'outcome', 'failure_kind'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'background_jobs_run_duration_seconds',
+      help: 'Duration of job attempts.',
+      labelNames: ['job', 'outcome'],
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers,
+    });
+    this.lockSkips = new Counter({
+      name: 'background_jobs_lock_skips_total',
+      help: 'Attempts skipped because another run held the job lock.',
+      labelNames: ['job'],
+      registers,
+    });
+    new Gauge({
+      name: 'background_jobs_queue_depth',
+      help: 'Jobs per queue and BullMQ state.',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const depth of await transport.queueDepths()) {
+          const { queue, ...counts } = depth;
+          for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
+        }
+      },
+    });
+  }
+
+  onRunFinished(event: RunFinished): void {
+    const job = event.definition.id;
+    this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
+    this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
+    // NOTE: the pipeline skips a run only when its lock is busy; a paused job's ticks never reach the pipeline.
+    if (event.outcome === 'skipped') this.lockSkips.inc({ job });
+  }
+}

@@ -1,0 +1,133 @@
+import {
+  ConflictException,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Type,
+  UseGuards,
+} from '@nestjs/common';
+import { InvalidJobInputError, JobExecution, OperationsOptions, RecurringJobInfo } from '../contracts';
+import { BackgroundJobs, ExecutionPage, isRecurring, JobRegistry } from '../core';
+import { BackgroundJobsMetrics } from './background-jobs.metrics';
+import { parseExecutionsQuery } from './executions.query';
+import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, RECURRING_NOT_FOUND } from './operations.messages';
+
+/** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
+export interface ExecutionDetail extends JobExecution {
+  logs: string[];
+  /** Lines logged in all; `logs` holds the last 500 at most. */
+  logCount: number;
+}
+
+const MAX_LOG_LINES = 500;
+
+/**
+ * The REST surface; mounted under `operations.path` behind `operations.guard` by `createOperationsController`.
+ * Never mounted without a guard.
+ */
+export class OperationsController {
+  constructor(
+    readonly jobs: BackgroundJobs,
+    readonly registry: JobRegistry,
+    readonly metrics: BackgroundJobsMetrics,
+  ) {}
+
+  @Get('executions')
+  listExecutions(@Query() query: Record<string, unknown>): Promise<ExecutionPage> {
+    return this.jobs.listExecutions(parseExecutionsQuery(query, this.registry));
+  }
+
+  @Get('executions/:id')
+  async getExecution(@Param('id') id: string): Promise<ExecutionDetail> {
+    const execution = await this.jobs.getExecution(id);
+    if (!execution) throw new NotFoundException(EXECUTION_NOT_FOUND(id));
+    const logs = await this.jobs.getExecutionLogs(id, MAX_LOG_LINES);
+    return { ...execution, logs: logs?.lines ?? [], logCount: logs?.count ?? 0 };
+  }
+
+  @Post('executions/:id/cancel')
+  @HttpCode(200)
+  async cancel(@Param('id') id: string): Promise<{ executionId: string; cancelled: true }> {
+    const execution = await this.jobs.getExecution(id);
+    if (!execution) throw new NotFoundException(EXECUTION_NOT_FOUND(id));
+    if (!(await this.jobs.cancel(id))) {
+      const now = await this.jobs.getExecution(id);
+      throw new ConflictException(CANCEL_FINISHED(id, now?.state ?? execution.state));
+    }
+    return { executionId: id, cancelled: true };
+  }
+
+  @Post('executions/:id/retry')
+  @HttpCode(200)
+  async retry(@Param('id') id: string): Promise<{ executionId: string; retried: true }> {
+    try {
+      if (!(await this.jobs.retry(id))) throw new NotFoundException(EXECUTION_NOT_FOUND(id));
+    } catch (error) {
+      if (error instanceof InvalidJobInputError) throw new ConflictException(error.message);
+      throw error;
+    }
+    return { executionId: id, retried: true };
+  }
+
+  @Get('recurring')
+  listRecurring(): Promise<RecurringJobInfo[]> {
+    return this.jobs.listRecurring();
+  }
+
+  @Post('recurring/:id/pause')
+  @HttpCode(200)
+  async pause(@Param('id') id: string): Promise<RecurringJobInfo> {
+    await this.jobs.pause(this.recurringId(id));
+    return this.recurringInfo(id);
+  }
+
+  @Post('recurring/:id/resume')
+  @HttpCode(200)
+  async resume(@Param('id') id: string): Promise<RecurringJobInfo> {
+    await this.jobs.resume(this.recurringId(id));
+    return this.recurringInfo(id);
+  }
+
+  @Post('recurring/:id/trigger')
+  @HttpCode(202)
+  async trigger(@Param('id') id: string): Promise<{ jobId: string; executionId: string }> {
+    return { jobId: id, executionId: await this.jobs.trigger(this.recurringId(id)) };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+
+  private recurringId(id: string): string {
+    const definition = this.registry.get(id);
+    if (!definition || !isRecurring(definition)) {
+      throw new NotFoundException(RECURRING_NOT_FOUND(id, this.registry.recurring().map((d) => d.id)));
+    }
+    return id;
+  }
+
+  private async recurringInfo(id: string): Promise<RecurringJobInfo> {
+    const info = (await this.jobs.listRecurring()).find((r) => r.jobId === id);
+    if (!info) throw new NotFoundException(RECURRING_NOT_FOUND(id, []));
+    return info;
+  }
+}
+
+/** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
+export function createOperationsController(operations: { guard: NonNullable<OperationsOptions['guard']>; path: string }): Type {
+  @Controller(operations.path)
+  @UseGuards(operations.guard as Function)
+  class BackgroundJobsOperationsController extends OperationsController {
+    constructor(jobs: BackgroundJobs, registry: JobRegistry, metrics: BackgroundJobsMetrics) {
+      super(jobs, registry, metrics);
+    }
+  }
+  return BackgroundJobsOperationsController;
+}

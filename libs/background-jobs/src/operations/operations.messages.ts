@@ -1,0 +1,28 @@
+/* Messages of the operations surface; tests import these instead of copying strings. */
+
+export const INVALID_QUERY = (field: string, value: unknown, expected: string): string =>
+  `Query parameter "${field}" is invalid (${JSON.stringify(value)}): expected ${expected}.`;
+
+export const CONFLICTING_QUERY = (first: string, second: string): string =>
+  `Query parameters "${first}" and "${second}" cannot be combined: paginate with offset/limit or with page/size.`;
+
+export const EXECUTION_NOT_FOUND = (executionId: string): string =>
+  `No execution "${executionId}" (never enqueued, or removed by history retention).`;
+
+export const RECURRING_NOT_FOUND = (jobId: string, known: string[]): string =>
+  `No recurring job "${jobId}". Recurring jobs: ${known.length ? known.join(', ') : '(none)'}.`;
+
+export const CANCEL_FINISHED = (executionId: string, state: string): string =>
+  `Execution "${executionId}" is ${state}; only pending, delayed or running runs can be cancelled.`;
+
+export const OPERATIONS_WITHOUT_GUARD =
+  'operations.guard is required: the operations surface exposes job payloads and can cancel and trigger runs, ' +
+  'so it is mounted only behind a guard. Fix: pass operations: { guard: MyAdminGuard }, or leave operations out.';
+
+export const ASYNC_OPERATIONS_MISPLACED =
+  'forRootAsync: the factory returned `operations`, but the HTTP surface is built before the factory runs. ' +
+  'Fix: pass operations next to useFactory: forRootAsync({ operations: { guard }, useFactory, inject }).';
+
+export const MAXMEMORY_POLICY_WARNING = (policy: string): string =>
+  `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs and schedulers. ` +
+  `Fix: CONFIG SET maxmemory-policy noeviction (and in redis.conf).`;

@@ -1,0 +1,44 @@
+import { DynamicModule, Provider } from '@nestjs/common';
+import { BackgroundJobsModuleOptions, INVALID_MODULE_OPTION, JobDefinitionError, OperationsOptions } from '../contracts';
+import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
+import { createOperationsController } from './operations.controller';
+import { ASYNC_OPERATIONS_MISPLACED, OPERATIONS_WITHOUT_GUARD } from './operations.messages';
+
+/** Validates `operations` and returns the guard and the path without surrounding slashes. */
+export function resolveOperations(operations: OperationsOptions): { guard: NonNullable<OperationsOptions['guard']>; path: string } {
+  if (typeof operations !== 'object' || operations === null) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string }'));
+  }
+  const guard = operations.guard as { canActivate?: unknown } | Function | undefined;
+  if (!guard) throw new JobDefinitionError(OPERATIONS_WITHOUT_GUARD);
+  if (typeof guard !== 'function' && typeof guard.canActivate !== 'function') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.guard', guard, 'a guard class or an object with canActivate(context)'));
+  }
+  const path = (operations.path ?? 'jobs').replace(/^\/+|\/+$/g, '');
+  if (typeof operations.path !== 'undefined' && (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"));
+  }
+  return { guard, path };
+}
+
+/**
+ * Adds the operations controller to the module built by forRoot/forRootAsync when a guard is given. Nest takes a
+ * controller's path and guards at decoration time, so the class is created here, once per module.
+ */
+export function withOperations(definition: DynamicModule, operations: OperationsOptions | undefined, async: boolean): DynamicModule {
+  if (operations === undefined) {
+    if (!async) return definition;
+    // NOTE: forRootAsync resolves its options after the module is built: an `operations` returned by the factory
+    // could not be mounted, so refuse it at boot instead of leaving the surface silently missing.
+    const check: Provider = {
+      provide: Symbol('background-jobs:operations-check'),
+      useFactory: (raw: BackgroundJobsModuleOptions) => {
+        if (raw?.operations) throw new JobDefinitionError(ASYNC_OPERATIONS_MISPLACED);
+        return true;
+      },
+      inject: [BACKGROUND_JOBS_MODULE_OPTIONS],
+    };
+    return { ...definition, providers: [...(definition.providers ?? []), check] };
+  }
+  return { ...definition, controllers: [...(definition.controllers ?? []), createOperationsController(resolveOperations(operations))] };
+}

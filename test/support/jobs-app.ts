@@ -1,0 +1,45 @@
+import { Provider, Type } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
+import { testRedisUrl } from './redis';
+
+/** Declares a `@PipelineJob` class whose body is `body`, named `name` (as errors would show it). */
+export function defineJob(name: string, options: PipelineJobOptions, body: (ctx: JobContext<any>) => unknown = () => undefined): Type {
+  const cls = class {
+    execute(ctx: JobContext<any>): unknown {
+      return body(ctx);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  PipelineJob(options)(cls);
+  return cls;
+}
+
+export type TransportKind = 'bullmq' | 'local';
+
+export interface JobsAppOptions extends Partial<Omit<BackgroundJobsModuleOptions, 'transport'>> {
+  prefix: string;
+  /** @default 'bullmq' */
+  transport?: TransportKind;
+  jobs: Type[];
+  providers?: Provider[];
+  imports?: any[];
+}
+
+/** A booted Nest app context with the module on the suite's Redis. Close it in afterEach. */
+export async function startJobsApp(options: JobsAppOptions): Promise<TestingModule> {
+  const { prefix, jobs, providers = [], imports = [], transport = 'bullmq', ...rest } = options;
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ...imports,
+      BackgroundJobsModule.forRoot({
+        transport: transport === 'local' ? { type: 'local' } : { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
+        ...rest,
+      }),
+    ],
+    providers: [...jobs, ...providers],
+  }).compile();
+  moduleRef.useLogger(false);
+  await moduleRef.init();
+  return moduleRef;
+}

@@ -1,0 +1,90 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { join } from 'node:path';
+
+/** A redis-server process owned by the tests: it can be stopped, wiped and restarted on the same port. */
+export class TestRedisServer {
+  private process?: ChildProcess;
+
+  constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static assertInstalled(): void {
+    try {
+      execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    } catch {
+      throw new Error('redis-server is not installed: run `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS).');
+    }
+  }
+
+  static async create(): Promise<TestRedisServer> {
+    TestRedisServer.assertInstalled();
+    const port = await freePort();
+    const dir = join(process.cwd(), '.redis-test', String(port));
+    mkdirSync(dir, { recursive: true });
+    const server = new TestRedisServer(port, dir);
+    await server.start();
+    return server;
+  }
+
+  async start(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir,
+        '--maxmemory-policy', 'noeviction'],
+      { stdio: 'ignore', detached: false },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!(await ping(this.port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start within 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    this.process = undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
