@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { freePort } from '../support/redis-server';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
+import { NOTIFICATIONS_QUEUE, PIPELINE_SCHEDULES } from '../../apps/sample-app/src/notification.schedules';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-token';
@@ -28,13 +29,14 @@ if (!haveChromium) console.log(`SKIPPED browser test: ${CHROMIUM} is absent (ins
     await deletePrefix(prefix);
   });
 
-  it('logs in with the bearer token, shows every recurring job in Schedulers and its queue, and saves screenshots', async () => {
+  it('logs in with the bearer token, shows the six migrated jobs (and every other recurring job) in Schedulers and their queue, and saves screenshots', async () => {
     prefix = randomPrefix('browser');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     app = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/sample-app/src/main.ts'], {
       cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, PORT: String(port), OPS_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), JOBS_PREFIX: prefix },
+      // NOTE: no DATABASE_URL: the sample app's embedded PGlite; JOBS_MODE defaults to pipeline.
+      env: { ...process.env, PORT: String(port), OPS_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), JOBS_PREFIX: prefix, DATABASE_URL: '', JOBS_MODE: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     app.stdout?.on('data', (chunk) => (output += chunk));
@@ -51,7 +53,7 @@ if (!haveChromium) console.log(`SKIPPED browser test: ${CHROMIUM} is absent (ins
       45_000,
       200,
     )) as Array<{ jobId: string; queue: string }>;
-    expect(recurring.length).toBeGreaterThan(0);
+    expect(recurring.filter((r) => r.queue === NOTIFICATIONS_QUEUE).map((r) => r.jobId).sort()).toEqual(PIPELINE_SCHEDULES.map((s) => s.id).sort());
     expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
 
     browser = await chromium.launch({
@@ -72,7 +74,7 @@ if (!haveChromium) console.log(`SKIPPED browser test: ${CHROMIUM} is absent (ins
     await page.screenshot({ path: schedulers, fullPage: true });
     expect(statSync(schedulers).size).toBeGreaterThan(10_000);
 
-    const queue = recurring[0].queue;
+    const queue = NOTIFICATIONS_QUEUE;
     await page.goto(`${base}/admin/queues/queue/${encodeURIComponent(queue)}?status=delayed`, { waitUntil: 'domcontentloaded' });
     for (const { jobId } of recurring.filter((r) => r.queue === queue)) {
       await page.getByText(jobId, { exact: false }).first().waitFor({ state: 'visible', timeout: 20_000 });

@@ -2,14 +2,20 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
+import { readSampleConfig } from './sample-app.config';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
+  const config = readSampleConfig();
+  // NOTE: abortOnError false: a start-up failure (database or Redis unreachable) reaches the one-line report below.
+  const app = await NestFactory.create(AppModule.forRoot(config), { abortOnError: false });
   // NOTE: without shutdown hooks SIGTERM kills running jobs instead of draining them.
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
-  new Logger('SampleApp').log(`listening on http://127.0.0.1:${port}`);
+  new Logger('SampleApp').log(
+    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}, ${config.redisUrl ? 'BullMQ' : 'embedded transport'}, ` +
+      `${config.database.url ? 'PostgreSQL' : 'PGlite'})`,
+  );
 }
 
 bootstrap().catch((error: Error) => {

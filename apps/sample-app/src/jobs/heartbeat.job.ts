@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { BackgroundJob, JobContext, PipelineJob } from 'nestjs-background-jobs';
 
-/** A minimal recurring job: logs a line every ten seconds. The migrated notification jobs join it later. */
+/** A minimal recurring job: logs a line every ten seconds, on the default queue beside the six notification jobs. */
 @PipelineJob({ id: 'sample-heartbeat', cron: '*/10 * * * * *' })
 export class HeartbeatJob implements BackgroundJob<void, string> {
   private readonly logger = new Logger(HeartbeatJob.name);

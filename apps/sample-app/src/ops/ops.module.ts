@@ -6,9 +6,12 @@ import { HealthController } from './health.controller';
 /** The sample app's operations extras: bull-board at /admin/queues (token-guarded) and GET /health. */
 @Module({})
 export class OpsModule {
-  /** `config` defaults to what app.module gives BackgroundJobsModule: REDIS_URL and JOBS_PREFIX. */
+  /**
+   * `config` defaults to what app.module gives BackgroundJobsModule: REDIS_URL and JOBS_PREFIX. `null` (the
+   * embedded transport, no Redis) leaves bull-board out.
+   */
   static forRoot(
-    config: BullBoardConfig = {
+    config: BullBoardConfig | null = {
       connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
       prefix: process.env.JOBS_PREFIX ?? 'sample',
     },
@@ -17,7 +20,7 @@ export class OpsModule {
       module: OpsModule,
       imports: [TerminusModule.forRoot()],
       controllers: [HealthController],
-      providers: [{ provide: BULL_BOARD_CONFIG, useValue: config }, BullBoardMount],
+      providers: config ? [{ provide: BULL_BOARD_CONFIG, useValue: config }, BullBoardMount] : [],
     };
   }
 }
