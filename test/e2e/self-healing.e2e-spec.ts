@@ -94,4 +94,22 @@ describe('self-healing schedules and the misfire policy', () => {
       expect(skipped[0].returnvalue.reason).toMatch(/^misfire: \d+ later tick\(s\) were missed/);
     }
   }, 30_000);
+
+  it("misfire 'skip' leaves retries alone: a retry that starts after the next tick still runs", async () => {
+    const attempts: Array<{ tick: number; attempt: number }> = [];
+    const Job = defineJob(
+      'FlakyTickJob',
+      { id: 'flaky-tick', cron: '* * * * * *', misfire: 'skip', retry: { attempts: 2, backoffMs: 2_500 } },
+      (ctx: JobContext) => {
+        attempts.push({ tick: ctx.scheduledAt!.getTime(), attempt: ctx.attempt });
+        if (ctx.attempt === 1 && attempts.filter((a) => a.attempt === 1).length === 1) throw new Error('ECONNRESET');
+      },
+    );
+    await boot([Job]);
+
+    const retried = (await waitFor('the retry of the first tick', () => attempts.find((a) => a.attempt === 2), 8_000)) as { tick: number };
+
+    expect(retried.tick).toBe(attempts[0].tick);
+    expect(attempts.filter((a) => a.attempt === 1 && a.tick > retried.tick).length).toBeGreaterThanOrEqual(2);
+  }, 20_000);
 });

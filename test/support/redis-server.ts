@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 
@@ -55,6 +55,28 @@ export class TestRedisServer {
     child.kill('SIGKILL');
     await exited;
     this.process = undefined;
+    // NOTE: a stop loses the data (the next start is empty), even after a stopKeepingData() left an RDB behind.
+    rmSync(join(this.dir, 'dump.rdb'), { force: true });
+  }
+
+  /** Stops it the way a persistent Redis restarts: SHUTDOWN SAVE writes an RDB that the next start() loads. */
+  async stopKeepingData(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve) => {
+      const socket = new Socket();
+      socket.once('error', () => resolve());
+      socket.once('close', () => resolve());
+      socket.connect(this.port, '127.0.0.1', () => socket.write('SHUTDOWN SAVE\r\n'));
+    });
+    await exited;
+    this.process = undefined;
+  }
+
+  /** Whether the server process is up (it may still be loading). */
+  get running(): boolean {
+    return !!this.process && this.process.exitCode === null && this.process.signalCode === null;
   }
 
   get pid(): number | undefined {

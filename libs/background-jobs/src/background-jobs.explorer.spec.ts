@@ -100,9 +100,23 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
     expect((error as Error).message).toBe(INVALID_JOB_OPTION('retry-job', 'RetryJob', 'retry.attempts', 0, 'an integer ≥ 1'));
   });
 
+  it('an unknown misfire policy names the job, the class and the two policies', async () => {
+    const error = await boot([job('MisfireJob', { id: 'misfire-job', cron: '0 3 * * *', misfire: 'catch-up' as never })]);
+    expect((error as Error).message).toBe(INVALID_JOB_OPTION('misfire-job', 'MisfireJob', 'misfire', 'catch-up', "'skip' or 'run-once'"));
+  });
+
   it('a bad module option stops the boot too', async () => {
     const error = await boot([], { worker: { concurrency: -1 } });
     expect((error as Error).message).toBe(INVALID_MODULE_OPTION('worker.concurrency', -1, 'a positive integer'));
+  });
+
+  it.each<[string, Record<string, unknown>, string, unknown, string]>([
+    ['lockDurationMs', { lockDurationMs: 50 }, 'worker.lockDurationMs', 50, 'an integer ≥ 200 (ms)'],
+    ['stalledIntervalMs', { stalledIntervalMs: 0 }, 'worker.stalledIntervalMs', 0, 'an integer ≥ 100 (ms)'],
+    ['maxStalledCount', { maxStalledCount: -1 }, 'worker.maxStalledCount', -1, 'an integer ≥ 0'],
+  ])('a bad stall setting (%s) stops the boot', async (_label, worker, option, value, expected) => {
+    const error = await boot([], { worker });
+    expect((error as Error).message).toBe(INVALID_MODULE_OPTION(option, value, expected));
   });
 
   it('an unreachable Redis fails the boot with one clear line, in bounded time', async () => {

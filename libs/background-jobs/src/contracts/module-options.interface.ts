@@ -51,6 +51,25 @@ export interface WorkerOptions {
    * @default 25000
    */
   shutdownGraceMs?: number;
+  /**
+   * BullMQ transport: how long a worker's hold on a running job lasts without renewal (renewed every half of
+   * it). When an instance dies mid-run (`kill -9`, OOM, lost node), its jobs are recovered by another instance
+   * within `lockDurationMs + stalledIntervalMs`. Ignored by the embedded transport.
+   * @default 30000
+   */
+  lockDurationMs?: number;
+  /**
+   * BullMQ transport: how often each worker looks for runs whose instance died (stalled jobs) and hands them
+   * back to the queue. Ignored by the embedded transport.
+   * @default 30000
+   */
+  stalledIntervalMs?: number;
+  /**
+   * BullMQ transport: how many times a run may be recovered from a dead instance before it ends `failed`
+   * (a job that crashes its process every time does not loop forever). Ignored by the embedded transport.
+   * @default 1
+   */
+  maxStalledCount?: number;
 }
 
 /** Decides a failure's kind before the built-in rules; return `undefined` to defer to them. */

@@ -86,8 +86,9 @@ export interface PipelineJobOptions {
   /**
    * What a recurring job does about ticks missed while no instance was running: `skip` (not made up: a
    * scheduled run that starts after its next tick was already due ends `skipped`) or `run-once` (one
-   * catch-up run when at least one tick was missed). The embedded transport keeps nothing across restarts,
-   * so there is nothing to make up there.
+   * catch-up run at start when at least one tick was missed, however many). A run counts as overdue when its
+   * next tick was already due over a second before its first attempt started (retries are never skipped).
+   * Ignored by the embedded transport: it keeps nothing across restarts, so it never knows a tick was missed.
    * @default 'skip'
    */
   misfire?: 'skip' | 'run-once';

@@ -8,10 +8,19 @@ import {
   TransportOptions,
 } from '../contracts';
 
+/** Worker settings with every default applied. */
+export interface ResolvedWorkerOptions {
+  concurrency: number;
+  shutdownGraceMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+}
+
 /** Module options with every default applied; built once by `resolveOptions`. */
 export class ResolvedJobsOptions {
   transport: TransportOptions;
-  worker: { concurrency: number; shutdownGraceMs: number } | false;
+  worker: ResolvedWorkerOptions | false;
   failureClassifier?: FailureClassifier;
   unknownErrorKind: 'transient' | 'permanent';
   interceptors: JobInterceptor[];
@@ -60,7 +69,20 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     if (!nonNegativeInt(shutdownGraceMs)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.shutdownGraceMs', shutdownGraceMs, 'an integer ≥ 0'));
     }
-    worker = { concurrency, shutdownGraceMs };
+    const lockDurationMs = raw.worker?.lockDurationMs ?? 30_000;
+    const stalledIntervalMs = raw.worker?.stalledIntervalMs ?? 30_000;
+    const maxStalledCount = raw.worker?.maxStalledCount ?? 1;
+    // NOTE: below ~200 ms the lock renewal (every lockDurationMs / 2) races ordinary Redis latency.
+    if (!Number.isInteger(lockDurationMs) || lockDurationMs < 200) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'));
+    }
+    if (!Number.isInteger(stalledIntervalMs) || stalledIntervalMs < 100) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.stalledIntervalMs', stalledIntervalMs, 'an integer ≥ 100 (ms)'));
+    }
+    if (!nonNegativeInt(maxStalledCount)) {
+      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.maxStalledCount', maxStalledCount, 'an integer ≥ 0'));
+    }
+    worker = { concurrency, shutdownGraceMs, lockDurationMs, stalledIntervalMs, maxStalledCount };
   }
   const retry = { attempts: raw.defaults?.retry?.attempts ?? 3, backoffMs: raw.defaults?.retry?.backoffMs ?? 1_000 };
   if (!positiveInt(retry.attempts)) {

@@ -9,6 +9,11 @@ export interface RunRequest {
   scheduledAt?: Date;
   /** Aborted by the transport on cancel or shutdown; its reason is a JobAbortedError. */
   signal?: AbortSignal;
+  /**
+   * The controller behind `signal`, when the transport has one: the run then uses it as its own instead of making
+   * a second one and linking the two (AbortControllers are a measurable part of the per-run cost; bench/README.md).
+   */
+  controller?: AbortController;
   /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
   fanOut?: boolean;
   reportProgress(percent: number, message?: string): Promise<void>;

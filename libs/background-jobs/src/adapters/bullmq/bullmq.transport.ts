@@ -14,6 +14,7 @@ import {
   JobTransport,
   OutgoingRun,
   QueueDepth,
+  ResolvedWorkerOptions,
   RetryResult,
   RunHandler,
   RunInterrupted,
@@ -27,7 +28,8 @@ export interface BullmqTransportConfig {
   connection: RedisConnectionOptions;
   /** @default 'bull' */
   prefix?: string;
-  worker: { concurrency: number; shutdownGraceMs: number } | false;
+  /** Stall settings (lockDurationMs, stalledIntervalMs, maxStalledCount) are BullMQ's Worker options of the same meaning. */
+  worker: ResolvedWorkerOptions | false;
   /**
    * How long boot waits for Redis before failing with one clear error.
    * @default 10000
@@ -96,10 +98,16 @@ export class BullmqTransport extends JobTransport {
     if (!this.config.worker) return;
     await this.subscribeToCancels();
     for (const name of registry.queues()) {
-      const worker = new Worker(name, (job, token, signal) => this.process(job, run, token, signal), {
+      // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
+      // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
+      // That controller was a measurable share of the per-run cost (bench/README.md).
+      const worker = new Worker(name, (job, token) => this.process(job, run, token), {
         connection: this.config.connection,
         prefix: this.prefix,
         concurrency: this.config.worker.concurrency,
+        lockDuration: this.config.worker.lockDurationMs,
+        stalledInterval: this.config.worker.stalledIntervalMs,
+        maxStalledCount: this.config.worker.maxStalledCount,
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       this.workers.push(worker);
@@ -325,7 +333,17 @@ export class BullmqTransport extends JobTransport {
   private async assertReachable(): Promise<void> {
     const timeoutMs = this.config.connectTimeoutMs ?? 10_000;
     const { url, ...rest } = this.config.connection;
-    const options = { ...rest, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs };
+    // NOTE: a short disconnectTimeout: after a refused connection ioredis otherwise keeps a 2 s timer alive, and a
+    // host whose boot failed would linger that long before exiting.
+    const options = {
+      ...rest,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      connectTimeout: timeoutMs,
+      disconnectTimeout: 100,
+    };
     const client = url ? new IORedis(url, options) : new IORedis(options);
     let lastError: Error | undefined;
     client.on('error', (error: Error) => {
@@ -410,7 +428,18 @@ export class BullmqTransport extends JobTransport {
   private async healIfEmpty(registry: JobRegistry): Promise<void> {
     if (this.closing) return;
     try {
-      if ((await this.redis().exists(this.key('alive'))) === 1) return;
+      // NOTE: one atomic read of the sentinel and the pause flags: while Redis holds its data, every instance
+      // refreshes what it knows of pauses made elsewhere, so whichever instance heals first writes them all back.
+      const replies = await this.redis().multi().exists(this.key('alive')).hgetall(this.pausedKey).exec();
+      const [alive, flags] = (replies ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      }) as [number, Record<string, string>];
+      if (alive === 1) {
+        this.knownPaused.clear();
+        for (const [id, flag] of Object.entries(flags)) this.knownPaused.set(id, flag);
+        return;
+      }
       this.logger.warn('Redis lost the schedules (restart without persistence, flush or failover): re-asserting them.');
       if (this.knownPaused.size > 0) await this.redis().hset(this.pausedKey, Object.fromEntries(this.knownPaused));
       await this.reconcile(registry);
@@ -421,7 +450,7 @@ export class BullmqTransport extends JobTransport {
   }
 
 
-  private async process(job: Job, run: RunHandler, token?: string, bullSignal?: AbortSignal): Promise<ResultEnvelope> {
+  private async process(job: Job, run: RunHandler, token?: string): Promise<ResultEnvelope> {
     const definition = this.registry?.get(job.name);
     if (!definition) {
       throw new UnrecoverableError(
@@ -430,7 +459,9 @@ export class BullmqTransport extends JobTransport {
     }
     const executionId = job.id as string;
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
-    const missed = job.repeatJobKey && definition.misfire === 'skip' ? missedTicks(definition, job) : 0;
+    // NOTE: first attempts only: a retry waits out its backoff by design and may start after the next tick was due;
+    // that is the retry policy at work, not a tick missed while no instance was running.
+    const missed = job.repeatJobKey && job.attemptsMade === 0 && definition.misfire === 'skip' ? missedTicks(definition, job) : 0;
     if (missed > 0) {
       this.logger.warn(`Skipped a run of "${definition.id}": ${missed} later tick(s) were already due when it started (misfire: 'skip').`);
       return { bgj: 1, outcome: 'skipped', reason: `misfire: ${missed} later tick(s) were missed while no instance was running` };
@@ -445,8 +476,6 @@ export class BullmqTransport extends JobTransport {
     if (this.earlyCancels.delete(executionId)) {
       controller.abort(new JobAbortedError('cancelled', `Execution ${executionId} was cancelled on request.`));
     }
-    const onBullAbort = () => controller.abort(new JobAbortedError('cancelled', `BullMQ cancelled the run: ${String(bullSignal?.reason)}`));
-    bullSignal?.addEventListener('abort', onBullAbort, { once: true });
     const request: RunRequest = {
       executionId,
       attempt: job.attemptsMade + 1,
@@ -454,6 +483,7 @@ export class BullmqTransport extends JobTransport {
       data: envelope.payload,
       scheduledAt: scheduledAtOf(job),
       signal: controller.signal,
+      controller,
       fanOut: envelope.fanOut === true,
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
@@ -483,7 +513,6 @@ export class BullmqTransport extends JobTransport {
       throw new UnrecoverableError(error.message);
     } finally {
       this.running.delete(executionId);
-      bullSignal?.removeEventListener('abort', onBullAbort);
     }
   }
 
@@ -620,7 +649,9 @@ export class BullmqTransport extends JobTransport {
   private async closeAll(): Promise<void> {
     if (this.healTimer) clearInterval(this.healTimer);
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;
-    const hardDeadline = Date.now() + grace + 1_500;
+    // NOTE: grace + 1 s for the orderly close, then at most 2 × 200 ms of cut-off steps (run in parallel below):
+    // the whole close stays under grace + 2 s even with Redis unreachable.
+    const hardDeadline = Date.now() + grace + 1_000;
     const remaining = () => Math.max(0, hardDeadline - Date.now());
     const step = async (label: string, action: () => Promise<unknown>, ms: number): Promise<void> => {
       try {
@@ -633,23 +664,24 @@ export class BullmqTransport extends JobTransport {
     // then waits for the running jobs, which the grace period below bounds.
     const workersClosed = this.workers.map((worker) => worker.close());
     if (this.running.size > 0) {
-      await step(`waiting for ${this.running.size} running job(s)`, () => this.allRunsSettled(), grace);
+      await step(`waiting for ${this.running.size} running job(s)`, () => this.allRunsSettled(Date.now() + grace), grace);
       for (const [id, controller] of this.running) {
         controller.abort(new JobAbortedError('shutdown', `Instance shutting down: execution ${id} handed back after a ${grace} ms grace period.`));
       }
     }
     await Promise.all(workersClosed.map((closed, i) => step(`worker ${this.workers[i].name}`, () => closed, remaining())));
     await Promise.all([...this.queues.values()].map((queue) => step(`queue ${queue.name}`, () => queue.close(), remaining())));
-    // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit.
-    for (const closable of [...this.workers, ...this.queues.values()]) {
-      await step('disconnect', () => closable.disconnect(), 200);
-    }
+    // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
+    // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
+    await Promise.all(this.workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
+    await Promise.all([...this.workers, ...this.queues.values()].map((closable) => step('disconnect', () => closable.disconnect(), 200)));
     this.subscriber?.disconnect();
     this.opsRedis?.disconnect();
   }
 
-  private async allRunsSettled(): Promise<void> {
-    while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  /** Polls until no run is left or `until` passes: a poll that outlived the grace period would keep the process alive. */
+  private async allRunsSettled(until: number): Promise<void> {
+    while (this.running.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   private client(): IORedis {

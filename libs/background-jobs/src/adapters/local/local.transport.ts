@@ -65,6 +65,7 @@ export class LocalTransport extends JobTransport {
   private readonly dedupe = new Map<string, string>();
   private readonly events = new EventEmitter();
   private readonly active = new Set<LocalRun>();
+  private readonly finished = new Map<string, Set<string>>();
   private handler?: RunHandler;
   private registry?: JobRegistry;
   private readonly paused = new Set<string>();
@@ -178,6 +179,7 @@ export class LocalTransport extends JobTransport {
     if (!run) return { status: 'unknown' };
     if (run.state !== 'failed') return { status: 'not-failed', state: run.state };
     Object.assign(run, { state: 'pending', attemptsMade: 0, failure: undefined, finishedAt: undefined });
+    this.history(run.definition, 'failed').delete(run.id);
     this.waiting.push(run);
     this.pump();
     return { status: 'retried' };
@@ -316,6 +318,7 @@ export class LocalTransport extends JobTransport {
         data: run.data,
         scheduledAt: run.scheduledAt,
         signal: run.controller.signal,
+        controller: run.controller,
         fanOut: run.fanOut,
         reportProgress: async (percent, message) => {
           run.progress = percent;
@@ -360,20 +363,35 @@ export class LocalTransport extends JobTransport {
     if (state === 'completed') run.failure = undefined;
     if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
     this.events.emit(run.id);
-    this.prune(run.definition, state === 'failed' || state === 'cancelled' ? 'failed' : 'completed');
+    this.prune(run, state === 'failed' || state === 'cancelled' ? 'failed' : 'completed');
   }
 
-  /** History retention, as BullMQ's removeOnComplete / removeOnFail would apply it. */
-  private prune(definition: JobDefinition, kind: 'completed' | 'failed'): void {
-    const keep = definition.history[kind];
+  /** Ids of a job's finished runs of one kind, oldest finish first: what history retention trims. */
+  private history(definition: JobDefinition, kind: 'completed' | 'failed'): Set<string> {
+    const key = `${definition.id}\u0000${kind}`;
+    let ids = this.finished.get(key);
+    if (!ids) this.finished.set(key, (ids = new Set()));
+    return ids;
+  }
+
+  /**
+   * History retention, as BullMQ's removeOnComplete / removeOnFail would apply it: keep the newest `count`
+   * finished runs of that kind, none older than `maxAgeSeconds`.
+   */
+  private prune(run: LocalRun, kind: 'completed' | 'failed'): void {
+    // NOTE: trims from the oldest end of an insertion-ordered set: O(1) per finished run. Scanning every run held
+    // in memory on each finish made a backlog of N runs cost O(N²) (bench/README.md).
+    const ids = this.history(run.definition, kind);
+    ids.delete(run.id);
+    ids.add(run.id);
+    const keep = run.definition.history[kind];
     const oldest = Date.now() - keep.maxAgeSeconds * 1000;
-    const finished = [...this.runs.values()].filter(
-      (run) => run.definition === definition && FINAL.has(run.state) && ((run.state === 'failed' || run.state === 'cancelled') === (kind === 'failed')),
-    );
-    const excess = finished.length - keep.count;
-    finished.forEach((run, index) => {
-      if (index < excess || (run.finishedAt as Date).getTime() < oldest) this.runs.delete(run.id);
-    });
+    for (const id of ids) {
+      const finishedAt = this.runs.get(id)?.finishedAt?.getTime() ?? 0;
+      if (ids.size <= keep.count && finishedAt >= oldest) break;
+      ids.delete(id);
+      this.runs.delete(id);
+    }
   }
 
   private async closeAll(): Promise<void> {

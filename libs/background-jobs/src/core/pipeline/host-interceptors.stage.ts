@@ -5,6 +5,10 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class HostInterceptorsStage implements PipelineStage {
   constructor(private readonly interceptors: JobInterceptor[]) {}
 
+  appliesTo(): boolean {
+    return this.interceptors.length > 0;
+  }
+
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const call = (index: number): Promise<unknown> =>
       index === this.interceptors.length

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DistributedLock, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
+import { JobDefinition } from '../job-definition';
 import { JobRunFailure, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
@@ -12,6 +13,10 @@ export class LockStage implements PipelineStage {
   private readonly logger = new Logger('BackgroundJobs');
 
   constructor(private readonly lock?: DistributedLock | null) {}
+
+  appliesTo(definition: JobDefinition): boolean {
+    return definition.lock !== undefined;
+  }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request, context } = invocation;

@@ -1,9 +1,14 @@
 import { PermanentJobError } from '../../contracts';
+import { JobDefinition } from '../job-definition';
 import { JobRunFailure } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /** Checks the payload against the job's optional `schema` before anything else runs; a rejection is permanent. */
 export class SchemaStage implements PipelineStage {
+  appliesTo(definition: JobDefinition): boolean {
+    return definition.schema !== undefined;
+  }
+
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { schema, id } = invocation.definition;
     if (!schema) return next();

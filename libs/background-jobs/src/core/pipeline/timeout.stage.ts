@@ -8,7 +8,8 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class TimeoutStage implements PipelineStage {
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { controller } = invocation.context;
-    const external = invocation.request.signal;
+    // NOTE: no link needed when the transport handed over its own controller (see RunRequest.controller).
+    const external = invocation.request.signal === controller.signal ? undefined : invocation.request.signal;
     const { timeoutMs, id } = invocation.definition;
     const abortFromExternal = () => controller.abort(external?.reason);
     if (external?.aborted) abortFromExternal();
