@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createLockClient, RedisLock } from '../../libs/background-jobs/src/adapters/redis-lock';
+import { createLockClient, RedisLock } from '../libs/background-jobs/src/adapters/redis-lock';
+import { quantile } from './support';
 
-/** Acquire + release round trip of the Redis lock over `iterations`, in ms. For the benchmark runner to reuse. */
-export async function measureLockRoundTrip(url: string, iterations = 1_000): Promise<{ p50: number; p99: number; iterations: number }> {
+export interface RoundTrip {
+  p50: number;
+  p99: number;
+  iterations: number;
+}
+
+/** Acquire + release round trip of the library's Redis lock (`RedisLock`) over `iterations`, in ms. */
+export async function measureLockRoundTrip(url: string, iterations = 1_000): Promise<RoundTrip> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const client = createLockClient({ url });
   const lock = new RedisLock(client, { prefix });
@@ -19,7 +26,25 @@ export async function measureLockRoundTrip(url: string, iterations = 1_000): Pro
   } finally {
     await lock.close();
   }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-  return { p50: at(0.5), p99: at(0.99), iterations };
+  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), iterations };
+}
+
+/** One Redis `PING` over a client built like the lock's: the floor under any round trip. */
+export async function measurePingRoundTrip(url: string, iterations = 1_000): Promise<RoundTrip> {
+  const client = createLockClient({ url });
+  client.on('error', () => undefined);
+  const samples: number[] = [];
+  try {
+    // NOTE: the lock's client may be lazy (it connects on the first acquire).
+    if (client.status === 'wait') await client.connect();
+    else if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    for (let i = 0; i < iterations; i++) {
+      const started = performance.now();
+      await client.ping();
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    client.disconnect();
+  }
+  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), iterations };
 }

@@ -1,0 +1,76 @@
+/**
+ * Profiling aid for bench/README.md: runs one side of one measurement on its own, so `node --cpu-prof` sees only
+ * that side. Usage:
+ *   node --cpu-prof --cpu-prof-dir=bench/profiles -r ts-node/register/transpile-only -r tsconfig-paths/register \
+ *     bench/profile.ts <throughput|throughput-lock|enqueue|pipeline> <framework|raw|transport> [concurrency|inFlight] [count]
+ * `pipeline` needs no Redis: it calls the PipelineRunner of an embedded-transport app directly, `count` times with
+ * `concurrency` in flight, and prints this process's CPU time per run (the pipeline's own cost).
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { JobRegistry, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
+import { TestRedisServer } from '../test/support/redis-server';
+import { drain, enqueueRate, FULL_SIZES } from './benchmarks';
+import { defineJob, startApp } from './support';
+
+async function pipelineOnly(concurrency: number, count: number): Promise<void> {
+  const Job = defineJob('PipelineJob', { id: 'bench-pipeline' });
+  const app = await startApp({ redis: 'local', jobs: [Job], worker: false });
+  try {
+    const runner = app.get(PipelineRunner);
+    const definition = app.get(JobRegistry).get('bench-pipeline');
+    if (!definition) throw new Error('bench-pipeline is not registered');
+    const once = () => {
+      const controller = new AbortController();
+      const request: RunRequest = {
+        executionId: 'bench',
+        attempt: 1,
+        tenantId: null,
+        data: undefined,
+        signal: controller.signal,
+        controller,
+        reportProgress: async () => undefined,
+        log: async () => undefined,
+      };
+      return runner.run(definition, request);
+    };
+    for (let round = 0; round < 4; round++) {
+      const started = process.cpuUsage();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < count) await once();
+        }),
+      );
+      const cpu = process.cpuUsage(started);
+      console.log(`pipeline round ${round + 1}: ${((cpu.user + cpu.system) / count).toFixed(2)} µs CPU per run`);
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const [what = 'throughput', side = 'framework', width = '50', count = '20000'] = process.argv.slice(2);
+  if (what === 'pipeline') return pipelineOnly(Number(width), Number(count));
+  if (side !== 'framework' && side !== 'raw' && side !== 'transport') throw new Error('side: framework, raw or transport');
+  const server = await TestRedisServer.create();
+  const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
+  try {
+    if (what === 'enqueue') {
+      if (side === 'transport') throw new Error('enqueue: framework or raw');
+      console.log(`${what} ${side} ${width}: ${Math.round(await enqueueRate(ctx, side, Number(count), Number(width)))} per s`);
+    } else {
+      const { rate, cpuUsPerRun } = await drain(ctx, side, Number(width), Number(count), what === 'throughput-lock');
+      console.log(`${what} ${side} ${width}: ${Math.round(rate)} per s, ${cpuUsPerRun.toFixed(1)} µs CPU per run`);
+    }
+  } finally {
+    await server.stop();
+    rmSync(join(process.cwd(), '.redis-test', String(server.port)), { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

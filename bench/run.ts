@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: starts its own redis-server on a free port, runs every benchmark (framework and raw BullMQ side
+ * by side), prints a table and writes bench/results.json. See bench/README.md for what each figure means.
+ *
+ * Knobs (environment): BENCH_SMOKE=1 (the smoke test's tiny sizes)  BENCH_ONLY=throughput,boot,…  BENCH_REPS  BENCH_THROUGHPUT_JOBS  BENCH_CONCURRENCIES=1,10,50
+ * BENCH_ENQUEUE_JOBS  BENCH_CRON_TICKS  BENCH_BOOT_JOBS  BENCH_TENANTS  BENCH_SOAK_RUNS  BENCH_LOCK_ITERATIONS
+ * BENCH_LOCAL_JOBS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file).
+ * A run with any knob changed writes bench/results.local.json (git-ignored) unless BENCH_OUT says otherwise.
+ */
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRedisServer } from '../test/support/redis-server';
+import { BenchmarkName, BENCHMARKS, BenchRow, BenchSizes, FULL_SIZES, runBenchmarks, SMOKE_SIZES } from './benchmarks';
+import { describeMachine, redisClient } from './support';
+
+function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
+  const smoke = process.env.BENCH_SMOKE === '1';
+  const sizes: BenchSizes = { ...(smoke ? SMOKE_SIZES : FULL_SIZES) };
+  const knobs: [keyof BenchSizes, string][] = [
+    ['reps', 'BENCH_REPS'],
+    ['throughputJobs', 'BENCH_THROUGHPUT_JOBS'],
+    ['enqueueJobs', 'BENCH_ENQUEUE_JOBS'],
+    ['cronTicks', 'BENCH_CRON_TICKS'],
+    ['bootJobs', 'BENCH_BOOT_JOBS'],
+    ['tenants', 'BENCH_TENANTS'],
+    ['soakRuns', 'BENCH_SOAK_RUNS'],
+    ['lockIterations', 'BENCH_LOCK_ITERATIONS'],
+    ['localJobs', 'BENCH_LOCAL_JOBS'],
+  ];
+  let changed = smoke;
+  for (const [field, name] of knobs) {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name}=${raw}: expected a positive integer`);
+    (sizes[field] as number) = value;
+    changed = true;
+  }
+  if (process.env.BENCH_CONCURRENCIES) {
+    sizes.concurrencies = process.env.BENCH_CONCURRENCIES.split(',').map(Number);
+    if (sizes.concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONCURRENCIES: expected e.g. 1,10,50');
+    changed = true;
+  }
+  return { sizes, changed };
+}
+
+function selected(): BenchmarkName[] {
+  const raw = process.env.BENCH_ONLY;
+  if (!raw) return [...BENCHMARKS];
+  const names = raw.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
+  return names as BenchmarkName[];
+}
+
+function printTable(rows: BenchRow[]): string {
+  const cells = rows.map((row) => [row.benchmark, row.figure, row.value, row.goal ?? '', row.met === undefined ? '' : row.met ? 'met' : 'MISSED']);
+  const header = ['benchmark', 'figure', 'value', 'goal', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { sizes, changed } = sizesFromEnv();
+  const only = selected();
+  const external = process.env.BENCH_REDIS_URL;
+  const server = external ? undefined : await TestRedisServer.create();
+  const url = external ?? (server as TestRedisServer).url;
+  const started = Date.now();
+  const log = (line: string) => console.log(`[bench +${((Date.now() - started) / 1_000).toFixed(0)}s] ${line}`);
+  try {
+    const redis = redisClient(url);
+    const machine = await describeMachine(redis);
+    redis.disconnect();
+    log(`redis ${String(machine.redis)} at ${url}; ${String(machine.cores)} × ${String(machine.cpuModel)}; node ${process.version}`);
+    const results = await runBenchmarks({ url, sizes, log }, only);
+    const rows = Object.values(results).flatMap((result) => result.rows);
+    const table = printTable(rows);
+    console.log(`\n${table}\n`);
+    const partial = changed || only.length !== BENCHMARKS.length;
+    const out = process.env.BENCH_OUT ?? join(__dirname, partial ? 'results.local.json' : 'results.json');
+    const report = {
+      generatedAt: new Date().toISOString(),
+      durationSeconds: Math.round((Date.now() - started) / 1_000),
+      machine,
+      sizes,
+      note: 'Shared 2-core machine: compare the framework/raw ratios (measured side by side, alternating, median), not absolute rates.',
+      table: rows,
+      results: Object.fromEntries(Object.entries(results).map(([name, result]) => [name, { figures: result.figures, ...result.details }])),
+    };
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${out}`);
+  } finally {
+    if (server) {
+      await server.stop();
+      rmSync(join(process.cwd(), '.redis-test', String(server.port)), { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,164 @@
+import { DynamicModule, INestApplicationContext, LogLevel, Module, Provider, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import IORedis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
+
+/** The job options the framework gives every run with the default module options (see BullmqTransport.jobOptions). */
+export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { count: 1_000, age: 86_400 },
+  removeOnFail: { count: 5_000, age: 604_800 },
+} as const;
+
+/** The framework's default queue name. */
+export const DEFAULT_QUEUE = 'background-jobs';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh key prefix per measured run, so runs never see each other's keys. */
+export function benchPrefix(label: string): string {
+  return `bench-${label}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Value at quantile `q` (0..1) of `samples` (nearest rank). */
+export function quantile(samples: number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export const median = (samples: number[]): number => quantile(samples, 0.5);
+
+export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+/** Declares a `@PipelineJob` class named `name` whose `execute` is `body`. */
+export function defineJob(name: string, options: PipelineJobOptions, body: (ctx: JobContext<any>) => unknown = () => undefined): Type {
+  const cls = class {
+    execute(ctx: JobContext<any>): unknown {
+      return body(ctx);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  PipelineJob(options)(cls);
+  return cls;
+}
+
+export interface BenchAppOptions extends Partial<Omit<BackgroundJobsModuleOptions, 'transport'>> {
+  /** BullMQ on this Redis URL, or the embedded transport when `'local'`. */
+  redis: string | 'local';
+  prefix?: string;
+  jobs: Type[];
+  providers?: Provider[];
+}
+
+/** Log levels of the bench apps: problems only, so console output does not become part of the measurement. */
+const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
+
+/** Boots a plain Nest application context (no testing module) with the library, as a host would. */
+export async function startApp(options: BenchAppOptions): Promise<INestApplicationContext> {
+  const { redis, prefix, jobs, providers = [], ...rest } = options;
+  @Module({})
+  class BenchAppModule {}
+  const root: DynamicModule = {
+    module: BenchAppModule,
+    imports: [
+      BackgroundJobsModule.forRoot({
+        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: { url: redis }, prefix },
+        ...rest,
+      }),
+    ],
+    providers: [...jobs, ...providers],
+  };
+  return NestFactory.createApplicationContext(root, { logger: LOG_LEVELS, abortOnError: false });
+}
+
+/** A plain ioredis client for the bench's own reads (stats, cleanup). */
+export function redisClient(url: string): IORedis {
+  const client = new IORedis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Deletes every key under `prefix`. */
+export async function deletePrefix(redis: IORedis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** Calls per command from `INFO commandstats` (commands run inside Lua scripts are counted too). */
+export async function commandStats(redis: IORedis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  const stats = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1], Number(match[2]));
+  return stats;
+}
+
+/** `after - before` per command, leaving out the one `INFO` the bench itself sent to read `before`. */
+export function commandDelta(before: Map<string, number>, after: Map<string, number>): { total: number; byCommand: Record<string, number> } {
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [command, calls] of after) {
+    const delta = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    if (delta > 0) {
+      byCommand[command] = delta;
+      total += delta;
+    }
+  }
+  return { total, byCommand: Object.fromEntries(Object.entries(byCommand).sort((a, b) => b[1] - a[1])) };
+}
+
+/** Waits until `probe()` is true, polling every `everyMs`; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Full garbage collection (V8's `gc`, exposed at run time so the bench needs no node flag). */
+export function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}
+
+/** The machine the figures come from. */
+export async function describeMachine(redis: IORedis): Promise<Record<string, unknown>> {
+  const server = await redis.info('server');
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(server)?.[1]?.trim();
+  const cores = cpus();
+  return {
+    cpuModel: cores[0]?.model ?? 'unknown',
+    cores: cores.length,
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    freeMemoryMbAtStart: Math.round(freemem() / 2 ** 20),
+    loadAverageAtStart: loadavg().map((value) => round(value)),
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
+    redis: field('redis_version'),
+    redisMalloc: field('mem_allocator'),
+    bullmq: packageVersion('bullmq'),
+    ioredis: packageVersion('ioredis'),
+    nestjsCore: packageVersion('@nestjs/core'),
+  };
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
