@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions } from 'nestjs-background-jobs';
 
 /** The job options the framework gives every run with the default module options (see BullmqTransport.jobOptions). */
 export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
@@ -37,17 +37,8 @@ export const median = (samples: number[]): number => quantile(samples, 0.5);
 
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
-/** Declares a `@PipelineJob` class named `name` whose `execute` is `body`. */
-export function defineJob(name: string, options: PipelineJobOptions, body: (ctx: JobContext<any>) => unknown = () => undefined): Type {
-  const cls = class {
-    execute(ctx: JobContext<any>): unknown {
-      return body(ctx);
-    }
-  };
-  Object.defineProperty(cls, 'name', { value: name });
-  PipelineJob(options)(cls);
-  return cls;
-}
+// NOTE: the same helper the tests declare their jobs with.
+export { defineJob } from '../test/support/jobs-app';
 
 export interface BenchAppOptions extends Partial<Omit<BackgroundJobsModuleOptions, 'transport'>> {
   /** BullMQ on this Redis URL, or the embedded transport when `'local'`. */
