@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { JobRegistry, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
+import { JobRegistry, LazyAbortController, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
 import { TestRedisServer } from '../test/support/redis-server';
 import { drain, enqueueRate, FULL_SIZES } from './benchmarks';
 import { defineJob, startApp } from './support';
@@ -21,14 +21,12 @@ async function pipelineOnly(concurrency: number, count: number): Promise<void> {
     const definition = app.get(JobRegistry).get('bench-pipeline');
     if (!definition) throw new Error('bench-pipeline is not registered');
     const once = () => {
-      const controller = new AbortController();
       const request: RunRequest = {
         executionId: 'bench',
         attempt: 1,
         tenantId: null,
         data: undefined,
-        signal: controller.signal,
-        controller,
+        controller: new LazyAbortController(),
         reportProgress: async () => undefined,
         log: async () => undefined,
       };

@@ -109,6 +109,19 @@ describe('spine: discovery, scheduling and running on BullMQ', () => {
     expect(ids).toEqual(['campaign-cleanup-pipeline', 'someone-elses']);
   });
 
+  it('a disabled job leaves the legacy scheduler it replaces in place (rollback is a flag)', async () => {
+    const queue = plainQueue();
+    await queue.upsertJobScheduler('campaign-cleanup', { pattern: '0 3 * * *' }, { name: 'campaign-cleanup', data: {} });
+    const options = { id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', replaces: ['campaign-cleanup'] };
+
+    const first = await boot({ prefix, jobs: [defineJob('CampaignCleanupJob', { ...options, enabled: false })] });
+    expect((await queue.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['campaign-cleanup']);
+    await first.close();
+
+    await boot({ prefix, jobs: [defineJob('CampaignCleanupJob', options)] });
+    expect((await queue.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['campaign-cleanup-pipeline']);
+  });
+
   it('three instances on one prefix for five seconds run each tick exactly once', async () => {
     const runs: Array<{ tick: number; instance: number }> = [];
     const instances = [1, 2, 3].map((instance) =>

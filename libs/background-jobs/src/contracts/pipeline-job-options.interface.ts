@@ -99,7 +99,8 @@ export interface PipelineJobOptions {
    */
   schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
   /**
-   * Legacy scheduler ids removed from this job's queue at startup (exclusive cutover).
+   * Legacy scheduler ids removed from this job's queue at startup (exclusive cutover). Only while the job is
+   * enabled: `enabled: false` leaves them in place, so rolling back is a flag.
    * @default []
    */
   replaces?: string[];

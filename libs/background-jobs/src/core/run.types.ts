@@ -1,4 +1,5 @@
 import { FailureKind } from '../contracts';
+import { LazyAbortController } from './lazy-abort-controller';
 
 /** What a transport hands the pipeline for one run. */
 export interface RunRequest {
@@ -7,13 +8,11 @@ export interface RunRequest {
   tenantId: string | null;
   data: unknown;
   scheduledAt?: Date;
-  /** Aborted by the transport on cancel or shutdown; its reason is a JobAbortedError. */
-  signal?: AbortSignal;
   /**
-   * The controller behind `signal`, when the transport has one: the run then uses it as its own instead of making
-   * a second one and linking the two (AbortControllers are a measurable part of the per-run cost; bench/README.md).
+   * The run's abort, made by the transport, which aborts it on cancel or shutdown (the reason is a JobAbortedError);
+   * the pipeline aborts the same one on timeout and lock loss, and `ctx.signal` is its signal.
    */
-  controller?: AbortController;
+  controller: LazyAbortController;
   /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
   fanOut?: boolean;
   reportProgress(percent: number, message?: string): Promise<void>;

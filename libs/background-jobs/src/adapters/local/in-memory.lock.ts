@@ -8,6 +8,7 @@ import {
   LOCK_LOST,
   LOCK_MAX_HOLD,
 } from '../../contracts';
+import { LazyAbortController, LossReportingLease } from '../../core';
 
 interface Holder {
   token: string;
@@ -64,8 +65,8 @@ export class InMemoryLock extends DistributedLock {
   }
 }
 
-class InMemoryLease implements Lease {
-  private readonly controller = new AbortController();
+class InMemoryLease implements LossReportingLease {
+  private readonly controller = new LazyAbortController();
   private readonly renewal: NodeJS.Timeout;
   private readonly cap?: NodeJS.Timeout;
   private done = false;
@@ -91,6 +92,10 @@ class InMemoryLease implements Lease {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  onLost(listener: (reason: unknown) => void): () => void {
+    return this.controller.onAbort(listener);
   }
 
   async extend(): Promise<boolean> {

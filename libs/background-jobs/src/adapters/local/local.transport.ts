@@ -12,6 +12,7 @@ import {
   JobRegistry,
   JobRunFailure,
   JobTransport,
+  LazyAbortController,
   OutgoingRun,
   QueueDepth,
   RetryResult,
@@ -47,7 +48,7 @@ interface LocalRun {
   logs: string[];
   dedupeKey?: string;
   timer?: NodeJS.Timeout;
-  controller?: AbortController;
+  controller?: LazyAbortController;
 }
 
 const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
@@ -306,7 +307,7 @@ export class LocalTransport extends JobTransport {
     run.state = 'running';
     run.attemptsStarted += 1;
     run.startedAt = new Date();
-    run.controller = new AbortController();
+    run.controller = new LazyAbortController();
     this.events.emit(run.id);
     let outcome: RunOutcome | undefined;
     let error: unknown;
@@ -317,7 +318,6 @@ export class LocalTransport extends JobTransport {
         tenantId: run.tenantId,
         data: run.data,
         scheduledAt: run.scheduledAt,
-        signal: run.controller.signal,
         controller: run.controller,
         fanOut: run.fanOut,
         reportProgress: async (percent, message) => {

@@ -13,6 +13,7 @@ import {
   LockUnavailableError,
   RedisConnectionOptions,
 } from '../../contracts';
+import { LazyAbortController, LossReportingLease } from '../../core';
 import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
 
 export interface RedisLockConfig {
@@ -154,8 +155,8 @@ export class RedisLock extends DistributedLock {
 }
 
 /** One held lock; renews itself every ttl/3 until released, lost, or capped by `maxHoldMs`. */
-class RedisLease implements Lease {
-  private readonly controller = new AbortController();
+class RedisLease implements LossReportingLease {
+  private readonly controller = new LazyAbortController();
   private readonly renewal: NodeJS.Timeout;
   private readonly cap?: NodeJS.Timeout;
   /** The earliest moment the key may have expired, as far as this process knows. */
@@ -187,6 +188,10 @@ class RedisLease implements Lease {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  onLost(listener: (reason: unknown) => void): () => void {
+    return this.controller.onAbort(listener);
   }
 
   async extend(): Promise<boolean> {
@@ -240,9 +245,18 @@ class RedisLease implements Lease {
 
 /** Rejects when `promise` does not settle within `ms`. */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  // NOTE: one promise, not a race of two and a finally: this runs on every acquire.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -13,11 +13,11 @@ export class ClassifyFailureStage implements PipelineStage {
       return await next();
     } catch (thrown) {
       if (thrown instanceof JobRunFailure || thrown instanceof RunInterrupted) throw thrown;
-      const signal = invocation.context.signal;
+      const { aborted, reason } = invocation.context.controller;
       // NOTE: once the signal is aborted, whatever the body throws is a consequence of the abort.
-      if (signal.aborted && signal.reason instanceof JobAbortedError) {
-        if (signal.reason.kind === 'shutdown') throw new RunInterrupted(signal.reason.message);
-        throw new JobRunFailure(signal.reason.kind, signal.reason.message, { cause: thrown });
+      if (aborted && reason instanceof JobAbortedError) {
+        if (reason.kind === 'shutdown') throw new RunInterrupted(reason.message);
+        throw new JobRunFailure(reason.kind, reason.message, { cause: thrown });
       }
       const error = toError(thrown);
       const kind = classifyFailure(thrown, this.options.failureClassifier, this.options.unknownErrorKind);

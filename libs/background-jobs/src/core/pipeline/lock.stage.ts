@@ -1,8 +1,17 @@
 import { Logger } from '@nestjs/common';
-import { DistributedLock, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
+import { DistributedLock, Lease, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { JobRunFailure, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
+
+/**
+ * A lease that reports its loss to a listener, so that watching it makes no AbortSignal (the built-in locks' leases;
+ * their `signal` is made only when read). An AbortSignal per lease was a measurable part of a locked run's cost.
+ */
+export interface LossReportingLease extends Lease {
+  /** Calls `listener` with the abort reason once the lease is lost; returns the function that unsubscribes it. */
+  onLost(listener: (reason: unknown) => void): () => void;
+}
 
 /**
  * The job-level lock (`@PipelineJob({ lock })`): one run of a job (per tenant) at a time, for efficiency.
@@ -25,16 +34,26 @@ export class LockStage implements PipelineStage {
     const key = definition.lock.key ?? (request.tenantId === null ? definition.id : `${definition.id}:${request.tenantId}`);
     const lease = await this.lock.acquire(key, { ttlMs: definition.lock.ttlMs });
     if (!lease) return new SkipRun(LOCK_BUSY(key));
-    const onLost = () => context.controller.abort(lease.signal.reason);
-    lease.signal.addEventListener('abort', onLost, { once: true });
+    const stopWatching = watchLoss(lease, (reason) => context.controller.abort(reason));
     context.lease = { key, fencingToken: lease.fencingToken };
     try {
       return await next();
     } finally {
-      lease.signal.removeEventListener('abort', onLost);
+      stopWatching();
       await lease.release().catch((error: Error) =>
         this.logger.warn(`Releasing lock "${key}" of job "${definition.id}" failed (it expires by its TTL): ${error.message}`),
       );
     }
   }
+}
+
+/** Calls `onLost` with the reason when `lease` is lost; returns the function that stops watching. */
+function watchLoss(lease: Lease, onLost: (reason: unknown) => void): () => void {
+  // NOTE: any other DistributedLock (a test double, say) is watched through its public signal, as before.
+  if (typeof (lease as Partial<LossReportingLease>).onLost === 'function') {
+    return (lease as LossReportingLease).onLost(onLost);
+  }
+  const listener = () => onLost(lease.signal.reason);
+  lease.signal.addEventListener('abort', listener, { once: true });
+  return () => lease.signal.removeEventListener('abort', listener);
 }

@@ -54,7 +54,7 @@ export class PipelineRunner {
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   async run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request, request.controller ?? new AbortController());
+    const context = new RunContext(definition, request);
     const invocation: Invocation = { definition, request, context };
     const stages = request.fanOut ? this.outer : this.chainOf(definition);
     const body = request.fanOut

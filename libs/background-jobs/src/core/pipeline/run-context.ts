@@ -1,5 +1,6 @@
 import { JobContext, JobLeaseInfo } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
 
 /** The `JobContext` of one run; stages fill `lease` before `execute` sees it. */
@@ -11,12 +12,14 @@ export class RunContext<T = unknown> implements JobContext<T> {
   data: T;
   readonly scheduledAt?: Date;
   lease?: JobLeaseInfo;
+  /** The run's abort (the transport's): `signal` is its signal, made when first read. */
+  readonly controller: LazyAbortController;
 
   constructor(
     definition: JobDefinition,
     private readonly request: RunRequest,
-    readonly controller: AbortController,
   ) {
+    this.controller = request.controller;
     this.jobId = definition.id;
     this.executionId = request.executionId;
     this.tenantId = request.tenantId;
