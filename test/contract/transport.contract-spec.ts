@@ -1,5 +1,5 @@
 import { TestingModule } from '@nestjs/testing';
-import { BackgroundJobs, JobContext, PermanentJobError, TENANT_DIRECTORY, TransientJobError } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext, PermanentJobError, TENANT_DIRECTORY, TransientJobError } from 'nestjs-background-jobs';
 import { LOCK_BUSY } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
@@ -35,6 +35,22 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
 
     expect(execution).toMatchObject({ state: 'completed', jobId: 'echo', tenantId: null, attempts: 1, result: { word: 'hi', attempt: 1, jobId: 'echo' } });
     expect(await jobs.getExecution(execution.executionId)).toMatchObject({ state: 'completed' });
+  });
+
+  it('health is up with its workers running and names where runs are kept; down once the app has closed', async () => {
+    const Job = defineJob('EchoJob', { id: 'echo' });
+    const app = await startJobsApp({ prefix, transport, jobs: [Job] });
+    apps.push(app);
+    const health = app.get(BackgroundJobsHealthIndicator);
+
+    const up = (await health.isHealthy('jobs')).jobs;
+    expect(up).toMatchObject({ status: 'up', workers: { expected: 1, running: 1 }, backlog: 0 });
+    if (transport === 'local') expect(up).toMatchObject({ store: 'memory' });
+    else expect(up).toMatchObject({ redis: 'up' });
+    expect(up).not.toHaveProperty(transport === 'local' ? 'redis' : 'store');
+
+    await app.close();
+    expect((await health.isHealthy('jobs')).jobs).toMatchObject({ status: 'down', workers: { expected: 1, running: 0 } });
   });
 
   it('a `* * * * * *` job runs once per second, on whole-second ticks', async () => {

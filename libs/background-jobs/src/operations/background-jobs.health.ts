@@ -44,8 +44,10 @@ export class BackgroundJobsHealthIndicator {
     ]).finally(() => clearTimeout(timer));
     if (!health) return session.down({ redis: 'down', message: `Redis did not answer within ${timeoutMs} ms.` });
     const backlog = health.queues.reduce((sum, q) => sum + q.waiting + q.prioritized, 0);
+    // NOTE: the embedded transport keeps runs in memory: reporting a Redis there would mislead whoever reads /health.
+    const store: Record<string, string> = health.store === 'memory' ? { store: 'memory' } : { redis: health.reachable ? 'up' : 'down' };
     const details = {
-      redis: health.reachable ? 'up' : 'down',
+      ...store,
       maxmemoryPolicy: health.maxmemoryPolicy,
       workers: { expected: health.workersExpected, running: health.workersRunning },
       backlog,

@@ -320,9 +320,9 @@ export class BullmqTransport extends JobTransport {
       await redis.ping();
       const info = await redis.info('memory');
       const maxmemoryPolicy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-      return { reachable: true, maxmemoryPolicy, workersExpected, workersRunning, queues: await this.queueDepths() };
+      return { store: 'redis', reachable: true, maxmemoryPolicy, workersExpected, workersRunning, queues: await this.queueDepths() };
     } catch (error) {
-      return { reachable: false, error: (error as Error).message, workersExpected, workersRunning, queues: [] };
+      return { store: 'redis', reachable: false, error: (error as Error).message, workersExpected, workersRunning, queues: [] };
     }
   }
 

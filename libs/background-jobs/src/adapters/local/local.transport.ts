@@ -218,6 +218,7 @@ export class LocalTransport extends JobTransport {
 
   async health(): Promise<TransportHealth> {
     return {
+      store: 'memory',
       reachable: true,
       workersExpected: this.config.worker === false ? 0 : 1,
       workersRunning: this.accepting ? 1 : 0,

@@ -57,6 +57,8 @@ export interface QueueDepth {
 
 /** What the health indicator reports. */
 export interface TransportHealth {
+  /** Where runs are kept: Redis (BullMQ) or this process's memory (the embedded transport). */
+  store: 'redis' | 'memory';
   reachable: boolean;
   error?: string;
   /** Redis `maxmemory-policy`; anything but `noeviction` may silently drop jobs. */
