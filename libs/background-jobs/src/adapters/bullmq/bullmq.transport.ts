@@ -371,11 +371,15 @@ export class BullmqTransport extends JobTransport {
     }
   }
 
-  /** One job scheduler per recurring id: create, update on change, remove the stale and the replaced. */
-  private async reconcile(registry: JobRegistry): Promise<void> {
-    const flags = await this.redis().hgetall(this.pausedKey);
+  /** What this instance writes back should Redis come back empty: the pause flags as Redis holds them now. */
+  private rememberPaused(flags: Record<string, string>): void {
     this.knownPaused.clear();
     for (const [id, flag] of Object.entries(flags)) this.knownPaused.set(id, flag);
+  }
+
+  /** One job scheduler per recurring id: create, update on change, remove the stale and the replaced. */
+  private async reconcile(registry: JobRegistry): Promise<void> {
+    this.rememberPaused(await this.redis().hgetall(this.pausedKey));
     for (const name of registry.queues()) {
       const queue = this.queue(name);
       const desired = registry.recurring().filter((definition) => definition.queue === name);
@@ -439,8 +443,7 @@ export class BullmqTransport extends JobTransport {
         return value;
       }) as [number, Record<string, string>];
       if (alive === 1) {
-        this.knownPaused.clear();
-        for (const [id, flag] of Object.entries(flags)) this.knownPaused.set(id, flag);
+        this.rememberPaused(flags);
         return;
       }
       this.logger.warn('Redis lost the schedules (restart without persistence, flush or failover): re-asserting them.');
