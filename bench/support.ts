@@ -76,15 +76,7 @@ export function redisClient(url: string): IORedis {
   return client;
 }
 
-/** Deletes every key under `prefix`. */
-export async function deletePrefix(redis: IORedis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+export { deleteKeysUnder as deletePrefix } from '../test/support/redis';
 
 /** Calls per command from `INFO commandstats` (commands run inside Lua scripts are counted too). */
 export async function commandStats(redis: IORedis): Promise<Map<string, number>> {

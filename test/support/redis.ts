@@ -13,19 +13,24 @@ export function randomPrefix(label = 't'): string {
   return `${label}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Deletes every key under `prefix`. */
+/** Deletes every key under `prefix` on the suite's Redis. */
 export async function deletePrefix(prefix: string): Promise<void> {
   const redis = new IORedis(testRedisUrl(), { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }
+}
+
+/** Deletes every key under `prefix` through `redis`. */
+export async function deleteKeysUnder(redis: IORedis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes (then throws with `what`). */

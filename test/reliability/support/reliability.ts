@@ -5,14 +5,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import type { FixtureJob, InstanceConfig } from '../fixtures/instance';
+import { testDatabaseUrl } from '../../support/postgres';
 import { waitFor } from '../../support/redis';
 import { TestRedisServer } from '../../support/redis-server';
 import { AppInstance, removeCompiledFixture } from './instance';
 
 const ARTIFACTS = join(__dirname, '../../artifacts/reliability');
 
-/** The PostgreSQL the suites use: 127.0.0.1:5432, trust auth, database `test` (TEST_DATABASE_URL overrides). */
-export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+export const PG_URL = testDatabaseUrl();
 
 /** One row of the fixture's `calls` (each execution of a job body) or `effects` (one per key) table. */
 export interface Row {

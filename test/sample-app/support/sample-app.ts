@@ -7,13 +7,11 @@ import { AppModule } from '../../../apps/sample-app/src/app.module';
 import { PIPELINE_SCHEDULES } from '../../../apps/sample-app/src/notification.schedules';
 import { DatabaseOptions } from '../../../apps/sample-app/src/domain';
 import { SampleAppConfig } from '../../../apps/sample-app/src/sample-app.config';
+import { testDatabaseUrl } from '../../support/postgres';
 import { testRedisUrl } from '../../support/redis';
 import { PgliteThreadDatabase } from './pglite-thread.database';
 
-/** The PostgreSQL the suites use: 127.0.0.1:5432, trust auth, database `test` (TEST_DATABASE_URL overrides). */
-export function testDatabaseUrl(): string {
-  return process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
-}
+export { testDatabaseUrl };
 
 /** A fresh schema name per test. */
 export function randomSchema(label = 's'): string {
