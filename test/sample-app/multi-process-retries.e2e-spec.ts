@@ -90,6 +90,6 @@ describe('three sample-app processes running the retry processor against one Pos
     const statuses = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notification_retries GROUP BY status');
     expect(statuses.rows).toEqual([{ status: 'dispatched', n: ENTRIES }]);
     // NOTE: how the work was shared out varies from run to run; printed for the curious, not asserted.
-    console.log(`dispatched per process: ${results.map((r) => r.dispatched).join(' / ')}; claims lost: ${results.map((r) => r.claimedElsewhere).join(' / ')}`);
+    process.stdout.write(`dispatched per process: ${results.map((r) => r.dispatched).join(' / ')}; claims lost: ${results.map((r) => r.claimedElsewhere).join(' / ')}\n`);
   }, 90_000);
 });
