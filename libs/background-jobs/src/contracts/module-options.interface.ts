@@ -53,14 +53,16 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /**
    * BullMQ transport: how long a worker's hold on a running job lasts without renewal (renewed every half of
-   * it). When an instance dies mid-run (`kill -9`, OOM, lost node), its jobs are recovered by another instance
-   * within `lockDurationMs + stalledIntervalMs`. Ignored by the embedded transport.
+   * it). When an instance dies mid-run (`kill -9`, OOM, lost node), its jobs are handed back to the queue
+   * within `lockDurationMs + stalledIntervalMs` (when `stalledIntervalMs` ≤ `lockDurationMs`, as by default) and
+   * picked up by another instance. Ignored by the embedded transport.
    * @default 30000
    */
   lockDurationMs?: number;
   /**
-   * BullMQ transport: how often each worker looks for runs whose instance died (stalled jobs) and hands them
-   * back to the queue. Ignored by the embedded transport.
+   * BullMQ transport: the longest time between two checks for runs whose instance died (stalled jobs), which
+   * hand them back to the queue. Each worker runs BullMQ's stalled check every half of it, because BullMQ
+   * skips a check that lands while the previous one's guard key still lives. Ignored by the embedded transport.
    * @default 30000
    */
   stalledIntervalMs?: number;

@@ -29,7 +29,10 @@ export interface BullmqTransportConfig {
   connection: RedisConnectionOptions;
   /** @default 'bull' */
   prefix?: string;
-  /** Stall settings (lockDurationMs, stalledIntervalMs, maxStalledCount) are BullMQ's Worker options of the same meaning. */
+  /**
+   * Stall settings: lockDurationMs and maxStalledCount are BullMQ's Worker options of the same meaning;
+   * stalledIntervalMs is the longest gap between stalled checks, so BullMQ checks every half of it (see below).
+   */
   worker: ResolvedWorkerOptions | false;
   /**
    * How long boot waits for Redis before failing with one clear error.
@@ -107,7 +110,11 @@ export class BullmqTransport extends JobTransport {
         prefix: this.prefix,
         concurrency: this.config.worker.concurrency,
         lockDuration: this.config.worker.lockDurationMs,
-        stalledInterval: this.config.worker.stalledIntervalMs,
+        // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
+        // key's last millisecond (its own previous one, or a dead instance's) is skipped and the real gap between
+        // checks is up to two intervals. Checking every half of stalledIntervalMs keeps that gap within it, and a
+        // dead instance's run is handed back within lockDurationMs + stalledIntervalMs (reliability suite).
+        stalledInterval: Math.max(1, Math.floor(this.config.worker.stalledIntervalMs / 2)),
         maxStalledCount: this.config.worker.maxStalledCount,
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
