@@ -34,8 +34,9 @@ export class ResolvedJobsOptions {
   operations?: OperationsOptions;
 }
 
-const positiveInt = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
-const nonNegativeInt = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
+const intAtLeast = (value: unknown, min: number): value is number => Number.isInteger(value) && (value as number) >= min;
+const positiveInt = (value: unknown): value is number => intAtLeast(value, 1);
+const nonNegativeInt = (value: unknown): value is number => intAtLeast(value, 0);
 
 /** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
 export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOptions {
@@ -73,10 +74,10 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     const stalledIntervalMs = raw.worker?.stalledIntervalMs ?? 30_000;
     const maxStalledCount = raw.worker?.maxStalledCount ?? 1;
     // NOTE: below ~200 ms the lock renewal (every lockDurationMs / 2) races ordinary Redis latency.
-    if (!Number.isInteger(lockDurationMs) || lockDurationMs < 200) {
+    if (!intAtLeast(lockDurationMs, 200)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'));
     }
-    if (!Number.isInteger(stalledIntervalMs) || stalledIntervalMs < 100) {
+    if (!intAtLeast(stalledIntervalMs, 100)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.stalledIntervalMs', stalledIntervalMs, 'an integer ≥ 100 (ms)'));
     }
     if (!nonNegativeInt(maxStalledCount)) {

@@ -113,8 +113,9 @@ export class BullmqTransport extends JobTransport {
         // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
         // key's last millisecond (its own previous one, or a dead instance's) is skipped and the real gap between
         // checks is up to two intervals. Checking every half of stalledIntervalMs keeps that gap within it, and a
-        // dead instance's run is handed back within lockDurationMs + stalledIntervalMs (reliability suite).
-        stalledInterval: Math.max(1, Math.floor(this.config.worker.stalledIntervalMs / 2)),
+        // dead instance's run is handed back within lockDurationMs + stalledIntervalMs (reliability suite). Boot
+        // validation keeps stalledIntervalMs ≥ 100, so the half is never 0.
+        stalledInterval: Math.floor(this.config.worker.stalledIntervalMs / 2),
         maxStalledCount: this.config.worker.maxStalledCount,
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
