@@ -24,7 +24,7 @@ export class AppModule {
           transport: config.redisUrl ? { type: 'bullmq', connection: { url: config.redisUrl }, prefix: config.prefix } : { type: 'local' },
           worker: config.worker ? { concurrency: 10 } : false,
           operations: { guard: OpsTokenGuard },
-          ...(config.jobDefaults ? { defaults: config.jobDefaults } : {}),
+          defaults: config.jobDefaults,
         }),
         NotificationDomainModule.forRoot({ database: config.database, domain: config.domain }),
         OpsModule.forRoot(

@@ -13,7 +13,7 @@ import {
   WorkflowExecutorResult,
 } from './domain';
 import { PIPELINE_SCHEDULES } from './notification.schedules';
-import { readSampleConfig } from './sample-app.config';
+import { describeBackends, readSampleConfig } from './sample-app.config';
 
 /**
  * `npm run demo`: boots the sample app on its defaults (embedded transport without REDIS_URL, PGlite without
@@ -35,7 +35,7 @@ async function demo(): Promise<number> {
       `Seeded ${seed.tenants.length} tenants (${seed.tenants.join(', ')}): ${seed.dueRetries} due retries, ${seed.staleRetries} expired ones, ` +
         `${seed.finishedRetries} finished ones, ${seed.oldDeadLetters} old dead letters, ${seed.dueCampaigns} due campaigns, ` +
         `${seed.completedCampaigns} old completed campaigns ` +
-        `(${config.redisUrl ? 'BullMQ' : 'embedded transport'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}).\n`,
+        `(${describeBackends(config)}).\n`,
     );
     const report = app.get(NotificationReport);
     const crons = new Map((await jobs.listRecurring()).map((info) => [info.jobId, info.cron]));
@@ -50,7 +50,7 @@ async function demo(): Promise<number> {
         const execution = await jobs.runNow(id, { waitTimeoutMs: 60_000 });
         state = execution.state;
         duration = execution.startedAt && execution.finishedAt ? execution.finishedAt.getTime() - execution.startedAt.getTime() : Date.now() - started;
-        effect = execution.state === 'completed' ? describeEffect(id, execution, (await report.deliveryCounts()).duplicateSends) : (execution.failure?.message ?? execution.skipReason ?? '');
+        effect = execution.state === 'completed' ? await describeEffect(id, execution, report) : (execution.failure?.message ?? execution.skipReason ?? '');
       } catch (error) {
         state = 'error';
         duration = Date.now() - started;
@@ -67,8 +67,10 @@ async function demo(): Promise<number> {
   }
 }
 
-function describeEffect(id: string, execution: JobExecution, duplicateSends: number): string {
+/** One line on what a completed run did; the jobs that send messages also report duplicate sends so far. */
+async function describeEffect(id: string, execution: JobExecution, report: NotificationReport): Promise<string> {
   const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+  const duplicates = async () => plural((await report.deliveryCounts()).duplicateSends, 'duplicate delivery', 'duplicate deliveries');
   switch (id) {
     case 'notification-deadletter-cleanup-pipeline': {
       const r = execution.result as { deadLetters: CleanupResult; staleRetries: CleanupResult };
@@ -80,7 +82,7 @@ function describeEffect(id: string, execution: JobExecution, duplicateSends: num
     }
     case 'notification-retry-processor-pipeline': {
       const r = execution.result as ProcessDueRetriesResult;
-      return `${plural(r.dispatched, 'retry', 'retries')} dispatched, ${r.failed} failed (rescheduled), ${plural(duplicateSends, 'duplicate delivery', 'duplicate deliveries')}`;
+      return `${plural(r.dispatched, 'retry', 'retries')} dispatched, ${r.failed} failed (rescheduled), ${await duplicates()}`;
     }
     case 'campaign-cleanup-pipeline': {
       const r = execution.result as CampaignCleanupResult;
@@ -92,7 +94,7 @@ function describeEffect(id: string, execution: JobExecution, duplicateSends: num
     }
     case 'campaign-workflow-executor-pipeline': {
       const r = execution.result as WorkflowExecutorResult;
-      return `${plural(r.executions, 'execution')} run, ${plural(r.delivered, 'message')} sent, ${plural(duplicateSends, 'duplicate delivery', 'duplicate deliveries')}`;
+      return `${plural(r.executions, 'execution')} run, ${plural(r.delivered, 'message')} sent, ${await duplicates()}`;
     }
     default:
       return JSON.stringify(execution.result);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { readSampleConfig } from './sample-app.config';
+import { describeBackends, readSampleConfig } from './sample-app.config';
 
 async function bootstrap(): Promise<void> {
   const config = readSampleConfig();
@@ -13,8 +13,7 @@ async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   new Logger('SampleApp').log(
-    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}, ${config.redisUrl ? 'BullMQ' : 'embedded transport'}, ` +
-      `${config.database.url ? 'PostgreSQL' : 'PGlite'})`,
+    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}, ${describeBackends(config)})`,
   );
 }
 

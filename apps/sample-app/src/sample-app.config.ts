@@ -20,6 +20,11 @@ export interface SampleAppConfig {
   domain?: Partial<NotificationDomainOptions>;
 }
 
+/** The transport and database a config runs on, for start-up lines: e.g. "embedded transport, PGlite". */
+export function describeBackends(config: SampleAppConfig): string {
+  return `${config.redisUrl ? 'BullMQ' : 'embedded transport'}, ${config.database.url ? 'PostgreSQL' : 'PGlite'}`;
+}
+
 /** Reads the sample app's configuration; a bad combination throws one line saying what to set. */
 export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleAppConfig {
   const mode = (env.JOBS_MODE || 'pipeline') as JobsMode;

@@ -26,7 +26,6 @@ export interface DatabaseOptions {
 export class NotificationDatabase implements SqlDatabase, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('NotificationDatabase');
   private db?: SqlDatabase;
-  private owned = true;
 
   constructor(@Inject(DATABASE_OPTIONS) private readonly options: DatabaseOptions) {}
 
@@ -38,7 +37,6 @@ export class NotificationDatabase implements SqlDatabase, OnModuleInit, OnApplic
     const { url, schema } = this.options;
     if (this.options.database) {
       this.db = this.options.database;
-      this.owned = false;
     } else if (url) {
       try {
         this.db = await PostgresDatabase.connect(url, schema);
@@ -61,7 +59,8 @@ export class NotificationDatabase implements SqlDatabase, OnModuleInit, OnApplic
   async onApplicationShutdown(): Promise<void> {
     const db = this.db;
     this.db = undefined;
-    if (this.owned) await db?.close();
+    // NOTE: a database given in the options belongs to the caller.
+    if (!this.options.database) await db?.close();
   }
 
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<SqlResult<R>> {

@@ -1,4 +1,4 @@
-import { Pool, PoolClient } from 'pg';
+import { Pool, PoolClient, QueryResult } from 'pg';
 import { quoteIdent, SqlDatabase, SqlExecutor, SqlResult } from './sql-database';
 
 /** PostgreSQL through a `pg` pool; `schema` (when given) is every connection's search_path. */
@@ -27,8 +27,7 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   async query<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<SqlResult<R>> {
-    const result = await this.pool.query(sql, params);
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    return toResult<R>(await this.pool.query(sql, params));
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -54,8 +53,11 @@ export class PostgresDatabase implements SqlDatabase {
 function executorOf(client: PoolClient): SqlExecutor {
   return {
     async query<R>(sql: string, params: unknown[] = []): Promise<SqlResult<R>> {
-      const result = await client.query(sql, params);
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      return toResult<R>(await client.query(sql, params));
     },
   };
+}
+
+function toResult<R>(result: QueryResult): SqlResult<R> {
+  return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
 }
