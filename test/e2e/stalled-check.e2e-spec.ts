@@ -26,8 +26,10 @@ describe('stalled checks', () => {
   it('two instances: the gap between stalled checks never exceeds worker.stalledIntervalMs', async () => {
     const INTERVAL_MS = 400;
     const CHECKS = 40;
-    const monitor = await new IORedis(testRedisUrl()).monitor();
-    clients.push(monitor);
+    // NOTE: monitor() opens a second connection of its own; both are closed after the test.
+    const redis = new IORedis(testRedisUrl());
+    const monitor = await redis.monitor();
+    clients.push(redis, monitor);
     const guardKey = `${prefix}:background-jobs:stalled-check`;
     const checksAt: number[] = [];
     monitor.on('monitor', (time: string, args: string[]) => {

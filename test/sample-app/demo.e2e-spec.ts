@@ -1,16 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PIPELINE_SCHEDULES } from '../../apps/sample-app/src/notification.schedules';
+import { killChild } from '../support/child-process';
 
 describe('npm run demo', () => {
   let child: ChildProcess | undefined;
 
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    if (child) await killChild(child);
   });
 
   it('runs on its defaults with no Redis and no DATABASE_URL, shows all six jobs completed, and exits 0', async () => {

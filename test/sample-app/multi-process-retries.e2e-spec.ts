@@ -2,8 +2,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TestingModule, Test } from '@nestjs/testing';
 import { NotificationDatabase, NotificationDomainModule, NotificationReport, NotificationSeeder, ProcessDueRetriesResult } from '../../apps/sample-app/src/domain';
+import { killChild } from '../support/child-process';
 import { waitFor } from '../support/redis';
-import { onPostgres, randomSchema, testDatabaseUrl } from './support/sample-app';
+import { postgresTarget } from './support/sample-app';
 
 const ROOT = join(__dirname, '..', '..');
 const ENTRIES = 50;
@@ -17,28 +18,21 @@ interface ChildRun {
 
 // NOTE: PostgreSQL only: PGlite is embedded in one process, so there is nothing for three processes to share.
 describe('three sample-app processes running the retry processor against one PostgreSQL', () => {
-  let schema: string;
+  const postgres = postgresTarget();
   let domain: TestingModule | undefined;
   const children: ChildProcess[] = [];
 
   afterEach(async () => {
-    await Promise.all(
-      children.splice(0).map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(children.splice(0).map(killChild));
     await domain?.close();
     domain = undefined;
-    await onPostgres(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await postgres.cleanup();
   });
 
   it(`dispatches each of ${ENTRIES} due entries exactly once`, async () => {
-    schema = randomSchema('sample_procs');
+    const database = await postgres.fresh();
     domain = await Test.createTestingModule({
-      imports: [NotificationDomainModule.forRoot({ database: { url: testDatabaseUrl(), schema } })],
+      imports: [NotificationDomainModule.forRoot({ database })],
     }).compile();
     domain.useLogger(false);
     await domain.init();
@@ -46,7 +40,7 @@ describe('three sample-app processes running the retry processor against one Pos
 
     const outputs = ['', '', ''];
     for (let i = 0; i < 3; i += 1) {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: testDatabaseUrl(), DATABASE_SCHEMA: schema, JOBS_MODE: 'pipeline' };
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, DATABASE_SCHEMA: database.schema, JOBS_MODE: 'pipeline' };
       delete env.REDIS_URL;
       const child = spawn(
         process.execPath,

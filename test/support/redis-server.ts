@@ -50,7 +50,8 @@ export class TestRedisServer {
 
   async stop(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    // NOTE: `running`, not exitCode alone: a server killed by a signal has no exit code, and its 'exit' has fired.
+    if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
     await exited;
@@ -59,10 +60,16 @@ export class TestRedisServer {
     rmSync(join(this.dir, 'dump.rdb'), { force: true });
   }
 
+  /** Stops it for good and removes its data directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /** Stops it the way a persistent Redis restarts: SHUTDOWN SAVE writes an RDB that the next start() loads. */
   async stopKeepingData(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await new Promise<void>((resolve) => {
       const socket = new Socket();

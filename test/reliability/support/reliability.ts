@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import type { FixtureJob, InstanceConfig } from '../fixtures/instance';
@@ -12,7 +12,7 @@ import { AppInstance, removeCompiledFixture } from './instance';
 
 const ARTIFACTS = join(__dirname, '../../artifacts/reliability');
 
-export const PG_URL = testDatabaseUrl();
+const PG_URL = testDatabaseUrl();
 
 /** One row of the fixture's `calls` (each execution of a job body) or `effects` (one per key) table. */
 export interface Row {
@@ -43,8 +43,7 @@ export class ReliabilityWorld {
 
   async tearDownFile(): Promise<void> {
     await AppInstance.killAll();
-    await this.redis?.stop();
-    if (this.redis) rmSync(join(process.cwd(), '.redis-test', String(this.redis.port)), { recursive: true, force: true });
+    await this.redis?.destroy();
     await this.pool?.end();
     removeCompiledFixture();
   }
@@ -92,7 +91,7 @@ export class ReliabilityWorld {
     }
   }
 
-  config(name: string, jobs: FixtureJob[], extra: Partial<InstanceConfig> = {}): InstanceConfig {
+  private config(name: string, jobs: FixtureJob[], extra: Partial<InstanceConfig> = {}): InstanceConfig {
     return { name, redisUrl: this.redis.url, prefix: this.prefix, pgUrl: PG_URL, schema: this.schema, jobs, ...extra };
   }
 
@@ -130,6 +129,14 @@ export class ReliabilityWorld {
     this.closers.push(async () => client.disconnect());
     return client;
   }
+
+  /** Calls `onCommand` with each command Redis runs and the client address that sent it, until the test ends. */
+  async monitor(onCommand: (args: string[], source: string) => void): Promise<void> {
+    const monitor = await this.client().monitor();
+    monitor.on('error', () => undefined);
+    monitor.on('monitor', (_time: string, args: string[], source: string) => onCommand(args, source));
+    this.closers.push(async () => monitor.disconnect());
+  }
 }
 
 /** Polls `rows` until it returns at least `min` rows (an empty array is not truthy enough for waitFor). */
@@ -137,11 +144,11 @@ export async function waitForRows(what: string, rows: () => Promise<Row[]>, time
   const found = await waitFor(what, async () => {
     const current = await rows();
     return current.length >= min ? current : null;
-  }, timeoutMs, 25);
+  }, timeoutMs);
   return found as Row[];
 }
 
 /** Every output line of the instances, for a failing test's message. */
-export function describeInstances(instances: AppInstance[]): string {
+function describeInstances(instances: AppInstance[]): string {
   return instances.map((instance) => `--- ${instance.name} (pid ${instance.pid}, boot ${instance.startupMs ?? '-'} ms)\n${instance.output}`).join('\n');
 }

@@ -11,15 +11,13 @@ import { testDatabaseUrl } from '../../support/postgres';
 import { testRedisUrl } from '../../support/redis';
 import { PgliteThreadDatabase } from './pglite-thread.database';
 
-export { testDatabaseUrl };
-
 /** A fresh schema name per test. */
-export function randomSchema(label = 's'): string {
+function randomSchema(label = 's'): string {
   return `${label}_${randomBytes(4).toString('hex')}`;
 }
 
 /** Runs one statement on the test PostgreSQL with a short-lived client. */
-export async function onPostgres<T = unknown>(sql: string, params: unknown[] = []): Promise<T[]> {
+async function onPostgres<T = unknown>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   try {
