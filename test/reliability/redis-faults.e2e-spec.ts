@@ -28,12 +28,15 @@ describe('reliability: Redis faults', () => {
     // NOTE: each instance pauses one job: whichever instance heals first must write back both flags.
     await a.send({ cmd: 'pause', jobId: 'nightly-report' });
     await b.send({ cmd: 'pause', jobId: 'weekly-report' });
-    const paused = Date.now();
+    // Instances learn of pauses made elsewhere on their next schedule check (every 2 s), which reads the flags.
+    const checkedBy = new Set<string>();
+    await world.monitor((args, source) => {
+      if (args[0].toLowerCase() === 'hgetall' && args[1] === `${world.prefix}:bgj:paused`) checkedBy.add(source);
+    });
     await waitForRows('a first tick', () => world.effects('tick'), 5_000);
     const queue = world.queue();
     const redis = world.client();
-    // Instances learn of pauses made elsewhere on their next schedule check (every 2 s): let one pass.
-    await waitFor('one schedule check since the pauses', () => Date.now() - paused >= 2_500, 5_000, 100);
+    await waitFor('a schedule check on both instances since the pauses', () => checkedBy.size >= 2, 5_000);
 
     await world.redis.stop();
     const down = Date.now();
