@@ -3,7 +3,7 @@ import { Job, JobsOptions, Queue, Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { BackgroundJobs, TENANT_DIRECTORY } from 'nestjs-background-jobs';
 import { BullmqTransport } from '../libs/background-jobs/src/adapters/bullmq';
-import { JobRegistry } from '../libs/background-jobs/src/core';
+import { JobRegistry, resolveOptions } from '../libs/background-jobs/src/core';
 import { measureLockRoundTrip, measurePingRoundTrip } from './lock-roundtrip';
 import {
   benchPrefix,
@@ -12,6 +12,7 @@ import {
   commandStats,
   DEFAULT_QUEUE,
   defineJob,
+  deleteKeysUnder,
   deletePrefix,
   FRAMEWORK_DEFAULT_JOB_OPTIONS,
   median,
@@ -20,7 +21,7 @@ import {
   round,
   sleep,
   startApp,
-  waitUntil,
+  waitFor,
 } from './support';
 
 /** How big each benchmark is. `FULL_SIZES` is `npm run bench`; the smoke test uses tiny ones. */
@@ -95,8 +96,6 @@ export interface BenchContext {
 }
 
 const NOOP_JOB_ID = 'bench-noop';
-/** The module's default worker options (what `forRoot` resolves), for the transport-only attribution runs. */
-const WORKER_DEFAULTS = { concurrency: 10, shutdownGraceMs: 25_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1 };
 /** Generous bound for any single drain, so a stuck run fails the bench instead of hanging it. */
 const DRAIN_TIMEOUT_MS = 180_000;
 
@@ -188,7 +187,9 @@ export async function drain(ctx: BenchContext, side: Side | 'transport', concurr
     // raw → transport → framework splits the per-run cost between the adapter and the pipeline.
     const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID });
     const app = await startApp({ redis: ctx.url, prefix, jobs: [NoopJob], worker: false });
-    const transport = new BullmqTransport({ connection, prefix, worker: { ...WORKER_DEFAULTS, concurrency } });
+    // The module's default worker options (what `forRoot` resolves) at this concurrency, wired as the module wires them.
+    const { worker } = resolveOptions({ transport: { type: 'bullmq', connection, prefix }, worker: { concurrency } });
+    const transport = new BullmqTransport({ connection, prefix, worker });
     await transport.start(app.get(JobRegistry), async () => {
       body();
       return { status: 'completed', value: undefined };
@@ -203,13 +204,13 @@ export async function drain(ctx: BenchContext, side: Side | 'transport', concurr
     stop = () => worker.close();
   }
   try {
-    await waitUntil(`${jobs} ${side} runs`, () => count >= jobs, DRAIN_TIMEOUT_MS);
+    await waitFor(`${jobs} ${side} runs`, () => count >= jobs, DRAIN_TIMEOUT_MS, 5);
     redisCpuAfter = await redisCpuSeconds(stats);
     commands = commandDelta(commandsBefore, await commandStats(stats)).byCommand;
   } finally {
     await stop();
     await queue.close();
-    await deletePrefix(stats, prefix);
+    await deleteKeysUnder(stats, prefix);
     stats.disconnect();
   }
   return {
@@ -336,9 +337,7 @@ export async function enqueueRate(ctx: BenchContext, side: Side, n: number, inFl
     return (n * 1_000) / (performance.now() - started);
   } finally {
     await stop();
-    const redis = redisClient(ctx.url);
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix, ctx.url);
   }
 }
 
@@ -417,14 +416,14 @@ async function cronLagPass(ctx: BenchContext, ticks: number, warmupTicks: number
   try {
     await rawQueue.upsertJobScheduler('raw-every-second', { pattern: '* * * * * *' }, { name: 'raw-every-second', data: {} });
     app = await startApp({ redis: ctx.url, prefix: fwPrefix, jobs: [EverySecond], worker: { concurrency: 10 } });
-    await waitUntil(`${needed} cron ticks`, () => framework.length >= needed && raw.length >= needed, (needed + 15) * 1_000, 50);
+    await waitFor(`${needed} cron ticks`, () => framework.length >= needed && raw.length >= needed, (needed + 15) * 1_000, 50);
   } finally {
     await app?.close();
     await rawWorker.close();
     await rawQueue.close();
     if (previousHz !== undefined) await admin.config('SET', 'hz', previousHz);
-    await deletePrefix(admin, fwPrefix);
-    await deletePrefix(admin, rawPrefix);
+    await deleteKeysUnder(admin, fwPrefix);
+    await deleteKeysUnder(admin, rawPrefix);
     admin.disconnect();
   }
   const stats = (samples: number[]): LagStats => ({
@@ -522,8 +521,17 @@ async function bootUnderMonitor(ctx: BenchContext, jobs: Type[]) {
   const prefix = benchPrefix('bootmon');
   const monitorClient = redisClient(ctx.url);
   const monitor = await monitorClient.monitor();
+  const admin = redisClient(ctx.url);
   const counts = { client: 0, lua: 0, schedulerWrites: 0 };
+  // NOTE: MONITOR reports commands in the order Redis runs them, so once it shows the ECHO of `marker` (sent after
+  // the boot), every command of the boot has been seen. The marker itself is not counted.
+  let marker = '';
+  let flushed = false;
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (String(args[0]).toLowerCase() === 'echo' && args[1] === marker) {
+      flushed = true;
+      return;
+    }
     const key = args[1] ?? '';
     if (!key.startsWith(`${prefix}:`) && !args.some((arg) => typeof arg === 'string' && arg.startsWith(`${prefix}:`))) return;
     if (/lua/i.test(source)) counts.lua += 1;
@@ -533,8 +541,11 @@ async function bootUnderMonitor(ctx: BenchContext, jobs: Type[]) {
   const phase = async () => {
     Object.assign(counts, { client: 0, lua: 0, schedulerWrites: 0 });
     const app = await startApp({ redis: ctx.url, prefix, jobs, worker: { concurrency: 10 } });
-    // NOTE: MONITOR lines arrive asynchronously: give the stream a moment before reading the counts.
-    await sleep(300);
+    // NOTE: MONITOR lines arrive asynchronously: read the counts once the stream has caught up with a marker.
+    marker = `bench-monitor-${randomUUID()}`;
+    flushed = false;
+    await admin.echo(marker);
+    await waitFor('MONITOR caught up', () => flushed, 5_000, 5);
     const snapshot = { ...counts };
     await app.close();
     return snapshot;
@@ -546,9 +557,8 @@ async function bootUnderMonitor(ctx: BenchContext, jobs: Type[]) {
   } finally {
     monitor.disconnect();
     monitorClient.disconnect();
-    const redis = redisClient(ctx.url);
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await deleteKeysUnder(admin, prefix);
+    admin.disconnect();
   }
 }
 
@@ -563,9 +573,7 @@ async function boot(ctx: BenchContext): Promise<BenchOutput> {
     const prefix = benchPrefix('boot');
     cold.push(await bootOnce(ctx, prefix, jobs));
     warm.push(await bootOnce(ctx, prefix, jobs));
-    const redis = redisClient(ctx.url);
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix, ctx.url);
   }
   const monitored = await bootUnderMonitor(ctx, jobs);
   const pick = (samples: BootSample[]) => {
@@ -650,15 +658,13 @@ async function fanOutOnce(ctx: BenchContext, side: Side, tenants: string[]): Pro
       if (parent.state !== 'completed' || !parent.finishedAt) throw new Error(`bench: the fan-out run ended ${parent.state}`);
       // NOTE: finishedOn is stamped by the worker right after the fan-out body (listTenantIds → addBulk) returned.
       const enqueueMs = parent.finishedAt.getTime() - listedAt;
-      await waitUntil(`${tenants.length} children`, () => children >= tenants.length, 60_000);
+      await waitFor(`${tenants.length} children`, () => children >= tenants.length, 60_000, 5);
       return { enqueueMs, allDoneMs: Date.now() - started };
     } finally {
       await app.close();
     }
   } finally {
-    const redis = redisClient(ctx.url);
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix, ctx.url);
   }
 }
 
@@ -741,15 +747,13 @@ async function soak(ctx: BenchContext): Promise<BenchOutput> {
         nextSample += Math.max(1, Math.round(total / 10));
       }
     }
-    await waitUntil(`${total} soak runs`, () => done >= total, DRAIN_TIMEOUT_MS, 20);
+    await waitFor(`${total} soak runs`, () => done >= total, DRAIN_TIMEOUT_MS, 20);
     // NOTE: measured with the app still up, so closing its connections cannot hide growth.
     finished = performance.now();
     end = sample();
   } finally {
     await app.close();
-    const redis = redisClient(ctx.url);
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
+    await deletePrefix(prefix, ctx.url);
   }
   const seconds = (finished - started) / 1_000;
   baseline ??= end;
@@ -815,7 +819,7 @@ async function localThroughput(ctx: BenchContext): Promise<BenchOutput> {
         const jobs = app.get(BackgroundJobs);
         const started = performance.now();
         await pool(n, 50, () => jobs.enqueue(LocalJob));
-        await waitUntil(`${n} local runs`, () => count >= n, DRAIN_TIMEOUT_MS, 1);
+        await waitFor(`${n} local runs`, () => count >= n, DRAIN_TIMEOUT_MS, 1);
         runs.push((n * 1_000) / (performance.now() - started));
       } finally {
         await app.close();

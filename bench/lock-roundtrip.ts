@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { createLockClient, RedisLock } from '../libs/background-jobs/src/adapters/redis-lock';
-import { quantile } from './support';
+import { benchPrefix, quantile } from './support';
 
 export interface RoundTrip {
   p50: number;
@@ -10,7 +9,7 @@ export interface RoundTrip {
 
 /** Acquire + release round trip of the library's Redis lock (`RedisLock`) over `iterations`, in ms. */
 export async function measureLockRoundTrip(url: string, iterations = 1_000): Promise<RoundTrip> {
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const prefix = benchPrefix('lock');
   const client = createLockClient({ url });
   const lock = new RedisLock(client, { prefix });
   const samples: number[] = [];

@@ -6,8 +6,6 @@
  * `pipeline` needs no Redis: it calls the PipelineRunner of an embedded-transport app directly, `count` times with
  * `concurrency` in flight, and prints this process's CPU time per run (the pipeline's own cost).
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { JobRegistry, LazyAbortController, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
 import { TestRedisServer } from '../test/support/redis-server';
 import { drain, enqueueRate, FULL_SIZES } from './benchmarks';
@@ -63,8 +61,7 @@ async function main(): Promise<void> {
       console.log(`${what} ${side} ${width}: ${Math.round(rate)} per s, ${cpuUsPerRun.toFixed(1)} µs CPU per run`);
     }
   } finally {
-    await server.stop();
-    rmSync(join(process.cwd(), '.redis-test', String(server.port)), { recursive: true, force: true });
+    await server.destroy();
   }
 }
 

@@ -7,7 +7,7 @@
  * BENCH_LOCAL_JOBS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file).
  * A run with any knob changed writes bench/results.local.json (git-ignored) unless BENCH_OUT says otherwise.
  */
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRedisServer } from '../test/support/redis-server';
 import { BenchmarkName, BENCHMARKS, BenchRow, BenchSizes, FULL_SIZES, runBenchmarks, SMOKE_SIZES } from './benchmarks';
@@ -92,10 +92,7 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${out}`);
   } finally {
-    if (server) {
-      await server.stop();
-      rmSync(join(process.cwd(), '.redis-test', String(server.port)), { recursive: true, force: true });
-    }
+    await server?.destroy();
   }
 }
 

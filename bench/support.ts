@@ -16,8 +16,8 @@ export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
   removeOnFail: { count: 5_000, age: 604_800 },
 } as const;
 
-/** The framework's default queue name. */
-export const DEFAULT_QUEUE = 'background-jobs';
+/** The framework's default queue name (internal to the library, so taken from its source like the bench's other internals). */
+export { DEFAULT_QUEUE } from '../libs/background-jobs/src/contracts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -76,7 +76,8 @@ export function redisClient(url: string): IORedis {
   return client;
 }
 
-export { deleteKeysUnder as deletePrefix } from '../test/support/redis';
+// NOTE: the same key cleanup and polling helpers the tests use.
+export { deleteKeysUnder, deletePrefix, waitFor } from '../test/support/redis';
 
 /** Calls per command from `INFO commandstats` (commands run inside Lua scripts are counted too). */
 export async function commandStats(redis: IORedis): Promise<Map<string, number>> {
@@ -98,15 +99,6 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
     }
   }
   return { total, byCommand: Object.fromEntries(Object.entries(byCommand).sort((a, b) => b[1] - a[1])) };
-}
-
-/** Waits until `probe()` is true, polling every `everyMs`; throws naming `what` after `timeoutMs`. */
-export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 /** Full garbage collection (V8's `gc`, exposed at run time so the bench needs no node flag). */

@@ -13,9 +13,9 @@ export function randomPrefix(label = 't'): string {
   return `${label}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Deletes every key under `prefix` on the suite's Redis. */
-export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new IORedis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+/** Deletes every key under `prefix` on the Redis at `url` (the suite's Redis unless told). */
+export async function deletePrefix(prefix: string, url = testRedisUrl()): Promise<void> {
+  const redis = new IORedis(url, { maxRetriesPerRequest: 1 });
   try {
     await deleteKeysUnder(redis, prefix);
   } finally {
