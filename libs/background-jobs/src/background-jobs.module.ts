@@ -4,7 +4,7 @@ import { ClsModule, ClsService } from 'nestjs-cls';
 import { BullmqTransport } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
 import { LocalTransport, InMemoryLock } from './adapters/local';
-import { createLockClient, RedisLock } from './adapters/redis-lock';
+import { RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
   DistributedLock,
@@ -15,12 +15,14 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  ExecutionReader,
   JobRegistry,
-  JobTransport,
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
   RUN_LISTENERS,
+  RunQueue,
+  ScheduleStore,
   TenantDirectoryLocator,
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
@@ -42,8 +44,9 @@ const providers: Provider[] = [
     inject: [ClsService, ResolvedJobsOptions],
   },
   {
-    provide: JobTransport,
-    useFactory: (options: ResolvedJobsOptions) => {
+    // NOTE: the transport object is the run queue and owns the lifecycle; its other two ports are its parts.
+    provide: RunQueue,
+    useFactory: (options: ResolvedJobsOptions): BullmqTransport | LocalTransport => {
       const transport = options.transport;
       if (transport.type === 'bullmq') {
         return new BullmqTransport({ connection: transport.connection, prefix: transport.prefix, worker: options.worker });
@@ -52,6 +55,8 @@ const providers: Provider[] = [
     },
     inject: [ResolvedJobsOptions],
   },
+  { provide: ExecutionReader, useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions, inject: [RunQueue] },
+  { provide: ScheduleStore, useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules, inject: [RunQueue] },
   {
     provide: TenantDirectoryLocator,
     useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({
@@ -67,14 +72,11 @@ const providers: Provider[] = [
   },
   {
     provide: DistributedLock,
-    useFactory: (options: ResolvedJobsOptions): DistributedLock => {
-      const transport = options.transport;
-      if (transport.type === 'bullmq') {
-        return new RedisLock(createLockClient(transport.connection), { prefix: transport.prefix ?? 'bull' });
-      }
-      return new InMemoryLock();
-    },
-    inject: [ResolvedJobsOptions],
+    useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
+      transport instanceof BullmqTransport
+        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix })
+        : new InMemoryLock(),
+    inject: [RunQueue],
   },
   JobRegistry,
   PipelineRunner,

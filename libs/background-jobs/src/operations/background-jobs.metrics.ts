@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JobTransport, RunFinished, RunListener } from '../core';
+import { ExecutionReader, RunFinished, RunListener } from '../core';
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
@@ -20,7 +20,7 @@ export class BackgroundJobsMetrics implements RunListener {
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(transport: JobTransport) {
+  constructor(executions: ExecutionReader) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -48,7 +48,7 @@ export class BackgroundJobsMetrics implements RunListener {
       registers,
       async collect() {
         this.reset();
-        for (const depth of await transport.queueDepths()) {
+        for (const depth of await executions.queueDepths()) {
           const { queue, ...counts } = depth;
           for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
         }

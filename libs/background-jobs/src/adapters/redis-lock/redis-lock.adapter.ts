@@ -11,7 +11,6 @@ import {
   LOCK_MAX_HOLD,
   LOCK_UNAVAILABLE,
   LockUnavailableError,
-  RedisConnectionOptions,
 } from '../../contracts';
 import { LazyAbortController, LossReportingLease } from '../../core';
 import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
@@ -24,25 +23,6 @@ export interface RedisLockConfig {
    * @default 5000
    */
   acquireTimeoutMs?: number;
-}
-
-/** One ioredis connection for the lock, built from the transport's connection options. */
-export function createLockClient(connection: RedisConnectionOptions): IORedis {
-  const { url, ...rest } = connection;
-  // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
-  // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
-  // (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
-  // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
-  // leaves no connection behind to keep its process alive.
-  const options = {
-    ...rest,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectionName: 'bgj-lock',
-    enableAutoPipelining: true,
-  };
-  return url ? new IORedis(url, options) : new IORedis(options);
 }
 
 /**
@@ -119,7 +99,7 @@ export class RedisLock extends DistributedLock {
   }
 
   /** Stops renewing every lease and closes the connection. Idempotent. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.closing ??= (async () => {
       for (const lease of this.leases) lease.stop();
       this.leases.clear();

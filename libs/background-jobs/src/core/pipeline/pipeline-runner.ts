@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
-import { fanOut, TenantDirectoryLocator } from '../fan-out';
-import { JobTransport } from '../ports/job-transport.port';
+import { fanOut } from './fan-out';
+import { RunQueue } from '../ports/run-queue.port';
+import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
 import { JobDefinition } from '../job-definition';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RUN_LISTENERS, RunFinished, RunListener } from '../run-listener';
+import { RUN_LISTENERS, RunFinished, RunListener } from '../ports/run-listener';
 import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -32,7 +33,7 @@ export class PipelineRunner {
   constructor(
     options: ResolvedJobsOptions,
     tenant: TenantContext,
-    private readonly transport: JobTransport,
+    private readonly runs: RunQueue,
     private readonly directories: TenantDirectoryLocator,
     @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
     @Optional() lock?: DistributedLock,
@@ -58,7 +59,7 @@ export class PipelineRunner {
     const invocation: Invocation = { definition, request, context };
     const stages = request.fanOut ? this.outer : this.chainOf(definition);
     const body = request.fanOut
-      ? () => fanOut(definition, context, this.directories.find(), this.transport, this.logger)
+      ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
     // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.

@@ -1,6 +1,6 @@
-import { FailureKind } from '../contracts';
-import { JobDefinition } from './job-definition';
-import { RunRequest } from './run.types';
+import { FailureKind } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { RunRequest } from '../run.types';
 
 /** How one attempt ended, as seen by the pipeline. */
 export interface RunFinished {

@@ -1,0 +1,18 @@
+import { RecurringJobInfo } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { JobRegistry } from '../job-registry';
+
+/** Schedules: one per recurring job, reconciled at boot, paused cluster-wide, healed when the store lost them. */
+export abstract class ScheduleStore {
+  /** Makes the stored schedules match `registry` (create, update, remove stale and replaced), then keeps them healed. */
+  abstract reconcile(registry: JobRegistry): Promise<void>;
+  abstract listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]>;
+  /** Stops a recurring job's schedule, persisted and cluster-wide, until `resume`. */
+  abstract pause(definition: JobDefinition): Promise<void>;
+  /** Re-creates a paused job's schedule; it continues from its next tick. */
+  abstract resume(definition: JobDefinition): Promise<void>;
+  /** Whether a recurring job is paused now (a tick queued before the pause must not run). */
+  abstract isPaused(jobId: string): Promise<boolean>;
+  /** Re-asserts schedules and pause flags when the store came back empty; a no-op while it holds them. */
+  abstract heal(): Promise<void>;
+}
