@@ -237,7 +237,7 @@ describe('operations surface (HTTP)', () => {
     expect((await request(server).get(`/jobs/executions/${delayed}`).set(auth).expect(200)).body.state).toBe('delayed');
     await request(server).post(`/jobs/executions/${delayed}/cancel`).set(auth).expect(200, { executionId: delayed, cancelled: true });
     expect(calls).toBe(2);
-    expect((await jobs.getExecution(delayed))?.state ?? 'cancelled').toBe('cancelled');
+    expect((await jobs.getExecution(delayed))?.state).toBe('cancelled');
   });
 
   it('lists recurring jobs, triggers them, and answers 404 for unknown or non-recurring ids', async () => {

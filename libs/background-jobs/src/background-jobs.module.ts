@@ -15,6 +15,7 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  CronCalendar,
   ExecutionReader,
   JobRegistry,
   PipelineRunner,
@@ -26,6 +27,7 @@ import {
   TenantDirectoryLocator,
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
+import { CronParserCalendar } from './cron-calendar';
 import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
 import { BackgroundJobsRegistrar } from './background-jobs.registrar';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -78,6 +80,7 @@ const providers: Provider[] = [
         : new InMemoryLock(),
     inject: [RunQueue],
   },
+  { provide: CronCalendar, useClass: CronParserCalendar },
   JobRegistry,
   PipelineRunner,
   BackgroundJobs,

@@ -80,6 +80,10 @@ export const RETRY_NOT_FAILED = (executionId: string, state: string): string =>
   `Execution "${executionId}" is ${state}; only failed runs can be retried. ` +
   `Fix: wait for it to fail, or enqueue a new run.`;
 
+export const INVALID_LOG_LIMIT = (executionId: string, limit: unknown): string =>
+  `getExecutionLogs("${executionId}") got invalid limit ${show(limit)}: expected a positive integer (the last lines to return). ` +
+  `Fix: pass a limit of 1 or more, or leave it out (100).`;
+
 export const INVALID_EXECUTION_ID = (executionId: unknown): string =>
   `Execution id ${show(executionId)} is invalid: expected the non-empty string enqueue() returned.`;
 

@@ -5,6 +5,7 @@ import {
   INVALID_ENQUEUE_OPTION,
   INVALID_PAYLOAD,
   INVALID_EXECUTION_ID,
+  INVALID_LOG_LIMIT,
   NOT_RECURRING,
   RETRY_NOT_FAILED,
   INVALID_TENANT_ID,
@@ -15,6 +16,7 @@ import {
   TenantContext,
   UNKNOWN_JOB,
 } from '../contracts';
+import { DEFAULTS, intAtLeast } from './defaults';
 import { isValidTenantId } from './pipeline/fan-out';
 import { payloadProblem } from './payload';
 import { ResolvedJobsOptions } from './resolved-options';
@@ -65,7 +67,7 @@ export class BackgroundJobs {
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
   async runNow<T = unknown, R = unknown>(job: JobRef, options: RunNowOptions<T> = {}): Promise<JobExecution<R>> {
-    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULTS.runNowWaitTimeoutMs;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
       throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(id, 'waitTimeoutMs', waitTimeoutMs, 'a positive integer'));
@@ -93,8 +95,15 @@ export class BackgroundJobs {
   }
 
   /** Every recurring job of this app with its schedule and next run. */
-  listRecurring(): Promise<RecurringJobInfo[]> {
-    return this.schedules.listRecurring(this.registry);
+  async listRecurring(): Promise<RecurringJobInfo[]> {
+    const [jobs, lastRuns] = await Promise.all([this.schedules.listRecurring(this.registry), this.schedules.lastRuns()]);
+    return Promise.all(
+      jobs.map(async (info) => {
+        const lastId = lastRuns.get(info.jobId);
+        const last = lastId ? await this.executions.getExecution(lastId) : null;
+        return last ? { ...info, lastRun: { executionId: last.executionId, state: last.state, startedAt: last.startedAt, finishedAt: last.finishedAt } } : info;
+      }),
+    );
   }
 
   /**
@@ -124,12 +133,13 @@ export class BackgroundJobs {
   /** Executions, newest first, filtered by state, job and tenant (`null`: host-level runs). */
   listExecutions(query: Partial<ExecutionQuery> = {}): Promise<ExecutionPage> {
     if (query.jobId !== undefined) this.resolve(query.jobId);
-    return this.executions.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 20 });
+    return this.executions.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULTS.pageSize });
   }
 
   /** The last `limit` lines a run logged, oldest first; null when the run is unknown. */
-  getExecutionLogs(executionId: string, limit = 100): Promise<{ lines: string[]; count: number } | null> {
+  getExecutionLogs(executionId: string, limit: number = DEFAULTS.logLines): Promise<{ lines: string[]; count: number } | null> {
     this.assertExecutionId(executionId);
+    if (!intAtLeast(limit, 1)) throw new InvalidJobInputError(INVALID_LOG_LIMIT(executionId, limit));
     return this.executions.getExecutionLogs(executionId, limit);
   }
 

@@ -7,7 +7,7 @@ import { ExecutionReader, RunFinished, RunListener } from '../core';
  * `Registry.merge([register, metrics.registry])`, or scrape `GET <operations.path>/metrics`):
  *
  * - `background_jobs_runs_total{job, outcome, failure_kind}`: attempts by outcome (completed, skipped, failed)
- *   and, for failed ones, failure kind
+ *   and, for failed ones, failure kind; skipped counts lock-busy runs, missed ticks (misfire) and a paused job's ticks
  * - `background_jobs_run_duration_seconds{job, outcome}`: attempt duration
  * - `background_jobs_lock_skips_total{job}`: attempts the pipeline skipped because the job's lock was held
  * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
@@ -60,7 +60,6 @@ export class BackgroundJobsMetrics implements RunListener {
     const job = event.definition.id;
     this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
     this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
-    // NOTE: the pipeline skips a run only when its lock is busy; a paused job's ticks never reach the pipeline.
-    if (event.outcome === 'skipped') this.lockSkips.inc({ job });
+    if (event.skipKind === 'lock-busy') this.lockSkips.inc({ job });
   }
 }

@@ -81,12 +81,15 @@ export class BullmqQueues {
   }
 }
 
+/** The backoff type of the framework's jobs: the worker host computes its delays with core's `retryDelayMs`. */
+export const RETRY_BACKOFF_TYPE = 'bgj-retry';
+
 /** BullMQ's job options for a definition's retry and history. */
 export function jobOptions(definition: JobDefinition): JobsOptions {
   const { retry, history } = definition;
   return {
     attempts: retry.attempts,
-    backoff: { type: 'exponential', delay: retry.backoffMs },
+    backoff: { type: RETRY_BACKOFF_TYPE, delay: retry.backoffMs },
     removeOnComplete: { count: history.completed.count, age: history.completed.maxAgeSeconds },
     removeOnFail: { count: history.failed.count, age: history.failed.maxAgeSeconds },
   };

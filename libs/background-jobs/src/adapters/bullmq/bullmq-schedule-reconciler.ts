@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { Job, JobSchedulerJson } from 'bullmq';
+import { JobSchedulerJson } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { RecurringJobInfo } from '../../contracts';
-import { ExecutionReader, JobDefinition, JobRegistry, ScheduleStore } from '../../core';
+import { JobDefinition, JobRegistry, ScheduleStore } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope } from './bullmq-envelope';
 import { BullmqKeys } from './bullmq-keys';
@@ -34,7 +34,6 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     private readonly queues: BullmqQueues,
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
-    private readonly executions: ExecutionReader,
     private readonly config: BullmqScheduleConfig = {},
   ) {
     super();
@@ -55,11 +54,10 @@ export class BullmqScheduleReconciler extends ScheduleStore {
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     const paused = await this.pausedIds();
-    const lastRuns = new Map(Object.entries(await this.redis.hgetall(this.keys.lastRun)));
     return Promise.all(
       registry.recurring().map(async (definition) => {
         const scheduler = await this.queues.get(definition.queue).getJobScheduler(definition.id);
-        const info: RecurringJobInfo = {
+        return {
           jobId: definition.id,
           cron: definition.cron as string,
           timezone: definition.timezone,
@@ -68,13 +66,13 @@ export class BullmqScheduleReconciler extends ScheduleStore {
           enabled: definition.enabled,
           paused: paused.has(definition.id),
           nextRunAt: scheduler?.next ? new Date(scheduler.next) : undefined,
-        };
-        const lastId = lastRuns.get(definition.id);
-        const last = lastId ? await this.executions.getExecution(lastId) : null;
-        if (last) info.lastRun = { executionId: last.executionId, state: last.state, startedAt: last.startedAt, finishedAt: last.finishedAt };
-        return info;
+        } satisfies RecurringJobInfo;
       }),
     );
+  }
+
+  async lastRuns(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.keys.lastRun)));
   }
 
   async pause(definition: JobDefinition): Promise<void> {
@@ -98,13 +96,8 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     return (await this.redis.hexists(this.keys.paused, jobId)) === 1;
   }
 
-  /** Records a scheduled run as its job's last one (first attempts only: a retry is the same run). */
-  async recordLastRun(job: Job): Promise<void> {
-    // NOTE: called for recurring jobs only: one extra write per tick is cheap, one per enqueued job is not.
-    if (job.attemptsMade > 0) return;
-    await this.redis
-      .hset(this.keys.lastRun, job.name, job.id as string)
-      .catch((e: Error) => this.logger.warn(`Could not record the last run of "${job.name}": ${e.message}`));
+  async recordLastRun(jobId: string, executionId: string): Promise<void> {
+    await this.redis.hset(this.keys.lastRun, jobId, executionId).catch((e: Error) => this.logger.warn(`Could not record the last run of "${jobId}": ${e.message}`));
   }
 
   /**

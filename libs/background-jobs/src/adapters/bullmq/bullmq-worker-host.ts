@@ -1,24 +1,19 @@
 import { Logger } from '@nestjs/common';
-import { CronExpressionParser } from 'cron-parser';
 import IORedis from 'ioredis';
-import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import {
   CANCELLED_BEFORE_START,
   CANCELLED_ON_REQUEST,
   JobAbortedError,
   JobExecution,
-  MISFIRE_SKIP,
-  MISFIRE_SKIP_LOG,
-  PAUSED_SKIP,
   UNREGISTERED_QUEUE_JOB,
 } from '../../contracts';
-import { DEFAULTS, JobDefinition, JobRegistry, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
+import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
-import { BullmqScheduleReconciler } from './bullmq-schedule-reconciler';
 import { runInTraceContext } from './bullmq-trace';
 
 /** How long a cancel for a run not (yet) running here is remembered. */
@@ -42,7 +37,6 @@ export class BullmqWorkerHost {
     private readonly queues: BullmqQueues,
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
-    private readonly schedules: BullmqScheduleReconciler,
     private readonly worker: ResolvedWorkerOptions | false,
   ) {}
 
@@ -67,6 +61,7 @@ export class BullmqWorkerHost {
         // validation keeps stalledIntervalMs ≥ 100, so the half is never 0.
         stalledInterval: Math.floor(settings.stalledIntervalMs / 2),
         maxStalledCount: settings.maxStalledCount,
+        settings: { backoffStrategy: (failedAttempts, _type, _error, job) => retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts) },
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       this.workers.push(worker);
@@ -122,18 +117,6 @@ export class BullmqWorkerHost {
     if (!definition) throw new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name));
     const executionId = job.id as string;
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
-    // NOTE: first attempts only: a retry waits out its backoff by design and may start after the next tick was due;
-    // that is the retry policy at work, not a tick missed while no instance was running.
-    const missed = job.repeatJobKey && job.attemptsMade === 0 && definition.misfire === 'skip' ? missedTicks(definition, job) : 0;
-    if (missed > 0) {
-      this.logger.warn(MISFIRE_SKIP_LOG(definition.id, missed));
-      return { bgj: 1, outcome: 'skipped', reason: MISFIRE_SKIP(missed) };
-    }
-    // NOTE: a tick queued before the pause landed must not run either.
-    if (job.repeatJobKey && (await this.schedules.isPaused(job.name))) {
-      return { bgj: 1, outcome: 'skipped', reason: PAUSED_SKIP(job.name) };
-    }
-    if (definition.cron) await this.schedules.recordLastRun(job);
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
     if (this.earlyCancels.delete(executionId)) controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
@@ -145,6 +128,7 @@ export class BullmqWorkerHost {
       scheduledAt: scheduledAtOf(job),
       controller,
       fanOut: envelope.fanOut === true,
+      fromSchedule: Boolean(job.repeatJobKey),
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);
@@ -175,16 +159,8 @@ export class BullmqWorkerHost {
   }
 }
 
-/**
- * Ticks that fell due after this scheduled run's own tick and before now (with a second of slack for a busy
- * worker): more than zero means the run is a leftover from a time no instance was running.
- */
-function missedTicks(definition: JobDefinition, job: Job): number {
-  const scheduledAt = scheduledAtOf(job);
-  if (!scheduledAt || !definition.cron) return 0;
-  const now = Date.now() - 1_000;
-  const ticks = CronExpressionParser.parse(definition.cron, { tz: definition.timezone, currentDate: scheduledAt });
-  let missed = 0;
-  while (missed < 100 && ticks.next().getTime() <= now) missed += 1;
-  return missed;
+/** The backoff a job was enqueued with (its definition's `retry.backoffMs` then). */
+function backoffMsOf(job: MinimalJob | undefined): number {
+  const backoff = job?.opts.backoff;
+  return typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
 }

@@ -55,8 +55,8 @@ export class BullmqTransport extends RunQueue {
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix);
     this.queues = new BullmqQueues(this.connections, keys.prefix);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys);
-    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, this.executions, { healIntervalMs: config.healIntervalMs });
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, this.schedules, config.worker);
+    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker);
   }
 
   get prefix(): string {

@@ -8,6 +8,8 @@ export interface LocalRun {
   tenantId: string | null;
   data: unknown;
   fanOut: boolean;
+  /** Made by the job's schedule (a tick). */
+  fromSchedule: boolean;
   state: JobState;
   attemptsStarted: number;
   attemptsMade: number;

@@ -15,6 +15,7 @@ export class LocalSchedules extends ScheduleStore {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly schedules = new SchedulerRegistry();
   private readonly paused = new Set<string>();
+  private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
 
   constructor(private readonly onTick: TickHandler) {
@@ -41,6 +42,14 @@ export class LocalSchedules extends ScheduleStore {
         nextRunAt: cron && !this.paused.has(definition.id) ? cron.nextDate().toJSDate() : undefined,
       };
     });
+  }
+
+  async lastRuns(): Promise<Map<string, string>> {
+    return new Map(this.lastRunIds);
+  }
+
+  async recordLastRun(jobId: string, executionId: string): Promise<void> {
+    this.lastRunIds.set(jobId, executionId);
   }
 
   async pause(definition: JobDefinition): Promise<void> {

@@ -12,6 +12,7 @@ import {
   RunInterrupted,
   RunOutcome,
   RunQueue,
+  retryDelayMs,
   TransportHealth,
 } from '../../core';
 import { LocalExecutionsStore } from './local-executions.store';
@@ -36,7 +37,7 @@ export class LocalTransport extends RunQueue {
   readonly schedules = new LocalSchedules((definition, tick) => {
     const id = `repeat:${definition.id}:${tick}`;
     if (this.executions.runs.has(id) || this.closing) return;
-    this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
+    this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick)).fromSchedule = true;
   });
   private readonly waiting: LocalRun[] = [];
   private readonly dedupe = new Map<string, string>();
@@ -118,6 +119,7 @@ export class LocalTransport extends RunQueue {
       tenantId,
       data,
       fanOut,
+      fromSchedule: false,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
@@ -171,6 +173,7 @@ export class LocalTransport extends RunQueue {
         scheduledAt: run.scheduledAt,
         controller: run.controller,
         fanOut: run.fanOut,
+        fromSchedule: run.fromSchedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;
           if (message) run.logs.push(message);
@@ -199,7 +202,7 @@ export class LocalTransport extends RunQueue {
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
-        this.delay(run, run.definition.retry.backoffMs * 2 ** (run.attemptsMade - 1));
+        this.delay(run, retryDelayMs(run.definition.retry, run.attemptsMade));
         this.executions.changed(run);
       } else {
         this.finish(run, failure.kind === 'cancelled' ? 'cancelled' : 'failed', { failure });

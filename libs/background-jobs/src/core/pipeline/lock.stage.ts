@@ -25,7 +25,7 @@ export class LockStage implements PipelineStage {
     if (!this.lock) throw new JobRunFailure('permanent', LOCK_NOT_CONFIGURED(definition.id));
     const key = definition.lock.key ?? (request.tenantId === null ? definition.id : `${definition.id}:${request.tenantId}`);
     const lease = await this.lock.acquire(key, { ttlMs: definition.lock.ttlMs });
-    if (!lease) return new SkipRun(LOCK_BUSY(key));
+    if (!lease) return new SkipRun(LOCK_BUSY(key), 'lock-busy');
     const stopWatching = watchLoss(lease, (reason) => context.controller.abort(reason));
     context.lease = { key, fencingToken: lease.fencingToken };
     try {
