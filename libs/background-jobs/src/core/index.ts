@@ -20,3 +20,5 @@ export * from './pipeline/fan-out';
 export * from './ports/run-listener';
 export * from './defaults';
 export * from './retry-policy';
+export * from './renewing-lease';
+export * from './job-policy';

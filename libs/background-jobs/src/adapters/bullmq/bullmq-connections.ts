@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import IORedis, { RedisOptions } from 'ioredis';
 import { REDIS_UNREACHABLE, RedisConnectionOptions } from '../../contracts';
+import { DEFAULTS } from '../../core';
 
 /**
  * What a Redis client is for:
@@ -15,10 +16,7 @@ import { REDIS_UNREACHABLE, RedisConnectionOptions } from '../../contracts';
 export type RedisRole = 'queue' | 'worker' | 'commands' | 'subscriber' | 'lock' | 'probe';
 
 export interface BullmqConnectionsConfig {
-  /**
-   * How long boot waits for Redis before failing with one clear error.
-   * @default 10000
-   */
+  /** How long boot waits for Redis before failing with one clear error; DEFAULTS.connectTimeoutMs when absent. */
   connectTimeoutMs?: number;
 }
 
@@ -60,7 +58,7 @@ export class BullmqConnections {
   ) {}
 
   private get connectTimeoutMs(): number {
-    return this.config.connectTimeoutMs ?? 10_000;
+    return this.config.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   }
 
   /** What a BullMQ Queue or Worker takes as `connection`: BullMQ makes (and closes) that client itself. */

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { JobSchedulerJson } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { RecurringJobInfo } from '../../contracts';
-import { JobDefinition, JobRegistry, ScheduleStore } from '../../core';
+import { DEFAULTS, JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope } from './bullmq-envelope';
 import { BullmqKeys } from './bullmq-keys';
@@ -11,8 +11,7 @@ import { BullmqQueues, jobOptions } from './bullmq-queues';
 export interface BullmqScheduleConfig {
   /**
    * How often each instance checks that Redis still holds its schedules (a sentinel key), re-asserting
-   * schedulers and pause flags when Redis came back empty.
-   * @default 2000
+   * schedulers and pause flags when Redis came back empty; DEFAULTS.healIntervalMs when absent.
    */
   healIntervalMs?: number;
 }
@@ -57,16 +56,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     return Promise.all(
       registry.recurring().map(async (definition) => {
         const scheduler = await this.queues.get(definition.queue).getJobScheduler(definition.id);
-        return {
-          jobId: definition.id,
-          cron: definition.cron as string,
-          timezone: definition.timezone,
-          queue: definition.queue,
-          tenancy: definition.tenancy,
-          enabled: definition.enabled,
-          paused: paused.has(definition.id),
-          nextRunAt: scheduler?.next ? new Date(scheduler.next) : undefined,
-        } satisfies RecurringJobInfo;
+        return recurringInfo(definition, paused.has(definition.id), scheduler?.next ? new Date(scheduler.next) : undefined);
       }),
     );
   }
@@ -119,7 +109,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private watchForEmptyRedis(): void {
     if (this.healTimer || this.stopped) return;
     const check = () => void this.heal();
-    this.healTimer = setInterval(check, this.config.healIntervalMs ?? 2_000);
+    this.healTimer = setInterval(check, this.config.healIntervalMs ?? DEFAULTS.healIntervalMs);
     this.healTimer.unref();
     this.redis.on('ready', check);
   }

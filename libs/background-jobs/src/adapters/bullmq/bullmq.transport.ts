@@ -9,25 +9,22 @@ import { BullmqQueues } from './bullmq-queues';
 import { BullmqScheduleReconciler } from './bullmq-schedule-reconciler';
 import { BullmqWorkerHost } from './bullmq-worker-host';
 
+/**
+ * What the entry builds the transport from. Not a public option type: the module passes `transport.connection`,
+ * `transport.prefix` and `worker`; the two timings below are for tests and benchmarks only (DEFAULTS otherwise).
+ */
 export interface BullmqTransportConfig {
   connection: RedisConnectionOptions;
-  /** @default 'bull' */
+  /** BullMQ key prefix; DEFAULTS.prefix when absent. */
   prefix?: string;
   /**
    * Stall settings: lockDurationMs and maxStalledCount are BullMQ's Worker options of the same meaning;
    * stalledIntervalMs is the longest gap between stalled checks, so BullMQ checks every half of it (see the worker host).
    */
   worker: ResolvedWorkerOptions | false;
-  /**
-   * How long boot waits for Redis before failing with one clear error.
-   * @default 10000
-   */
+  /** How long boot waits for Redis before failing with one clear error; DEFAULTS.connectTimeoutMs when absent. */
   connectTimeoutMs?: number;
-  /**
-   * How often each instance checks that Redis still holds its schedules (a sentinel key), re-asserting
-   * schedulers and pause flags when Redis came back empty.
-   * @default 2000
-   */
+  /** How often each instance checks that Redis still holds its schedules; DEFAULTS.healIntervalMs when absent. */
   healIntervalMs?: number;
 }
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { RecurringJobInfo } from '../../contracts';
-import { JobDefinition, JobRegistry, ScheduleStore } from '../../core';
+import { JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
 
 /** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
 export type TickHandler = (definition: JobDefinition, tick: number) => void;
@@ -31,16 +31,8 @@ export class LocalSchedules extends ScheduleStore {
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     return registry.recurring().map((definition) => {
       const cron = this.schedules.getCronJobs().get(definition.id);
-      return {
-        jobId: definition.id,
-        cron: definition.cron as string,
-        timezone: definition.timezone,
-        queue: definition.queue,
-        tenancy: definition.tenancy,
-        enabled: definition.enabled,
-        paused: this.paused.has(definition.id),
-        nextRunAt: cron && !this.paused.has(definition.id) ? cron.nextDate().toJSDate() : undefined,
-      };
+      const paused = this.paused.has(definition.id);
+      return recurringInfo(definition, paused, cron && !paused ? cron.nextDate().toJSDate() : undefined);
     });
   }
 

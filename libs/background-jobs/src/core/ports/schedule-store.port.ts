@@ -2,6 +2,20 @@ import { RecurringJobInfo } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { JobRegistry } from '../job-registry';
 
+/** A recurring job's entry of `listRecurring`, as every schedule store reports it (`lastRun` is the facade's). */
+export function recurringInfo(definition: JobDefinition, paused: boolean, nextRunAt: Date | undefined): RecurringJobInfo {
+  return {
+    jobId: definition.id,
+    cron: definition.cron as string,
+    timezone: definition.timezone,
+    queue: definition.queue,
+    tenancy: definition.tenancy,
+    enabled: definition.enabled,
+    paused,
+    nextRunAt,
+  };
+}
+
 /** Schedules: one per recurring job, reconciled at boot, paused cluster-wide, healed when the store lost them. */
 export abstract class ScheduleStore {
   /** Makes the stored schedules match `registry` (create, update, remove stale and replaced), then keeps them healed. */
