@@ -120,6 +120,23 @@ export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
 
+export const NO_TENANT_DIRECTORY = (id: string): string =>
+  `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
+
+export const BAD_TENANT_LISTING = (id: string, type: string): string =>
+  `TENANT_DIRECTORY.listTenantIds() returned ${type} for job "${id}": expected string[]. Fix: resolve an array of tenant ids.`;
+
+export const INVALID_TENANT_IDS_SKIPPED = (id: string, invalid: unknown[]): string =>
+  `Job "${id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ${JSON.stringify(invalid.slice(0, 5))}; ` +
+  `they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`;
+
+export const JOB_TIMED_OUT = (id: string, timeoutMs: number): string => `Job "${id}" exceeded its timeout of ${timeoutMs} ms.`;
+
+export const INVALID_PROGRESS = (id: string, percent: unknown): string =>
+  `reportProgress(${String(percent)}) in job "${id}": expected a number from 0 to 100.`;
+
+export const SCHEMA_REJECTED = (id: string, reason: string): string => `The payload of job "${id}" was rejected by its schema: ${reason}`;
+
 export const REDIS_UNREACHABLE = (where: string, cause: string): string =>
   `BackgroundJobs cannot use Redis at ${where}: ${cause}. Fix: start Redis there, or correct transport.connection (url, password).`;
 

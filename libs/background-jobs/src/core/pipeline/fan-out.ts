@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { TenantDirectory } from '../../contracts';
+import { BAD_TENANT_LISTING, INVALID_TENANT_IDS_SKIPPED, NO_TENANT_DIRECTORY, TenantDirectory } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { RunQueue } from '../ports/run-queue.port';
 import { RunContext } from './run-context';
@@ -37,18 +37,15 @@ export async function fanOut(
   runs: RunQueue,
   logger: Logger,
 ): Promise<FanOutResult> {
-  if (!directory) throw new Error(`Job "${definition.id}" is per-tenant but no TENANT_DIRECTORY is provided.`);
+  if (!directory) throw new Error(NO_TENANT_DIRECTORY(definition.id));
   const listed = await directory.listTenantIds();
   if (!Array.isArray(listed)) {
-    throw new Error(`TENANT_DIRECTORY.listTenantIds() returned ${typeof listed} for job "${definition.id}": expected string[].`);
+    throw new Error(BAD_TENANT_LISTING(definition.id, typeof listed));
   }
   const tenants = [...new Set(listed.filter(isValidTenantId))];
   const invalid = listed.filter((t) => !isValidTenantId(t));
   if (invalid.length) {
-    logger.error(
-      `Job "${definition.id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ` +
-        `${JSON.stringify(invalid.slice(0, 5))}; they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`,
-    );
+    logger.error(INVALID_TENANT_IDS_SKIPPED(definition.id, invalid));
   }
   const children = await runs.enqueueMany(
     definition,
