@@ -317,6 +317,8 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
     expect(skipped).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^misfire: [1-9]\d* later tick\(s\) were missed/) });
     expect(ran).not.toContain(late!.scheduledAt!.getTime());
     expect(await runsTotal(app, 'late-tick', 'skipped')).toBeGreaterThanOrEqual(1);
+    const lockSkips = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_lock_skips_total')!.get();
+    expect(lockSkips.values.filter((v) => v.labels.job === 'late-tick')).toEqual([]);
   });
 
   it("a paused job's tick that reaches a worker is skipped as paused and counted as skipped; listRecurring shows the last run", async () => {

@@ -295,6 +295,7 @@ describe('operations surface (HTTP)', () => {
     });
     await boot([OtherTick]);
 
+    // NOTE: an absence can only be observed over a window: 3 s holds three ticks of the one-second cron on both instances.
     await waitFor('three seconds after the pause', () => Date.now() - pausedAt >= 3_000, 5_000, 100);
     expect(started.filter((t) => t > pausedAt)).toEqual([]);
     expect(await plainQueue().getJobSchedulers(0, -1)).toHaveLength(0);
