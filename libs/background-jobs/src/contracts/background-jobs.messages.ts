@@ -118,3 +118,7 @@ export const INVALID_LOCK_OPTION = (key: unknown, option: string, value: unknown
 export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
+
+export const MISSING_OPTIONAL_PEER = (pkg: string, feature: string, install: string): string =>
+  `${feature} needs ${pkg}, which is not installed (it is an optional peer dependency of nestjs-background-jobs). ` +
+  `Fix: ${install}`;

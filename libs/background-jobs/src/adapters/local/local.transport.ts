@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -13,6 +13,7 @@ import {
   JobRunFailure,
   JobTransport,
   LazyAbortController,
+  loadOptionalPeer,
   OutgoingRun,
   QueueDepth,
   RetryResult,
@@ -53,6 +54,12 @@ interface LocalRun {
 
 const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
 
+const SCHEDULE_PEER = {
+  pkg: '@nestjs/schedule',
+  feature: "The embedded transport (transport: { type: 'local' })",
+  install: 'npm install @nestjs/schedule@^6 (NestJS 11) or @nestjs/schedule@^12 (NestJS 12).',
+};
+
 /**
  * The embedded transport: the same pipeline and contract in one process, with no Redis. Recurring schedules
  * run on @nestjs/schedule's registry and cron engine; runs wait in an in-memory queue worked at the configured
@@ -60,7 +67,8 @@ const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped'])
  */
 export class LocalTransport extends JobTransport {
   private readonly logger = new Logger('BackgroundJobs');
-  private readonly schedules = new SchedulerRegistry();
+  // NOTE: @nestjs/schedule is an optional peer (BullMQ-only apps need not install it): loaded by start().
+  private schedules?: SchedulerRegistry;
   private readonly runs = new Map<string, LocalRun>();
   private readonly waiting: LocalRun[] = [];
   private readonly dedupe = new Map<string, string>();
@@ -79,6 +87,8 @@ export class LocalTransport extends JobTransport {
   }
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
+    const { SchedulerRegistry } = await loadOptionalPeer(SCHEDULE_PEER, () => import('@nestjs/schedule'));
+    this.schedules = new SchedulerRegistry();
     this.registry = registry;
     this.handler = run;
     this.accepting = this.config.worker !== false;
@@ -132,7 +142,7 @@ export class LocalTransport extends JobTransport {
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     return registry.recurring().map((definition) => {
-      const cron = this.schedules.getCronJobs().get(definition.id);
+      const cron = this.schedules?.getCronJobs().get(definition.id);
       return {
         jobId: definition.id,
         cron: definition.cron as string,
@@ -188,15 +198,15 @@ export class LocalTransport extends JobTransport {
 
   async pause(definition: JobDefinition): Promise<void> {
     this.paused.add(definition.id);
-    await this.schedules.getCronJobs().get(definition.id)?.stop();
+    await this.schedules?.getCronJobs().get(definition.id)?.stop();
   }
 
   async resume(definition: JobDefinition): Promise<void> {
     this.paused.delete(definition.id);
     if (this.closing) return;
-    const cron = this.schedules.getCronJobs().get(definition.id);
+    const cron = this.schedules?.getCronJobs().get(definition.id);
     if (cron) {
-      this.schedules.deleteCronJob(definition.id);
+      this.schedules?.deleteCronJob(definition.id);
       this.schedule(definition);
     }
   }
@@ -247,7 +257,7 @@ export class LocalTransport extends JobTransport {
         this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
       },
     });
-    this.schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
+    this.schedules?.addCronJob(definition.id, job as unknown as CronJob<null, null>);
     job.start();
     expected = job.nextDate().toMillis();
   }
@@ -396,10 +406,11 @@ export class LocalTransport extends JobTransport {
   }
 
   private async closeAll(): Promise<void> {
-    for (const name of this.schedules.getCronJobs().keys()) {
+    const schedules = this.schedules;
+    for (const name of schedules?.getCronJobs().keys() ?? []) {
       try {
-        await this.schedules.getCronJob(name).stop();
-        this.schedules.deleteCronJob(name);
+        await schedules?.getCronJob(name).stop();
+        schedules?.deleteCronJob(name);
       } catch (error) {
         this.logger.error(`Closing: stopping schedule "${name}" failed: ${(error as Error).message}`);
       }
