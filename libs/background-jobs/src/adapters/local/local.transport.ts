@@ -242,7 +242,9 @@ export class LocalTransport extends JobTransport {
   }
 
   private schedule(definition: JobDefinition): void {
-    if (this.paused.has(definition.id)) return;
+    const schedules = this.schedules;
+    // NOTE: called only after start() loaded @nestjs/schedule.
+    if (!schedules || this.paused.has(definition.id)) return;
     let expected: number | undefined;
     const job = CronJob.from({
       cronTime: definition.cron as string,
@@ -257,7 +259,7 @@ export class LocalTransport extends JobTransport {
         this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
       },
     });
-    this.schedules?.addCronJob(definition.id, job as unknown as CronJob<null, null>);
+    schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
     job.start();
     expected = job.nextDate().toMillis();
   }
