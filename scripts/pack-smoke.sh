@@ -127,7 +127,7 @@ TS
   # NOTE: PACK_SMOKE_REPORT (set by .ci/run) receives Vitest's JSON report, whose counts join CI's totals line.
   local reporters=(--reporter=verbose)
   [ -n "${PACK_SMOKE_REPORT:-}" ] && reporters+=(--reporter=json --outputFile.json="$PACK_SMOKE_REPORT")
-  timeout 180 npm run --silent test:e2e -- "${reporters[@]}"
+  NO_COLOR=1 timeout 180 npm run --silent test:e2e -- "${reporters[@]}"
 }
 
 if [ "$WHICH" = all ] || [ "$WHICH" = cjs ]; then smoke_cjs; fi
