@@ -62,7 +62,8 @@ export REDIS_URL="redis://127.0.0.1:$PORT"
 # npm install with no flags, then `npm ls` must report no missing, invalid or extraneous package.
 install_clean() {
   local log="$WORK/npm-$1.log"; shift
-  npm install --no-audit --no-fund --loglevel=error "$@" >"$log" 2>&1 || { tail -30 "$log"; echo "pack-smoke: npm install failed"; return 1; }
+  # NOTE: legacy-peer-deps forced to its default, so that no npmrc of this machine can hide a peer conflict.
+  npm_config_legacy_peer_deps=false npm install --no-audit --no-fund --loglevel=error "$@" >"$log" 2>&1 || { tail -30 "$log"; echo "pack-smoke: npm install failed"; return 1; }
   npm ls --all >"$log.ls" 2>&1 || { grep -E 'ERR|invalid|missing|extraneous' "$log.ls" | head -20; echo "pack-smoke: npm ls is not clean"; return 1; }
   echo "   npm install: $(node -p 'const v=(p)=>require(p+"/package.json").version; ["@nestjs/core","nestjs-cls","ioredis","bullmq"].map((p)=>p+"@"+v(p)).join(", ")'); npm ls clean"
 }
@@ -130,7 +131,7 @@ TS
   NO_COLOR=1 timeout 180 npm run --silent test:e2e -- "${reporters[@]}"
 }
 
-if [ "$WHICH" = all ] || [ "$WHICH" = cjs ]; then smoke_cjs; fi
+if [ "$WHICH" = all ] || [ "$WHICH" = cjs ]; then t=$SECONDS; smoke_cjs; echo "   cjs app: passed in $((SECONDS - t)) s"; fi
 if [ "$WHICH" = all ] || [ "$WHICH" = esm ]; then
   # NOTE: NestJS 12 and nestjs-cls 7 declare Node >= 22; on an older `node` the ESM app runs on Node 24 from
   # .ci/nest12 (installed by `npm ci` there, see .ci/run).
@@ -140,6 +141,6 @@ if [ "$WHICH" = all ] || [ "$WHICH" = esm ]; then
     export PATH="$N24:$PATH"
     echo "   using $(node --version) from .ci/nest12"
   fi
-  smoke_esm
+  t=$SECONDS; smoke_esm; echo "   esm app: passed in $((SECONDS - t)) s"
 fi
 echo "pack-smoke: completed"
