@@ -7,7 +7,7 @@
 #        peers (@nestjs/schedule, @nestjs/terminus, @opentelemetry/api): BullMQ must work and `{ type: 'local' }` must
 #        refuse to boot with the install line; then with @nestjs/schedule@^6, on both transports.
 #   esm: a NestJS 12 app shaped like the CLI 12 scaffold ("type": "module", module/moduleResolution nodenext,
-#        Vitest) whose own e2e test (@nestjs/testing, supertest) passes on BullMQ and on `{ type: 'local' }`, and
+#        Vitest) whose own e2e test (@nestjs/testing, supertest, terminus 12) passes on BullMQ and on `{ type: 'local' }`, and
 #        whose OpenTelemetry test shows the optional @opentelemetry/api found from an ESM host.
 # Usage: scripts/pack-smoke.sh [cjs|esm|all] (default all). Exit 0 only if every check passed.
 set -euo pipefail
@@ -102,7 +102,7 @@ smoke_esm() {
 { "name": "bgj-smoke-esm", "version": "0.0.0", "private": true, "type": "module",
   "scripts": { "test:e2e": "vitest run --config ./vitest.config.e2e.ts" },
   "dependencies": { "nestjs-background-jobs": "file:$WORK/$TARBALL", "@nestjs/common": "^12.0.1", "@nestjs/core": "^12.0.1",
-    "@nestjs/platform-express": "^12.0.1", "@nestjs/schedule": "^12.0.0", "bullmq": "^6.7.0", "ioredis": "^6.0.0",
+    "@nestjs/platform-express": "^12.0.1", "@nestjs/schedule": "^12.0.0", "@nestjs/terminus": "^12.0.0", "bullmq": "^6.7.0", "ioredis": "^6.0.0",
     "nestjs-cls": "^7.0.0", "reflect-metadata": "^0.2.2", "rxjs": "^7.8.1", "@opentelemetry/api": "~1.9.1",
     "@opentelemetry/context-async-hooks": "^2.12.1", "@opentelemetry/core": "^2.12.1" },
   "devDependencies": { "@nestjs/testing": "^12.0.1", "@types/express": "^5.0.0", "@types/node": "^24.0.0",

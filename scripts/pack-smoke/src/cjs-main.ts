@@ -1,7 +1,7 @@
 // The CommonJS NestJS 11 app: boots the real HTTP app on one transport and checks what a user would see.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { BackgroundJobs, JobExecution } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsHealthIndicator, JobExecution } from 'nestjs-background-jobs';
 import { AppModule, smokeTransport } from './app.module.js';
 import { SmokeRecorder } from './smoke.jobs.js';
 
@@ -23,7 +23,15 @@ async function check(type: string): Promise<void> {
     await app.get(SmokeRecorder).nextTick(3_000);
     const recurring = await app.get(BackgroundJobs).listRecurring();
     if (!recurring.some((r) => r.jobId === 'smoke-tick')) throw new Error('expected smoke-tick among the recurring jobs');
-    console.log(`   ${type}: runNow through the HTTP route -> ${execution.state} for tenant ${execution.tenantId}; recurring smoke-tick ran`);
+    // NOTE: this app never installs @nestjs/terminus: the health indicator must say how to install it.
+    const health = await app.get(BackgroundJobsHealthIndicator).isHealthy().then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    if (!/needs @nestjs\/terminus, which is not installed.*Fix: npm install @nestjs\/terminus@\^11/.test(health)) {
+      throw new Error(`expected isHealthy() to name the missing @nestjs/terminus, got: ${health}`);
+    }
+    console.log(`   ${type}: runNow through the HTTP route -> ${execution.state} for tenant ${execution.tenantId}; recurring smoke-tick ran; isHealthy() without @nestjs/terminus: "${health}"`);
   } finally {
     await app.close();
   }

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { App } from 'supertest/types.js';
-import { BackgroundJobs } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsHealthIndicator } from 'nestjs-background-jobs';
 import { AppModule, smokeTransport } from '../src/app.module.js';
 import { SmokeRecorder } from '../src/smoke.jobs.js';
 
@@ -33,5 +33,10 @@ describe.each(['bullmq', 'local'])('nestjs-background-jobs in a NestJS 12 ESM ap
     await app.get(SmokeRecorder).nextTick(3_000);
     const recurring = await app.get(BackgroundJobs).listRecurring();
     expect(recurring.map((r) => r.jobId)).toContain('smoke-tick');
+  });
+
+  it('reports up through @nestjs/terminus 12', async () => {
+    const health = await app.get(BackgroundJobsHealthIndicator).isHealthy('jobs');
+    expect(health.jobs).toMatchObject({ status: 'up', workers: { expected: 1, running: 1 } });
   });
 });
