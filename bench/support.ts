@@ -1,5 +1,6 @@
 import { DynamicModule, INestApplicationContext, LogLevel, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -136,4 +137,24 @@ function packageVersion(name: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * What a Nest user writes with `@nestjs/bullmq` (the alternative to this library): `BullModule.forRoot` on the same
+ * Redis and prefix, `registerQueue`, and one `@Processor` class extending `WorkerHost` whose `process` calls `body`.
+ * The worker starts when the app context is created.
+ */
+export async function startNestBullmqApp(url: string, prefix: string, queue: string, concurrency: number, body: () => void): Promise<INestApplicationContext> {
+  class NoopProcessor extends WorkerHost {
+    async process(): Promise<void> {
+      body();
+    }
+  }
+  Processor(queue, { concurrency })(NoopProcessor);
+  @Module({
+    imports: [BullModule.forRoot({ connection: { url }, prefix }), BullModule.registerQueue({ name: queue })],
+    providers: [NoopProcessor],
+  })
+  class NestBullmqBenchModule {}
+  return NestFactory.createApplicationContext(NestBullmqBenchModule, { logger: LOG_LEVELS, abortOnError: false });
 }
