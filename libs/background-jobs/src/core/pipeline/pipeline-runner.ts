@@ -72,15 +72,16 @@ export class PipelineRunner {
   }
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
-  async run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
+  run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request);
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.fanOut === true);
     const body = request.fanOut
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
-    // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
-    // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.
+    // NOTE: not async functions: one promise per stage is enough, and one `then` here (each promise costs, with CLS's
+    // async hooks on, on every run: bench/README.md, fixes 2 and 9). The body's result or synchronous throw still
+    // reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -90,24 +91,25 @@ export class PipelineRunner {
       }
     };
     const started = performance.now();
-    let result: unknown;
-    try {
-      result = await dispatch(0);
-    } catch (error) {
-      // NOTE: an interrupted run (shutdown) did not finish: it is handed back and runs again elsewhere.
-      if (!(error instanceof RunInterrupted)) {
-        const failureKind = error instanceof JobRunFailure ? error.kind : undefined;
-        this.notify({ definition, request, outcome: 'failed', failureKind, durationMs: performance.now() - started });
-      }
-      throw error;
-    }
-    const durationMs = performance.now() - started;
-    if (result instanceof SkipRun) {
-      this.notify({ definition, request, outcome: 'skipped', skipReason: result.reason, skipKind: result.kind, durationMs });
-      return { status: 'skipped', reason: result.reason };
-    }
-    this.notify({ definition, request, outcome: 'completed', durationMs });
-    return { status: 'completed', value: result };
+    return dispatch(0).then(
+      (result): RunOutcome => {
+        const durationMs = performance.now() - started;
+        if (result instanceof SkipRun) {
+          this.notify({ definition, request, outcome: 'skipped', skipReason: result.reason, skipKind: result.kind, durationMs });
+          return { status: 'skipped', reason: result.reason };
+        }
+        this.notify({ definition, request, outcome: 'completed', durationMs });
+        return { status: 'completed', value: result };
+      },
+      (error: unknown) => {
+        // NOTE: an interrupted run (shutdown) did not finish: it is handed back and runs again elsewhere.
+        if (!(error instanceof RunInterrupted)) {
+          const failureKind = error instanceof JobRunFailure ? error.kind : undefined;
+          this.notify({ definition, request, outcome: 'failed', failureKind, durationMs: performance.now() - started });
+        }
+        throw error;
+      },
+    );
   }
 
   private notify(event: RunFinished): void {
