@@ -5,7 +5,7 @@
  *     bench/profile.ts <throughput|throughput-lock|enqueue|pipeline> <framework|raw|transport> [concurrency|inFlight] [count]
  * `pipeline` needs no Redis: it calls the PipelineRunner of an embedded-transport app directly, `count` times with
  * `concurrency` in flight, and prints this process's CPU time per run (the pipeline's own cost).
- * `promises <framework|raw|transport|nestjs> [concurrency] [count]` counts the promises made per run (an async hook),
+ * `promises|promises-lock <framework|raw|transport|nestjs> [concurrency] [count]` counts the promises made per run (an async hook),
  * a figure that does not move with the machine's load: two drains, `count` and 2 × `count` runs, and the difference
  * of their counts divided by `count`, so start-up and shutdown cancel out.
  */
@@ -50,7 +50,7 @@ async function pipelineOnly(concurrency: number, count: number): Promise<void> {
   }
 }
 
-async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs', concurrency: number, count: number): Promise<void> {
+async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs', concurrency: number, count: number, lock: boolean): Promise<void> {
   const server = await TestRedisServer.create();
   const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
   let promises = 0;
@@ -60,16 +60,17 @@ async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs'
     },
   });
   try {
-    await drain(ctx, side, concurrency, count, false);
+    await drain(ctx, side, concurrency, count, lock);
     const counts: number[] = [];
+    let commands: Record<string, number> = {};
     for (const runs of [count, 2 * count]) {
       promises = 0;
       hook.enable();
-      await drain(ctx, side, concurrency, runs, false);
+      commands = (await drain(ctx, side, concurrency, runs, lock)).commandsPerRun;
       hook.disable();
       counts.push(promises);
     }
-    console.log(`promises ${side} ${concurrency}: ${((counts[1] - counts[0]) / count).toFixed(2)} per run`);
+    console.log(`promises ${side} ${concurrency}${lock ? ' lock' : ''}: ${((counts[1] - counts[0]) / count).toFixed(2)} per run; Redis commands per run ${JSON.stringify(commands)}`);
   } finally {
     await server.destroy();
   }
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   const [what = 'throughput', side = 'framework', width = '50', count = '20000'] = process.argv.slice(2);
   if (what === 'pipeline') return pipelineOnly(Number(width), Number(count));
   if (side !== 'framework' && side !== 'raw' && side !== 'transport' && side !== 'nestjs') throw new Error('side: framework, raw, transport or nestjs');
-  if (what === 'promises') return promisesPerRun(side, Number(width), Number(count));
+  if (what === 'promises' || what === 'promises-lock') return promisesPerRun(side, Number(width), Number(count), what === 'promises-lock');
   const server = await TestRedisServer.create();
   const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
   try {
