@@ -13,7 +13,7 @@
 import { createHook } from 'node:async_hooks';
 import { JobRegistry, LazyAbortController, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
 import { TestRedisServer } from '../test/support/redis-server';
-import { drain, enqueueRate, FULL_SIZES } from './benchmarks';
+import { BenchContext, drain, enqueueRate, FULL_SIZES } from './benchmarks';
 import { defineJob, startApp } from './support';
 
 async function pipelineOnly(concurrency: number, count: number): Promise<void> {
@@ -51,9 +51,13 @@ async function pipelineOnly(concurrency: number, count: number): Promise<void> {
   }
 }
 
-async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs', concurrency: number, count: number, lock: boolean): Promise<void> {
+/**
+ * Promises made per call of `measure(n)` (which makes `n` runs or enqueues): one unhooked warm-up, then `count` and
+ * 2 × `count` under an async hook; start-up and shutdown cancel out in the difference. Needs its own Redis.
+ */
+async function promisesPer(count: number, measure: (ctx: BenchContext, n: number) => Promise<unknown>): Promise<number> {
   const server = await TestRedisServer.create();
-  const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
+  const ctx: BenchContext = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
   let promises = 0;
   const hook = createHook({
     init: (_id, type) => {
@@ -61,45 +65,32 @@ async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs'
     },
   });
   try {
-    await drain(ctx, side, concurrency, count, lock);
+    await measure(ctx, count);
     const counts: number[] = [];
-    let commands: Record<string, number> = {};
-    for (const runs of [count, 2 * count]) {
+    for (const n of [count, 2 * count]) {
       promises = 0;
       hook.enable();
-      commands = (await drain(ctx, side, concurrency, runs, lock)).commandsPerRun;
+      await measure(ctx, n);
       hook.disable();
       counts.push(promises);
     }
-    console.log(`promises ${side} ${concurrency}${lock ? ' lock' : ''}: ${((counts[1] - counts[0]) / count).toFixed(2)} per run; Redis commands per run ${JSON.stringify(commands)}`);
+    return (counts[1] - counts[0]) / count;
   } finally {
     await server.destroy();
   }
 }
 
-async function promisesPerEnqueue(side: 'framework' | 'raw', inFlight: number, count: number): Promise<void> {
-  const server = await TestRedisServer.create();
-  const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
-  let promises = 0;
-  const hook = createHook({
-    init: (_id, type) => {
-      if (type === 'PROMISE') promises++;
-    },
+async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs', concurrency: number, count: number, lock: boolean): Promise<void> {
+  let commands: Record<string, number> = {};
+  const perRun = await promisesPer(count, async (ctx, n) => {
+    commands = (await drain(ctx, side, concurrency, n, lock)).commandsPerRun;
   });
-  try {
-    await enqueueRate(ctx, side, count, inFlight, true);
-    const counts: number[] = [];
-    for (const calls of [count, 2 * count]) {
-      promises = 0;
-      hook.enable();
-      await enqueueRate(ctx, side, calls, inFlight, true);
-      hook.disable();
-      counts.push(promises);
-    }
-    console.log(`promises per enqueue, ${side === 'raw' ? 'Queue.add with a UUID jobId' : 'enqueue'}, ${inFlight} in flight: ${((counts[1] - counts[0]) / count).toFixed(2)}`);
-  } finally {
-    await server.destroy();
-  }
+  console.log(`promises ${side} ${concurrency}${lock ? ' lock' : ''}: ${perRun.toFixed(2)} per run; Redis commands per run ${JSON.stringify(commands)}`);
+}
+
+async function promisesPerEnqueue(side: 'framework' | 'raw', inFlight: number, count: number): Promise<void> {
+  const perCall = await promisesPer(count, (ctx, n) => enqueueRate(ctx, side, n, inFlight, true));
+  console.log(`promises per enqueue, ${side === 'raw' ? 'Queue.add with a UUID jobId' : 'enqueue'}, ${inFlight} in flight: ${perCall.toFixed(2)}`);
 }
 
 async function main(): Promise<void> {
