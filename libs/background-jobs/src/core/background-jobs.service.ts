@@ -49,17 +49,7 @@ export class BackgroundJobs {
    * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
    * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
    */
-  enqueue<T = unknown>(job: JobRef, data?: T, options: EnqueueOptions = {}): Promise<string> {
-    // NOTE: not an async function (its promise and the one it resolves with cost on every enqueue: bench/README.md,
-    // fix 11); a bad argument still rejects, never throws.
-    try {
-      return this.enqueueChecked(job, data, options);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-  }
-
-  private enqueueChecked(job: JobRef, data: unknown, options: EnqueueOptions): Promise<string> {
+  async enqueue<T = unknown>(job: JobRef, data?: T, options: EnqueueOptions = {}): Promise<string> {
     const definition = this.resolve(job);
     if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
     const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
