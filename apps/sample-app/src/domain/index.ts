@@ -15,6 +15,8 @@ export type { WorkflowExecutorResult } from './campaigns/campaign-workflow-execu
 export { TenantDigestWorker } from './digests/tenant-digest.worker';
 export type { TenantDigest } from './digests/tenant-digest.worker';
 export { NotificationTenants } from './tenants/notification-tenants.service';
+export { DeliveryEngine } from './delivery/delivery-engine.service';
+export type { DeliveryOutcome, DeliveryRequest } from './delivery/delivery-engine.service';
 export { NotificationSeeder } from './notification.seeder';
 export type { DemoSeed } from './notification.seeder';
 export { NotificationReport } from './notification.report';

@@ -46,7 +46,7 @@ export class NotificationDomainModule {
         NotificationReport,
         NotificationTenants,
       ],
-      exports: [NotificationDatabase, ...WORKERS, NotificationSeeder, NotificationReport, NotificationTenants],
+      exports: [NotificationDatabase, DeliveryEngine, ...WORKERS, NotificationSeeder, NotificationReport, NotificationTenants],
     };
   }
 }
