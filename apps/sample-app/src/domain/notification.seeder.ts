@@ -74,6 +74,23 @@ export class NotificationSeeder {
     return seed;
   }
 
+  /**
+   * New traffic for the active tenants: per tenant 2 due retries and 1 due one-shot campaign (email to 2
+   * recipients). Correlation ids and campaign names carry `label`, so a second call adds more.
+   */
+  async seedTraffic(tenants: string[], label: string): Promise<{ dueRetries: number; dueCampaigns: number }> {
+    await this.db.transaction(async (tx) => {
+      await NotificationTenants.ensure(tx, tenants);
+      for (const [t, tenant] of tenants.entries()) {
+        for (let i = 0; i < 2; i += 1) {
+          await insertRetry(tx, { tenant, key: `${tenant}-${label}-${i}`, channel: CHANNELS[(t + i) % 3], recipient: `${tenant}${label}${i}` });
+        }
+        await this.insertCampaign(tx, { tenant, name: `${tenant} ${label}`, dueMinutesAgo: 1, steps: ['email'], recipients: 2 });
+      }
+    });
+    return { dueRetries: tenants.length * 2, dueCampaigns: tenants.length };
+  }
+
   /** `count` retry entries due now, spread over `tenants`; their correlation ids start with `prefix`. */
   async seedDueRetries(count: number, tenants: string[] = ['tenant-a', 'tenant-b'], prefix = 'due'): Promise<void> {
     await this.db.transaction(async (tx) => {
