@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs } from 'nestjs-background-jobs';
 import {
+  CampaignWorkflowExecutorWorker,
   DeliveryEngine,
   NotificationDatabase,
   NotificationReport,
@@ -179,5 +180,35 @@ describe.each([postgresTarget(), pgliteTarget()])('a first holder that wakes up 
     const delivery = await db.query('SELECT status, fencing_token FROM notification_deliveries');
     expect(delivery.rows).toEqual([{ status: 'sent', fencing_token: 2 }]);
     expect(await app.get(NotificationReport).deliveryCounts()).toEqual({ sent: 1, duplicateSends: 0, deliveries: 1 });
+  });
+
+  it('is never taken over while it works: the executor renews its claim every third of the lease', async () => {
+    const LEASE_MS = 1_500;
+    const SEND_MS = 300; // 6 sends take 1.8 s: longer than the lease
+    app = await startSampleApp({ database: await target.fresh(), claimLeaseMs: LEASE_MS });
+    await pauseSchedules(app);
+    await app.get(NotificationSeeder).seedPendingExecutions(1, ['email', 'sms'], 3);
+    const engine = app.get(DeliveryEngine);
+    const deliver = engine.deliver.bind(engine);
+    let deliveries = 0;
+    // NOTE: a slow provider: each send takes SEND_MS.
+    jest.spyOn(engine, 'deliver').mockImplementation(async (request) => {
+      deliveries += 1;
+      await new Promise((resolve) => setTimeout(resolve, SEND_MS));
+      return deliver(request);
+    });
+    const worker = app.get(CampaignWorkflowExecutorWorker);
+    const first = worker.processPendingSteps();
+    // Past the lease since the claim, while the first run still sends, other runs find nothing to take over.
+    const claimedAt = Date.now();
+    const others: WorkflowExecutorResult[] = [];
+    while (deliveries < MESSAGES_PER_EXECUTION) {
+      if (Date.now() - claimedAt > LEASE_MS) others.push(await worker.processPendingSteps());
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await first).toMatchObject({ executions: 1, delivered: MESSAGES_PER_EXECUTION, claimsLost: 0 });
+    expect(others.length).toBeGreaterThan(0);
+    expect(others.filter((r) => r.recovered > 0 || r.executions > 0)).toEqual([]);
+    expect(await app.get(NotificationReport).deliveryCounts()).toEqual({ sent: MESSAGES_PER_EXECUTION, duplicateSends: 0, deliveries: MESSAGES_PER_EXECUTION });
   });
 });
