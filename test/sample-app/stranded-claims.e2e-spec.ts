@@ -184,25 +184,24 @@ describe.each([postgresTarget(), pgliteTarget()])('a first holder that wakes up 
 
   it('is never taken over while it works: the executor renews its claim every third of the lease', async () => {
     const LEASE_MS = 1_500;
-    const SEND_MS = 300; // 6 sends take 1.8 s: longer than the lease
+    const SEND_MS = 400; // 6 sends take 2.4 s: longer than the lease
     app = await startSampleApp({ database: await target.fresh(), claimLeaseMs: LEASE_MS });
     await pauseSchedules(app);
     await app.get(NotificationSeeder).seedPendingExecutions(1, ['email', 'sms'], 3);
     const engine = app.get(DeliveryEngine);
     const deliver = engine.deliver.bind(engine);
-    let deliveries = 0;
     // NOTE: a slow provider: each send takes SEND_MS.
     jest.spyOn(engine, 'deliver').mockImplementation(async (request) => {
-      deliveries += 1;
       await new Promise((resolve) => setTimeout(resolve, SEND_MS));
       return deliver(request);
     });
     const worker = app.get(CampaignWorkflowExecutorWorker);
-    const first = worker.processPendingSteps();
+    let finished = false;
+    const first = worker.processPendingSteps().finally(() => (finished = true));
     // Past the lease since the claim, while the first run still sends, other runs find nothing to take over.
     const claimedAt = Date.now();
     const others: WorkflowExecutorResult[] = [];
-    while (deliveries < MESSAGES_PER_EXECUTION) {
+    while (!finished) {
       if (Date.now() - claimedAt > LEASE_MS) others.push(await worker.processPendingSteps());
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
