@@ -13,7 +13,7 @@ async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   new Logger('SampleApp').log(
-    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}, ${describeBackends(config)})`,
+    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}${config.disabled.length ? `, JOBS_DISABLED=${config.disabled.join(',')}` : ''}, ${describeBackends(config)})`,
   );
 }
 
