@@ -15,6 +15,7 @@ import {
   LazyAbortController,
   OutgoingRun,
   QueueDepth,
+  recordedFailure,
   ResolvedWorkerOptions,
   RetryResult,
   RunHandler,
@@ -520,7 +521,7 @@ export class BullmqTransport extends JobTransport {
       }
       if (!(error instanceof JobRunFailure)) throw error;
       await job
-        .updateData({ ...envelope, failure: { kind: error.kind, message: error.message } })
+        .updateData({ ...envelope, failure: recordedFailure(error) })
         .catch((e: Error) => this.logger.warn(`Could not record the failure kind of ${job.id}: ${e.message}`));
       if (error.retry) throw error;
       throw new UnrecoverableError(error.message);

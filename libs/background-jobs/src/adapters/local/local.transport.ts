@@ -11,6 +11,7 @@ import {
   JobDefinition,
   JobRegistry,
   JobRunFailure,
+  recordedFailure,
   JobTransport,
   LazyAbortController,
   OutgoingRun,
@@ -345,7 +346,7 @@ export class LocalTransport extends JobTransport {
     } else {
       run.attemptsMade += 1;
       const failure =
-        error instanceof JobRunFailure ? { kind: error.kind, message: error.message } : { kind: 'transient' as const, message: String(error) };
+        error instanceof JobRunFailure ? recordedFailure(error) : { kind: 'transient' as const, message: String(error) };
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
