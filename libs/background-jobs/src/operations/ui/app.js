@@ -74,13 +74,14 @@
   function formatTime(value) {
     if (!value) return '—';
     var date = new Date(value);
-    return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return date.toLocaleString(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
   }
 
   function relative(value) {
     if (!value) return '';
     var seconds = Math.round((new Date(value).getTime() - Date.now()) / 1000);
     var abs = Math.abs(seconds);
+    if (abs < 2) return 'just now';
     var text = abs < 60 ? abs + ' s' : abs < 3600 ? Math.round(abs / 60) + ' min' : abs < 86400 ? Math.round(abs / 3600) + ' h' : Math.round(abs / 86400) + ' d';
     return seconds >= 0 ? 'in ' + text : text + ' ago';
   }
@@ -142,7 +143,7 @@
   function overview(first) {
     return api('GET', 'overview').then(function (data) {
       var table = h('table', {},
-        h('caption', {}, 'Runs by state, per queue'),
+        h('caption', { class: 'visually-hidden' }, 'Runs by state, per queue'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Queue'), STATES.map(function (s) { return h('th', { scope: 'col', class: 'num' }, s); }), h('th', { scope: 'col', class: 'num' }, 'total'))),
         h('tbody', {}, data.queues.map(function (q) {
           var total = STATES.reduce(function (sum, s) { return sum + (q.counts[s] || 0); }, 0);
@@ -153,7 +154,7 @@
         })));
       render([
         h('h1', {}, 'Overview'),
-        h('section', { class: 'panel', 'aria-labelledby': 'by-state' }, h('h2', { id: 'by-state' }, 'Runs'), table),
+        h('section', { class: 'panel', 'aria-labelledby': 'by-state' }, h('h2', { id: 'by-state' }, 'Runs by state, per queue'), table),
         h('section', { class: 'panel', 'aria-labelledby': 'failures' },
           h('h2', { id: 'failures' }, 'Failures in the last hour: ' + data.failures.total),
           h('dl', { class: 'cards' }, KINDS.map(function (k) {
@@ -177,7 +178,7 @@
           h('td', { class: 'next-run' }, s.paused ? h('span', { class: 'muted' }, 'none while paused') : s.enabled ? time(s.nextRunAt) : h('span', { class: 'muted' }, 'disabled')),
           h('td', {}, s.lastRun ? [runLink(s.lastRun.executionId, badge(s.lastRun.state)), ' ', h('span', { class: 'muted' }, formatTime(s.lastRun.finishedAt || s.lastRun.startedAt))] : h('span', { class: 'muted' }, 'never')),
           h('td', { class: 'paused' }, s.paused ? badge('paused') : badge('active', 'completed')),
-          h('td', {},
+          h('td', { class: 'actions' },
             h('button', { type: 'button', id: action + '-' + s.jobId, 'aria-label': (s.paused ? 'Resume ' : 'Pause ') + s.jobId, onclick: function () { act(action, s.jobId); } }, s.paused ? 'Resume' : 'Pause'),
             h('button', { type: 'button', id: 'trigger-' + s.jobId, class: 'primary', 'aria-label': 'Trigger ' + s.jobId, onclick: function () { trigger(s.jobId); } }, 'Trigger')));
       });
@@ -248,8 +249,8 @@
           h('td', {}, run.tenantId === null ? h('span', { class: 'muted' }, 'host') : run.tenantId),
           h('td', {}, badge(run.state)),
           h('td', { class: 'num' }, String(run.attempts)),
-          h('td', {}, formatTime(run.createdAt)),
-          h('td', {}, formatTime(run.finishedAt)),
+          h('td', { class: 'nowrap' }, formatTime(run.createdAt)),
+          h('td', { class: 'nowrap' }, formatTime(run.finishedAt)),
           h('td', {}, run.failure ? run.failure.kind : ''));
       });
       render([
@@ -322,8 +323,8 @@
 
     function act(action) {
       api('POST', 'executions/' + encodeURIComponent(id) + '/' + action).then(function () {
-        say(action === 'cancel' ? 'Cancel requested for run ' + id + '.' : 'Run ' + id + ' queued again.');
         route();
+        say(action === 'cancel' ? 'Cancel requested for run ' + id + '.' : 'Run ' + id + ' queued again.');
       }, function (error) { say('Could not ' + action + ' run ' + id + ': ' + error.message); });
     }
   }
@@ -333,6 +334,7 @@
   function route() {
     generation += 1;
     clearTimeout(timer);
+    say('');
     var hash = location.hash.replace(/^#\/?/, '');
     var at = hash.indexOf('?');
     var path = at < 0 ? hash : hash.slice(0, at);
