@@ -127,7 +127,7 @@ interface Execution {
     await pausedRow.locator('td.paused .badge.paused').waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await pausedRow.locator('td.next-run').textContent()).toBe('none while paused');
     await page.getByRole('button', { name: `Resume ${paused}` }).waitFor();
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Resume ${paused}`);
+    expect(await page.getByRole('button', { name: `Resume ${paused}` }).evaluate((button) => button === button.ownerDocument.activeElement)).toBe(true);
     await page.getByRole('status').getByText(`Paused ${paused}.`).waitFor();
     const recurring = await api<Array<{ jobId: string; paused: boolean }>>('recurring');
     expect(recurring.find((r) => r.jobId === paused)?.paused).toBe(true);

@@ -9,6 +9,7 @@ export const FAILURE_WINDOW_MS = 60 * 60 * 1000;
 
 /** What `GET overview` answers: the dashboard's first page. */
 export interface OperationsOverview {
+  /** When the counts were taken. */
   generatedAt: Date;
   /** Runs by state, per queue (every queue of a registered job, also when empty). */
   queues: Array<{ queue: string; counts: Record<JobState, number> }>;
