@@ -1,24 +1,20 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { ChildProcess } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { Client } from 'pg';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { killChild } from '../support/child-process';
 import { freePort } from '../support/redis-server';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 import { postgresTarget } from '../sample-app/support/sample-app';
 import { PIPELINE_SCHEDULES } from '../../apps/sample-app/src/notification.schedules';
+import { ARTIFACTS, describeWithChromium, launchChromium, spawnSampleApp } from './support/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-browser-token';
-const ARTIFACTS = join(__dirname, '..', 'artifacts');
 /** Waits in the browser: the sample app's retries (3 attempts, 1 s then 2 s backoff) fit with room to spare. */
 const UI_TIMEOUT_MS = 20_000;
-
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`SKIPPED browser test: ${CHROMIUM} is absent (install it with: apt-get install -y chromium)`);
 
 interface Execution {
   executionId: string;
@@ -26,12 +22,11 @@ interface Execution {
   failure?: { kind: string; message: string };
 }
 
-(haveChromium ? describe : describe.skip)('sample app dashboard in Chromium', () => {
+describeWithChromium('sample app dashboard in Chromium', () => {
   const postgres = postgresTarget();
   let prefix: string;
   let app: ChildProcess | undefined;
   let browser: Browser | undefined;
-  let output = '';
 
   afterEach(async () => {
     await browser?.close();
@@ -45,30 +40,24 @@ interface Execution {
     const database = await postgres.fresh();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    app = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/sample-app/src/main.ts'], {
-      cwd: join(__dirname, '..', '..'),
-      env: {
-        ...process.env,
-        PORT: String(port),
-        OPS_TOKEN: TOKEN,
-        REDIS_URL: testRedisUrl(),
-        JOBS_PREFIX: prefix,
-        DATABASE_URL: database.url,
-        DATABASE_SCHEMA: database.schema,
-        JOBS_MODE: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const sample = spawnSampleApp({
+      PORT: String(port),
+      OPS_TOKEN: TOKEN,
+      REDIS_URL: testRedisUrl(),
+      JOBS_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      DATABASE_SCHEMA: database.schema,
+      JOBS_MODE: '',
     });
-    app.stdout?.on('data', (chunk) => (output += chunk));
-    app.stderr?.on('data', (chunk) => (output += chunk));
+    app = sample.child;
     const auth = { Authorization: `Bearer ${TOKEN}` };
     const api = async <T>(path: string): Promise<T> => (await request(base).get(`/jobs/${path}`).set(auth).expect(200)).body as T;
 
     await waitFor(
       'the sample app to print the dashboard URL',
       () => {
-        if (app?.exitCode !== null) throw new Error(`sample app exited: ${output}`);
-        return output.includes(`dashboard: ${base}/jobs/ui`);
+        if (app?.exitCode !== null) throw new Error(`sample app exited: ${sample.output()}`);
+        return sample.output().includes(`dashboard: ${base}/jobs/ui`);
       },
       45_000,
       200,
@@ -82,10 +71,7 @@ interface Execution {
       await request(base).get(path).set(auth).expect(200);
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     // NOTE: a laptop screen; no extra headers: the page's own login form must carry the token.
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
     const page = await context.newPage();

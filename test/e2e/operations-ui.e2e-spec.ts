@@ -1,12 +1,11 @@
 import { CanActivate, ExecutionContext, ForbiddenException, INestApplication, Injectable, Type, UnauthorizedException } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { BackgroundJobs, BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PermanentJobError } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsModuleOptions, JobContext, PermanentJobError } from 'nestjs-background-jobs';
 import { OPERATIONS_WITHOUT_GUARD } from 'nestjs-background-jobs/operations/operations.messages';
 import { FAILURE_WINDOW_MS } from 'nestjs-background-jobs/operations/operations.overview';
 import { DASHBOARD_COOKIE } from 'nestjs-background-jobs/operations/dashboard.assets';
-import { defineJob } from '../support/jobs-app';
-import { deletePrefix, randomPrefix, testRedisUrl } from '../support/redis';
+import { defineJob, startHttpJobsApp } from '../support/jobs-app';
+import { deletePrefix, randomPrefix } from '../support/redis';
 
 const TOKEN = 'ui-test-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -28,16 +27,7 @@ describe('operations dashboard (operations.ui)', () => {
   let prefix: string;
   const apps: INestApplication[] = [];
 
-  const boot = async (jobs: Type[], options: Partial<BackgroundJobsModuleOptions>): Promise<INestApplication> => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix }, ...options })],
-      providers: jobs,
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    apps.push(app);
-    await app.init();
-    return app;
-  };
+  const boot = (jobs: Type[], options: Partial<BackgroundJobsModuleOptions>): Promise<INestApplication> => startHttpJobsApp(apps, prefix, jobs, options);
   const Nightly = () => defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
 
   beforeEach(() => {
