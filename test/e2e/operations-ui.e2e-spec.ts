@@ -4,7 +4,7 @@ import { BackgroundJobs, BackgroundJobsModuleOptions, JobContext, PermanentJobEr
 import { OPERATIONS_WITHOUT_GUARD } from 'nestjs-background-jobs/operations/operations.messages';
 import { FAILURE_WINDOW_MS } from 'nestjs-background-jobs/operations/operations.overview';
 import { DASHBOARD_COOKIE } from 'nestjs-background-jobs/operations/dashboard.assets';
-import { defineJob, startHttpJobsApp } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix } from '../support/redis';
 
 const TOKEN = 'ui-test-token';
@@ -136,5 +136,19 @@ describe('operations dashboard (operations.ui)', () => {
     const detail = await request(server).get(`/jobs/executions/${failed.executionId}`).set(auth).expect(200);
     expect(detail.body.failure).toMatchObject({ kind: 'permanent', message: 'the template is missing' });
     expect(detail.body.failure.stack).toMatch(/^PermanentJobError: the template is missing\n\s+at throwsTemplateMissing/);
+  });
+
+  it('the embedded transport records the failure stack too', async () => {
+    const Broken = defineJob('BrokenJob', { id: 'broken' }, function throwsTemplateMissing() {
+      throw new PermanentJobError('the template is missing');
+    });
+    const app = await startJobsApp({ prefix, transport: 'local', jobs: [Broken] });
+    try {
+      const failed = await app.get(BackgroundJobs).runNow(Broken);
+      expect(failed.failure).toMatchObject({ kind: 'permanent', message: 'the template is missing' });
+      expect(failed.failure?.stack).toMatch(/^PermanentJobError: the template is missing\n\s+at throwsTemplateMissing/);
+    } finally {
+      await app.close();
+    }
   });
 });
