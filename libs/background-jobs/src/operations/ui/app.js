@@ -149,7 +149,7 @@
           var total = STATES.reduce(function (sum, s) { return sum + (q.counts[s] || 0); }, 0);
           return h('tr', {}, h('th', { scope: 'row' }, q.queue), STATES.map(function (s) {
             var n = q.counts[s] || 0;
-            return h('td', { class: 'num' }, n ? h('a', { href: '#/runs?state=' + s, 'aria-label': n + ' ' + s + ' runs' }, String(n)) : '0');
+            return h('td', { class: 'num' }, n ? h('a', { href: '#/runs?state=' + s, 'aria-label': n + ' ' + s + ' in ' + q.queue + ': list ' + s + ' runs' }, String(n)) : '0');
           }), h('td', { class: 'num' }, String(total)));
         })));
       render([
