@@ -6,6 +6,7 @@ import { LegacyJobsModule } from './legacy/legacy-jobs.module';
 import { activeSchedules, LEGACY_QUEUE, NOTIFICATIONS_QUEUE } from './notification.schedules';
 import { OpsModule } from './ops/ops.module';
 import { OpsTokenGuard } from './ops/ops-token.guard';
+import { RunLogInterceptor } from './ops/run-log.interceptor';
 import { readSampleConfig, SampleAppConfig } from './sample-app.config';
 
 /**
@@ -26,7 +27,9 @@ export class AppModule {
           // NOTE: embedded by default so the sample runs on a machine without Redis; REDIS_URL switches to BullMQ.
           transport: config.redisUrl ? { type: 'bullmq', connection: { url: config.redisUrl }, prefix: config.prefix } : { type: 'local' },
           worker: config.worker ? { concurrency: 10 } : false,
-          operations: { guard: OpsTokenGuard },
+          // NOTE: ui: true serves the dashboard at /jobs/ui behind the same guard as the REST surface.
+          operations: { guard: OpsTokenGuard, ui: true },
+          interceptors: [new RunLogInterceptor()],
           defaults: config.jobDefaults,
         }),
         NotificationDomainModule.forRoot({ database: config.database, domain: config.domain }),
