@@ -21,6 +21,9 @@ export {
 } from './contracts';
 export type {
   BackgroundJob,
+  JobClass,
+  JobDataOf,
+  JobResultOf,
   JobContext,
   JobLeaseInfo,
   JobExecution,
@@ -43,6 +46,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  OperationsGuard,
   FailureClassifier,
   JobInterceptor,
   TenantDirectory,

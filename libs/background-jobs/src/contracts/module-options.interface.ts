@@ -87,10 +87,18 @@ export interface JobDefaults {
   history?: HistoryOptions;
 }
 
+/**
+ * A Nest guard instance: anything with `canActivate(context)` (Nest's `CanActivate`, written out here because
+ * contracts import no package).
+ */
+export interface OperationsGuard {
+  canActivate(context: any): boolean | Promise<boolean> | { subscribe(...args: any[]): unknown };
+}
+
 /** Operations surface: mounted only when a guard is given. */
 export interface OperationsOptions {
-  /** A Nest guard (class or instance) deciding who may use the surface. */
-  guard: unknown;
+  /** A Nest guard deciding who may use the surface: a class (resolved through Nest DI, `Type<CanActivate>`) or an instance. */
+  guard: (abstract new (...args: any[]) => OperationsGuard) | OperationsGuard;
   /** @default 'jobs' */
   path?: string;
 }

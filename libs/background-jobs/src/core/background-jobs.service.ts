@@ -3,6 +3,9 @@ import {
   DISABLED_JOB,
   EnqueueOptions,
   INVALID_ENQUEUE_OPTION,
+  JobClass,
+  JobDataOf,
+  JobResultOf,
   INVALID_PAYLOAD,
   INVALID_EXECUTION_ID,
   NOT_RECURRING,
@@ -24,8 +27,11 @@ import { JobRegistry } from './job-registry';
 import { isRecurring } from './job-definition';
 import { ExecutionPage, ExecutionQuery, JobTransport } from './ports/job-transport.port';
 
-/** A job class decorated with `@PipelineJob`, or its id. */
-export type JobRef = Function | string;
+/**
+ * A job class decorated with `@PipelineJob` (payload and result types follow from its `execute`), or its id
+ * (payload and result `unknown`).
+ */
+export type JobRef = JobClass | string;
 
 /**
  * The facade a host injects to enqueue, run, inspect and cancel jobs.
@@ -43,7 +49,7 @@ export class BackgroundJobs {
    * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
    * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
    */
-  async enqueue<T = unknown>(job: JobRef, data?: T, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<J extends JobRef>(job: J, data?: JobDataOf<J>, options: EnqueueOptions = {}): Promise<string> {
     const definition = this.resolve(job);
     if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
     const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
@@ -60,7 +66,7 @@ export class BackgroundJobs {
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
-  async runNow<T = unknown, R = unknown>(job: JobRef, options: RunNowOptions<T> = {}): Promise<JobExecution<R>> {
+  async runNow<J extends JobRef>(job: J, options: RunNowOptions<JobDataOf<J>> = {}): Promise<JobExecution<JobResultOf<J>>> {
     const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
@@ -69,7 +75,7 @@ export class BackgroundJobs {
     const { data, waitTimeoutMs: _ignored, ...enqueueOptions } = options;
     const executionId = await this.enqueue(job, data, enqueueOptions);
     try {
-      return (await this.transport.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<R>;
+      return (await this.transport.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<JobResultOf<J>>;
     } catch (error) {
       if (error instanceof Error && error.message === 'wait-timeout') {
         throw new Error(WAIT_TIMEOUT(executionId, waitTimeoutMs));
@@ -89,10 +95,13 @@ export class BackgroundJobs {
     return this.transport.cancel(executionId);
   }
 
-  /** The current snapshot of a run, or null when unknown (or removed by history retention). */
-  getExecution(executionId: string): Promise<JobExecution | null> {
+  /**
+   * The current snapshot of a run, or null when unknown (or removed by history retention). `R` types `result`
+   * (an id carries no type: `getExecution<ReportResult>(id)`, or `JobResultOf<typeof MyJob>`).
+   */
+  getExecution<R = unknown>(executionId: string): Promise<JobExecution<R> | null> {
     this.assertExecutionId(executionId);
-    return this.transport.getExecution(executionId);
+    return this.transport.getExecution(executionId) as Promise<JobExecution<R> | null>;
   }
 
   /** Every recurring job of this app with its schedule and next run. */

@@ -18,7 +18,7 @@ export function resolveOperations(operations: OperationsOptions): { guard: NonNu
   if (typeof operations.path !== 'undefined' && (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"));
   }
-  return { guard, path };
+  return { guard: guard as OperationsOptions['guard'], path };
 }
 
 /**
