@@ -1,7 +1,8 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
+  DEFAULT_PREFIX_IN_PRODUCTION,
   DEFAULT_QUEUE,
   INVALID_CRON,
   INVALID_JOB_ID,
@@ -12,6 +13,7 @@ import {
   MISSING_TENANT_DIRECTORY,
   PipelineJobOptions,
   REQUEST_SCOPED_JOB,
+  UNPROVIDED_JOB,
 } from './contracts';
 import { BackgroundJob } from './contracts';
 import { JobDefinition, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
@@ -31,6 +33,8 @@ const OPTION_KEYS = new Set([
  */
 @Injectable()
 export class BackgroundJobsExplorer implements OnModuleInit {
+  private readonly logger = new Logger('BackgroundJobs');
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly accessor: PipelineJobMetadataAccessor,
@@ -45,6 +49,19 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const options = this.accessor.getOptions(target);
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
+    }
+    this.warnAboutSilentGaps();
+  }
+
+  /** What would otherwise fail without a word: a job class no module provides, the default prefix in production. */
+  private warnAboutSilentGaps(): void {
+    for (const jobClass of this.accessor.decoratedClasses()) {
+      if (this.registry.getByClass(jobClass)) continue;
+      this.logger.warn(UNPROVIDED_JOB(jobClass.name || '(anonymous class)', this.accessor.getOptions(jobClass)?.id));
+    }
+    const transport = this.options.transport;
+    if (transport.type === 'bullmq' && transport.prefix === undefined && process.env.NODE_ENV === 'production') {
+      this.logger.warn(DEFAULT_PREFIX_IN_PRODUCTION(this.registry.queues()));
     }
   }
 

@@ -1,5 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { JobClass, PIPELINE_JOB_METADATA, PipelineJobOptions } from './contracts';
+import { recordDecoratedJob } from './pipeline-job-metadata.accessor';
 
 /**
  * Marks a provider class as a background job. The module discovers it at bootstrap, validates its options
@@ -11,5 +12,6 @@ export function PipelineJob(options: PipelineJobOptions): <TClass extends JobCla
   const decorate = SetMetadata(PIPELINE_JOB_METADATA, options);
   return (target) => {
     decorate(target as unknown as Function);
+    recordDecoratedJob(target);
   };
 }

@@ -118,3 +118,34 @@ export const INVALID_LOCK_OPTION = (key: unknown, option: string, value: unknown
 export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
+
+export const PAYLOAD_CHANGED_BY_JSON = (id: string, path: string, what: string, arrivesAs: string, rejected: boolean): string =>
+  `enqueue("${id}") got a payload that JSON would change: ${path} is ${what}; the job would receive ${arrivesAs}. ` +
+  (rejected ? 'Nothing was enqueued. ' : 'It was enqueued anyway (payloadChanges: \'warn\'). ') +
+  `Fix: pass plain JSON data (an ISO string for a Date, [...map] or Object.fromEntries(map), [...set], a plain object ` +
+  `for a class instance), or set payloadChanges: 'warn' to accept the change.`;
+
+export const UNPROVIDED_JOB = (className: string, id: unknown): string =>
+  `Class ${className} has @PipelineJob({ id: ${show(id)} }) but no module provides it, so it is not registered ` +
+  `(no schedule, and enqueue refuses it). Fix: add ${className} to the providers of a module the app imports.`;
+
+export const SHUTDOWN_HOOKS_DISABLED =
+  'Shutdown hooks are not enabled: on SIGTERM the process exits at once and running jobs stop mid-way ' +
+  '(BullMQ hands them to another instance only after the worker lock expires). ' +
+  'Fix: call app.enableShutdownHooks() in main.ts, or handle SIGTERM yourself with await app.close().';
+
+export const SHUTDOWN_DRAIN = (running: number, graceMs: number): string =>
+  `Shutting down: waiting up to ${formatSeconds(graceMs)} for ${running} run${running === 1 ? '' : 's'} to finish ` +
+  `(worker.shutdownGraceMs); after that, running jobs are aborted and handed back to the queue.`;
+
+export const SHUTDOWN_DRAINED = (finished: number, handedBack: number, ms: number): string =>
+  `Shut down after ${ms} ms: ${finished} run${finished === 1 ? '' : 's'} finished, ${handedBack} handed back to the queue.`;
+
+export const DEFAULT_PREFIX_IN_PRODUCTION = (queues: string[]): string =>
+  `transport.prefix is not set, so this app uses BullMQ's default prefix "bull" in production (NODE_ENV=production), ` +
+  `on queue(s) ${queues.map((q) => `"${q}"`).join(', ') || '(none)'}: another app on the same Redis with the same ` +
+  `defaults shares its keys and removes its schedules as unknown. Fix: set transport.prefix to a name unique to this app.`;
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

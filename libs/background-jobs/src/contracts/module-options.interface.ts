@@ -138,6 +138,13 @@ export interface BackgroundJobsModuleOptions {
    */
   maxPayloadBytes?: number;
   /**
+   * A payload JSON would carry but change (a `Date` arrives as a string, a `Map` or `Set` as `{}`, `undefined` in
+   * an array as `null`, a class instance as a plain object without its methods): `'reject'` refuses it at
+   * `enqueue` with an error naming the path; `'warn'` logs that error and enqueues it as JSON makes it.
+   * @default 'reject'
+   */
+  payloadChanges?: 'reject' | 'warn';
+  /**
    * Where the current tenant lives in the nestjs-cls store.
    * @default { clsKey: 'tenantId' }
    */

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   DISABLED_JOB,
   EnqueueOptions,
@@ -7,6 +7,7 @@ import {
   JobDataOf,
   JobResultOf,
   INVALID_PAYLOAD,
+  PAYLOAD_CHANGED_BY_JSON,
   INVALID_EXECUTION_ID,
   NOT_RECURRING,
   RETRY_NOT_FAILED,
@@ -38,6 +39,8 @@ export type JobRef = JobClass | string;
  */
 @Injectable()
 export class BackgroundJobs {
+  private readonly logger = new Logger('BackgroundJobs');
+
   constructor(
     private readonly registry: JobRegistry,
     private readonly transport: JobTransport,
@@ -55,8 +58,14 @@ export class BackgroundJobs {
     const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
     this.assertTenant(definition.id, tenantId);
     const delayMs = this.delayOf(definition.id, options);
-    const { problem } = payloadProblem(data, this.options.maxPayloadBytes);
+    const { problem, change } = payloadProblem(data, this.options.maxPayloadBytes);
     if (problem) throw new InvalidJobInputError(INVALID_PAYLOAD(definition.id, problem));
+    if (change) {
+      const reject = this.options.payloadChanges === 'reject';
+      const message = PAYLOAD_CHANGED_BY_JSON(definition.id, change.path, change.what, change.arrivesAs, reject);
+      if (reject) throw new InvalidJobInputError(message);
+      this.logger.warn(message);
+    }
     if (options.dedupeKey !== undefined && (typeof options.dedupeKey !== 'string' || options.dedupeKey.length === 0)) {
       throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'));
     }

@@ -26,6 +26,7 @@ export class ResolvedJobsOptions {
   interceptors: JobInterceptor[];
   tenantClsKey: string;
   maxPayloadBytes: number;
+  payloadChanges: 'reject' | 'warn';
   defaults: {
     retry: { attempts: number; backoffMs: number };
     timeoutMs: number;
@@ -120,8 +121,13 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
   if (!positiveInt(maxPayloadBytes)) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'));
   }
+  const payloadChanges = raw.payloadChanges ?? 'reject';
+  if (payloadChanges !== 'reject' && payloadChanges !== 'warn') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('payloadChanges', payloadChanges, "'reject' or 'warn'"));
+  }
   return Object.assign(new ResolvedJobsOptions(), {
     maxPayloadBytes,
+    payloadChanges,
     transport,
     worker,
     failureClassifier: raw.failureClassifier,
