@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
   DEFAULT_PREFIX_IN_PRODUCTION,
@@ -14,8 +14,9 @@ import {
   PipelineJobOptions,
   REQUEST_SCOPED_JOB,
   UNPROVIDED_JOB,
+  UNRESOLVABLE_INTERCEPTOR,
 } from './contracts';
-import { BackgroundJob } from './contracts';
+import { BackgroundJob, JobInterceptor } from './contracts';
 import { JobDefinition, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -41,9 +42,11 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     private readonly registry: JobRegistry,
     private readonly options: ResolvedJobsOptions,
     private readonly directories: TenantDirectoryLocator,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    await this.resolveInterceptors();
     for (const wrapper of this.discovery.getProviders()) {
       const target = wrapper.metatype && !wrapper.inject ? wrapper.metatype : undefined;
       const options = this.accessor.getOptions(target);
@@ -51,6 +54,29 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       this.registry.register(this.define(wrapper, target as Function, options));
     }
     this.warnAboutSilentGaps();
+  }
+
+  /** Interceptor classes become instances: the host's provider when a module provides one, else one made by DI. */
+  private async resolveInterceptors(): Promise<void> {
+    const resolved: JobInterceptor[] = [];
+    for (const ref of this.options.interceptorRefs) {
+      if (typeof ref !== 'function') {
+        resolved.push(ref);
+        continue;
+      }
+      let instance: JobInterceptor;
+      try {
+        instance = this.moduleRef.get(ref, { strict: false });
+      } catch {
+        try {
+          instance = await this.moduleRef.create(ref);
+        } catch (error) {
+          throw new JobDefinitionError(UNRESOLVABLE_INTERCEPTOR(ref.name, (error as Error).message));
+        }
+      }
+      resolved.push(instance);
+    }
+    this.options.interceptors.splice(0, this.options.interceptors.length, ...resolved);
   }
 
   /** What would otherwise fail without a word: a job class no module provides, the default prefix in production. */

@@ -149,3 +149,8 @@ export const DEFAULT_PREFIX_IN_PRODUCTION = (queues: string[]): string =>
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
+
+export const UNRESOLVABLE_INTERCEPTOR = (className: string, reason: string): string =>
+  `Interceptor class ${className} (BackgroundJobsModule option interceptors) could not be created through Nest DI: ${reason} ` +
+  `Fix: list ${className} in the providers of a module the app imports (its dependencies are then resolved there), ` +
+  `or make its dependencies global.`;

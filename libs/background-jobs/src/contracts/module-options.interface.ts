@@ -123,10 +123,12 @@ export interface BackgroundJobsModuleOptions {
    */
   unknownErrorKind?: 'transient' | 'permanent';
   /**
-   * Host interceptors, run innermost (just around `execute`), in order.
+   * Host interceptors, run innermost (just around `execute`), in order: instances, or classes resolved through
+   * Nest DI at boot (the provider when a module provides the class, else a new instance with its dependencies
+   * injected), e.g. `interceptors: [AuditInterceptor]`.
    * @default []
    */
-  interceptors?: JobInterceptor[];
+  interceptors?: (JobInterceptor | (new (...args: any[]) => JobInterceptor))[];
   /**
    * Module-wide defaults for retry, timeout and history; each job may override them.
    * @default { retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 0, history: see JobDefaults.history }

@@ -23,6 +23,12 @@ export class ResolvedJobsOptions {
   worker: ResolvedWorkerOptions | false;
   failureClassifier?: FailureClassifier;
   unknownErrorKind: 'transient' | 'permanent';
+  /** `interceptors` as given: instances and classes. */
+  interceptorRefs: (JobInterceptor | (new (...args: any[]) => JobInterceptor))[];
+  /**
+   * The interceptors as instances, in order; empty until the explorer resolves `interceptorRefs` at module init.
+   * NOTE: filled in place, because the pipeline's interceptor stage holds this array from its construction.
+   */
   interceptors: JobInterceptor[];
   tenantClsKey: string;
   maxPayloadBytes: number;
@@ -111,10 +117,16 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
   if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"));
   }
-  const interceptors = raw.interceptors ?? [];
-  interceptors.forEach((interceptor, i) => {
-    if (!interceptor || typeof interceptor.intercept !== 'function') {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'an object with intercept(ctx, next)'));
+  const interceptorRefs = raw.interceptors ?? [];
+  if (!Array.isArray(interceptorRefs)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('interceptors', interceptorRefs, 'an array of interceptor classes or instances'));
+  }
+  interceptorRefs.forEach((interceptor, i) => {
+    const isClass = typeof interceptor === 'function' && typeof interceptor.prototype?.intercept === 'function';
+    if (!isClass && (!interceptor || typeof (interceptor as JobInterceptor).intercept !== 'function')) {
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'a class with intercept(ctx, next) (resolved through DI) or an instance of one'),
+      );
     }
   });
   const maxPayloadBytes = raw.maxPayloadBytes ?? 512 * 1024;
@@ -132,7 +144,8 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     worker,
     failureClassifier: raw.failureClassifier,
     unknownErrorKind,
-    interceptors,
+    interceptorRefs,
+    interceptors: [],
     tenantClsKey: raw.tenant?.clsKey ?? 'tenantId',
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
