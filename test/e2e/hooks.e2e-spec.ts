@@ -1,9 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
-import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs, JobContext, JobInterceptor } from 'nestjs-background-jobs';
 import { UNRESOLVABLE_INTERCEPTOR } from 'nestjs-background-jobs/contracts/background-jobs.messages';
-import { defineJob, startJobsApp } from '../support/jobs-app';
-import { deletePrefix, randomPrefix } from '../support/redis';
+import { appsPerTest, defineJob } from '../support/jobs-app';
 
 @Injectable()
 class AuditLog {
@@ -34,27 +32,11 @@ class StatelessInterceptor implements JobInterceptor {
 }
 
 describe('hooks: interceptors resolved through Nest DI', () => {
-  let prefix: string;
-  const apps: TestingModule[] = [];
-
-  beforeEach(() => {
-    prefix = randomPrefix('hooks');
-  });
-
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-    await deletePrefix(prefix);
-  });
-
-  const boot = async (...args: Parameters<typeof startJobsApp>) => {
-    const app = await startJobsApp(...args);
-    apps.push(app);
-    return app;
-  };
+  const { boot } = appsPerTest('hooks');
 
   it('an interceptor given as a class is the provider the host declared, with its dependencies injected', async () => {
     const Job = defineJob('ReportJob', { id: 'report' }, () => 'sent');
-    const app = await boot({ prefix, jobs: [Job], imports: [AuditModule], providers: [AuditInterceptor], interceptors: [AuditInterceptor] });
+    const app = await boot({ jobs: [Job], imports: [AuditModule], providers: [AuditInterceptor], interceptors: [AuditInterceptor] });
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
@@ -67,7 +49,7 @@ describe('hooks: interceptors resolved through Nest DI', () => {
     const instance: JobInterceptor = { intercept: (_ctx, next) => (order.push('instance'), next()) };
     const Job = defineJob('ReportJob', { id: 'report' }, () => order.push('execute'));
     StatelessInterceptor.calls = 0;
-    const app = await boot({ prefix, jobs: [Job], interceptors: [StatelessInterceptor, instance] });
+    const app = await boot({ jobs: [Job], interceptors: [StatelessInterceptor, instance] });
 
     await app.get(BackgroundJobs).runNow(Job);
 
@@ -78,7 +60,7 @@ describe('hooks: interceptors resolved through Nest DI', () => {
   it('refuses to boot, naming the class, when an interceptor class cannot be created', async () => {
     const Job = defineJob('ReportJob', { id: 'report' });
 
-    const booting = boot({ prefix, jobs: [Job], interceptors: [AuditInterceptor] });
+    const booting = boot({ jobs: [Job], interceptors: [AuditInterceptor] });
 
     const error = (await booting.catch((e: Error) => e)) as Error;
     const [before, after] = UNRESOLVABLE_INTERCEPTOR('AuditInterceptor', '<reason>').split('<reason>');
