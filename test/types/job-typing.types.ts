@@ -7,8 +7,10 @@ import {
   BackgroundJobs,
   BackgroundJobsModule,
   JobContext,
+  JobEvent,
   JobExecution,
   JobResultOf,
+  OnJobEvent,
   PipelineJob,
 } from 'nestjs-background-jobs';
 
@@ -120,3 +122,31 @@ export const modules = [
   // @ts-expect-error a string is not a guard
   BackgroundJobsModule.forRoot({ transport: { type: 'local' }, operations: { guard: 'admin' } }),
 ];
+
+// @OnJobEvent types the handler's event by the names it listens to.
+export class JobAlerts {
+  @OnJobEvent('failed')
+  onFailed(event: JobEvent<'failed'>): string {
+    return event.failure.message;
+  }
+
+  @OnJobEvent('retrying', 'failed')
+  onTrouble(event: JobEvent<'retrying' | 'failed'>): string {
+    return event.failure.kind;
+  }
+
+  @OnJobEvent()
+  onAny(event: JobEvent): string {
+    return event.name;
+  }
+
+  // @ts-expect-error a 'completed' event has no failure: the handler's type does not fit
+  @OnJobEvent('completed')
+  onCompleted(event: JobEvent<'failed'>): string {
+    return event.failure.message;
+  }
+
+  // @ts-expect-error not an event name
+  @OnJobEvent('finished')
+  onFinished(): void {}
+}

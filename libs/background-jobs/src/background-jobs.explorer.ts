@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
   DEFAULT_PREFIX_IN_PRODUCTION,
@@ -15,14 +15,19 @@ import {
   REQUEST_SCOPED_JOB,
   UNPROVIDED_JOB,
   UNRESOLVABLE_INTERCEPTOR,
+  REQUEST_SCOPED_EVENT_HANDLER,
+  UNKNOWN_JOB_EVENT,
+  JobEvent,
+  JobEventName,
 } from './contracts';
 import { BackgroundJob, JobInterceptor } from './contracts';
-import { JobDefinition, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
+import { JobDefinition, JobEvents, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
 const JOB_ID = /^[a-z0-9][a-z0-9:._-]*$/;
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
 const OPTION_KEYS = new Set([
   'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
   'misfire', 'schema',
@@ -43,6 +48,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     private readonly options: ResolvedJobsOptions,
     private readonly directories: TenantDirectoryLocator,
     private readonly moduleRef: ModuleRef,
+    private readonly scanner: MetadataScanner,
+    private readonly events: JobEvents,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -53,7 +60,30 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
     }
+    this.subscribeEventHandlers();
     this.warnAboutSilentGaps();
+  }
+
+  /** Every `@OnJobEvent` method of every provider subscribes to its events. */
+  private subscribeEventHandlers(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      const prototype = instance && typeof instance === 'object' ? Object.getPrototypeOf(instance) : undefined;
+      if (!prototype) continue;
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const names = this.accessor.getEventNames(prototype[methodName]);
+        if (!names) continue;
+        const className = instance!.constructor?.name || '(anonymous class)';
+        const handler = `${className}.${methodName}`;
+        if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+          throw new JobDefinitionError(REQUEST_SCOPED_EVENT_HANDLER(handler));
+        }
+        const unknownName = names.find((name) => !JOB_EVENT_NAMES.includes(name));
+        if (unknownName !== undefined) throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
+        const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
+        this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
+      }
+    }
   }
 
   /** Interceptor classes become instances: the host's provider when a module provides one, else one made by DI. */

@@ -15,8 +15,10 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  JobEvents,
   JobRegistry,
   JobTransport,
+  RunLogger,
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
@@ -77,6 +79,8 @@ const providers: Provider[] = [
     inject: [ResolvedJobsOptions],
   },
   JobRegistry,
+  JobEvents,
+  RunLogger,
   PipelineRunner,
   BackgroundJobs,
   PipelineJobMetadataAccessor,

@@ -1,6 +1,7 @@
 // The public contract of nestjs-background-jobs (see DESIGN.md). Nothing internal is exported.
 export { BackgroundJobsModule } from './background-jobs.module';
 export { PipelineJob } from './pipeline-job.decorator';
+export { OnJobEvent } from './on-job-event.decorator';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
 export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/job-transport.port';
@@ -49,6 +50,11 @@ export type {
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,
+  JobEvent,
+  JobEventName,
+  JobEventMap,
+  JobEventBase,
+  JobEventFailure,
   TenantDirectory,
   Lease,
   AcquireOptions,

@@ -154,3 +154,10 @@ export const UNRESOLVABLE_INTERCEPTOR = (className: string, reason: string): str
   `Interceptor class ${className} (BackgroundJobsModule option interceptors) could not be created through Nest DI: ${reason} ` +
   `Fix: list ${className} in the providers of a module the app imports (its dependencies are then resolved there), ` +
   `or make its dependencies global.`;
+
+export const UNKNOWN_JOB_EVENT = (handler: string, name: unknown, known: string[]): string =>
+  `@OnJobEvent on ${handler} names unknown event ${show(name)}. Fix: use one of ${known.join(', ')}.`;
+
+export const REQUEST_SCOPED_EVENT_HANDLER = (handler: string): string =>
+  `@OnJobEvent on ${handler}: its class is request-scoped or depends on a request-scoped provider, and job events ` +
+  `happen outside any request. Fix: make it a singleton (the default scope).`;

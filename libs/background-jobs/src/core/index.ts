@@ -4,6 +4,8 @@ export * from './failure-classifier';
 export * from './resolved-options';
 export * from './run.types';
 export * from './lazy-abort-controller';
+export * from './job-events';
+export * from './run-logger';
 export * from './background-jobs.service';
 export * from './ports/job-transport.port';
 export * from './pipeline/pipeline-runner';

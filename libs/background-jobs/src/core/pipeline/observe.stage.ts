@@ -1,53 +1,53 @@
 import { Logger } from '@nestjs/common';
+import { JobEventBase } from '../../contracts';
+import { JobEvents } from '../job-events';
+import { runLabel } from '../run-logger';
 import { retryDelayMs } from '../job-definition';
 import { JobRunFailure, RunInterrupted, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /**
- * Logs start, outcome and duration of every run, each line with the same key=value fields (job, execution, tenant,
- * attempt, and kind for failures), so one grep follows a run. The one place a run's failure is logged: the stack goes
- * with permanent and unrecognised errors, once per failed attempt.
+ * Tells the job events of every run: `started`, then `completed`, `skipped`, `retrying`, `cancelled` or `failed`
+ * with the attempt's duration. Logs, metrics and the host's `@OnJobEvent` methods all listen there. A run
+ * interrupted by shutdown is not an outcome (it is handed back and runs again), so it is logged here, not told.
  */
 export class ObserveStage implements PipelineStage {
   private readonly logger = new Logger('BackgroundJobs');
 
+  constructor(private readonly events: JobEvents) {}
+
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
-    const attempts = definition.retry.attempts;
-    const label = `job=${definition.id} execution=${request.executionId} tenant=${request.tenantId ?? 'null'} attempt=${request.attempt}/${attempts}`;
+    const base: JobEventBase = {
+      jobId: definition.id,
+      executionId: request.executionId,
+      tenantId: request.tenantId,
+      attempt: request.attempt,
+      attempts: definition.retry.attempts,
+    };
     const started = performance.now();
-    this.logger.debug(`started ${label}`);
+    this.events.emit({ name: 'started', ...base });
     try {
       const result = await next();
-      const ms = Math.round(performance.now() - started);
-      if (result instanceof SkipRun) this.logger.log(`skipped ${label} in ${ms} ms: ${result.reason}`);
-      else this.logger.debug(`completed ${label} in ${ms} ms`);
+      const durationMs = performance.now() - started;
+      if (result instanceof SkipRun) this.events.emit({ name: 'skipped', ...base, durationMs, reason: result.reason });
+      else this.events.emit({ name: 'completed', ...base, durationMs, result });
       return result;
     } catch (error) {
-      const ms = Math.round(performance.now() - started);
+      const durationMs = performance.now() - started;
       if (error instanceof RunInterrupted) {
-        this.logger.warn(`interrupted ${label} after ${ms} ms: ${error.message}; handed back to the queue`);
+        this.logger.warn(`interrupted ${runLabel(base)} after ${Math.round(durationMs)} ms: ${error.message}; handed back to the queue`);
       } else if (error instanceof JobRunFailure) {
-        const failed = `${label} kind=${error.kind}`;
-        const stack = error.kind === 'permanent' || error.unrecognised ? stackOf(error.cause) : undefined;
-        const extra = stack === undefined ? [] : [stack];
-        if (error.kind === 'cancelled') {
-          // NOTE: a cancel is someone's decision, not a fault: LOG, so it does not page anyone.
-          this.logger.log(`cancelled ${failed} after ${ms} ms: ${error.message}`);
-        } else if (error.retry && request.attempt < attempts) {
-          const delay = retryDelayMs(definition, request.attempt);
-          this.logger.warn(`retrying ${failed}: failed after ${ms} ms, next attempt in ${delay} ms: ${error.message}`, ...extra);
-        } else {
-          this.logger.error(`failed ${failed} after ${ms} ms: ${error.message}`, ...extra);
-        }
+        const failure = { kind: error.kind, message: error.message, error: error.cause, unrecognised: error.unrecognised };
+        if (error.kind === 'cancelled') this.events.emit({ name: 'cancelled', ...base, durationMs, failure });
+        else if (error.retry && request.attempt < base.attempts) {
+          this.events.emit({ name: 'retrying', ...base, durationMs, failure, retryDelayMs: retryDelayMs(definition, request.attempt) });
+        } else this.events.emit({ name: 'failed', ...base, durationMs, failure });
       } else {
-        this.logger.error(`failed ${label} after ${ms} ms: ${String(error)}`, stackOf(error));
+        const message = error instanceof Error ? error.message : String(error);
+        this.events.emit({ name: 'failed', ...base, durationMs, failure: { kind: 'transient', message, error, unrecognised: true } });
       }
       throw error;
     }
   }
-}
-
-function stackOf(error: unknown): string | undefined {
-  return error instanceof Error ? error.stack : undefined;
 }

@@ -3,6 +3,7 @@ import { DistributedLock, TenantContext } from '../../contracts';
 import { fanOut, TenantDirectoryLocator } from '../fan-out';
 import { JobTransport } from '../ports/job-transport.port';
 import { JobDefinition } from '../job-definition';
+import { JobEvents } from '../job-events';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { RUN_LISTENERS, RunFinished, RunListener } from '../run-listener';
 import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
@@ -34,10 +35,11 @@ export class PipelineRunner {
     tenant: TenantContext,
     private readonly transport: JobTransport,
     private readonly directories: TenantDirectoryLocator,
+    events: JobEvents,
     @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
     @Optional() lock?: DistributedLock,
   ) {
-    this.outer = [new TenantContextStage(tenant), new ObserveStage(), new ClassifyFailureStage(options), new TimeoutStage()];
+    this.outer = [new TenantContextStage(tenant), new ObserveStage(events), new ClassifyFailureStage(options), new TimeoutStage()];
     // NOTE: the lock guards the job's own body; a per-tenant fan-out takes no lock (each child takes its own).
     this.inner = [new SchemaStage(), new LockStage(lock), new HostInterceptorsStage(options.interceptors)];
   }
