@@ -1,7 +1,8 @@
 // The snippets of docs/quickstart.md, compiled (test/architecture/type-tests.spec.ts): a copied example must compile.
 import { Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
-import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, JobContext, PipelineJob } from 'nestjs-background-jobs';
+import { Test } from '@nestjs/testing';
+import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, BackgroundJobsTesting, JobContext, JobExecution, PipelineJob } from 'nestjs-background-jobs';
 
 @PipelineJob({ id: 'heartbeat', cron: '*/10 * * * * *' }) // second 0, 10, 20, … of every minute, UTC
 export class HeartbeatJob implements BackgroundJob<void, string> {
@@ -36,4 +37,18 @@ export class TenantAppModule {}
 
 export async function heartbeatResult(jobs: BackgroundJobs): Promise<string | undefined> {
   return (await jobs.runNow(HeartbeatJob)).result;
+}
+
+export async function testingSnippet(): Promise<JobExecution[]> {
+  const app = await Test.createTestingModule({
+    imports: [BackgroundJobsModule.forTest({ now: new Date('2026-01-01T00:00:05Z') })],
+    providers: [HeartbeatJob],
+  }).compile();
+  await app.init();
+  const testing = app.get(BackgroundJobsTesting);
+
+  await testing.advanceBy(30_000); // the ticks at :10, :20 and :30
+  const runs = await testing.drain(); // three completed HeartbeatJob runs
+  await app.close();
+  return runs;
 }

@@ -3,10 +3,11 @@ import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import { BullmqTransport } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
-import { LocalTransport, InMemoryLock } from './adapters/local';
+import { LocalTransport, InMemoryLock, ManualClock } from './adapters/local';
 import { createLockClient, RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestOptions,
   DistributedLock,
   OperationsOptions,
   TENANT_DIRECTORY,
@@ -15,6 +16,7 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  Clock,
   JobEvents,
   JobRegistry,
   JobTransport,
@@ -27,7 +29,8 @@ import {
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
 import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
-import { BackgroundJobsRegistrar } from './background-jobs.registrar';
+import { BackgroundJobsRegistrar, SHUTDOWN_HOOKS_CHECK } from './background-jobs.registrar';
+import { BackgroundJobsTesting } from './background-jobs.testing';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 import { BackgroundJobsHealthIndicator, BackgroundJobsMetrics, withOperations } from './operations';
 
@@ -110,5 +113,34 @@ export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
   /** Like forRoot with options from a factory; `operations` goes here, beside `useFactory`, not in its result. */
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE & { operations?: OperationsOptions }): DynamicModule {
     return withOperations(super.forRootAsync(options), options.operations, true);
+  }
+
+  /**
+   * For tests: the module on the embedded transport with a clock that moves only when told. Inject
+   * `BackgroundJobsTesting` to move it (`advanceBy`, `advanceTo`: cron ticks fall due) and to `drain()` what is due,
+   * delayed runs and retries included, so a test of a cron or delayed job needs no sleeps. See docs/testing.md.
+   */
+  static forTest(options: BackgroundJobsTestOptions = {}): DynamicModule {
+    const { now, ...rest } = options;
+    const module = this.forRoot({ ...rest, transport: { type: 'local' } });
+    const clock = new ManualClock(now ?? new Date());
+    return {
+      ...module,
+      providers: [
+        ...(module.providers ?? []),
+        { provide: ManualClock, useValue: clock },
+        { provide: Clock, useValue: clock },
+        // NOTE: replaces forRoot's JobTransport (of two providers of one token in a module, Nest keeps the later):
+        // the same embedded transport, its time on the test clock.
+        {
+          provide: JobTransport,
+          useFactory: (resolved: ResolvedJobsOptions) => new LocalTransport({ worker: resolved.worker, clock }),
+          inject: [ResolvedJobsOptions],
+        },
+        BackgroundJobsTesting,
+        { provide: SHUTDOWN_HOOKS_CHECK, useValue: false },
+      ],
+      exports: [...(module.exports ?? []), BackgroundJobsTesting],
+    };
   }
 }

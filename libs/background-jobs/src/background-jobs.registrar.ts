@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { DistributedLock, SHUTDOWN_DRAIN, SHUTDOWN_DRAINED, SHUTDOWN_HOOKS_DISABLED } from './contracts';
 import { JobRegistry, JobTransport, PipelineRunner, ResolvedJobsOptions, RunInterrupted } from './core';
 
@@ -8,6 +8,9 @@ import { JobRegistry, JobTransport, PipelineRunner, ResolvedJobsOptions, RunInte
  * always comes after them; this gives the host's main.ts time to call it.
  */
 export const SHUTDOWN_HOOKS_CHECK_MS = 1_000;
+
+/** `false` under `forTest()`: a test app is closed by the test, not by SIGTERM. */
+export const SHUTDOWN_HOOKS_CHECK = Symbol('background-jobs:shutdown-hooks-check');
 
 /** Starts the transport once every job is recorded, and stops it on shutdown. */
 @Injectable()
@@ -24,6 +27,7 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
     private readonly runner: PipelineRunner,
     private readonly options: ResolvedJobsOptions,
     @Optional() private readonly lock?: DistributedLock,
+    @Optional() @Inject(SHUTDOWN_HOOKS_CHECK) private readonly checkShutdownHooks: boolean = true,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -38,7 +42,7 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
         this.running -= 1;
       }
     });
-    if (this.options.worker) {
+    if (this.options.worker && this.checkShutdownHooks !== false) {
       // NOTE: only a worker loses runs to a bare SIGTERM; a producer-only instance has nothing to drain.
       this.hooksCheck = setTimeout(() => {
         if (process.listenerCount('SIGTERM') === 0) this.logger.warn(SHUTDOWN_HOOKS_DISABLED);

@@ -2,6 +2,7 @@
 export { BackgroundJobsModule } from './background-jobs.module';
 export { PipelineJob } from './pipeline-job.decorator';
 export { OnJobEvent } from './on-job-event.decorator';
+export { BackgroundJobsTesting } from './background-jobs.testing';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
 export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/job-transport.port';
@@ -40,6 +41,7 @@ export type {
   HistoryOptions,
   JobLockOptions,
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestOptions,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,

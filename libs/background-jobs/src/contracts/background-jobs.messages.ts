@@ -161,3 +161,11 @@ export const UNKNOWN_JOB_EVENT = (handler: string, name: unknown, known: string[
 export const REQUEST_SCOPED_EVENT_HANDLER = (handler: string): string =>
   `@OnJobEvent on ${handler}: its class is request-scoped or depends on a request-scoped provider, and job events ` +
   `happen outside any request. Fix: make it a singleton (the default scope).`;
+
+export const DRAIN_WITHOUT_WORKER =
+  'drain() on a producer-only test app (worker: false) cannot run anything. Fix: leave worker unset in BackgroundJobsModule.forTest().';
+
+export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
+  `The test clock cannot move to ${value instanceof Date ? value.toISOString() : show(value)}` +
+  `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
+  `Fix: advanceBy(ms) or advanceTo(a later Date).`;

@@ -163,3 +163,12 @@ export interface BackgroundJobsModuleOptions {
    */
   operations?: OperationsOptions;
 }
+
+/** Options of `BackgroundJobsModule.forTest`: those of `forRoot` but `transport` (always the embedded one, on a test clock). */
+export interface BackgroundJobsTestOptions extends Omit<BackgroundJobsModuleOptions, 'transport'> {
+  /**
+   * Where the test clock starts; it moves only with `BackgroundJobsTesting.advanceBy` / `advanceTo`.
+   * @default the real time at boot
+   */
+  now?: Date;
+}

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import {
   DISABLED_JOB,
   EnqueueOptions,
@@ -20,6 +20,7 @@ import {
   UNKNOWN_JOB,
   WAIT_TIMEOUT,
 } from '../contracts';
+import { Clock, SYSTEM_TIME } from './clock';
 import { isValidTenantId } from './fan-out';
 import { payloadProblem } from './payload';
 import { ResolvedJobsOptions } from './resolved-options';
@@ -46,6 +47,7 @@ export class BackgroundJobs {
     private readonly transport: JobTransport,
     private readonly tenant: TenantContext,
     private readonly options: ResolvedJobsOptions,
+    @Optional() private readonly clock: Clock = SYSTEM_TIME,
   ) {}
 
   /**
@@ -189,7 +191,7 @@ export class BackgroundJobs {
       if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
         throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'runAt', options.runAt, 'a valid Date'));
       }
-      return Math.max(0, options.runAt.getTime() - Date.now());
+      return Math.max(0, options.runAt.getTime() - this.clock.now());
     }
     return undefined;
   }

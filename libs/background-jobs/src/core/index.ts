@@ -5,6 +5,7 @@ export * from './resolved-options';
 export * from './run.types';
 export * from './lazy-abort-controller';
 export * from './job-events';
+export * from './clock';
 export * from './run-logger';
 export * from './background-jobs.service';
 export * from './ports/job-transport.port';

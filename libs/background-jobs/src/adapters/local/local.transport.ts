@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import { CronExpressionParser } from 'cron-parser';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { JobAbortedError, JobExecution, JobFailure, JobState, RecurringJobInfo } from '../../contracts';
+import { DRAIN_WITHOUT_WORKER, JobAbortedError, JobExecution, JobFailure, JobState, RecurringJobInfo } from '../../contracts';
 import {
   ExecutionPage,
   ExecutionQuery,
@@ -21,9 +22,15 @@ import {
   RunOutcome,
   TransportHealth,
 } from '../../core';
+import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
+  /**
+   * Tests (`BackgroundJobsModule.forTest`): delays, retries and cron ticks wait on this clock instead of real time,
+   * and the cron ticks are computed here instead of by @nestjs/schedule's engine.
+   */
+  clock?: ManualClock;
 }
 
 /** One run held in memory. */
@@ -47,7 +54,7 @@ interface LocalRun {
   progress?: number;
   logs: string[];
   dedupeKey?: string;
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
   controller?: LazyAbortController;
 }
 
@@ -72,10 +79,44 @@ export class LocalTransport extends JobTransport {
   private readonly paused = new Set<string>();
   private accepting = false;
   private closing?: Promise<void>;
+  private readonly clock: LocalClock;
+  /** Manual-clock schedules (tests): the timer of each job's next tick, and that tick. */
+  private readonly clockTicks = new Map<string, { handle: unknown; tick: number }>();
+  private readonly executing = new Set<Promise<void>>();
+  /** Runs finished since `drain()` began, while it runs. */
+  private drained?: LocalRun[];
 
   constructor(private readonly config: LocalTransportConfig) {
     super();
     this.events.setMaxListeners(0);
+    this.clock = config.clock ?? SYSTEM_CLOCK;
+  }
+
+  /**
+   * Runs everything due now, delayed runs and retries included (without waiting for their time), until nothing
+   * waits or runs; resolves the snapshots of the runs that finished meanwhile, in the order they finished.
+   * Cron ticks are not made: move the clock for those.
+   */
+  async drain(): Promise<JobExecution[]> {
+    if (this.config.worker === false) throw new Error(DRAIN_WITHOUT_WORKER);
+    const drained: LocalRun[] = (this.drained = []);
+    try {
+      for (;;) {
+        for (const run of this.runs.values()) {
+          if (run.state !== 'delayed') continue;
+          this.clock.clearTimer(run.timer);
+          run.timer = undefined;
+          run.state = 'pending';
+          this.waiting.push(run);
+        }
+        this.pump();
+        if (this.executing.size === 0) break;
+        await Promise.all(this.executing);
+      }
+    } finally {
+      this.drained = undefined;
+    }
+    return drained.map(snapshot);
   }
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
@@ -133,6 +174,7 @@ export class LocalTransport extends JobTransport {
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     return registry.recurring().map((definition) => {
       const cron = this.schedules.getCronJobs().get(definition.id);
+      const clockTick = this.clockTicks.get(definition.id)?.tick;
       return {
         jobId: definition.id,
         cron: definition.cron as string,
@@ -141,7 +183,11 @@ export class LocalTransport extends JobTransport {
         tenancy: definition.tenancy,
         enabled: definition.enabled,
         paused: this.paused.has(definition.id),
-        nextRunAt: cron && !this.paused.has(definition.id) ? cron.nextDate().toJSDate() : undefined,
+        nextRunAt: this.paused.has(definition.id)
+          ? undefined
+          : clockTick !== undefined
+            ? new Date(clockTick)
+            : cron?.nextDate().toJSDate(),
       };
     });
   }
@@ -153,7 +199,7 @@ export class LocalTransport extends JobTransport {
       run.controller?.abort(new JobAbortedError('cancelled', `Execution ${executionId} was cancelled on request.`));
       return true;
     }
-    if (run.timer) clearTimeout(run.timer);
+    if (run.timer) this.clock.clearTimer(run.timer);
     const index = this.waiting.indexOf(run);
     if (index >= 0) this.waiting.splice(index, 1);
     this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: 'Cancelled before it started.' } });
@@ -188,12 +234,15 @@ export class LocalTransport extends JobTransport {
 
   async pause(definition: JobDefinition): Promise<void> {
     this.paused.add(definition.id);
+    this.clock.clearTimer(this.clockTicks.get(definition.id)?.handle);
+    this.clockTicks.delete(definition.id);
     await this.schedules.getCronJobs().get(definition.id)?.stop();
   }
 
   async resume(definition: JobDefinition): Promise<void> {
     this.paused.delete(definition.id);
     if (this.closing) return;
+    if (this.config.clock) return this.schedule(definition);
     const cron = this.schedules.getCronJobs().get(definition.id);
     if (cron) {
       this.schedules.deleteCronJob(definition.id);
@@ -233,6 +282,7 @@ export class LocalTransport extends JobTransport {
 
   private schedule(definition: JobDefinition): void {
     if (this.paused.has(definition.id)) return;
+    if (this.config.clock) return this.scheduleOnClock(definition);
     let expected: number | undefined;
     const job = CronJob.from({
       cronTime: definition.cron as string,
@@ -242,14 +292,29 @@ export class LocalTransport extends JobTransport {
         // NOTE: the cron engine reports when it fired, not which tick: we track the tick it was due for.
         const tick = expected ?? Math.floor(Date.now() / 1000) * 1000;
         expected = job.nextDate().toMillis();
-        const id = `repeat:${definition.id}:${tick}`;
-        if (this.runs.has(id) || this.closing) return;
-        this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
+        this.tick(definition, tick);
       },
     });
     this.schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
     job.start();
     expected = job.nextDate().toMillis();
+  }
+
+  /** Tests: the next tick from cron-parser, on the manual clock; each tick schedules the one after it. */
+  private scheduleOnClock(definition: JobDefinition): void {
+    const now = this.clock.now();
+    const tick = CronExpressionParser.parse(definition.cron as string, { currentDate: new Date(now), tz: definition.timezone }).next().getTime();
+    const handle = this.clock.setTimer(() => {
+      this.tick(definition, tick);
+      if (!this.closing && !this.paused.has(definition.id)) this.scheduleOnClock(definition);
+    }, tick - now);
+    this.clockTicks.set(definition.id, { handle, tick });
+  }
+
+  private tick(definition: JobDefinition, tick: number): void {
+    const id = `repeat:${definition.id}:${tick}`;
+    if (this.runs.has(id) || this.closing) return;
+    this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
   }
 
   private add(
@@ -261,7 +326,7 @@ export class LocalTransport extends JobTransport {
     delayMs: number,
     scheduledAt?: Date,
   ): LocalRun {
-    const now = Date.now();
+    const now = this.clock.now();
     const run: LocalRun = {
       id,
       definition,
@@ -285,8 +350,8 @@ export class LocalTransport extends JobTransport {
 
   private delay(run: LocalRun, ms: number): void {
     run.state = 'delayed';
-    run.dueAt = Date.now() + ms;
-    run.timer = setTimeout(() => {
+    run.dueAt = this.clock.now() + ms;
+    run.timer = this.clock.setTimer(() => {
       run.timer = undefined;
       run.state = 'pending';
       this.waiting.push(run);
@@ -298,7 +363,8 @@ export class LocalTransport extends JobTransport {
     if (!this.accepting || !this.handler || this.config.worker === false) return;
     while (this.active.size < this.config.worker.concurrency && this.waiting.length > 0) {
       const run = this.waiting.shift() as LocalRun;
-      void this.execute(run);
+      const executing = this.execute(run).finally(() => this.executing.delete(executing));
+      this.executing.add(executing);
     }
   }
 
@@ -307,7 +373,7 @@ export class LocalTransport extends JobTransport {
     this.active.add(run);
     run.state = 'running';
     run.attemptsStarted += 1;
-    run.startedAt = new Date();
+    run.startedAt = new Date(this.clock.now());
     run.controller = new LazyAbortController();
     this.events.emit(run.id);
     let outcome: RunOutcome | undefined;
@@ -360,7 +426,8 @@ export class LocalTransport extends JobTransport {
 
   private finish(run: LocalRun, state: JobState, fields: Partial<LocalRun>): void {
     if (state === 'completed' || state === 'skipped') run.attemptsMade += 1;
-    Object.assign(run, fields, { state, finishedAt: new Date() });
+    Object.assign(run, fields, { state, finishedAt: new Date(this.clock.now()) });
+    this.drained?.push(run);
     if (state === 'completed') run.failure = undefined;
     if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
     this.events.emit(run.id);
@@ -386,7 +453,7 @@ export class LocalTransport extends JobTransport {
     ids.delete(run.id);
     ids.add(run.id);
     const keep = run.definition.history[kind];
-    const oldest = Date.now() - keep.maxAgeSeconds * 1000;
+    const oldest = this.clock.now() - keep.maxAgeSeconds * 1000;
     for (const id of ids) {
       const finishedAt = this.runs.get(id)?.finishedAt?.getTime() ?? 0;
       if (ids.size <= keep.count && finishedAt >= oldest) break;
@@ -413,7 +480,8 @@ export class LocalTransport extends JobTransport {
     }
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const run of this.runs.values()) if (run.timer) clearTimeout(run.timer);
+    for (const run of this.runs.values()) if (run.timer) this.clock.clearTimer(run.timer);
+    for (const { handle } of this.clockTicks.values()) this.clock.clearTimer(handle);
     if (this.waiting.length > 0) {
       this.logger.warn(`Closing: ${this.waiting.length} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
     }
