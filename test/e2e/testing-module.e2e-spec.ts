@@ -52,11 +52,10 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
     await app.close();
   });
 
-  it('a 6-field cron job runs once per tick the clock passes, each with its scheduledAt', async () => {
+  it('a 6-field cron job runs once per tick the clock passes, at its tick, each with its scheduledAt', async () => {
     expect((await jobs.listRecurring())[0].nextRunAt).toEqual(new Date('2026-01-01T00:00:10Z'));
 
-    await testing.advanceBy(30_000);
-    const runs = await testing.drain();
+    const runs = await testing.advanceBy(30_000);
 
     expect(runs.map((r) => [r.jobId, r.state, r.result])).toEqual([
       ['heartbeat', 'completed', 'ok'],
@@ -64,6 +63,8 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
       ['heartbeat', 'completed', 'ok'],
     ]);
     expect(ticks).toEqual(['2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z', '2026-01-01T00:00:30.000Z']);
+    // Each ran when the clock stood at its tick (started at the tick, not at the end of the move).
+    expect(runs.map((r) => r.startedAt)).toEqual(runs.map((r) => r.scheduledAt));
     expect(testing.now()).toEqual(new Date('2026-01-01T00:00:35Z'));
     expect((await jobs.listRecurring())[0].nextRunAt).toEqual(new Date('2026-01-01T00:00:40Z'));
     expect(await testing.drain()).toEqual([]);
@@ -71,28 +72,27 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
 
   it('a paused cron job gets no tick until resumed', async () => {
     await jobs.pause(HeartbeatJob);
-    await testing.advanceBy(60_000);
-    expect(await testing.drain()).toEqual([]);
+    expect(await testing.advanceBy(60_000)).toEqual([]);
 
     await jobs.resume(HeartbeatJob);
-    await testing.advanceBy(10_000);
 
-    expect((await testing.drain()).map((r) => r.scheduledAt)).toEqual([new Date('2026-01-01T00:01:10Z')]);
+    expect((await testing.advanceBy(10_000)).map((r) => r.scheduledAt)).toEqual([new Date('2026-01-01T00:01:10Z')]);
   });
 
   it('drain() runs a run delayed by an hour now, and the clock runs it when it reaches its time', async () => {
+    await jobs.pause(HeartbeatJob); // NOTE: else two hours of the clock are 720 heartbeat runs
     const early = await jobs.enqueue(SendReportJob, { reportId: 1 }, { delayMs: 3_600_000 });
     expect(await jobs.getExecution(early)).toMatchObject({ state: 'delayed' });
 
     expect((await testing.drain()).map((r) => [r.executionId, r.state, r.result])).toEqual([[early, 'completed', 'report 1 sent']]);
 
     const onTime = await jobs.enqueue(SendReportJob, { reportId: 2 }, { runAt: new Date('2026-01-01T02:00:00Z') });
-    await testing.advanceTo(new Date('2026-01-01T01:59:59Z'));
+    expect(await testing.advanceTo(new Date('2026-01-01T01:59:59Z'))).toEqual([]);
     expect(await jobs.getExecution(onTime)).toMatchObject({ state: 'delayed' });
-    await testing.advanceTo(new Date('2026-01-01T02:00:00Z'));
-    expect(await jobs.getExecution(onTime)).not.toMatchObject({ state: 'delayed' });
-    await testing.drain();
-    expect(await jobs.getExecution(onTime)).toMatchObject({ state: 'completed', result: 'report 2 sent' });
+
+    const [run] = await testing.advanceTo(new Date('2026-01-01T02:30:00Z'));
+
+    expect(run).toMatchObject({ executionId: onTime, state: 'completed', result: 'report 2 sent', startedAt: new Date('2026-01-01T02:00:00Z') });
   });
 
   it('drain() runs the retries too, without their backoff (60 s, then 120 s)', async () => {
@@ -102,6 +102,18 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
     const runs = await testing.drain();
 
     expect(runs).toEqual([expect.objectContaining({ executionId: id, state: 'completed', attempts: 3, result: 'report 3 sent' })]);
+  });
+
+  it('moving the clock runs each retry after its backoff: 60 s, then 120 s', async () => {
+    await jobs.pause(HeartbeatJob);
+    SendReportJob.failuresLeft = 2;
+    const id = await jobs.enqueue(SendReportJob, { reportId: 4 });
+
+    expect(await testing.advanceBy(179_999)).toEqual([]);
+    expect(await jobs.getExecution(id)).toMatchObject({ state: 'delayed', attempts: 2 });
+    const [run] = await testing.advanceBy(1);
+
+    expect(run).toMatchObject({ executionId: id, state: 'completed', attempts: 3, startedAt: new Date('2026-01-01T00:03:05Z') });
   });
 
   it('refuses to move the clock backwards', async () => {

@@ -47,8 +47,7 @@ export async function testingSnippet(): Promise<JobExecution[]> {
   await app.init();
   const testing = app.get(BackgroundJobsTesting);
 
-  await testing.advanceBy(30_000); // the ticks at :10, :20 and :30
-  const runs = await testing.drain(); // three completed HeartbeatJob runs
+  const runs = await testing.advanceBy(30_000); // three completed HeartbeatJob runs: the ticks at :10, :20 and :30
   await app.close();
   return runs;
 }

@@ -117,8 +117,9 @@ export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
 
   /**
    * For tests: the module on the embedded transport with a clock that moves only when told. Inject
-   * `BackgroundJobsTesting` to move it (`advanceBy`, `advanceTo`: cron ticks fall due) and to `drain()` what is due,
-   * delayed runs and retries included, so a test of a cron or delayed job needs no sleeps. See docs/testing.md.
+   * `BackgroundJobsTesting` to move it (`advanceBy`, `advanceTo`: each cron tick, delay and retry on the way runs at its
+   * time) and to `drain()` what is due, delayed runs included, so a test of a cron or delayed job needs no sleeps.
+   * See docs/testing.md.
    */
   static forTest(options: BackgroundJobsTestOptions = {}): DynamicModule {
     const { now, ...rest } = options;

@@ -4,14 +4,14 @@ import { INVALID_TEST_CLOCK_MOVE, JobExecution } from './contracts';
 import { JobTransport } from './core';
 
 /**
- * Drives a `BackgroundJobsModule.forTest()` app without real waiting: `advanceBy`/`advanceTo` move its clock (cron
- * ticks, delays and retries that fall due in between are queued, each at its own time), and `drain()` runs
- * everything due now, delayed runs and retries included, until nothing waits or runs.
+ * Drives a `BackgroundJobsModule.forTest()` app without real waiting. `advanceBy`/`advanceTo` move its clock step by
+ * step: at each cron tick, delay or retry that falls due on the way, the clock stops there and what is due runs, as it
+ * would at that time. `drain()` runs everything due now, delayed runs and retries included, until nothing waits or runs.
  *
  * @example
  * ```ts
- * await testing.advanceBy(60_000);          // the ticks of the next minute are queued
- * const runs = await testing.drain();       // and run; resolves the finished executions
+ * const runs = await testing.advanceBy(60_000); // the ticks of the next minute, each run at its time
+ * const rest = await testing.drain();           // and whatever is still delayed, now
  * ```
  */
 @Injectable()
@@ -26,17 +26,22 @@ export class BackgroundJobsTesting {
     return new Date(this.clock.now());
   }
 
-  /** Moves the clock `ms` forward, queueing the cron ticks, delayed runs and retries due by then. Nothing runs yet: `drain()`. */
-  async advanceBy(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(INVALID_TEST_CLOCK_MOVE(ms));
-    this.clock.advanceTo(this.clock.now() + ms);
+  /**
+   * Moves the clock `ms` forward; each cron tick, delayed run and retry due on the way runs at its time. Resolves the
+   * executions that finished meanwhile, in order.
+   */
+  advanceBy(ms: number): Promise<JobExecution[]> {
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new RangeError(INVALID_TEST_CLOCK_MOVE(ms)));
+    return this.moveTo(this.clock.now() + ms);
   }
 
-  /** Moves the clock to `time` (not backwards), queueing what falls due by then. */
-  async advanceTo(time: Date): Promise<void> {
+  /** Moves the clock to `time` (not backwards), running what falls due on the way at its time; as `advanceBy`. */
+  advanceTo(time: Date): Promise<JobExecution[]> {
     const target = time instanceof Date ? time.getTime() : NaN;
-    if (!Number.isFinite(target) || target < this.clock.now()) throw new RangeError(INVALID_TEST_CLOCK_MOVE(time, this.now()));
-    this.clock.advanceTo(target);
+    if (!Number.isFinite(target) || target < this.clock.now()) {
+      return Promise.reject(new RangeError(INVALID_TEST_CLOCK_MOVE(time, this.now())));
+    }
+    return this.moveTo(target);
   }
 
   /**
@@ -44,6 +49,16 @@ export class BackgroundJobsTesting {
    * waits or runs; resolves the executions that finished meanwhile, in the order they finished.
    */
   drain(): Promise<JobExecution[]> {
-    return (this.transport as LocalTransport).drain();
+    return this.local().drain({ delayed: true });
+  }
+
+  private async moveTo(target: number): Promise<JobExecution[]> {
+    const finished = await this.local().drain({ delayed: false });
+    while (this.clock.fireNext(target)) finished.push(...(await this.local().drain({ delayed: false })));
+    return finished;
+  }
+
+  private local(): LocalTransport {
+    return this.transport as LocalTransport;
   }
 }

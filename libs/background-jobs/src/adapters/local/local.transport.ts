@@ -93,16 +93,16 @@ export class LocalTransport extends JobTransport {
   }
 
   /**
-   * Runs everything due now, delayed runs and retries included (without waiting for their time), until nothing
-   * waits or runs; resolves the snapshots of the runs that finished meanwhile, in the order they finished.
-   * Cron ticks are not made: move the clock for those.
+   * Runs what is due until nothing waits or runs, and resolves the snapshots of the runs that finished meanwhile, in
+   * the order they finished. With `delayed`, delayed runs and retries count as due (their time is not waited for);
+   * without, they wait for the clock. Cron ticks are never made here: move the clock for those.
    */
-  async drain(): Promise<JobExecution[]> {
+  async drain(options: { delayed: boolean }): Promise<JobExecution[]> {
     if (this.config.worker === false) throw new Error(DRAIN_WITHOUT_WORKER);
     const drained: LocalRun[] = (this.drained = []);
     try {
       for (;;) {
-        for (const run of this.runs.values()) {
+        for (const run of options.delayed ? this.runs.values() : []) {
           if (run.state !== 'delayed') continue;
           this.clock.clearTimer(run.timer);
           run.timer = undefined;

@@ -12,7 +12,7 @@ export const SYSTEM_CLOCK: LocalClock = {
 };
 
 /**
- * A clock that moves only when told (`advanceTo`), for tests: the embedded transport's delays, retries and cron
+ * A clock that moves only when told (`fireNext`), for tests: the embedded transport's delays, retries and cron
  * ticks wait on it instead of on real time. Timers fire in the order they fall due, each at its own time.
  */
 export class ManualClock implements LocalClock {
@@ -38,19 +38,23 @@ export class ManualClock implements LocalClock {
     this.timers.delete(handle as number);
   }
 
-  /** Moves the clock to `target`, firing every timer due by then (those the firing sets too), earliest first. */
-  advanceTo(target: number): void {
-    for (;;) {
-      let nextId: number | undefined;
-      let next: { at: number; fn: () => void } | undefined;
-      for (const [id, timer] of this.timers) {
-        if (timer.at <= target && (!next || timer.at < next.at)) [nextId, next] = [id, timer];
-      }
-      if (!next) break;
-      this.timers.delete(nextId as number);
-      this.current = Math.max(this.current, next.at);
-      next.fn();
+  /**
+   * Fires the earliest timer due by `target` (the clock moves to its time) and returns true; false, with the
+   * clock at `target`, when none is left. Step by step, so the caller can let what a timer queued run at its time.
+   */
+  fireNext(target: number): boolean {
+    let nextId: number | undefined;
+    let next: { at: number; fn: () => void } | undefined;
+    for (const [id, timer] of this.timers) {
+      if (timer.at <= target && (!next || timer.at < next.at)) [nextId, next] = [id, timer];
     }
-    this.current = Math.max(this.current, target);
+    if (!next) {
+      this.current = Math.max(this.current, target);
+      return false;
+    }
+    this.timers.delete(nextId as number);
+    this.current = Math.max(this.current, next.at);
+    next.fn();
+    return true;
   }
 }
