@@ -121,3 +121,30 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
     await expect(testing.advanceBy(-1)).rejects.toThrow(RangeError);
   });
 });
+
+describe('forTest(): the pipeline sees the test clock', () => {
+  it("ticks of a misfire: 'skip' job run at their time: the misfire stage reads the test clock, not the real one", async () => {
+    @PipelineJob({ id: 'minutely', cron: '* * * * *', misfire: 'skip' })
+    class MinutelyJob implements BackgroundJob<void, string> {
+      async execute(): Promise<string> {
+        return 'ran';
+      }
+    }
+    const app = await Test.createTestingModule({
+      imports: [BackgroundJobsModule.forTest({ now: new Date('2026-01-01T00:00:30Z'), worker: { concurrency: 1 } })],
+      providers: [MinutelyJob],
+    }).compile();
+    app.useLogger(false);
+    await app.init();
+    try {
+      const testing = app.get(BackgroundJobsTesting);
+
+      expect((await testing.advanceBy(120_000)).map((r) => [r.scheduledAt?.toISOString(), r.state])).toEqual([
+        ['2026-01-01T00:01:00.000Z', 'completed'],
+        ['2026-01-01T00:02:00.000Z', 'completed'],
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});

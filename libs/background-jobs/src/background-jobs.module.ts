@@ -4,7 +4,7 @@ import { ClsModule, ClsService } from 'nestjs-cls';
 import { BullmqTransport } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
 import { LocalTransport, InMemoryLock, ManualClock } from './adapters/local';
-import { createLockClient, RedisLock } from './adapters/redis-lock';
+import { RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
@@ -17,17 +17,22 @@ import {
 import {
   BackgroundJobs,
   Clock,
+  CronCalendar,
+  ExecutionReader,
   JobEvents,
   JobRegistry,
-  JobTransport,
   RunLogger,
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
   RUN_LISTENERS,
+  RunQueue,
+  ScheduleStore,
+  SYSTEM_TIME,
   TenantDirectoryLocator,
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
+import { CronParserCalendar } from './cron-calendar';
 import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
 import { BackgroundJobsRegistrar, SHUTDOWN_HOOKS_CHECK } from './background-jobs.registrar';
 import { BackgroundJobsTesting } from './background-jobs.testing';
@@ -47,8 +52,9 @@ const providers: Provider[] = [
     inject: [ClsService, ResolvedJobsOptions],
   },
   {
-    provide: JobTransport,
-    useFactory: (options: ResolvedJobsOptions) => {
+    // NOTE: the transport object is the run queue and owns the lifecycle; its other two ports are its parts.
+    provide: RunQueue,
+    useFactory: (options: ResolvedJobsOptions): BullmqTransport | LocalTransport => {
       const transport = options.transport;
       if (transport.type === 'bullmq') {
         return new BullmqTransport({ connection: transport.connection, prefix: transport.prefix, worker: options.worker });
@@ -57,6 +63,8 @@ const providers: Provider[] = [
     },
     inject: [ResolvedJobsOptions],
   },
+  { provide: ExecutionReader, useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions, inject: [RunQueue] },
+  { provide: ScheduleStore, useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules, inject: [RunQueue] },
   {
     provide: TenantDirectoryLocator,
     useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({
@@ -72,15 +80,14 @@ const providers: Provider[] = [
   },
   {
     provide: DistributedLock,
-    useFactory: (options: ResolvedJobsOptions): DistributedLock => {
-      const transport = options.transport;
-      if (transport.type === 'bullmq') {
-        return new RedisLock(createLockClient(transport.connection), { prefix: transport.prefix ?? 'bull' });
-      }
-      return new InMemoryLock();
-    },
-    inject: [ResolvedJobsOptions],
+    useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
+      transport instanceof BullmqTransport
+        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix })
+        : new InMemoryLock(),
+    inject: [RunQueue],
   },
+  { provide: CronCalendar, useClass: CronParserCalendar },
+  { provide: Clock, useValue: SYSTEM_TIME },
   JobRegistry,
   JobEvents,
   RunLogger,
@@ -131,10 +138,10 @@ export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
         ...(module.providers ?? []),
         { provide: ManualClock, useValue: clock },
         { provide: Clock, useValue: clock },
-        // NOTE: replaces forRoot's JobTransport (of two providers of one token in a module, Nest keeps the later):
+        // NOTE: replaces forRoot's RunQueue (of two providers of one token in a module, Nest keeps the later):
         // the same embedded transport, its time on the test clock.
         {
-          provide: JobTransport,
+          provide: RunQueue,
           useFactory: (resolved: ResolvedJobsOptions) => new LocalTransport({ worker: resolved.worker, clock }),
           inject: [ResolvedJobsOptions],
         },

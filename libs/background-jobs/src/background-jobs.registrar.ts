@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { DistributedLock, SHUTDOWN_DRAIN, SHUTDOWN_DRAINED, SHUTDOWN_HOOKS_DISABLED } from './contracts';
-import { JobRegistry, JobTransport, PipelineRunner, ResolvedJobsOptions, RunInterrupted } from './core';
+import { JobRegistry, PipelineRunner, ResolvedJobsOptions, RunInterrupted, RunQueue, ScheduleStore } from './core';
 
 /**
  * How long after bootstrap the registrar looks for a SIGTERM listener. NOTE: a standalone context
@@ -12,7 +12,7 @@ export const SHUTDOWN_HOOKS_CHECK_MS = 1_000;
 /** `false` under `forTest()`: a test app is closed by the test, not by SIGTERM. */
 export const SHUTDOWN_HOOKS_CHECK = Symbol('background-jobs:shutdown-hooks-check');
 
-/** Starts the transport once every job is recorded, and stops it on shutdown. */
+/** Reconciles the schedules and starts the workers once every job is recorded; stops the transport on shutdown. */
 @Injectable()
 export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('BackgroundJobs');
@@ -23,7 +23,8 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
 
   constructor(
     private readonly registry: JobRegistry,
-    private readonly transport: JobTransport,
+    private readonly runs: RunQueue,
+    private readonly schedules: ScheduleStore,
     private readonly runner: PipelineRunner,
     private readonly options: ResolvedJobsOptions,
     @Optional() private readonly lock?: DistributedLock,
@@ -31,7 +32,8 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.transport.start(this.registry, async (definition, request) => {
+    await this.schedules.reconcile(this.registry);
+    await this.runs.start(this.registry, async (definition, request) => {
       this.running += 1;
       try {
         return await this.runner.run(definition, request);
@@ -57,13 +59,12 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
     const running = this.running;
     if (running > 0 && this.options.worker) this.logger.log(SHUTDOWN_DRAIN(running, this.options.worker.shutdownGraceMs));
     this.handedBack = 0;
-    await this.transport.close();
+    await this.runs.close();
     if (running > 0) {
       const handedBack = Math.min(this.handedBack, running);
       this.logger.log(SHUTDOWN_DRAINED(running - handedBack, handedBack, Date.now() - started));
     }
     // NOTE: after the transport, so runs that finish during the grace period can still release their leases.
-    const lock = this.lock as (DistributedLock & { close?: () => Promise<void> }) | null | undefined;
-    await lock?.close?.();
+    await this.lock?.close();
   }
 }

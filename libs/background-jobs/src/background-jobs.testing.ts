@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LocalTransport, ManualClock } from './adapters/local';
 import { INVALID_TEST_CLOCK_MOVE, JobExecution } from './contracts';
-import { JobTransport } from './core';
+import { RunQueue } from './core';
 
 /**
  * Drives a `BackgroundJobsModule.forTest()` app without real waiting. `advanceBy`/`advanceTo` move its clock step by
@@ -17,7 +17,7 @@ import { JobTransport } from './core';
 @Injectable()
 export class BackgroundJobsTesting {
   constructor(
-    private readonly transport: JobTransport,
+    private readonly transport: RunQueue,
     private readonly clock: ManualClock,
   ) {}
 

@@ -5,7 +5,7 @@ export { OnJobEvent } from './on-job-event.decorator';
 export { BackgroundJobsTesting } from './background-jobs.testing';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
-export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/job-transport.port';
+export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/transport.types';
 export { BackgroundJobsHealthIndicator } from './operations/background-jobs.health';
 export type { JobsHealthOptions } from './operations/background-jobs.health';
 export { BackgroundJobsMetrics } from './operations/background-jobs.metrics';

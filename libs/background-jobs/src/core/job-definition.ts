@@ -24,6 +24,3 @@ export interface JobDefinition {
 export const isRecurring = (definition: JobDefinition): boolean =>
   definition.enabled && typeof definition.cron === 'string';
 
-/** How long the transport waits before the attempt after `attempt` (exponential: backoffMs, 2×, 4×, …, as BullMQ's). */
-export const retryDelayMs = (definition: JobDefinition, attempt: number): number =>
-  definition.retry.backoffMs * 2 ** (attempt - 1);

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { JobEventBase } from '../../contracts';
 import { JobEvents } from '../job-events';
 import { runLabel } from '../run-logger';
-import { retryDelayMs } from '../job-definition';
+import { retryDelayMs } from '../retry-policy';
 import { JobRunFailure, RunInterrupted, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
@@ -41,7 +41,7 @@ export class ObserveStage implements PipelineStage {
         const failure = { kind: error.kind, message: error.message, error: error.cause, unrecognised: error.unrecognised };
         if (error.kind === 'cancelled') this.events.emit({ name: 'cancelled', ...base, durationMs, failure });
         else if (error.retry && request.attempt < base.attempts) {
-          this.events.emit({ name: 'retrying', ...base, durationMs, failure, retryDelayMs: retryDelayMs(definition, request.attempt) });
+          this.events.emit({ name: 'retrying', ...base, durationMs, failure, retryDelayMs: retryDelayMs(definition.retry, request.attempt) });
         } else this.events.emit({ name: 'failed', ...base, durationMs, failure });
       } else {
         const message = error instanceof Error ? error.message : String(error);

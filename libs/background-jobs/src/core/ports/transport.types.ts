@@ -1,0 +1,76 @@
+// NOTE: the shapes the three transport ports (run-queue, execution-reader, schedule-store) exchange with core.
+import { JobExecution, JobState } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { RunOutcome, RunRequest } from '../run.types';
+
+/** Runs one execution through the pipeline; the transport calls it for every job it takes. */
+export type RunHandler = (definition: JobDefinition, request: RunRequest) => Promise<RunOutcome>;
+
+/** A message to enqueue: who it runs as and what it carries. */
+export interface OutgoingRun {
+  tenantId: string | null;
+  data: unknown;
+  delayMs?: number;
+  dedupeKey?: string;
+  /** A per-tenant job's run that fans out to every tenant. */
+  fanOut?: boolean;
+}
+
+/** A run with an execution id chosen by the caller: adding an id that exists already adds nothing. */
+export interface IdentifiedRun {
+  id: string;
+  tenantId: string | null;
+  data: unknown;
+}
+
+/** A filtered, paginated slice of executions, newest first. */
+export interface ExecutionQuery {
+  states?: JobState[];
+  jobId?: string;
+  /** `undefined`: any tenant; `null`: host-level runs only. */
+  tenantId?: string | null;
+  offset: number;
+  limit: number;
+}
+
+export interface ExecutionPage {
+  items: JobExecution[];
+  /** Matching executions in the scanned window (see the transport's scan limit). */
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** What `retry` found: retried, unknown, or in a state that cannot be retried. */
+export type RetryResult = { status: 'retried' } | { status: 'unknown' } | { status: 'not-failed'; state: JobState };
+
+/** Jobs per BullMQ state of one queue. */
+export interface QueueDepth {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  prioritized: number;
+  completed: number;
+  failed: number;
+}
+
+/** What the health indicator reports. */
+export interface TransportHealth {
+  /** Where runs are kept: Redis (BullMQ) or this process's memory (the embedded transport). */
+  store: 'redis' | 'memory';
+  reachable: boolean;
+  error?: string;
+  /** Redis `maxmemory-policy`; anything but `noeviction` may silently drop jobs. */
+  maxmemoryPolicy?: string;
+  /** Workers this instance should run (0 on a producer-only instance) and those running. */
+  workersExpected: number;
+  workersRunning: number;
+  queues: QueueDepth[];
+}
+
+/** The last lines a run logged, oldest first, and how many it logged in all. */
+export interface ExecutionLogs {
+  lines: string[];
+  count: number;
+}
