@@ -1,5 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
-import { BackgroundJobs, DistributedLock, JobContext, JobEvent, JobInterceptor, OnJobEvent, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsMetrics, DistributedLock, JobContext, JobEvent, JobInterceptor, OnJobEvent, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
 import { LogCapture } from '../support/log-capture';
 import { waitFor } from '../support/redis';
 import { UNKNOWN_JOB_EVENT, UNRESOLVABLE_INTERCEPTOR } from 'nestjs-background-jobs/contracts/background-jobs.messages';
@@ -138,7 +138,16 @@ describe('hooks: @OnJobEvent methods observe every run', () => {
     expect(byName('completed', 'flaky')).toMatchObject({ result: 'ok', durationMs: expect.any(Number) });
     expect(byName('failed', 'broken').failure.error).toBeInstanceOf(PermanentJobError);
     expect(byName('cancelled', 'slow')).toMatchObject({ executionId: slowId, failure: { kind: 'cancelled' } });
-    expect(byName('skipped', 'locked').reason).toContain('lock "locked" is held');
+    expect(byName('skipped', 'locked')).toMatchObject({ kind: 'lock-busy', reason: expect.stringContaining('lock "locked" is held') });
+    // The metrics count from the same events: one line per job, outcome and failure kind.
+    const counted = (await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_runs_total')!.get()).values
+      .map((v) => `${v.labels.job}/${v.labels.outcome}/${v.labels.failure_kind}=${v.value}`)
+      .sort();
+    expect(counted).toEqual([
+      'broken/failed/permanent=1', 'flaky/completed/none=1', 'flaky/failed/transient=1', 'locked/skipped/none=1', 'slow/failed/cancelled=1',
+    ]);
+    const lockSkips = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_lock_skips_total')!.get();
+    expect(lockSkips.values.map((v) => [v.labels.job, v.value])).toEqual([['locked', 1]]);
     // A handler that throws is logged with its name and changes nothing: flaky still completed.
     expect(logs.find('warn', '@OnJobEvent handler RunJournal.brokenHandler failed on the completed event of job=flaky')).toHaveLength(1);
   });

@@ -25,7 +25,6 @@ import {
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
-  RUN_LISTENERS,
   RunQueue,
   ScheduleStore,
   SYSTEM_TIME,
@@ -98,7 +97,6 @@ const providers: Provider[] = [
   BackgroundJobsRegistrar,
   BackgroundJobsMetrics,
   BackgroundJobsHealthIndicator,
-  { provide: RUN_LISTENERS, useFactory: (metrics: BackgroundJobsMetrics) => [metrics], inject: [BackgroundJobsMetrics] },
 ];
 
 /**

@@ -34,8 +34,11 @@ export interface JobEventMap {
   retrying: JobEventBase & { name: 'retrying'; durationMs: number; failure: JobEventFailure; retryDelayMs: number };
   /** The run was cancelled (`BackgroundJobs.cancel`); never retried. */
   cancelled: JobEventBase & { name: 'cancelled'; durationMs: number; failure: JobEventFailure };
-  /** The run did not execute (its lock was held, …); `reason` says why. */
-  skipped: JobEventBase & { name: 'skipped'; durationMs: number; reason: string };
+  /**
+   * The run did not execute: `kind` says which rule skipped it (its lock was held, a tick missed while no instance ran,
+   * a paused job's tick), `reason` in words.
+   */
+  skipped: JobEventBase & { name: 'skipped'; durationMs: number; kind: 'lock-busy' | 'misfire' | 'paused'; reason: string };
 }
 
 /** `started | completed | failed | skipped | cancelled | retrying`. */

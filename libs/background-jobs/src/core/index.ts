@@ -20,7 +20,6 @@ export * from './pipeline/run-context';
 export * from './pipeline/pipeline-stage';
 export * from './pipeline/lock.stage';
 export * from './pipeline/fan-out';
-export * from './ports/run-listener';
 export * from './defaults';
 export * from './retry-policy';
 export * from './renewing-lease';

@@ -30,7 +30,7 @@ export class ObserveStage implements PipelineStage {
     try {
       const result = await next();
       const durationMs = performance.now() - started;
-      if (result instanceof SkipRun) this.events.emit({ name: 'skipped', ...base, durationMs, reason: result.reason });
+      if (result instanceof SkipRun) this.events.emit({ name: 'skipped', ...base, durationMs, kind: result.kind, reason: result.reason });
       else this.events.emit({ name: 'completed', ...base, durationMs, result });
       return result;
     } catch (error) {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
 import { fanOut } from './fan-out';
 import { RunQueue } from '../ports/run-queue.port';
@@ -9,8 +9,7 @@ import { JobDefinition } from '../job-definition';
 import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RUN_LISTENERS, RunFinished, RunListener } from '../ports/run-listener';
-import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -48,7 +47,6 @@ export class PipelineRunner {
     events: JobEvents,
     clock: Clock,
     calendar: CronCalendar,
-    @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
     @Optional() lock?: DistributedLock,
   ) {
     this.outer = [
@@ -93,34 +91,7 @@ export class PipelineRunner {
         return Promise.reject(error);
       }
     };
-    const started = performance.now();
-    let result: unknown;
-    try {
-      result = await dispatch(0);
-    } catch (error) {
-      // NOTE: an interrupted run (shutdown) did not finish: it is handed back and runs again elsewhere.
-      if (!(error instanceof RunInterrupted)) {
-        const failureKind = error instanceof JobRunFailure ? error.kind : undefined;
-        this.notify({ definition, request, outcome: 'failed', failureKind, durationMs: performance.now() - started });
-      }
-      throw error;
-    }
-    const durationMs = performance.now() - started;
-    if (result instanceof SkipRun) {
-      this.notify({ definition, request, outcome: 'skipped', skipReason: result.reason, skipKind: result.kind, durationMs });
-      return { status: 'skipped', reason: result.reason };
-    }
-    this.notify({ definition, request, outcome: 'completed', durationMs });
-    return { status: 'completed', value: result };
-  }
-
-  private notify(event: RunFinished): void {
-    for (const listener of this.listeners ?? []) {
-      try {
-        listener.onRunFinished(event);
-      } catch (error) {
-        new Logger('BackgroundJobs').warn(`A run listener failed for job "${event.definition.id}": ${(error as Error).message}`);
-      }
-    }
+    const result = await dispatch(0);
+    return result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result };
   }
 }
