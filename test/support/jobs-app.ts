@@ -1,4 +1,4 @@
-import { Provider, Type } from '@nestjs/common';
+import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
 import { deletePrefix, randomPrefix, testRedisUrl } from './redis';
@@ -66,4 +66,24 @@ export function appsPerTest(label: string): { prefix: () => string; boot: (optio
       return app;
     },
   };
+}
+
+/**
+ * A booted Nest HTTP app with the module on the suite's Redis under `prefix`; pushed onto `apps` before init, so
+ * afterEach closes it even when init fails.
+ */
+export async function startHttpJobsApp(
+  apps: INestApplication[],
+  prefix: string,
+  jobs: Type[],
+  options: Partial<BackgroundJobsModuleOptions>,
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix }, ...options })],
+    providers: jobs,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  apps.push(app);
+  await app.init();
+  return app;
 }

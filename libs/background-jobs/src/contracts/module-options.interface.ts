@@ -101,6 +101,11 @@ export interface OperationsOptions {
   guard: (abstract new (...args: any[]) => OperationsGuard) | OperationsGuard;
   /** @default 'jobs' */
   path?: string;
+  /**
+   * Also serve the dashboard (overview, schedules, runs, run detail) at `<path>/ui`, behind the same guard.
+   * @default false
+   */
+  ui?: boolean;
 }
 
 /** Options of `BackgroundJobsModule.forRoot`. */

@@ -7,6 +7,7 @@ export * from './lazy-abort-controller';
 export * from './job-events';
 export * from './clock';
 export * from './run-logger';
+export * from './optional-peer';
 export * from './background-jobs.service';
 export * from './ports/transport.types';
 export * from './ports/run-queue.port';

@@ -1,9 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { CronExpressionParser } from 'cron-parser';
 import { RecurringJobInfo } from '../../contracts';
-import { JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
+import { JobDefinition, JobRegistry, loadOptionalPeer, recurringInfo, ScheduleStore } from '../../core';
+
+const SCHEDULE_PEER = {
+  pkg: '@nestjs/schedule',
+  feature: "The embedded transport (transport: { type: 'local' })",
+  install: 'npm install @nestjs/schedule@^6 (NestJS 11) or @nestjs/schedule@^12 (NestJS 12).',
+};
 import { ManualClock } from './manual-clock';
 
 /** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
@@ -15,7 +21,9 @@ export type TickHandler = (definition: JobDefinition, tick: number) => void;
  */
 export class LocalSchedules extends ScheduleStore {
   private readonly logger = new Logger('BackgroundJobs');
-  private readonly schedules = new SchedulerRegistry();
+  // NOTE: @nestjs/schedule is an optional peer (BullMQ-only apps need not install it): loaded by reconcile(), which
+  // start() calls first; until then there is no schedule to read.
+  private registry?: SchedulerRegistry;
   private readonly paused = new Set<string>();
   private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
@@ -32,14 +40,23 @@ export class LocalSchedules extends ScheduleStore {
   }
 
   async reconcile(registry: JobRegistry): Promise<void> {
+    if (!this.registry) {
+      const { SchedulerRegistry } = await loadOptionalPeer(SCHEDULE_PEER, () => import('@nestjs/schedule'));
+      this.registry ??= new SchedulerRegistry();
+    }
     for (const definition of registry.recurring()) {
       if (!this.schedules.doesExist('cron', definition.id) && !this.clockTicks.has(definition.id)) this.schedule(definition);
     }
   }
 
+  private get schedules(): SchedulerRegistry {
+    if (!this.registry) throw new Error('LocalSchedules used before reconcile() loaded @nestjs/schedule.');
+    return this.registry;
+  }
+
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     return registry.recurring().map((definition) => {
-      const cron = this.schedules.getCronJobs().get(definition.id);
+      const cron = this.registry?.getCronJobs().get(definition.id);
       const paused = this.paused.has(definition.id);
       const clockTick = this.clockTicks.get(definition.id)?.tick;
       const next = clockTick !== undefined ? new Date(clockTick) : cron?.nextDate().toJSDate();
@@ -59,14 +76,14 @@ export class LocalSchedules extends ScheduleStore {
     this.paused.add(definition.id);
     this.clock?.clearTimer(this.clockTicks.get(definition.id)?.handle);
     this.clockTicks.delete(definition.id);
-    await this.schedules.getCronJobs().get(definition.id)?.stop();
+    await this.registry?.getCronJobs().get(definition.id)?.stop();
   }
 
   async resume(definition: JobDefinition): Promise<void> {
     this.paused.delete(definition.id);
     if (this.stopped) return;
     if (this.clock) return this.schedule(definition);
-    const cron = this.schedules.getCronJobs().get(definition.id);
+    const cron = this.registry?.getCronJobs().get(definition.id);
     if (cron) {
       this.schedules.deleteCronJob(definition.id);
       this.schedule(definition);
@@ -86,6 +103,7 @@ export class LocalSchedules extends ScheduleStore {
     this.stopped = true;
     for (const { handle } of this.clockTicks.values()) this.clock?.clearTimer(handle);
     this.clockTicks.clear();
+    if (!this.registry) return;
     for (const name of this.schedules.getCronJobs().keys()) {
       try {
         await this.schedules.getCronJob(name).stop();
