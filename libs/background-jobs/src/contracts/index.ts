@@ -4,6 +4,7 @@ export * from './background-job.interface';
 export * from './job-execution.interface';
 export * from './module-options.interface';
 export * from './job-interceptor.interface';
+export * from './job-event.interface';
 export * from './tenant.interface';
 export * from './distributed-lock.interface';
 export * from './errors';
