@@ -1,10 +1,10 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
-import { BullmqTransport } from './adapters/bullmq';
+import { BullmqTransport, RedisConnectionFactory } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
 import { LocalTransport, InMemoryLock } from './adapters/local';
-import { createLockClient, RedisLock } from './adapters/redis-lock';
+import { LOCK_CLIENT_OPTIONS, RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
   DistributedLock,
@@ -70,7 +70,8 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedJobsOptions): DistributedLock => {
       const transport = options.transport;
       if (transport.type === 'bullmq') {
-        return new RedisLock(createLockClient(transport.connection), { prefix: transport.prefix ?? 'bull' });
+        const connections = new RedisConnectionFactory(transport.connection);
+        return new RedisLock(connections.create('lock', LOCK_CLIENT_OPTIONS), { prefix: transport.prefix ?? 'bull', hashTags: connections.isCluster });
       }
       return new InMemoryLock();
     },

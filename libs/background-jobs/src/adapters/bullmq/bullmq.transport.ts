@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { CronExpressionParser } from 'cron-parser';
-import IORedis from 'ioredis';
-import { DelayedError, Job, JobsOptions, JobSchedulerJson, JobType, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { ConnectionOptions, DelayedError, Job, JobsOptions, JobSchedulerJson, JobType, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
-import { JobAbortedError, JobExecution, JobState, RecurringJobInfo, RedisConnectionOptions } from '../../contracts';
+import { BullmqConnection, JobAbortedError, JobExecution, JobState, RecurringJobInfo } from '../../contracts';
 import {
   ExecutionPage,
   ExecutionQuery,
@@ -24,9 +23,10 @@ import {
 } from '../../core';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { captureTraceContext, runInTraceContext } from './bullmq-trace';
+import { RedisClient, RedisConnectionFactory } from './redis-connection';
 
 export interface BullmqTransportConfig {
-  connection: RedisConnectionOptions;
+  connection: BullmqConnection;
   /** @default 'bull' */
   prefix?: string;
   /**
@@ -77,21 +77,39 @@ export class BullmqTransport extends JobTransport {
   private readonly running = new Map<string, LazyAbortController>();
   /** Cancel messages for ids not running here yet (the window between BullMQ's moveToActive and our processor). */
   private readonly earlyCancels = new Map<string, number>();
-  private subscriber?: IORedis;
+  private subscriber?: RedisClient;
   private healTimer?: NodeJS.Timeout;
   private healing?: Promise<void>;
   /** Pause flags as this instance last knew them, to write back if Redis loses them. */
   private readonly knownPaused = new Map<string, string>();
   private registry?: JobRegistry;
   private closing?: Promise<void>;
-  private opsRedis?: IORedis;
+  private opsRedis?: RedisClient;
+  /** Clients made here for BullMQ (a cluster's Queue client, the Worker template), closed with the transport. */
+  private readonly bullClients = new Map<'queue' | 'worker', RedisClient>();
+  readonly connections: RedisConnectionFactory;
 
   constructor(private readonly config: BullmqTransportConfig) {
     super();
+    // NOTE: validates transport.connection here, at DI time: a bad key stops the boot before any connection.
+    this.connections = new RedisConnectionFactory(config.connection);
   }
 
   get prefix(): string {
     return this.config.prefix ?? 'bull';
+  }
+
+  /**
+   * On a Redis Cluster BullMQ needs every key of a queue in one hash slot. A prefix without a hash tag gets one per
+   * queue (`<prefix>:{<queue>}`), so different queues spread over the shards; a prefix with its own tag
+   * (`{bull}`) keeps everything in that one slot, as the user asked. One server or Sentinel: the prefix as given.
+   */
+  queuePrefix(queue: string): string {
+    return this.hashTagged ? `${this.prefix}:{${queue}}` : this.prefix;
+  }
+
+  private get hashTagged(): boolean {
+    return this.connections.isCluster && !/\{[^}]+\}/.test(this.prefix);
   }
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
@@ -106,8 +124,8 @@ export class BullmqTransport extends JobTransport {
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
       const worker = new Worker(name, (job, token) => this.process(job, run, token), {
-        connection: this.config.connection,
-        prefix: this.prefix,
+        connection: this.bullConnection('worker'),
+        prefix: this.queuePrefix(name),
         concurrency: this.config.worker.concurrency,
         lockDuration: this.config.worker.lockDurationMs,
         // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
@@ -342,27 +360,26 @@ export class BullmqTransport extends JobTransport {
   /** Fails boot with one clear line, in bounded time, when Redis is unreachable or refuses the credentials. */
   private async assertReachable(): Promise<void> {
     const timeoutMs = this.config.connectTimeoutMs ?? 10_000;
-    const { url, ...rest } = this.config.connection;
     // NOTE: a short disconnectTimeout: after a refused connection ioredis otherwise keeps a 2 s timer alive, and a
     // host whose boot failed would linger that long before exiting.
-    const options = {
-      ...rest,
+    const shared = this.connections.shared;
+    const client = shared ?? this.connections.create('probe', {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      retryStrategy: () => null,
+      failFast: true,
       connectTimeout: timeoutMs,
       disconnectTimeout: 100,
-    };
-    const client = url ? new IORedis(url, options) : new IORedis(options);
-    let lastError: Error | undefined;
-    client.on('error', (error: Error) => {
-      lastError = error;
     });
+    let lastError: Error | undefined;
+    const onError = (error: Error) => {
+      lastError = error;
+    };
+    client.on('error', onError);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        client.connect().then(() => client.ping()),
+        (shared ? Promise.resolve() : client.connect()).then(() => client.ping()),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
@@ -370,12 +387,13 @@ export class BullmqTransport extends JobTransport {
     } catch (error) {
       const cause = (lastError ?? (error as Error)).message.replace(/\.$/, '');
       throw new Error(
-        `BackgroundJobs cannot use Redis at ${describeConnection(this.config.connection)}: ${cause}. ` +
+        `BackgroundJobs cannot use Redis at ${this.connections.describe()}: ${cause}. ` +
           'Fix: start Redis there, or correct transport.connection (url, password).',
       );
     } finally {
       if (timer) clearTimeout(timer);
-      client.disconnect();
+      client.off('error', onError);
+      if (!shared) client.disconnect();
     }
   }
 
@@ -424,6 +442,7 @@ export class BullmqTransport extends JobTransport {
       }
     }
     await this.redis().set(this.key('alive'), String(Date.now()));
+    if (this.hashTagged) for (const name of registry.queues()) await this.redis().set(this.queueAliveKey(name), String(Date.now()));
   }
 
   /**
@@ -450,7 +469,10 @@ export class BullmqTransport extends JobTransport {
         if (error) throw error;
         return value;
       }) as [number, Record<string, string>];
-      if (alive === 1) {
+      const queuesAlive = this.hashTagged
+        ? await Promise.all(registry.queues().map(async (name) => (await this.redis().exists(this.queueAliveKey(name))) === 1))
+        : [];
+      if (alive === 1 && queuesAlive.every(Boolean)) {
         this.rememberPaused(flags);
         return;
       }
@@ -596,7 +618,7 @@ export class BullmqTransport extends JobTransport {
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.config.connection, prefix: this.prefix });
+      queue = new Queue(name, { connection: this.bullConnection('queue'), prefix: this.queuePrefix(name) });
       queue.on('error', (error) => this.logger.error(`Queue "${name}" failed: ${error.message}`));
       this.queues.set(name, queue);
     }
@@ -614,22 +636,42 @@ export class BullmqTransport extends JobTransport {
   }
 
   private get pausedKey(): string {
-    return `${this.prefix}:bgj:paused`;
+    return this.key('paused');
   }
 
   private get lastRunKey(): string {
-    return `${this.prefix}:bgj:last-run`;
+    return this.key('last-run');
   }
 
   /** The framework's own keys (paused ids, last runs) live beside the queues, on a client of their own. */
-  private redis(): IORedis {
+  private redis(): RedisClient {
     if (!this.opsRedis) {
-      const { url, ...rest } = this.config.connection;
-      const options = { ...rest, maxRetriesPerRequest: 1 };
-      this.opsRedis = url ? new IORedis(url, options) : new IORedis(options);
-      this.opsRedis.on('error', () => undefined);
+      this.opsRedis = this.connections.shared ?? this.connections.create('commands', { maxRetriesPerRequest: 1 });
+      if (this.opsRedis !== this.connections.shared) this.opsRedis.on('error', () => undefined);
     }
     return this.opsRedis;
+  }
+
+  /**
+   * What BullMQ Queues and Workers take as `connection`. Options for one server or Sentinel (BullMQ makes and
+   * closes those clients); on a cluster, or with the host's client, an ioredis instance: Queues share it, Workers
+   * duplicate it (BullMQ never closes an instance it was given; closeAll disconnects the ones made here).
+   */
+  private bullConnection(role: 'queue' | 'worker'): ConnectionOptions {
+    const target = this.connections.target;
+    // NOTE: ioredis' and BullMQ's option types differ in details only (BullMQ passes these on to ioredis).
+    if (target.kind === 'server') return (target.url ? { url: target.url, ...target.options } : target.options) as ConnectionOptions;
+    if (target.kind === 'sentinel') return target.options as ConnectionOptions;
+    // NOTE: a Worker refuses an instance whose maxRetriesPerRequest is not null (it blocks on it); the template is
+    // lazy and never connects itself: BullMQ connects its duplicates.
+    if (role === 'queue' && this.connections.shared) return this.connections.shared;
+    let client = this.bullClients.get(role);
+    if (!client) {
+      client = this.connections.create(role, role === 'worker' ? { maxRetriesPerRequest: null, lazyConnect: true } : { lazyConnect: true });
+      client.on('error', (error: Error) => this.logger.debug(`Redis (${role}): ${error.message}`));
+      this.bullClients.set(role, client);
+    }
+    return client;
   }
 
   private async pausedIds(): Promise<Set<string>> {
@@ -689,7 +731,8 @@ export class BullmqTransport extends JobTransport {
     await Promise.all(this.workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
     await Promise.all([...this.workers, ...this.queues.values()].map((closable) => step('disconnect', () => closable.disconnect(), 200)));
     this.subscriber?.disconnect();
-    this.opsRedis?.disconnect();
+    if (this.opsRedis !== this.connections.shared) this.opsRedis?.disconnect();
+    for (const client of this.bullClients.values()) client.disconnect();
   }
 
   /** Polls until no run is left or `until` passes: a poll that outlived the grace period would keep the process alive. */
@@ -697,16 +740,23 @@ export class BullmqTransport extends JobTransport {
     while (this.running.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
-  private client(): IORedis {
-    const { url, ...rest } = this.config.connection;
-    const options = { ...rest, maxRetriesPerRequest: null };
-    const client = url ? new IORedis(url, options) : new IORedis(options);
+  private client(): RedisClient {
+    const client = this.connections.create('subscriber', { maxRetriesPerRequest: null });
     client.on('error', (error: Error) => this.logger.debug(`Redis: ${error.message}`));
     return client;
   }
 
+  /**
+   * The framework's own keys. On a cluster they share one slot (`{<prefix>:bgj}:…`): the schedule check reads the
+   * sentinel and the pause flags in one MULTI.
+   */
   private key(...parts: string[]): string {
-    return [this.prefix, 'bgj', ...parts].join(':');
+    return [this.hashTagged ? `{${this.prefix}:bgj}` : `${this.prefix}:bgj`, ...parts].join(':');
+  }
+
+  /** Per-queue sentinel on a cluster: the shard holding a queue's schedulers can lose its data alone. */
+  private queueAliveKey(queue: string): string {
+    return `${this.queuePrefix(queue)}:bgj:alive`;
   }
 }
 
@@ -751,11 +801,6 @@ function scheduledAtOf(job: Job): Date | undefined {
   if (typeof opts.prevMillis === 'number') return new Date(opts.prevMillis);
   if (opts.delay) return new Date(job.timestamp + opts.delay);
   return undefined;
-}
-
-function describeConnection(connection: RedisConnectionOptions): string {
-  if (connection.url) return connection.url.replace(/\/\/([^@/]*)@/, '//***@');
-  return `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}${connection.db ? `/${connection.db}` : ''}`;
 }
 
 const schedulerId = (scheduler: JobSchedulerJson): string => scheduler.key ?? scheduler.id ?? scheduler.name;

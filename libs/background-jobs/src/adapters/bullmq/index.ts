@@ -1,1 +1,2 @@
 export * from './bullmq.transport';
+export * from './redis-connection';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import {
   AcquireOptions,
@@ -11,7 +11,6 @@ import {
   LOCK_MAX_HOLD,
   LOCK_UNAVAILABLE,
   LockUnavailableError,
-  RedisConnectionOptions,
 } from '../../contracts';
 import { LazyAbortController, LossReportingLease } from '../../core';
 import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
@@ -20,29 +19,36 @@ export interface RedisLockConfig {
   /** Key prefix: locks live at `<prefix>:bgj:lock:<key>`, fencing counters at `<prefix>:bgj:fence:<key>`. */
   prefix: string;
   /**
+   * Redis Cluster: wrap the lock key in a hash tag (`lock:{<key>}`, `fence:{<key>}`), so a lock and its fencing
+   * counter share a slot (one script touches both) while different locks spread over the shards.
+   * @default false
+   */
+  hashTags?: boolean;
+  /**
    * Longest wait for Redis in `acquire` before it fails with `LockUnavailableError`.
    * @default 5000
    */
   acquireTimeoutMs?: number;
 }
 
-/** One ioredis connection for the lock, built from the transport's connection options. */
-export function createLockClient(connection: RedisConnectionOptions): IORedis {
-  const { url, ...rest } = connection;
-  // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
-  // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
-  // (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
-  // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
-  // leaves no connection behind to keep its process alive.
-  const options = {
-    ...rest,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectionName: 'bgj-lock',
-    enableAutoPipelining: true,
-  };
-  return url ? new IORedis(url, options) : new IORedis(options);
+/**
+ * What the lock's connection needs on top of the transport's connection options.
+ * NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
+ * Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
+ * (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
+ * Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
+ * leaves no connection behind to keep its process alive.
+ */
+export const LOCK_CLIENT_OPTIONS = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  enableAutoPipelining: true,
+};
+
+/** One ioredis connection for the lock on one server (tests and the bench; the module builds its own from transport.connection). */
+export function createLockClient(connection: { url?: string }): IORedis {
+  return new IORedis(connection.url ?? 'redis://127.0.0.1:6379', { ...LOCK_CLIENT_OPTIONS, connectionName: 'bgj:lock' });
 }
 
 /**
@@ -61,7 +67,7 @@ export class RedisLock extends DistributedLock {
   private closing?: Promise<void>;
 
   constructor(
-    private readonly redis: IORedis,
+    private readonly redis: IORedis | Cluster,
     private readonly config: RedisLockConfig,
   ) {
     super();
@@ -74,11 +80,11 @@ export class RedisLock extends DistributedLock {
   }
 
   lockKey(key: string): string {
-    return `${this.config.prefix}:bgj:lock:${key}`;
+    return `${this.config.prefix}:bgj:lock:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
   fenceKey(key: string): string {
-    return `${this.config.prefix}:bgj:fence:${key}`;
+    return `${this.config.prefix}:bgj:fence:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
   async acquire(key: string, options: AcquireOptions): Promise<Lease | null> {
