@@ -2,15 +2,28 @@ import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext, PermanentJobError, TENANT_DIRECTORY, TransientJobError } from 'nestjs-background-jobs';
 import { LOCK_BUSY } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
-import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
+import { randomPrefix, waitFor } from '../support/redis';
+import { RedisTopology, RedisTopologyKind, startTopology } from '../support/redis-topology';
+
+type ContractTarget = 'local' | `bullmq ${RedisTopologyKind}`;
 
 /**
- * One contract, both transports: everything a job author can observe in one process behaves the same on
- * BullMQ and on the embedded transport.
+ * One contract, every transport: everything a job author can observe in one process behaves the same on
+ * BullMQ (over one Redis, a Redis Cluster and a Sentinel-managed master) and on the embedded transport.
  */
-describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (transport) => {
+describe.each<ContractTarget>(['bullmq standalone', 'local', 'bullmq cluster', 'bullmq sentinel'])('transport contract: %s', (target) => {
+  const transport: TransportKind = target === 'local' ? 'local' : 'bullmq';
+  let topology: RedisTopology | undefined;
   let prefix: string;
   const apps: TestingModule[] = [];
+
+  beforeAll(async () => {
+    if (target !== 'local') topology = await startTopology(target.replace('bullmq ', '') as RedisTopologyKind);
+  }, 60_000);
+
+  afterAll(async () => {
+    await topology?.destroy();
+  });
 
   beforeEach(() => {
     prefix = randomPrefix(`contract-${transport}`);
@@ -18,11 +31,14 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
 
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
-    await deletePrefix(prefix);
+    await topology?.deletePrefix(prefix);
   });
 
-  const boot = async (options: Omit<Parameters<typeof startJobsApp>[0], 'prefix' | 'transport'>) => {
-    const app = await startJobsApp({ prefix, transport, ...options });
+  const startApp = (options: Omit<Parameters<typeof startJobsApp>[0], 'prefix' | 'transport' | 'connection'>) =>
+    startJobsApp({ prefix, transport, connection: topology?.connection, ...options });
+
+  const boot = async (options: Omit<Parameters<typeof startJobsApp>[0], 'prefix' | 'transport' | 'connection'>) => {
+    const app = await startApp(options);
     apps.push(app);
     return app.get(BackgroundJobs);
   };
@@ -39,7 +55,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
 
   it('health is up with its workers running and names where runs are kept; down once the app has closed', async () => {
     const Job = defineJob('EchoJob', { id: 'echo' });
-    const app = await startJobsApp({ prefix, transport, jobs: [Job] });
+    const app = await startApp({ jobs: [Job] });
     apps.push(app);
     const health = app.get(BackgroundJobsHealthIndicator);
 
@@ -196,7 +212,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
       await new Promise((r) => setTimeout(r, 300));
       finished += 1;
     });
-    const app = await startJobsApp({ prefix, transport, jobs: [Job], worker: { shutdownGraceMs: 5_000 } });
+    const app = await startApp({ jobs: [Job], worker: { shutdownGraceMs: 5_000 } });
     await app.get(BackgroundJobs).enqueue(Job);
     await waitFor('the job to start', () => started);
 
