@@ -23,6 +23,7 @@ import {
 } from '../../core';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { captureTraceContext, runInTraceContext } from './bullmq-trace';
+import { BullmqWorker } from './bullmq-worker';
 import { RedisClient, RedisConnectionFactory } from './redis-connection';
 
 export interface BullmqTransportConfig {
@@ -123,7 +124,7 @@ export class BullmqTransport extends JobTransport {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
-      const worker = new Worker(name, (job, token) => this.process(job, run, token), {
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
         connection: this.bullConnection('worker'),
         prefix: this.queuePrefix(name),
         concurrency: this.config.worker.concurrency,
