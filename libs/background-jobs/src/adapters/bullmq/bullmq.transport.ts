@@ -730,7 +730,12 @@ export class BullmqTransport extends JobTransport {
     // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
     // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
     await Promise.all(this.workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
-    await Promise.all([...this.workers, ...this.queues.values()].map((closable) => step('disconnect', () => closable.disconnect(), 200)));
+    // NOTE: a Queue given an instance (the host's client, or the cluster client made here) would disconnect it too:
+    // BullMQ's disconnect() ignores that it does not own it. Those are left to the host, or disconnected below.
+    const kind = this.connections.target.kind;
+    const queuesOwnClients = kind === 'server' || kind === 'sentinel';
+    const closables = [...this.workers, ...(queuesOwnClients ? this.queues.values() : [])];
+    await Promise.all(closables.map((closable) => step('disconnect', () => closable.disconnect(), 200)));
     this.subscriber?.disconnect();
     if (this.opsRedis !== this.connections.shared) this.opsRedis?.disconnect();
     for (const client of this.bullClients.values()) client.disconnect();
