@@ -6,7 +6,7 @@ import { BackgroundJobs, BackgroundJobsModule, BullmqConnection, JobContext } fr
 import { CONFLICTING_CONNECTION_KEYS, CONNECTION_SERVER_KEYS, UNKNOWN_CONNECTION_KEY } from 'nestjs-background-jobs/contracts';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../support/redis';
-import { freePort } from '../support/redis-server';
+import { freePort, TestRedisServer } from '../support/redis-server';
 import { TestTlsRedis } from '../support/redis-tls';
 
 /** The transport's boot check gives up after this long (BullmqTransportConfig.connectTimeoutMs default). */
@@ -149,5 +149,30 @@ describe('transport.connection', () => {
       await moduleRef.close();
       expect(await host.ping()).toBe('PONG');
     });
+  });
+
+  it('connections per instance: 4 with one queue (commands shared by every Queue, the cancel subscriber, 2 per Worker), +2 per extra queue, +1 once the lock is used', async () => {
+    const server = await TestRedisServer.create();
+    closers.push(() => server.destroy());
+    const admin = new IORedis(server.url);
+    closers.push(async () => admin.disconnect());
+    const adminId = await admin.client('ID');
+    const clients = async () =>
+      String(await admin.client('LIST'))
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith(`id=${adminId} `)).length;
+    const Other = defineJob('OtherJob', { id: 'other', queue: 'other' });
+    const Locked = defineJob('LockedJob', { id: 'locked', lock: { ttlMs: 1_000 } });
+
+    const counts: number[] = [];
+    for (const jobs of [[Echo], [Echo, Other], [Echo, Locked]]) {
+      const app = await startJobsApp({ prefix, connection: { url: server.url }, jobs });
+      for (const job of jobs) await app.get(BackgroundJobs).runNow(job, { data: { n: 0 } });
+      counts.push(await clients());
+      await app.close();
+    }
+
+    expect(counts).toEqual([4, 6, 5]);
   });
 });

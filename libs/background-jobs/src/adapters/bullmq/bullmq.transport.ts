@@ -86,8 +86,8 @@ export class BullmqTransport extends JobTransport {
   private registry?: JobRegistry;
   private closing?: Promise<void>;
   private opsRedis?: RedisClient;
-  /** Clients made here for BullMQ (a cluster's Queue client, the Worker template), closed with the transport. */
-  private readonly bullClients = new Map<'queue' | 'worker', RedisClient>();
+  /** What Workers duplicate on a cluster or with the host's client; never connected itself. */
+  private workerTemplate?: RedisClient;
   readonly connections: RedisConnectionFactory;
 
   constructor(private readonly config: BullmqTransportConfig) {
@@ -647,32 +647,30 @@ export class BullmqTransport extends JobTransport {
   /** The framework's own keys (paused ids, last runs) live beside the queues, on a client of their own. */
   private redis(): RedisClient {
     if (!this.opsRedis) {
-      this.opsRedis = this.connections.shared ?? this.connections.create('commands', { maxRetriesPerRequest: 1 });
-      if (this.opsRedis !== this.connections.shared) this.opsRedis.on('error', () => undefined);
+      // NOTE: ioredis' retry defaults, as BullMQ gives its own Queue clients: an enqueue rides out a short reconnect.
+      // The health indicator bounds its own wait.
+      this.opsRedis = this.connections.shared ?? this.connections.create('commands');
+      if (this.opsRedis !== this.connections.shared) this.opsRedis.on('error', (error: Error) => this.logger.debug(`Redis: ${error.message}`));
     }
     return this.opsRedis;
   }
 
   /**
-   * What BullMQ Queues and Workers take as `connection`. Options for one server or Sentinel (BullMQ makes and
-   * closes those clients); on a cluster, or with the host's client, an ioredis instance: Queues share it, Workers
-   * duplicate it (BullMQ never closes an instance it was given; closeAll disconnects the ones made here).
+   * What BullMQ Queues and Workers take as `connection`. Every Queue shares the commands client (BullMQ lets
+   * non-blocking Queues share an instance and never closes it): one connection for all queues and the framework's
+   * keys instead of one per queue plus one. A Worker needs connections of its own (a blocking one and one for its
+   * commands): options for one server or Sentinel, which BullMQ turns into clients it closes; otherwise a lazy
+   * template that BullMQ duplicates and that never connects itself.
    */
   private bullConnection(role: 'queue' | 'worker'): ConnectionOptions {
+    if (role === 'queue') return this.redis();
     const target = this.connections.target;
     // NOTE: ioredis' and BullMQ's option types differ in details only (BullMQ passes these on to ioredis).
     if (target.kind === 'server') return (target.url ? { url: target.url, ...target.options } : target.options) as ConnectionOptions;
     if (target.kind === 'sentinel') return target.options as ConnectionOptions;
-    // NOTE: a Worker refuses an instance whose maxRetriesPerRequest is not null (it blocks on it); the template is
-    // lazy and never connects itself: BullMQ connects its duplicates.
-    if (role === 'queue' && this.connections.shared) return this.connections.shared;
-    let client = this.bullClients.get(role);
-    if (!client) {
-      client = this.connections.create(role, role === 'worker' ? { maxRetriesPerRequest: null, lazyConnect: true } : { lazyConnect: true });
-      client.on('error', (error: Error) => this.logger.debug(`Redis (${role}): ${error.message}`));
-      this.bullClients.set(role, client);
-    }
-    return client;
+    // NOTE: a Worker refuses an instance whose maxRetriesPerRequest is not null (it blocks on it).
+    this.workerTemplate ??= this.connections.create('worker', { maxRetriesPerRequest: null, lazyConnect: true });
+    return this.workerTemplate;
   }
 
   private async pausedIds(): Promise<Set<string>> {
@@ -730,15 +728,12 @@ export class BullmqTransport extends JobTransport {
     // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
     // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
     await Promise.all(this.workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
-    // NOTE: a Queue given an instance (the host's client, or the cluster client made here) would disconnect it too:
-    // BullMQ's disconnect() ignores that it does not own it. Those are left to the host, or disconnected below.
-    const kind = this.connections.target.kind;
-    const queuesOwnClients = kind === 'server' || kind === 'sentinel';
-    const closables = [...this.workers, ...(queuesOwnClients ? this.queues.values() : [])];
-    await Promise.all(closables.map((closable) => step('disconnect', () => closable.disconnect(), 200)));
+    // NOTE: not the Queues: they share the commands client (or the host's), and BullMQ's Queue.disconnect() would
+    // close it although the Queue does not own it. It is disconnected below, unless it is the host's.
+    await Promise.all(this.workers.map((worker) => step('disconnect', () => worker.disconnect(), 200)));
     this.subscriber?.disconnect();
     if (this.opsRedis !== this.connections.shared) this.opsRedis?.disconnect();
-    for (const client of this.bullClients.values()) client.disconnect();
+    this.workerTemplate?.disconnect();
   }
 
   /** Polls until no run is left or `until` passes: a poll that outlived the grace period would keep the process alive. */
