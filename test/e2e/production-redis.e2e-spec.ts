@@ -178,6 +178,25 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       }
     }, 60_000);
 
+    it("the host's ioredis Cluster: runs on it (cancel included), and it is still open after the app closed", async () => {
+      const host = topology.cluster!.client();
+      try {
+        const Echo = defineJob('EchoJob', { id: 'echo' }, (ctx: JobContext<{ n: number }>) => ({ n: ctx.data.n }));
+        const app = await startJobsApp({ prefix, connection: host, jobs: [Echo] });
+        apps.push(app);
+        const jobs = app.get(BackgroundJobs);
+        expect(await jobs.runNow(Echo, { data: { n: 5 } })).toMatchObject({ state: 'completed', result: { n: 5 } });
+        const delayed = await jobs.enqueue(Echo, { n: 6 }, { delayMs: 10_000 });
+        expect(await jobs.cancel(delayed)).toBe(true);
+        expect(await jobs.getExecution(delayed)).toMatchObject({ state: 'cancelled' });
+        await apps.splice(apps.indexOf(app), 1)[0].close();
+
+        expect(await host.ping()).toBe('PONG');
+      } finally {
+        host.disconnect();
+      }
+    }, 30_000);
+
     it('the whole cluster comes back empty: schedules and pause flags are re-asserted, as on one server', async () => {
       const [a, b] = await bootTwo();
       await a.pause('tick');

@@ -151,7 +151,7 @@ describe('transport.connection', () => {
     });
   });
 
-  it('connections per instance: 4 with one queue (commands shared by every Queue, the cancel subscriber, 2 per Worker), +2 per extra queue, +1 once the lock is used', async () => {
+  it('connections per instance: 4 with one queue (commands shared by every Queue, the cancel subscriber, 2 per Worker), +2 per extra queue, +1 once the lock is used; 1 on a producer', async () => {
     const server = await TestRedisServer.create();
     closers.push(() => server.destroy());
     const admin = new IORedis(server.url);
@@ -172,7 +172,11 @@ describe('transport.connection', () => {
       counts.push(await clients());
       await app.close();
     }
+    const producer = await startJobsApp({ prefix, connection: { url: server.url }, jobs: [Echo], worker: false });
+    await producer.get(BackgroundJobs).enqueue(Echo, { n: 0 });
+    counts.push(await clients());
+    await producer.close();
 
-    expect(counts).toEqual([4, 6, 5]);
+    expect(counts).toEqual([4, 6, 5, 1]);
   });
 });
