@@ -1,7 +1,8 @@
 import { TestingModule } from '@nestjs/testing';
 import IORedis from 'ioredis';
-import { BackgroundJobs, JobContext } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext } from 'nestjs-background-jobs';
 import { LOCK_BUSY } from 'nestjs-background-jobs/contracts/background-jobs.messages';
+import { REPLICA_UNREACHABLE_WARNING } from 'nestjs-background-jobs/operations/operations.messages';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { randomPrefix, waitFor } from '../support/redis';
 import { RedisTopology, startTopology } from '../support/redis-topology';
@@ -118,12 +119,42 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
     expectEachTickOnce();
   };
 
+  /** What the health indicator says about the topology: the cluster's nodes by role, or the Sentinel master. */
+  const healthOf = async () => {
+    const { jobs } = await apps[0].get(BackgroundJobsHealthIndicator).isHealthy('jobs');
+    const nodes = (jobs.nodes ?? []) as Array<{ address: string; role: string; reachable: boolean }>;
+    const ports = (role: string) => nodes.filter((n) => n.role === role && n.reachable).map((n) => Number(n.address.split(':')[1])).sort();
+    return { status: jobs.status, masters: ports('master'), replicas: ports('replica'), master: jobs.master as string | undefined };
+  };
+
+  /** Health names the topology as Redis itself reports it. */
+  const expectHealthMatchesTopology = async () => {
+    if (kind === 'cluster') {
+      const roles = await topology.cluster!.roles();
+      const expected = {
+        status: 'up',
+        masters: roles.filter((r) => r.role === 'master').map((r) => r.port).sort(),
+        replicas: roles.filter((r) => r.role === 'slave').map((r) => r.port).sort(),
+      };
+      // NOTE: the client learns the new roles from its next slot refresh, which a MOVED reply or its timer triggers.
+      await waitFor(`health to show masters ${expected.masters.join(',')}`, async () => {
+        const health = await healthOf();
+        return health.status === expected.status && String(health.masters) === String(expected.masters) && String(health.replicas) === String(expected.replicas);
+      }, 10_000, 200);
+    } else {
+      const port = await topology.sentinel!.masterPort();
+      await waitFor(`health to name the master 127.0.0.1:${port}`, async () => (await healthOf()).master === `127.0.0.1:${port}`, 10_000, 200);
+      expect((await healthOf()).status).toBe('up');
+    }
+  };
+
   const failover = (): Promise<unknown> => (kind === 'cluster' ? topology.cluster!.failoverEveryShard() : topology.sentinel!.killMaster());
 
-  it(`two instances: once per tick, runNow, lock, cross-instance cancel, pause/resume; the same after ${kind === 'cluster' ? 'a failover of every shard' : 'the master is killed'}`, async () => {
+  it(`two instances: once per tick, runNow, lock, cross-instance cancel, pause/resume, health naming the ${kind === 'cluster' ? 'nodes' : 'master'}; the same after ${kind === 'cluster' ? 'a failover of every shard' : 'the master is killed'}`, async () => {
     const instances = await bootTwo();
     await waitFor('three ticks', () => ticks.length >= 3, 6_000);
     await exercise(instances);
+    await expectHealthMatchesTopology();
 
     const delayed = await instances[0].enqueue('echo', { n: 1 }, { delayMs: 1_000 });
     await failover();
@@ -137,6 +168,7 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
     }, 10_000)).toMatchObject({ result: { n: 1 } });
     await exercise(instances);
     expectEachTickOnce();
+    await expectHealthMatchesTopology();
   }, 90_000);
 
   if (kind === 'cluster') {
@@ -208,5 +240,21 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       await waitFor('a tick after the cluster came back empty', () => ticks.some((t) => t.scheduledAt >= flushed), 2 * HEAL_INTERVAL_MS + 3_000, 100);
       expectEachTickOnce();
     }, 60_000);
+
+    // NOTE: last of the cluster cases: it leaves a replica down.
+    it('health: a replica down keeps it up, with a warning naming the replica', async () => {
+      await bootTwo();
+      const replica = (await topology.cluster!.roles()).find((r) => r.role === 'slave')!;
+      await topology.cluster!.killNode(replica.port);
+
+      // NOTE: the cluster flags a node after cluster-node-timeout (2 s here); 3 s of margin for the gossip.
+      const result = await waitFor('health to warn about the replica', async () => {
+        const result = await apps[0].get(BackgroundJobsHealthIndicator).isHealthy('jobs');
+        return Array.isArray(result.jobs.warnings) ? result : null;
+      }, 5_000, 200);
+      const jobs = result!.jobs;
+      expect(jobs.status).toBe('up');
+      expect(jobs.warnings).toEqual([REPLICA_UNREACHABLE_WARNING([`127.0.0.1:${replica.port}`])]);
+    }, 30_000);
   }
 });

@@ -115,6 +115,13 @@ export class TestRedisCluster {
     return promoted;
   }
 
+  /** SIGKILLs the node on `port` (a lost machine); it stays down. */
+  async killNode(port: number): Promise<void> {
+    const node = this.nodes.find((n) => n.port === port);
+    if (!node) throw new Error(`no node of this cluster listens on ${port}`);
+    await node.kill();
+  }
+
   /** Empties every master (a whole cluster that came back without its data). */
   async flushAll(): Promise<void> {
     for (const port of await this.masterPorts()) await commandOn(port, ['FLUSHALL']);

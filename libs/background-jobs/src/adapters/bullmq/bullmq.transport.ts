@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CronExpressionParser } from 'cron-parser';
+import IORedis, { Cluster } from 'ioredis';
 import { ConnectionOptions, DelayedError, Job, JobsOptions, JobSchedulerJson, JobType, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { BullmqConnection, JobAbortedError, JobExecution, JobState, RecurringJobInfo } from '../../contracts';
@@ -18,6 +19,7 @@ import {
   RetryResult,
   RunHandler,
   RunInterrupted,
+  RedisNodeHealth,
   RunRequest,
   TransportHealth,
 } from '../../core';
@@ -344,13 +346,63 @@ export class BullmqTransport extends JobTransport {
     const workersRunning = this.workers.filter((worker) => worker.isRunning()).length;
     try {
       const redis = this.redis();
+      if (redis instanceof Cluster || redis.isCluster) return await this.clusterHealth(redis as Cluster, workersExpected, workersRunning);
       await redis.ping();
       const info = await redis.info('memory');
-      const maxmemoryPolicy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-      return { store: 'redis', reachable: true, maxmemoryPolicy, workersExpected, workersRunning, queues: await this.queueDepths() };
+      const health: TransportHealth = { store: 'redis', reachable: true, maxmemoryPolicy: maxmemoryPolicyOf(info), workersExpected, workersRunning, queues: await this.queueDepths() };
+      // NOTE: the socket's peer is the master the sentinels named (ioredis reconnects there after a failover).
+      const stream = (redis as IORedis).stream;
+      if ((redis as IORedis).options.sentinels && stream?.remoteAddress) health.master = `${stream.remoteAddress}:${stream.remotePort}`;
+      return health;
     } catch (error) {
       return { store: 'redis', reachable: false, error: (error as Error).message, workersExpected, workersRunning, queues: [] };
     }
+  }
+
+  /**
+   * Every node of the cluster with its role and reachability as the cluster itself sees them (CLUSTER NODES: the
+   * gossip of all nodes, replicas included, with no extra connection), plus a PING and the memory policy of each
+   * master this client is connected to. Reachable when every master answered.
+   */
+  private async clusterHealth(cluster: Cluster, workersExpected: number, workersRunning: number): Promise<TransportHealth> {
+    const nodes: RedisNodeHealth[] = String(await cluster.call('CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [, address, flags, , , , , linkState] = line.split(' ');
+        const flagSet = new Set(flags.split(','));
+        const failed = ['fail', 'fail?', 'noaddr', 'handshake'].find((flag) => flagSet.has(flag));
+        const linked = flagSet.has('myself') || linkState === 'connected';
+        const node: RedisNodeHealth = { address: address.split('@')[0], role: flagSet.has('master') ? 'master' : 'replica', reachable: !failed && linked };
+        if (!node.reachable) node.error = failed ? `flagged ${failed} by the cluster` : 'cluster bus link disconnected';
+        return node;
+      })
+      .sort((a, b) => a.address.localeCompare(b.address));
+    const policies = await Promise.all(
+      cluster.nodes('master').map(async (master) => {
+        const address = `${master.options.host}:${master.options.port}`;
+        try {
+          return maxmemoryPolicyOf(await master.info('memory'));
+        } catch (error) {
+          const known = nodes.find((node) => node.address === address);
+          if (known) Object.assign(known, { reachable: false, error: (error as Error).message });
+          return undefined;
+        }
+      }),
+    );
+    const unreachableMasters = nodes.filter((node) => node.role === 'master' && !node.reachable);
+    const known = policies.filter((policy): policy is string => !!policy);
+    const health: TransportHealth = {
+      store: 'redis',
+      reachable: unreachableMasters.length === 0,
+      maxmemoryPolicy: known.find((policy) => policy !== 'noeviction') ?? known[0],
+      workersExpected,
+      workersRunning,
+      queues: unreachableMasters.length === 0 ? await this.queueDepths() : [],
+      nodes,
+    };
+    if (unreachableMasters.length > 0) health.error = unreachableMasters.map((node) => `${node.address}: ${node.error}`).join('; ');
+    return health;
   }
 
   close(): Promise<void> {
@@ -786,6 +838,10 @@ async function finishesWithin(promise: Promise<unknown>, ms: number): Promise<bo
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+function maxmemoryPolicyOf(info: string): string | undefined {
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
 }
 
 function reviveExecution(json: string): JobExecution {
