@@ -17,6 +17,7 @@ const entryFiles = fs
 const LAYERING = {
   contracts: 'Layering: contracts/ imports nothing outside contracts/ (see docs/concepts.md#layering).',
   core: 'Layering: core/ imports only contracts/ and core/ (see docs/concepts.md#layering).',
+  ports: 'Layering: core/ports/ declares what core needs from outside; it never imports core/pipeline/ (see docs/concepts.md#layering).',
   adapterToAdapter: 'Layering: an adapter never imports another adapter; share through core ports (see docs/concepts.md#layering).',
   adapterToEntry: 'Layering: adapters never import the entry files; depend on contracts/ and core/ (see docs/concepts.md#layering).',
   onlyEntryWires: 'Layering: only the entry files (src/*.ts) wire adapters (see docs/concepts.md#layering).',
@@ -24,6 +25,7 @@ const LAYERING = {
 const zones = [
   { target: `${SRC}/contracts`, from: SRC, except: ['./contracts'], message: LAYERING.contracts },
   { target: `${SRC}/core`, from: SRC, except: ['./contracts', './core'], message: LAYERING.core },
+  { target: `${SRC}/core/ports`, from: `${SRC}/core/pipeline`, message: LAYERING.ports },
   ...adapters.flatMap((name) => [
     ...adapters
       .filter((other) => other !== name)

@@ -1,4 +1,5 @@
-import { createLockClient, RedisLock } from '../libs/background-jobs/src/adapters/redis-lock';
+import { BullmqConnections } from '../libs/background-jobs/src/adapters/bullmq';
+import { RedisLock } from '../libs/background-jobs/src/adapters/redis-lock';
 import { benchPrefix, quantile } from './support';
 
 export interface RoundTrip {
@@ -10,7 +11,7 @@ export interface RoundTrip {
 /** Acquire + release round trip of the library's Redis lock (`RedisLock`) over `iterations`, in ms. */
 export async function measureLockRoundTrip(url: string, iterations = 1_000): Promise<RoundTrip> {
   const prefix = benchPrefix('lock');
-  const client = createLockClient({ url });
+  const client = new BullmqConnections({ url }).createClient('lock');
   const lock = new RedisLock(client, { prefix });
   const samples: number[] = [];
   try {
@@ -30,7 +31,7 @@ export async function measureLockRoundTrip(url: string, iterations = 1_000): Pro
 
 /** One Redis `PING` over a client built like the lock's: the floor under any round trip. */
 export async function measurePingRoundTrip(url: string, iterations = 1_000): Promise<RoundTrip> {
-  const client = createLockClient({ url });
+  const client = new BullmqConnections({ url }).createClient('lock');
   client.on('error', () => undefined);
   const samples: number[] = [];
   try {

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection } from 'nestjs-background-jobs';
 
-/** The job options the framework gives every run with the default module options (see BullmqTransport.jobOptions). */
+/** The job options the framework gives every run with the default module options (see jobOptions in adapters/bullmq/bullmq-queues.ts, whose backoff type is the worker's own strategy computing the same delays as 'exponential'). */
 export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
   attempts: 3,
   backoff: { type: 'exponential', delay: 1_000 },

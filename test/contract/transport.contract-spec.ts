@@ -1,6 +1,16 @@
 import { TestingModule } from '@nestjs/testing';
-import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext, PermanentJobError, TENANT_DIRECTORY, TransientJobError } from 'nestjs-background-jobs';
-import { LOCK_BUSY } from 'nestjs-background-jobs/contracts/background-jobs.messages';
+import {
+  BackgroundJobs,
+  BackgroundJobsHealthIndicator,
+  BackgroundJobsMetrics,
+  InvalidJobInputError,
+  JobContext,
+  PermanentJobError,
+  TENANT_DIRECTORY,
+  TransientJobError,
+} from 'nestjs-background-jobs';
+import { INVALID_LOG_LIMIT, LOCK_BUSY, PAUSED_SKIP, RETRY_NOT_FAILED } from 'nestjs-background-jobs/contracts/background-jobs.messages';
+import { retryDelayMs } from 'nestjs-background-jobs/core/retry-policy';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
 import { randomPrefix, waitFor } from '../support/redis';
 import { RedisTopology, RedisTopologyKind, startTopology } from '../support/redis-topology';
@@ -270,5 +280,174 @@ describe.each<ContractTarget>(['bullmq standalone', 'local', 'bullmq cluster', '
     const resumedAt = Date.now();
     await waitFor('a tick after resume', () => ticks.some((t) => t >= resumedAt), 5_000);
     expect((await jobs.listRecurring())[0]).toMatchObject({ paused: false });
+  });
+  /** Waits for the clock to move past `since` (ms), so that runs created after it sort after it. */
+  const nextMillisecond = (since: number) => waitFor('the next millisecond', () => Date.now() > since, 1_000, 1);
+
+  /** The value of `background_jobs_runs_total` for one job and outcome (0 when never counted). */
+  const runsTotal = async (app: TestingModule, job: string, outcome: string): Promise<number> => {
+    const metric = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_runs_total')!.get();
+    return metric.values.filter((v) => v.labels.job === job && v.labels.outcome === outcome).reduce((sum, v) => sum + v.value, 0);
+  };
+
+  it('getExecutionLogs returns the last N lines, oldest first, with the total count; a limit below 1 is refused', async () => {
+    const Job = defineJob('ChattyJob', { id: 'chatty' }, async (ctx) => {
+      for (let i = 1; i <= 5; i++) await ctx.log(`line ${i}`);
+      await ctx.reportProgress(100, 'done');
+    });
+    const jobs = await boot({ jobs: [Job] });
+    const { executionId } = await jobs.runNow(Job);
+
+    expect(await jobs.getExecutionLogs(executionId, 3)).toEqual({ lines: ['line 4', 'line 5', 'done'], count: 6 });
+    expect(await jobs.getExecutionLogs(executionId)).toEqual({ lines: ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'done'], count: 6 });
+    expect(await jobs.getExecutionLogs('unknown-id', 3)).toBeNull();
+    expect(() => jobs.getExecutionLogs(executionId, 0)).toThrow(new InvalidJobInputError(INVALID_LOG_LIMIT(executionId, 0)));
+  });
+
+  it("misfire 'skip': a tick that starts after a later tick was due is skipped, and the metrics count it as skipped", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: number[] = [];
+    const Job = defineJob('LateTickJob', { id: 'late-tick', cron: '* * * * * *', misfire: 'skip' }, async (ctx) => {
+      ran.push(ctx.scheduledAt!.getTime());
+      if (ran.length === 1) await gate;
+    });
+    const app = await startApp({ jobs: [Job], worker: { concurrency: 1 } });
+    apps.push(app);
+    const jobs = app.get(BackgroundJobs);
+    await waitFor('the first tick to run', () => ran.length === 1, 5_000);
+
+    // NOTE: the next tick waits behind the first (BullMQ keeps it delayed until the worker fetches again); once it is
+    // more than one tick + the 1 s slack late, it has missed one.
+    const late = await waitFor('a queued tick late by more than 2 s', async () => {
+      const pending = (await jobs.listExecutions({ jobId: 'late-tick', states: ['pending', 'delayed'] })).items;
+      return pending.find((e) => e.scheduledAt && Date.now() - e.scheduledAt.getTime() > 2_200);
+    }, 8_000);
+    release();
+    const skipped = await waitFor('the late tick to end', async () => {
+      const e = await jobs.getExecution(late!.executionId);
+      return e && !['pending', 'delayed', 'running'].includes(e.state) ? e : null;
+    });
+
+    expect(skipped).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^misfire: [1-9]\d* later tick\(s\) were missed/) });
+    expect(ran).not.toContain(late!.scheduledAt!.getTime());
+    expect(await runsTotal(app, 'late-tick', 'skipped')).toBeGreaterThanOrEqual(1);
+    const lockSkips = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_lock_skips_total')!.get();
+    expect(lockSkips.values.filter((v) => v.labels.job === 'late-tick')).toEqual([]);
+  });
+
+  it("a paused job's tick that reaches a worker is skipped as paused and counted as skipped; listRecurring shows the last run", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    const Job = defineJob('QueuedTickJob', { id: 'queued-tick', cron: '* * * * * *', misfire: 'run-once' }, async (ctx) => {
+      ran.push(ctx.executionId);
+      if (ran.length === 1) await gate;
+    });
+    const app = await startApp({ jobs: [Job], worker: { concurrency: 1 } });
+    apps.push(app);
+    const jobs = app.get(BackgroundJobs);
+    await waitFor('the first tick to run', () => ran.length === 1, 5_000);
+    if (transport === 'local') {
+      // NOTE: here pause() stops the schedule while a tick already waits behind the first one.
+      await waitFor('a tick queued behind it', async () => (await jobs.listExecutions({ jobId: 'queued-tick', states: ['pending'] })).items[0], 5_000);
+      await jobs.pause('queued-tick');
+    } else {
+      // NOTE: pause() removes the next delayed tick with the scheduler; what reaches a worker is another instance's pause
+      // seen between its two steps: the flag written, the scheduler (and its next tick) still there.
+      // NOTE: on a cluster the framework's keys carry a hash tag (docs/operations.md#production-redis).
+      const redis = topology!.client();
+      const pausedKey = topology!.kind === 'cluster' ? `{${prefix}:bgj}:paused` : `${prefix}:bgj:paused`;
+      await redis.hset(pausedKey, 'queued-tick', '{}').finally(() => redis.disconnect());
+    }
+    release();
+    const skipped = await waitFor('a skipped tick', async () => (await jobs.listExecutions({ jobId: 'queued-tick', states: ['skipped'] })).items[0], 5_000);
+
+    expect(skipped).toMatchObject({ skipReason: PAUSED_SKIP('queued-tick') });
+    expect(ran).toEqual([ran[0]]);
+    expect(await runsTotal(app, 'queued-tick', 'skipped')).toBeGreaterThanOrEqual(1);
+    expect(await runsTotal(app, 'queued-tick', 'completed')).toBe(1);
+    expect((await jobs.listRecurring())[0]).toMatchObject({ lastRun: { executionId: ran[0], state: 'completed' } });
+  });
+
+  it('retry(): a failed run runs again as a fresh attempt; a run that is not failed is refused; backoff grows as retryDelayMs says', async () => {
+    const started: number[] = [];
+    let failing = true;
+    const Job = defineJob('FlakyJob', { id: 'flaky', retry: { attempts: 3, backoffMs: 100 } }, () => {
+      started.push(Date.now());
+      if (failing) throw new TransientJobError('down');
+      return 'up';
+    });
+    const jobs = await boot({ jobs: [Job] });
+
+    const failed = await jobs.runNow(Job);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
+    const gaps = started.slice(1).map((t, i) => t - started[i]);
+    // NOTE: a retry never runs early; 5 ms of slack for timer rounding.
+    expect(gaps[0]).toBeGreaterThanOrEqual(retryDelayMs({ backoffMs: 100 }, 1) - 5);
+    expect(gaps[1]).toBeGreaterThanOrEqual(retryDelayMs({ backoffMs: 100 }, 2) - 5);
+    failing = false;
+    expect(await jobs.retry(failed.executionId)).toBe(true);
+    const retried = await waitFor('the retried run', async () => {
+      const e = await jobs.getExecution(failed.executionId);
+      return e?.state === 'completed' ? e : null;
+    });
+
+    expect(retried).toMatchObject({ result: 'up' });
+    expect(started).toHaveLength(4);
+    await expect(jobs.retry(failed.executionId)).rejects.toThrow(new InvalidJobInputError(RETRY_NOT_FAILED(failed.executionId, 'completed')));
+    expect(await jobs.retry('unknown-id')).toBe(false);
+  });
+
+  it('listExecutions filters by state, job and tenant (null: host level), newest first, and pages', async () => {
+    const Ok = defineJob('OkJob', { id: 'ok' }, () => 'ok');
+    const Bad = defineJob('BadJob', { id: 'bad' }, () => {
+      throw new PermanentJobError('no');
+    });
+    const jobs = await boot({ jobs: [Ok, Bad] });
+    const ids: string[] = [];
+    for (const tenantId of [null, 't1', 't2', 't1']) {
+      const run = await jobs.runNow(Ok, { tenantId });
+      ids.push(run.executionId);
+      await nextMillisecond(run.createdAt.getTime());
+    }
+    const bad = (await jobs.runNow(Bad)).executionId;
+
+    const all = await jobs.listExecutions();
+    expect(all.total).toBe(5);
+    expect(all.items.map((e) => e.executionId)).toEqual([bad, ...[...ids].reverse()]);
+    expect((await jobs.listExecutions({ states: ['failed'] })).items.map((e) => e.executionId)).toEqual([bad]);
+    expect((await jobs.listExecutions({ jobId: 'ok' })).total).toBe(4);
+    expect((await jobs.listExecutions({ tenantId: 't1' })).items.map((e) => e.executionId)).toEqual([ids[3], ids[1]]);
+    expect((await jobs.listExecutions({ tenantId: null, jobId: 'ok' })).items.map((e) => e.executionId)).toEqual([ids[0]]);
+    expect(await jobs.listExecutions({ jobId: 'ok', offset: 1, limit: 2 })).toMatchObject({
+      total: 4,
+      offset: 1,
+      limit: 2,
+      items: [{ executionId: ids[2] }, { executionId: ids[1] }],
+    });
+  });
+
+  it('history keeps the newest `count` finished runs and none older than `maxAgeSeconds`', async () => {
+    const Counted = defineJob('CountedJob', { id: 'counted', history: { completed: { count: 2 } } }, () => 'ok');
+    const Aged = defineJob('AgedJob', { id: 'aged', history: { completed: { maxAgeSeconds: 1 } } }, () => 'ok');
+    const jobs = await boot({ jobs: [Counted, Aged] });
+
+    const counted: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = await jobs.runNow(Counted);
+      counted.push(run.executionId);
+      await nextMillisecond(run.createdAt.getTime());
+    }
+    expect(await jobs.getExecution(counted[0])).toBeNull();
+    expect((await jobs.listExecutions({ jobId: 'counted' })).items.map((e) => e.executionId)).toEqual([counted[2], counted[1]]);
+
+    const old = await jobs.runNow(Aged);
+    // NOTE: age is the one thing here measured in wall-clock time: the next finish trims runs older than 1 s (250 ms margin).
+    await waitFor('the first run to be older than maxAgeSeconds', () => Date.now() - old.finishedAt!.getTime() > 1_250, 3_000);
+    const fresh = await jobs.runNow(Aged);
+
+    expect(await jobs.getExecution(old.executionId)).toBeNull();
+    expect(await jobs.getExecution(fresh.executionId)).toMatchObject({ state: 'completed' });
   });
 });

@@ -1,6 +1,6 @@
 import { TestingModule } from '@nestjs/testing';
 import { Queue } from 'bullmq';
-import { BackgroundJobs, JobContext, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
+import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 
@@ -147,7 +147,8 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     expect(abortReason).toMatchObject({ kind: 'cancelled' });
     expect(started).toBe(1);
     expect(await jobsA.cancel(id)).toBe(false);
-    expect(b).toBeDefined();
+    // NOTE: the cancel ended one run, not the instance: B still has its worker running.
+    expect((await b.get(BackgroundJobsHealthIndicator).isHealthy('jobs')).jobs).toMatchObject({ workers: { expected: 1, running: 1 } });
   });
 
   it('cancelling a delayed run: it never runs, and getExecution reports it cancelled', async () => {

@@ -1,14 +1,15 @@
 import { TestingModule } from '@nestjs/testing';
 import IORedis from 'ioredis';
 import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext } from 'nestjs-background-jobs';
+import { DEFAULTS } from 'nestjs-background-jobs/core/defaults';
 import { LOCK_BUSY } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { REPLICA_UNREACHABLE_WARNING } from 'nestjs-background-jobs/operations/operations.messages';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { randomPrefix, waitFor } from '../support/redis';
 import { RedisTopology, startTopology } from '../support/redis-topology';
 
-/** The default heal interval of the transport (bullmq.transport.ts healIntervalMs): how often an instance notices an emptied Redis. */
-const HEAL_INTERVAL_MS = 2_000;
+/** How often an instance notices an emptied Redis. */
+const HEAL_INTERVAL_MS = DEFAULTS.healIntervalMs;
 
 /**
  * Production topologies: a Redis Cluster (3 masters, 3 replicas) and a Sentinel-managed master, each driven the

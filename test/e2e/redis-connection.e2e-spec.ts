@@ -4,13 +4,14 @@ import { QueueOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { BackgroundJobs, BackgroundJobsModule, BullmqConnection, JobContext } from 'nestjs-background-jobs';
 import { CONFLICTING_CONNECTION_KEYS, CONNECTION_SERVER_KEYS, UNKNOWN_CONNECTION_KEY } from 'nestjs-background-jobs/contracts';
+import { DEFAULTS } from 'nestjs-background-jobs/core/defaults';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../support/redis';
 import { freePort, TestRedisServer } from '../support/redis-server';
 import { TestTlsRedis } from '../support/redis-tls';
 
-/** The transport's boot check gives up after this long (BullmqTransportConfig.connectTimeoutMs default). */
-const CONNECT_TIMEOUT_MS = 10_000;
+/** The transport's boot check gives up after this long. */
+const CONNECT_TIMEOUT_MS = DEFAULTS.connectTimeoutMs;
 
 /** What transport.connection accepts besides a URL, and the one line a bad one gives at boot. */
 describe('transport.connection', () => {

@@ -176,7 +176,7 @@ describe('tenant context', () => {
     await waitFor('two ticks for two tenants', () => runs.length >= 4, 8_000);
     expect(new Set(runs).size).toBe(runs.length);
 
-    const { JobTransport, JobRegistry, childExecutionId } = await import('nestjs-background-jobs/core');
+    const { RunQueue, JobRegistry, childExecutionId } = await import('nestjs-background-jobs/core');
     const { Queue } = await import('bullmq');
     const queue = new Queue('background-jobs', { connection: { url: testRedisUrl() }, prefix });
     closers.push(() => queue.close());
@@ -185,7 +185,7 @@ describe('tenant context', () => {
     const ids = ['t1', 't2'].map((tenantId) => childExecutionId(definition.id, parent.id!, tenantId));
     expect(parent.returnvalue.value.children.sort()).toEqual([...ids].sort());
 
-    const again = await app.get(JobTransport).enqueueMany(definition, ids.map((id, n) => ({ id, tenantId: `t${n + 1}`, data: undefined })));
+    const again = await app.get(RunQueue).enqueueMany(definition, ids.map((id, n) => ({ id, tenantId: `t${n + 1}`, data: undefined })));
 
     expect(again.sort()).toEqual([...ids].sort());
     for (const id of ids) expect((await app.get(BackgroundJobs).getExecution(id))?.state).toBe('completed');

@@ -14,7 +14,7 @@ import {
   REQUEST_SCOPED_JOB,
 } from './contracts';
 import { BackgroundJob } from './contracts';
-import { JobDefinition, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
+import { intAtLeast, JobDefinition, jobPolicyProblem, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
@@ -41,7 +41,11 @@ export class BackgroundJobsExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) {
-      const target = wrapper.metatype && !wrapper.inject ? wrapper.metatype : undefined;
+      // NOTE: an alias (useExisting) is the same instance as the provider it names, which is discovered itself.
+      if (wrapper.isAlias) continue;
+      // NOTE: a class provider is read from its class; a factory or value provider from its instance's class, as
+      // @nestjs/bull does, so a job built by a factory is discovered, never skipped in silence.
+      const target = wrapper.metatype && !wrapper.inject ? wrapper.metatype : (wrapper.instance as object | null | undefined)?.constructor;
       const options = this.accessor.getOptions(target);
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
@@ -83,12 +87,9 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     }
     const defaults = this.options.defaults;
     const retry = { attempts: options.retry?.attempts ?? defaults.retry.attempts, backoffMs: options.retry?.backoffMs ?? defaults.retry.backoffMs };
-    if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw bad('retry.attempts', retry.attempts, 'an integer ≥ 1');
-    if (!Number.isInteger(retry.backoffMs) || retry.backoffMs < 0) throw bad('retry.backoffMs', retry.backoffMs, 'an integer ≥ 0');
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw bad('timeoutMs', timeoutMs, 'an integer ≥ 0 (0: no timeout)');
     if (options.lock !== undefined) {
-      if (typeof options.lock !== 'object' || options.lock === null || !Number.isInteger(options.lock.ttlMs) || options.lock.ttlMs < 100) {
+      if (typeof options.lock !== 'object' || options.lock === null || !intAtLeast(options.lock.ttlMs, 100)) {
         throw bad('lock.ttlMs', options.lock?.ttlMs, 'an integer ≥ 100 (milliseconds)');
       }
       if (options.lock.key !== undefined && (typeof options.lock.key !== 'string' || options.lock.key.length === 0)) {
@@ -99,12 +100,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       completed: { ...defaults.history.completed, ...options.history?.completed },
       failed: { ...defaults.history.failed, ...options.history?.failed },
     };
-    for (const [kind, keep] of Object.entries(history)) {
-      if (!Number.isInteger(keep.count) || keep.count < 0) throw bad(`history.${kind}.count`, keep.count, 'an integer ≥ 0');
-      if (!Number.isInteger(keep.maxAgeSeconds) || keep.maxAgeSeconds < 1) {
-        throw bad(`history.${kind}.maxAgeSeconds`, keep.maxAgeSeconds, 'an integer ≥ 1');
-      }
-    }
+    const problem = jobPolicyProblem({ retry, timeoutMs, history });
+    if (problem) throw bad(problem.option, problem.value, problem.expected);
     const replaces = options.replaces ?? [];
     if (!Array.isArray(replaces) || replaces.some((legacy) => typeof legacy !== 'string' || legacy.length === 0 || legacy === id)) {
       throw bad('replaces', replaces, 'an array of legacy scheduler ids (non-empty strings, not the job\'s own id)');

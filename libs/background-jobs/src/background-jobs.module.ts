@@ -1,10 +1,10 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
-import { BullmqTransport, RedisConnectionFactory } from './adapters/bullmq';
+import { BullmqTransport } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
 import { LocalTransport, InMemoryLock } from './adapters/local';
-import { LOCK_CLIENT_OPTIONS, RedisLock } from './adapters/redis-lock';
+import { RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
   DistributedLock,
@@ -15,15 +15,19 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  CronCalendar,
+  ExecutionReader,
   JobRegistry,
-  JobTransport,
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
   RUN_LISTENERS,
+  RunQueue,
+  ScheduleStore,
   TenantDirectoryLocator,
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
+import { CronParserCalendar } from './cron-calendar';
 import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
 import { BackgroundJobsRegistrar } from './background-jobs.registrar';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -42,8 +46,9 @@ const providers: Provider[] = [
     inject: [ClsService, ResolvedJobsOptions],
   },
   {
-    provide: JobTransport,
-    useFactory: (options: ResolvedJobsOptions) => {
+    // NOTE: the transport object is the run queue and owns the lifecycle; its other two ports are its parts.
+    provide: RunQueue,
+    useFactory: (options: ResolvedJobsOptions): BullmqTransport | LocalTransport => {
       const transport = options.transport;
       if (transport.type === 'bullmq') {
         return new BullmqTransport({ connection: transport.connection, prefix: transport.prefix, worker: options.worker });
@@ -52,6 +57,8 @@ const providers: Provider[] = [
     },
     inject: [ResolvedJobsOptions],
   },
+  { provide: ExecutionReader, useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions, inject: [RunQueue] },
+  { provide: ScheduleStore, useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules, inject: [RunQueue] },
   {
     provide: TenantDirectoryLocator,
     useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({
@@ -67,16 +74,13 @@ const providers: Provider[] = [
   },
   {
     provide: DistributedLock,
-    useFactory: (options: ResolvedJobsOptions): DistributedLock => {
-      const transport = options.transport;
-      if (transport.type === 'bullmq') {
-        const connections = new RedisConnectionFactory(transport.connection);
-        return new RedisLock(connections.create('lock', LOCK_CLIENT_OPTIONS), { prefix: transport.prefix ?? 'bull', hashTags: connections.isCluster });
-      }
-      return new InMemoryLock();
-    },
-    inject: [ResolvedJobsOptions],
+    useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
+      transport instanceof BullmqTransport
+        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix, hashTags: transport.connections.isCluster })
+        : new InMemoryLock(),
+    inject: [RunQueue],
   },
+  { provide: CronCalendar, useClass: CronParserCalendar },
   JobRegistry,
   PipelineRunner,
   BackgroundJobs,

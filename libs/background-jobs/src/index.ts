@@ -3,7 +3,7 @@ export { BackgroundJobsModule } from './background-jobs.module';
 export { PipelineJob } from './pipeline-job.decorator';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
-export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/job-transport.port';
+export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/transport.types';
 export { BackgroundJobsHealthIndicator } from './operations/background-jobs.health';
 export type { JobsHealthOptions } from './operations/background-jobs.health';
 export { BackgroundJobsMetrics } from './operations/background-jobs.metrics';

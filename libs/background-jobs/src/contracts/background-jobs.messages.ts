@@ -69,9 +69,6 @@ export const INVALID_TENANT_ID = (id: string, value: unknown): string =>
   `enqueue("${id}") got invalid tenantId ${show(value)}: expected null (host level) or a non-empty string ` +
   `of at most 128 printable characters. Nothing was enqueued.`;
 
-export const PRODUCER_ONLY_RUN_NOW = (id: string): string =>
-  `runNow("${id}") on a producer-only instance waits for another instance's worker; none answered in time.`;
-
 export const WAIT_TIMEOUT = (executionId: string, ms: number): string =>
   `Execution "${executionId}" did not finish within ${ms} ms (it goes on). ` +
   `Fix: raise waitTimeoutMs, or poll getExecution().`;
@@ -82,6 +79,10 @@ export const NOT_RECURRING = (id: string, action: string): string =>
 export const RETRY_NOT_FAILED = (executionId: string, state: string): string =>
   `Execution "${executionId}" is ${state}; only failed runs can be retried. ` +
   `Fix: wait for it to fail, or enqueue a new run.`;
+
+export const INVALID_LOG_LIMIT = (executionId: string, limit: unknown): string =>
+  `getExecutionLogs("${executionId}") got invalid limit ${show(limit)}: expected a positive integer (the last lines to return). ` +
+  `Fix: pass a limit of 1 or more, or leave it out (100).`;
 
 export const INVALID_EXECUTION_ID = (executionId: unknown): string =>
   `Execution id ${show(executionId)} is invalid: expected the non-empty string enqueue() returned.`;
@@ -118,3 +119,44 @@ export const INVALID_LOCK_OPTION = (key: unknown, option: string, value: unknown
 export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
+
+export const NO_TENANT_DIRECTORY = (id: string): string =>
+  `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
+
+export const BAD_TENANT_LISTING = (id: string, type: string): string =>
+  `TENANT_DIRECTORY.listTenantIds() returned ${type} for job "${id}": expected string[]. Fix: resolve an array of tenant ids.`;
+
+export const INVALID_TENANT_IDS_SKIPPED = (id: string, invalid: unknown[]): string =>
+  `Job "${id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ${JSON.stringify(invalid.slice(0, 5))}; ` +
+  `they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`;
+
+export const JOB_TIMED_OUT = (id: string, timeoutMs: number): string => `Job "${id}" exceeded its timeout of ${timeoutMs} ms.`;
+
+export const INVALID_PROGRESS = (id: string, percent: unknown): string =>
+  `reportProgress(${String(percent)}) in job "${id}": expected a number from 0 to 100.`;
+
+export const SCHEMA_REJECTED = (id: string, reason: string): string => `The payload of job "${id}" was rejected by its schema: ${reason}`;
+
+export const REDIS_UNREACHABLE = (where: string, cause: string): string =>
+  `BackgroundJobs cannot use Redis at ${where}: ${cause}. Fix: start Redis there, or correct transport.connection (url, password).`;
+
+export const UNREGISTERED_QUEUE_JOB = (name: string): string =>
+  `No @PipelineJob "${name}" is registered on this instance; the queue belongs to nestjs-background-jobs. ` +
+  `Fix: deploy the job on every instance that works this queue, or remove its runs.`;
+
+export const CANCELLED_ON_REQUEST = (executionId: string): string => `Execution ${executionId} was cancelled on request.`;
+
+export const CANCELLED_BEFORE_START = 'Cancelled before it started.';
+
+export const SHUTDOWN_HANDED_BACK = (executionId: string, graceMs: number): string =>
+  `Instance shutting down: execution ${executionId} handed back after a ${graceMs} ms grace period.`;
+
+export const SHUTDOWN_INTERRUPTED = (executionId: string, graceMs: number): string =>
+  `Instance shutting down: execution ${executionId} interrupted after a ${graceMs} ms grace period.`;
+
+export const PAUSED_SKIP = (id: string): string => `Job "${id}" is paused.`;
+
+export const MISFIRE_SKIP = (missed: number): string => `misfire: ${missed} later tick(s) were missed while no instance was running`;
+
+export const MISFIRE_SKIP_LOG = (id: string, missed: number): string =>
+  `Skipped a run of "${id}": ${missed} later tick(s) were already due when it started (misfire: 'skip').`;

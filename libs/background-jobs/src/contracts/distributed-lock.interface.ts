@@ -32,4 +32,8 @@ export abstract class DistributedLock {
     options: AcquireOptions,
     fn: (lease: Lease) => Promise<R>,
   ): Promise<{ acquired: true; result: R } | { acquired: false }>;
+  /** Stops renewing every lease and releases the lock's resources (its connection); the module calls it on shutdown. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -5,6 +5,7 @@ import {
   INVALID_ENQUEUE_OPTION,
   INVALID_PAYLOAD,
   INVALID_EXECUTION_ID,
+  INVALID_LOG_LIMIT,
   NOT_RECURRING,
   RETRY_NOT_FAILED,
   INVALID_TENANT_ID,
@@ -14,15 +15,18 @@ import {
   RunNowOptions,
   TenantContext,
   UNKNOWN_JOB,
-  WAIT_TIMEOUT,
 } from '../contracts';
-import { isValidTenantId } from './fan-out';
+import { DEFAULTS, intAtLeast } from './defaults';
+import { isValidTenantId } from './pipeline/fan-out';
 import { payloadProblem } from './payload';
 import { ResolvedJobsOptions } from './resolved-options';
 import { JobDefinition } from './job-definition';
 import { JobRegistry } from './job-registry';
 import { isRecurring } from './job-definition';
-import { ExecutionPage, ExecutionQuery, JobTransport } from './ports/job-transport.port';
+import { ExecutionReader } from './ports/execution-reader.port';
+import { RunQueue } from './ports/run-queue.port';
+import { ScheduleStore } from './ports/schedule-store.port';
+import { ExecutionPage, ExecutionQuery } from './ports/transport.types';
 
 /** A job class decorated with `@PipelineJob`, or its id. */
 export type JobRef = Function | string;
@@ -34,7 +38,9 @@ export type JobRef = Function | string;
 export class BackgroundJobs {
   constructor(
     private readonly registry: JobRegistry,
-    private readonly transport: JobTransport,
+    private readonly runs: RunQueue,
+    private readonly executions: ExecutionReader,
+    private readonly schedules: ScheduleStore,
     private readonly tenant: TenantContext,
     private readonly options: ResolvedJobsOptions,
   ) {}
@@ -56,26 +62,19 @@ export class BackgroundJobs {
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
     const fanOut = definition.tenancy === 'per-tenant' && tenantId === null;
-    return this.transport.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, fanOut });
+    return this.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, fanOut });
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
   async runNow<T = unknown, R = unknown>(job: JobRef, options: RunNowOptions<T> = {}): Promise<JobExecution<R>> {
-    const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULTS.runNowWaitTimeoutMs;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
       throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(id, 'waitTimeoutMs', waitTimeoutMs, 'a positive integer'));
     }
     const { data, waitTimeoutMs: _ignored, ...enqueueOptions } = options;
     const executionId = await this.enqueue(job, data, enqueueOptions);
-    try {
-      return (await this.transport.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<R>;
-    } catch (error) {
-      if (error instanceof Error && error.message === 'wait-timeout') {
-        throw new Error(WAIT_TIMEOUT(executionId, waitTimeoutMs));
-      }
-      throw error;
-    }
+    return (await this.executions.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<R>;
   }
 
   /** Runs a job now, as its schedule would (host level, no payload; a per-tenant job fans out). Resolves the execution id. */
@@ -86,18 +85,25 @@ export class BackgroundJobs {
   /** Cancels a waiting, delayed or running run on any instance; false when unknown or already finished. */
   cancel(executionId: string): Promise<boolean> {
     this.assertExecutionId(executionId);
-    return this.transport.cancel(executionId);
+    return this.runs.cancel(executionId);
   }
 
   /** The current snapshot of a run, or null when unknown (or removed by history retention). */
   getExecution(executionId: string): Promise<JobExecution | null> {
     this.assertExecutionId(executionId);
-    return this.transport.getExecution(executionId);
+    return this.executions.getExecution(executionId);
   }
 
   /** Every recurring job of this app with its schedule and next run. */
-  listRecurring(): Promise<RecurringJobInfo[]> {
-    return this.transport.listRecurring(this.registry);
+  async listRecurring(): Promise<RecurringJobInfo[]> {
+    const [jobs, lastRuns] = await Promise.all([this.schedules.listRecurring(this.registry), this.schedules.lastRuns()]);
+    return Promise.all(
+      jobs.map(async (info) => {
+        const lastId = lastRuns.get(info.jobId);
+        const last = lastId ? await this.executions.getExecution(lastId) : null;
+        return last ? { ...info, lastRun: { executionId: last.executionId, state: last.state, startedAt: last.startedAt, finishedAt: last.finishedAt } } : info;
+      }),
+    );
   }
 
   /**
@@ -105,12 +111,12 @@ export class BackgroundJobs {
    * restarts. Runs already queued by the schedule are skipped. `trigger` and `enqueue` still work.
    */
   async pause(job: JobRef): Promise<void> {
-    await this.transport.pause(this.resolveRecurring(job, 'pause'));
+    await this.schedules.pause(this.resolveRecurring(job, 'pause'));
   }
 
   /** Re-creates a paused job's schedule; it runs again from its next tick. Resuming a running job changes nothing. */
   async resume(job: JobRef): Promise<void> {
-    await this.transport.resume(this.resolveRecurring(job, 'resume'));
+    await this.schedules.resume(this.resolveRecurring(job, 'resume'));
   }
 
   /**
@@ -119,7 +125,7 @@ export class BackgroundJobs {
    */
   async retry(executionId: string): Promise<boolean> {
     this.assertExecutionId(executionId);
-    const result = await this.transport.retry(executionId);
+    const result = await this.executions.retry(executionId);
     if (result.status === 'not-failed') throw new InvalidJobInputError(RETRY_NOT_FAILED(executionId, result.state));
     return result.status === 'retried';
   }
@@ -127,13 +133,14 @@ export class BackgroundJobs {
   /** Executions, newest first, filtered by state, job and tenant (`null`: host-level runs). */
   listExecutions(query: Partial<ExecutionQuery> = {}): Promise<ExecutionPage> {
     if (query.jobId !== undefined) this.resolve(query.jobId);
-    return this.transport.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? 20 });
+    return this.executions.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULTS.pageSize });
   }
 
   /** The last `limit` lines a run logged, oldest first; null when the run is unknown. */
-  getExecutionLogs(executionId: string, limit = 100): Promise<{ lines: string[]; count: number } | null> {
+  getExecutionLogs(executionId: string, limit: number = DEFAULTS.logLines): Promise<{ lines: string[]; count: number } | null> {
     this.assertExecutionId(executionId);
-    return this.transport.getExecutionLogs(executionId, limit);
+    if (!intAtLeast(limit, 1)) throw new InvalidJobInputError(INVALID_LOG_LIMIT(executionId, limit));
+    return this.executions.getExecutionLogs(executionId, limit);
   }
 
   private resolveRecurring(job: JobRef, action: string): JobDefinition {

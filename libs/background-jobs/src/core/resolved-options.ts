@@ -7,6 +7,8 @@ import {
   OperationsOptions,
   TransportOptions,
 } from '../contracts';
+import { DEFAULTS, intAtLeast } from './defaults';
+import { jobPolicyProblem } from './job-policy';
 
 /** Worker settings with every default applied. */
 export interface ResolvedWorkerOptions {
@@ -34,7 +36,6 @@ export class ResolvedJobsOptions {
   operations?: OperationsOptions;
 }
 
-const intAtLeast = (value: unknown, min: number): value is number => Number.isInteger(value) && (value as number) >= min;
 const positiveInt = (value: unknown): value is number => intAtLeast(value, 1);
 const nonNegativeInt = (value: unknown): value is number => intAtLeast(value, 0);
 
@@ -62,17 +63,17 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
   let worker: ResolvedJobsOptions['worker'];
   if (raw.worker === false) worker = false;
   else {
-    const concurrency = raw.worker?.concurrency ?? 10;
-    const shutdownGraceMs = raw.worker?.shutdownGraceMs ?? 25_000;
+    const concurrency = raw.worker?.concurrency ?? DEFAULTS.worker.concurrency;
+    const shutdownGraceMs = raw.worker?.shutdownGraceMs ?? DEFAULTS.worker.shutdownGraceMs;
     if (!positiveInt(concurrency)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.concurrency', concurrency, 'a positive integer'));
     }
     if (!nonNegativeInt(shutdownGraceMs)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.shutdownGraceMs', shutdownGraceMs, 'an integer ≥ 0'));
     }
-    const lockDurationMs = raw.worker?.lockDurationMs ?? 30_000;
-    const stalledIntervalMs = raw.worker?.stalledIntervalMs ?? 30_000;
-    const maxStalledCount = raw.worker?.maxStalledCount ?? 1;
+    const lockDurationMs = raw.worker?.lockDurationMs ?? DEFAULTS.worker.lockDurationMs;
+    const stalledIntervalMs = raw.worker?.stalledIntervalMs ?? DEFAULTS.worker.stalledIntervalMs;
+    const maxStalledCount = raw.worker?.maxStalledCount ?? DEFAULTS.worker.maxStalledCount;
     // NOTE: below ~200 ms the lock renewal (every lockDurationMs / 2) races ordinary Redis latency.
     if (!intAtLeast(lockDurationMs, 200)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'));
@@ -85,27 +86,20 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     }
     worker = { concurrency, shutdownGraceMs, lockDurationMs, stalledIntervalMs, maxStalledCount };
   }
-  const retry = { attempts: raw.defaults?.retry?.attempts ?? 3, backoffMs: raw.defaults?.retry?.backoffMs ?? 1_000 };
-  if (!positiveInt(retry.attempts)) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.retry.attempts', retry.attempts, 'a positive integer'));
-  }
-  if (!nonNegativeInt(retry.backoffMs)) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.retry.backoffMs', retry.backoffMs, 'an integer ≥ 0'));
-  }
-  const timeoutMs = raw.defaults?.timeoutMs ?? 0;
-  if (!nonNegativeInt(timeoutMs)) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('defaults.timeoutMs', timeoutMs, 'an integer ≥ 0 (0: none)'));
-  }
+  const retry = { attempts: raw.defaults?.retry?.attempts ?? DEFAULTS.retry.attempts, backoffMs: raw.defaults?.retry?.backoffMs ?? DEFAULTS.retry.backoffMs };
+  const timeoutMs = raw.defaults?.timeoutMs ?? DEFAULTS.timeoutMs;
   const history = {
     completed: {
-      count: raw.defaults?.history?.completed?.count ?? 1_000,
-      maxAgeSeconds: raw.defaults?.history?.completed?.maxAgeSeconds ?? 86_400,
+      count: raw.defaults?.history?.completed?.count ?? DEFAULTS.history.completed.count,
+      maxAgeSeconds: raw.defaults?.history?.completed?.maxAgeSeconds ?? DEFAULTS.history.completed.maxAgeSeconds,
     },
     failed: {
-      count: raw.defaults?.history?.failed?.count ?? 5_000,
-      maxAgeSeconds: raw.defaults?.history?.failed?.maxAgeSeconds ?? 604_800,
+      count: raw.defaults?.history?.failed?.count ?? DEFAULTS.history.failed.count,
+      maxAgeSeconds: raw.defaults?.history?.failed?.maxAgeSeconds ?? DEFAULTS.history.failed.maxAgeSeconds,
     },
   };
+  const problem = jobPolicyProblem({ retry, timeoutMs, history });
+  if (problem) throw new JobDefinitionError(INVALID_MODULE_OPTION(`defaults.${problem.option}`, problem.value, problem.expected));
   const unknownErrorKind = raw.unknownErrorKind ?? 'transient';
   if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"));
@@ -116,7 +110,7 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
       throw new JobDefinitionError(INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'an object with intercept(ctx, next)'));
     }
   });
-  const maxPayloadBytes = raw.maxPayloadBytes ?? 512 * 1024;
+  const maxPayloadBytes = raw.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
   if (!positiveInt(maxPayloadBytes)) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'));
   }
@@ -127,7 +121,7 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     failureClassifier: raw.failureClassifier,
     unknownErrorKind,
     interceptors,
-    tenantClsKey: raw.tenant?.clsKey ?? 'tenantId',
+    tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
   });

@@ -15,6 +15,8 @@ export interface RunRequest {
   controller: LazyAbortController;
   /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
   fanOut?: boolean;
+  /** A run its recurring schedule made (a tick), not one enqueued or triggered: misfire and pause apply to it. */
+  fromSchedule?: boolean;
   reportProgress(percent: number, message?: string): Promise<void>;
   log(message: string): Promise<void>;
 }
@@ -37,9 +39,15 @@ export class JobRunFailure extends Error {
   }
 }
 
+/** Why a stage skipped a run. */
+export type SkipKind = 'lock-busy' | 'misfire' | 'paused';
+
 /** Returned through the pipeline by a stage that decides the run must not execute. */
 export class SkipRun {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly kind: SkipKind,
+  ) {}
 }
 
 /**

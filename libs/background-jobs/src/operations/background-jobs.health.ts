@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { JobTransport } from '../core';
+import { RunQueue } from '../core';
 import { MASTERS_UNREACHABLE, MAXMEMORY_POLICY_WARNING, REPLICA_UNREACHABLE_WARNING } from './operations.messages';
 
 /** Options of `BackgroundJobsHealthIndicator.isHealthy`. */
@@ -30,7 +30,7 @@ export class BackgroundJobsHealthIndicator {
   private readonly logger = new Logger('BackgroundJobs');
   private warnedPolicy?: string;
 
-  constructor(private readonly transport: JobTransport) {}
+  constructor(private readonly transport: RunQueue) {}
 
   async isHealthy(key = 'background-jobs', options: JobsHealthOptions = {}): Promise<HealthIndicatorResult> {
     const session = this.indicator.check(key);

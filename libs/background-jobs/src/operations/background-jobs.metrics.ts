@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JobTransport, RunFinished, RunListener } from '../core';
+import { ExecutionReader, RunFinished, RunListener } from '../core';
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
  * `Registry.merge([register, metrics.registry])`, or scrape `GET <operations.path>/metrics`):
  *
  * - `background_jobs_runs_total{job, outcome, failure_kind}`: attempts by outcome (completed, skipped, failed)
- *   and, for failed ones, failure kind
+ *   and, for failed ones, failure kind; skipped counts lock-busy runs, missed ticks (misfire) and a paused job's ticks
  * - `background_jobs_run_duration_seconds{job, outcome}`: attempt duration
  * - `background_jobs_lock_skips_total{job}`: attempts the pipeline skipped because the job's lock was held
  * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
@@ -20,7 +20,7 @@ export class BackgroundJobsMetrics implements RunListener {
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(transport: JobTransport) {
+  constructor(executions: ExecutionReader) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -48,7 +48,7 @@ export class BackgroundJobsMetrics implements RunListener {
       registers,
       async collect() {
         this.reset();
-        for (const depth of await transport.queueDepths()) {
+        for (const depth of await executions.queueDepths()) {
           const { queue, ...counts } = depth;
           for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
         }
@@ -60,7 +60,6 @@ export class BackgroundJobsMetrics implements RunListener {
     const job = event.definition.id;
     this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
     this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
-    // NOTE: the pipeline skips a run only when its lock is busy; a paused job's ticks never reach the pipeline.
-    if (event.outcome === 'skipped') this.lockSkips.inc({ job });
+    if (event.skipKind === 'lock-busy') this.lockSkips.inc({ job });
   }
 }

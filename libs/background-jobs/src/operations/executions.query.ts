@@ -1,11 +1,11 @@
 import { BadRequestException } from '@nestjs/common';
 import { JobState } from '../contracts';
-import { ExecutionQuery, JobRegistry } from '../core';
+import { DEFAULTS, ExecutionQuery, JobRegistry } from '../core';
 import { CONFLICTING_QUERY, INVALID_QUERY } from './operations.messages';
 
 const STATES: JobState[] = ['pending', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
 export const MAX_PAGE_SIZE = 200;
-export const DEFAULT_PAGE_SIZE = 20;
+export const DEFAULT_PAGE_SIZE = DEFAULTS.pageSize;
 const KNOWN = new Set(['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 'size']);
 
 // NOTE: hand-written rather than class-validator + ValidationPipe: seven query fields do not justify making

@@ -1,88 +1,58 @@
 import { Logger } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { JobAbortedError, JobExecution, JobFailure, JobState, RecurringJobInfo } from '../../contracts';
+import { CANCELLED_BEFORE_START, CANCELLED_ON_REQUEST, JobAbortedError, SHUTDOWN_INTERRUPTED } from '../../contracts';
 import {
-  ExecutionPage,
-  ExecutionQuery,
   IdentifiedRun,
   JobDefinition,
   JobRegistry,
   JobRunFailure,
-  JobTransport,
   LazyAbortController,
   OutgoingRun,
-  QueueDepth,
-  RetryResult,
   RunHandler,
   RunInterrupted,
   RunOutcome,
+  RunQueue,
+  retryDelayMs,
   TransportHealth,
 } from '../../core';
+import { LocalExecutionsStore } from './local-executions.store';
+import { FINAL, LocalRun } from './local-run';
+import { LocalSchedules } from './local-schedules';
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
 }
 
-/** One run held in memory. */
-interface LocalRun {
-  id: string;
-  definition: JobDefinition;
-  tenantId: string | null;
-  data: unknown;
-  fanOut: boolean;
-  state: JobState;
-  attemptsStarted: number;
-  attemptsMade: number;
-  createdAt: Date;
-  dueAt: number;
-  scheduledAt?: Date;
-  startedAt?: Date;
-  finishedAt?: Date;
-  result?: unknown;
-  skipReason?: string;
-  failure?: JobFailure;
-  progress?: number;
-  logs: string[];
-  dedupeKey?: string;
-  timer?: NodeJS.Timeout;
-  controller?: LazyAbortController;
-}
-
-const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
-
 /**
  * The embedded transport: the same pipeline and contract in one process, with no Redis. Recurring schedules
- * run on @nestjs/schedule's registry and cron engine; runs wait in an in-memory queue worked at the configured
- * concurrency. Nothing survives a restart.
+ * run on @nestjs/schedule's registry and cron engine (`schedules`); runs wait in an in-memory queue worked at the
+ * configured concurrency (this class) and are read from `executions`. Nothing survives a restart.
  */
-export class LocalTransport extends JobTransport {
+export class LocalTransport extends RunQueue {
   private readonly logger = new Logger('BackgroundJobs');
-  private readonly schedules = new SchedulerRegistry();
-  private readonly runs = new Map<string, LocalRun>();
+  readonly executions = new LocalExecutionsStore((run) => {
+    this.waiting.push(run);
+    this.pump();
+  });
+  readonly schedules = new LocalSchedules((definition, tick) => {
+    const id = `repeat:${definition.id}:${tick}`;
+    if (this.executions.runs.has(id) || this.closing) return;
+    this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick)).fromSchedule = true;
+  });
   private readonly waiting: LocalRun[] = [];
   private readonly dedupe = new Map<string, string>();
-  private readonly events = new EventEmitter();
   private readonly active = new Set<LocalRun>();
-  private readonly finished = new Map<string, Set<string>>();
   private handler?: RunHandler;
-  private registry?: JobRegistry;
-  private readonly paused = new Set<string>();
   private accepting = false;
   private closing?: Promise<void>;
 
   constructor(private readonly config: LocalTransportConfig) {
     super();
-    this.events.setMaxListeners(0);
   }
 
-  async start(registry: JobRegistry, run: RunHandler): Promise<void> {
-    this.registry = registry;
+  async start(_registry: JobRegistry, run: RunHandler): Promise<void> {
     this.handler = run;
     this.accepting = this.config.worker !== false;
-    for (const definition of registry.recurring()) this.schedule(definition);
     this.pump();
   }
 
@@ -100,120 +70,22 @@ export class LocalTransport extends JobTransport {
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
-    return runs.map((run) => (this.runs.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, false, 0).id));
-  }
-
-  async getExecution(executionId: string): Promise<JobExecution | null> {
-    const run = this.runs.get(executionId);
-    return run ? snapshot(run) : null;
-  }
-
-  waitForFinal(executionId: string, timeoutMs: number): Promise<JobExecution> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const run = this.runs.get(executionId);
-        if (run && FINAL.has(run.state)) {
-          cleanup();
-          resolve(snapshot(run));
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error('wait-timeout'));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.events.off(executionId, check);
-      };
-      this.events.on(executionId, check);
-      check();
-    });
-  }
-
-  async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
-    return registry.recurring().map((definition) => {
-      const cron = this.schedules.getCronJobs().get(definition.id);
-      return {
-        jobId: definition.id,
-        cron: definition.cron as string,
-        timezone: definition.timezone,
-        queue: definition.queue,
-        tenancy: definition.tenancy,
-        enabled: definition.enabled,
-        paused: this.paused.has(definition.id),
-        nextRunAt: cron && !this.paused.has(definition.id) ? cron.nextDate().toJSDate() : undefined,
-      };
-    });
+    const held = this.executions.runs;
+    return runs.map((run) => (held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, false, 0).id));
   }
 
   async cancel(executionId: string): Promise<boolean> {
-    const run = this.runs.get(executionId);
+    const run = this.executions.runs.get(executionId);
     if (!run || FINAL.has(run.state)) return false;
     if (run.state === 'running') {
-      run.controller?.abort(new JobAbortedError('cancelled', `Execution ${executionId} was cancelled on request.`));
+      run.controller?.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
       return true;
     }
     if (run.timer) clearTimeout(run.timer);
     const index = this.waiting.indexOf(run);
     if (index >= 0) this.waiting.splice(index, 1);
-    this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: 'Cancelled before it started.' } });
+    this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } });
     return true;
-  }
-
-  async listExecutions(query: ExecutionQuery): Promise<ExecutionPage> {
-    const matches = [...this.runs.values()]
-      .filter((run) => (query.jobId === undefined || run.definition.id === query.jobId))
-      .filter((run) => (query.tenantId === undefined || run.tenantId === query.tenantId))
-      .filter((run) => (!query.states || query.states.includes(run.state)))
-      .map(snapshot)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.executionId.localeCompare(a.executionId));
-    return { items: matches.slice(query.offset, query.offset + query.limit), total: matches.length, offset: query.offset, limit: query.limit };
-  }
-
-  async getExecutionLogs(executionId: string, limit: number): Promise<{ lines: string[]; count: number } | null> {
-    const run = this.runs.get(executionId);
-    return run ? { lines: run.logs.slice(0, limit), count: run.logs.length } : null;
-  }
-
-  async retry(executionId: string): Promise<RetryResult> {
-    const run = this.runs.get(executionId);
-    if (!run) return { status: 'unknown' };
-    if (run.state !== 'failed') return { status: 'not-failed', state: run.state };
-    Object.assign(run, { state: 'pending', attemptsMade: 0, failure: undefined, finishedAt: undefined });
-    this.history(run.definition, 'failed').delete(run.id);
-    this.waiting.push(run);
-    this.pump();
-    return { status: 'retried' };
-  }
-
-  async pause(definition: JobDefinition): Promise<void> {
-    this.paused.add(definition.id);
-    await this.schedules.getCronJobs().get(definition.id)?.stop();
-  }
-
-  async resume(definition: JobDefinition): Promise<void> {
-    this.paused.delete(definition.id);
-    if (this.closing) return;
-    const cron = this.schedules.getCronJobs().get(definition.id);
-    if (cron) {
-      this.schedules.deleteCronJob(definition.id);
-      this.schedule(definition);
-    }
-  }
-
-  async queueDepths(): Promise<QueueDepth[]> {
-    const depths = new Map<string, QueueDepth>();
-    for (const run of this.runs.values()) {
-      const name = run.definition.queue;
-      const depth = depths.get(name) ?? { queue: name, waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0 };
-      if (run.state === 'pending') depth.waiting += 1;
-      else if (run.state === 'running') depth.active += 1;
-      else if (run.state === 'delayed') depth.delayed += 1;
-      else if (run.state === 'completed' || run.state === 'skipped') depth.completed += 1;
-      else depth.failed += 1;
-      depths.set(name, depth);
-    }
-    return [...depths.values()];
   }
 
   async health(): Promise<TransportHealth> {
@@ -222,34 +94,13 @@ export class LocalTransport extends JobTransport {
       reachable: true,
       workersExpected: this.config.worker === false ? 0 : 1,
       workersRunning: this.accepting ? 1 : 0,
-      queues: await this.queueDepths(),
+      queues: await this.executions.queueDepths(),
     };
   }
 
   close(): Promise<void> {
     this.closing ??= this.closeAll();
     return this.closing;
-  }
-
-  private schedule(definition: JobDefinition): void {
-    if (this.paused.has(definition.id)) return;
-    let expected: number | undefined;
-    const job = CronJob.from({
-      cronTime: definition.cron as string,
-      timeZone: definition.timezone,
-      start: false,
-      onTick: () => {
-        // NOTE: the cron engine reports when it fired, not which tick: we track the tick it was due for.
-        const tick = expected ?? Math.floor(Date.now() / 1000) * 1000;
-        expected = job.nextDate().toMillis();
-        const id = `repeat:${definition.id}:${tick}`;
-        if (this.runs.has(id) || this.closing) return;
-        this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick));
-      },
-    });
-    this.schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
-    job.start();
-    expected = job.nextDate().toMillis();
   }
 
   private add(
@@ -268,6 +119,7 @@ export class LocalTransport extends JobTransport {
       tenantId,
       data,
       fanOut,
+      fromSchedule: false,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
@@ -276,7 +128,7 @@ export class LocalTransport extends JobTransport {
       logs: [],
       scheduledAt: scheduledAt ?? (delayMs > 0 ? new Date(now + delayMs) : undefined),
     };
-    this.runs.set(id, run);
+    this.executions.runs.set(id, run);
     if (delayMs > 0) this.delay(run, delayMs);
     else this.waiting.push(run);
     this.pump();
@@ -309,7 +161,7 @@ export class LocalTransport extends JobTransport {
     run.attemptsStarted += 1;
     run.startedAt = new Date();
     run.controller = new LazyAbortController();
-    this.events.emit(run.id);
+    this.executions.changed(run);
     let outcome: RunOutcome | undefined;
     let error: unknown;
     try {
@@ -321,6 +173,7 @@ export class LocalTransport extends JobTransport {
         scheduledAt: run.scheduledAt,
         controller: run.controller,
         fanOut: run.fanOut,
+        fromSchedule: run.fromSchedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;
           if (message) run.logs.push(message);
@@ -349,8 +202,8 @@ export class LocalTransport extends JobTransport {
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
-        this.delay(run, run.definition.retry.backoffMs * 2 ** (run.attemptsMade - 1));
-        this.events.emit(run.id);
+        this.delay(run, retryDelayMs(run.definition.retry, run.attemptsMade));
+        this.executions.changed(run);
       } else {
         this.finish(run, failure.kind === 'cancelled' ? 'cancelled' : 'failed', { failure });
       }
@@ -358,84 +211,23 @@ export class LocalTransport extends JobTransport {
     this.pump();
   }
 
-  private finish(run: LocalRun, state: JobState, fields: Partial<LocalRun>): void {
-    if (state === 'completed' || state === 'skipped') run.attemptsMade += 1;
-    Object.assign(run, fields, { state, finishedAt: new Date() });
-    if (state === 'completed') run.failure = undefined;
+  private finish(run: LocalRun, state: LocalRun['state'], fields: Partial<LocalRun>): void {
     if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
-    this.events.emit(run.id);
-    this.prune(run, state === 'failed' || state === 'cancelled' ? 'failed' : 'completed');
-  }
-
-  /** Ids of a job's finished runs of one kind, oldest finish first: what history retention trims. */
-  private history(definition: JobDefinition, kind: 'completed' | 'failed'): Set<string> {
-    const key = `${definition.id}\u0000${kind}`;
-    let ids = this.finished.get(key);
-    if (!ids) this.finished.set(key, (ids = new Set()));
-    return ids;
-  }
-
-  /**
-   * History retention, as BullMQ's removeOnComplete / removeOnFail would apply it: keep the newest `count`
-   * finished runs of that kind, none older than `maxAgeSeconds`.
-   */
-  private prune(run: LocalRun, kind: 'completed' | 'failed'): void {
-    // NOTE: trims from the oldest end of an insertion-ordered set: O(1) per finished run. Scanning every run held
-    // in memory on each finish made a backlog of N runs cost O(N²) (bench/README.md).
-    const ids = this.history(run.definition, kind);
-    ids.delete(run.id);
-    ids.add(run.id);
-    const keep = run.definition.history[kind];
-    const oldest = Date.now() - keep.maxAgeSeconds * 1000;
-    for (const id of ids) {
-      const finishedAt = this.runs.get(id)?.finishedAt?.getTime() ?? 0;
-      if (ids.size <= keep.count && finishedAt >= oldest) break;
-      ids.delete(id);
-      this.runs.delete(id);
-    }
+    this.executions.finish(run, state, fields);
   }
 
   private async closeAll(): Promise<void> {
-    for (const name of this.schedules.getCronJobs().keys()) {
-      try {
-        await this.schedules.getCronJob(name).stop();
-        this.schedules.deleteCronJob(name);
-      } catch (error) {
-        this.logger.error(`Closing: stopping schedule "${name}" failed: ${(error as Error).message}`);
-      }
-    }
+    await this.schedules.stop();
     this.accepting = false;
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;
     const deadline = Date.now() + grace;
     while (this.active.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const run of this.active) {
-      run.controller?.abort(new JobAbortedError('shutdown', `Instance shutting down: execution ${run.id} interrupted after a ${grace} ms grace period.`));
-    }
+    for (const run of this.active) run.controller?.abort(new JobAbortedError('shutdown', SHUTDOWN_INTERRUPTED(run.id, grace)));
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const run of this.runs.values()) if (run.timer) clearTimeout(run.timer);
+    for (const run of this.executions.runs.values()) if (run.timer) clearTimeout(run.timer);
     if (this.waiting.length > 0) {
       this.logger.warn(`Closing: ${this.waiting.length} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
     }
   }
-}
-
-function snapshot(run: LocalRun): JobExecution {
-  const execution: JobExecution = {
-    executionId: run.id,
-    jobId: run.definition.id,
-    tenantId: run.tenantId,
-    state: run.state,
-    attempts: run.attemptsStarted,
-    data: run.data,
-    createdAt: run.createdAt,
-  };
-  if (run.state === 'completed') execution.result = run.result;
-  if (run.state === 'skipped') execution.skipReason = run.skipReason;
-  if (run.state === 'failed' || run.state === 'cancelled') execution.failure = run.failure;
-  if (run.progress !== undefined) execution.progress = run.progress;
-  if (run.startedAt) execution.startedAt = run.startedAt;
-  if (run.finishedAt) execution.finishedAt = run.finishedAt;
-  if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
-  return execution;
 }

@@ -2,7 +2,10 @@ import IORedis from 'ioredis';
 import { JobAbortedError, LockUnavailableError } from '../../contracts';
 import { freePort } from '../../../../../test/support/redis-server';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../../../../../test/support/redis';
-import { createLockClient, RedisLock } from './redis-lock.adapter';
+import { BullmqConnections } from '../bullmq/bullmq-connections';
+import { RedisLock } from './redis-lock.adapter';
+
+const createLockClient = (connection: { url: string }) => new BullmqConnections(connection).createClient('lock');
 
 describe('RedisLock (real Redis)', () => {
   let prefix: string;

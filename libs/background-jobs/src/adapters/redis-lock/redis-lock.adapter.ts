@@ -1,18 +1,8 @@
 import { Logger } from '@nestjs/common';
 import IORedis, { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import {
-  AcquireOptions,
-  DistributedLock,
-  INVALID_LOCK_OPTION,
-  JobAbortedError,
-  Lease,
-  LOCK_LOST,
-  LOCK_MAX_HOLD,
-  LOCK_UNAVAILABLE,
-  LockUnavailableError,
-} from '../../contracts';
-import { LazyAbortController, LossReportingLease } from '../../core';
+import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
+import { assertAcquireOptions, RenewingLease, withLease } from '../../core';
 import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
 
 export interface RedisLockConfig {
@@ -29,26 +19,6 @@ export interface RedisLockConfig {
    * @default 5000
    */
   acquireTimeoutMs?: number;
-}
-
-/**
- * What the lock's connection needs on top of the transport's connection options.
- * NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
- * Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
- * (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
- * Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
- * leaves no connection behind to keep its process alive.
- */
-export const LOCK_CLIENT_OPTIONS = {
-  lazyConnect: true,
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 0,
-  enableAutoPipelining: true,
-};
-
-/** One ioredis connection for the lock on one server (tests and the bench; the module builds its own from transport.connection). */
-export function createLockClient(connection: { url?: string }): IORedis {
-  return new IORedis(connection.url ?? 'redis://127.0.0.1:6379', { ...LOCK_CLIENT_OPTIONS, connectionName: 'bgj:lock' });
 }
 
 /**
@@ -88,13 +58,8 @@ export class RedisLock extends DistributedLock {
   }
 
   async acquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    if (typeof key !== 'string' || key.length === 0) throw new TypeError(INVALID_LOCK_OPTION(key, 'key', key, 'a non-empty string'));
-    const ttlMs = options?.ttlMs;
-    if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError(INVALID_LOCK_OPTION(key, 'ttlMs', ttlMs, 'an integer ≥ 3 (milliseconds)'));
-    const maxHoldMs = options.maxHoldMs;
-    if (maxHoldMs !== undefined && (!Number.isInteger(maxHoldMs) || maxHoldMs < 1)) {
-      throw new RangeError(INVALID_LOCK_OPTION(key, 'maxHoldMs', maxHoldMs, 'a positive integer (milliseconds)'));
-    }
+    assertAcquireOptions(key, options);
+    const { ttlMs, maxHoldMs } = options;
     // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/README.md).
     const token = randomUUID();
     const started = Date.now();
@@ -110,22 +75,14 @@ export class RedisLock extends DistributedLock {
     return lease;
   }
 
-  async withLock<R>(
-    key: string,
-    options: AcquireOptions,
-    fn: (lease: Lease) => Promise<R>,
-  ): Promise<{ acquired: true; result: R } | { acquired: false }> {
-    const lease = await this.acquire(key, options);
-    if (!lease) return { acquired: false };
-    try {
-      return { acquired: true, result: await fn(lease) };
-    } finally {
-      await lease.release().catch((error: Error) => this.logger.warn(`Releasing lock "${key}" failed (it expires by its TTL): ${error.message}`));
-    }
+  withLock<R>(key: string, options: AcquireOptions, fn: (lease: Lease) => Promise<R>): Promise<{ acquired: true; result: R } | { acquired: false }> {
+    return withLease(() => this.acquire(key, options), fn, (error) =>
+      this.logger.warn(`Releasing lock "${key}" failed (it expires by its TTL): ${error.message}`),
+    );
   }
 
   /** Stops renewing every lease and closes the connection. Idempotent. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.closing ??= (async () => {
       for (const lease of this.leases) lease.stop();
       this.leases.clear();
@@ -161,43 +118,22 @@ export class RedisLock extends DistributedLock {
 }
 
 /** One held lock; renews itself every ttl/3 until released, lost, or capped by `maxHoldMs`. */
-class RedisLease implements LossReportingLease {
-  private readonly controller = new LazyAbortController();
-  private readonly renewal: NodeJS.Timeout;
-  private readonly cap?: NodeJS.Timeout;
+class RedisLease extends RenewingLease {
   /** The earliest moment the key may have expired, as far as this process knows. */
   private expiresAt: number;
-  private done = false;
 
   constructor(
     private readonly lock: RedisLock,
-    readonly key: string,
+    key: string,
     private readonly token: string,
-    readonly fencingToken: number,
-    private readonly ttlMs: number,
+    fencingToken: number,
+    ttlMs: number,
     requestedAt: number,
     maxHoldMs?: number,
   ) {
+    super(key, fencingToken, ttlMs, maxHoldMs);
     // NOTE: counted from before the request was sent: the key cannot outlive that, whatever the latency was.
     this.expiresAt = requestedAt + ttlMs;
-    const every = Math.max(1, Math.floor(ttlMs / 3));
-    this.renewal = setInterval(() => void this.renew(every), every);
-    this.renewal.unref();
-    if (maxHoldMs !== undefined) {
-      this.cap = setTimeout(() => {
-        this.lose(LOCK_MAX_HOLD(key, maxHoldMs));
-        void this.deleteIfOurs().catch(() => undefined);
-      }, maxHoldMs);
-      this.cap.unref();
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  onLost(listener: (reason: unknown) => void): () => void {
-    return this.controller.onAbort(listener);
   }
 
   async extend(): Promise<boolean> {
@@ -213,25 +149,17 @@ class RedisLease implements LossReportingLease {
     return false;
   }
 
-  async release(): Promise<void> {
-    if (this.done) return;
-    this.stop();
-    await this.deleteIfOurs();
-  }
-
   /** @internal Stops the timers without touching Redis or the signal. */
-  stop(): void {
-    this.done = true;
-    clearInterval(this.renewal);
-    if (this.cap) clearTimeout(this.cap);
+  override stop(): void {
+    super.stop();
     this.lock.forget(this);
   }
 
-  private async deleteIfOurs(): Promise<void> {
+  protected async deleteIfOurs(): Promise<void> {
     await this.lock.eval(RELEASE, [this.lock.lockKey(this.key)], [this.token]);
   }
 
-  private async renew(every: number): Promise<void> {
+  protected override async renew(every: number): Promise<void> {
     try {
       await bounded(this.extend(), every);
     } catch (error) {
@@ -240,12 +168,6 @@ class RedisLease implements LossReportingLease {
         this.lose(LOCK_LOST(this.key, `renewal failed until the lease could expire (${(error as Error).message})`));
       }
     }
-  }
-
-  private lose(message: string): void {
-    if (this.done) return;
-    this.stop();
-    this.controller.abort(new JobAbortedError('lock-lost', message));
   }
 }
 

@@ -1,17 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { DistributedLock, Lease, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { LossReportingLease } from '../ports/lease-loss.port';
 import { JobRunFailure, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
-
-/**
- * A lease that reports its loss to a listener, so that watching it makes no AbortSignal (the built-in locks' leases;
- * their `signal` is made only when read). An AbortSignal per lease was a measurable part of a locked run's cost.
- */
-export interface LossReportingLease extends Lease {
-  /** Calls `listener` with the abort reason once the lease is lost; returns the function that unsubscribes it. */
-  onLost(listener: (reason: unknown) => void): () => void;
-}
 
 /**
  * The job-level lock (`@PipelineJob({ lock })`): one run of a job (per tenant) at a time, for efficiency.
@@ -33,7 +25,7 @@ export class LockStage implements PipelineStage {
     if (!this.lock) throw new JobRunFailure('permanent', LOCK_NOT_CONFIGURED(definition.id));
     const key = definition.lock.key ?? (request.tenantId === null ? definition.id : `${definition.id}:${request.tenantId}`);
     const lease = await this.lock.acquire(key, { ttlMs: definition.lock.ttlMs });
-    if (!lease) return new SkipRun(LOCK_BUSY(key));
+    if (!lease) return new SkipRun(LOCK_BUSY(key), 'lock-busy');
     const stopWatching = watchLoss(lease, (reason) => context.controller.abort(reason));
     context.lease = { key, fencingToken: lease.fencingToken };
     try {

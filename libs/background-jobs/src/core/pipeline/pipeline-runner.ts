@@ -1,14 +1,20 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
-import { fanOut, TenantDirectoryLocator } from '../fan-out';
-import { JobTransport } from '../ports/job-transport.port';
+import { fanOut } from './fan-out';
+import { RunQueue } from '../ports/run-queue.port';
+import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
+import { CronCalendar } from '../ports/cron-calendar.port';
+import { ScheduleStore } from '../ports/schedule-store.port';
 import { JobDefinition } from '../job-definition';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RUN_LISTENERS, RunFinished, RunListener } from '../run-listener';
+import { RUN_LISTENERS, RunFinished, RunListener } from '../ports/run-listener';
 import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
+import { LastRunStage } from './last-run.stage';
 import { LockStage } from './lock.stage';
+import { MisfireStage } from './misfire.stage';
+import { PauseStage } from './pause.stage';
 import { SchemaStage } from './schema.stage';
 import { ObserveStage } from './observe.stage';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -17,8 +23,9 @@ import { TenantContextStage } from './tenant-context.stage';
 import { TimeoutStage } from './timeout.stage';
 
 /**
- * The one wrapping point every run passes through:
- * tenant context → observe → classify failures → timeout/cancel → lock → host interceptors → execute.
+ * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
+ * tenant context → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
 export class PipelineRunner {
@@ -28,26 +35,38 @@ export class PipelineRunner {
   /** Stages around the job's own `execute` only. */
   private readonly inner: PipelineStage[];
   private readonly chains = new WeakMap<JobDefinition, PipelineStage[]>();
+  private readonly fanOutChains = new WeakMap<JobDefinition, PipelineStage[]>();
 
   constructor(
     options: ResolvedJobsOptions,
     tenant: TenantContext,
-    private readonly transport: JobTransport,
+    private readonly runs: RunQueue,
     private readonly directories: TenantDirectoryLocator,
+    schedules: ScheduleStore,
+    calendar: CronCalendar,
     @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
     @Optional() lock?: DistributedLock,
   ) {
-    this.outer = [new TenantContextStage(tenant), new ObserveStage(), new ClassifyFailureStage(options), new TimeoutStage()];
+    this.outer = [
+      new TenantContextStage(tenant),
+      new ObserveStage(),
+      new ClassifyFailureStage(options),
+      new MisfireStage(calendar),
+      new PauseStage(schedules),
+      new LastRunStage(schedules),
+      new TimeoutStage(),
+    ];
     // NOTE: the lock guards the job's own body; a per-tenant fan-out takes no lock (each child takes its own).
     this.inner = [new SchemaStage(), new LockStage(lock), new HostInterceptorsStage(options.interceptors)];
   }
 
-  /** The stages a job's own runs pass: stages with nothing to do for it (no schema, no lock, …) left out. */
-  private chainOf(definition: JobDefinition): PipelineStage[] {
-    let chain = this.chains.get(definition);
+  /** The stages a job's runs pass (its fan-outs: the outer ones only), those with nothing to do for it left out. */
+  chainOf(definition: JobDefinition, fanOut = false): PipelineStage[] {
+    const cache = fanOut ? this.fanOutChains : this.chains;
+    let chain = cache.get(definition);
     if (!chain) {
-      chain = [...this.outer, ...this.inner.filter((stage) => stage.appliesTo?.(definition) ?? true)];
-      this.chains.set(definition, chain);
+      chain = [...this.outer, ...(fanOut ? [] : this.inner)].filter((stage) => stage.appliesTo?.(definition) ?? true);
+      cache.set(definition, chain);
     }
     return chain;
   }
@@ -56,9 +75,9 @@ export class PipelineRunner {
   async run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request);
     const invocation: Invocation = { definition, request, context };
-    const stages = request.fanOut ? this.outer : this.chainOf(definition);
+    const stages = this.chainOf(definition, request.fanOut === true);
     const body = request.fanOut
-      ? () => fanOut(definition, context, this.directories.find(), this.transport, this.logger)
+      ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
     // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.
@@ -82,10 +101,13 @@ export class PipelineRunner {
       }
       throw error;
     }
-    const skipReason = result instanceof SkipRun ? result.reason : undefined;
-    const outcome = skipReason === undefined ? 'completed' : 'skipped';
-    this.notify({ definition, request, outcome, skipReason, durationMs: performance.now() - started });
-    return result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result };
+    const durationMs = performance.now() - started;
+    if (result instanceof SkipRun) {
+      this.notify({ definition, request, outcome: 'skipped', skipReason: result.reason, skipKind: result.kind, durationMs });
+      return { status: 'skipped', reason: result.reason };
+    }
+    this.notify({ definition, request, outcome: 'completed', durationMs });
+    return { status: 'completed', value: result };
   }
 
   private notify(event: RunFinished): void {

@@ -1,4 +1,4 @@
-import { JobContext, JobLeaseInfo } from '../../contracts';
+import { INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
@@ -34,7 +34,7 @@ export class RunContext<T = unknown> implements JobContext<T> {
 
   reportProgress(percent: number, message?: string): Promise<void> {
     if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
-      return Promise.reject(new RangeError(`reportProgress(${String(percent)}) in job "${this.jobId}": expected a number from 0 to 100.`));
+      return Promise.reject(new RangeError(INVALID_PROGRESS(this.jobId, percent)));
     }
     return this.request.reportProgress(percent, message);
   }

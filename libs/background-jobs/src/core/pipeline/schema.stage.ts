@@ -1,4 +1,4 @@
-import { PermanentJobError } from '../../contracts';
+import { PermanentJobError, SCHEMA_REJECTED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { JobRunFailure } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -16,7 +16,7 @@ export class SchemaStage implements PipelineStage {
       invocation.context.data = typeof schema === 'function' ? schema(invocation.context.data) : schema.parse(invocation.context.data);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new JobRunFailure('permanent', `The payload of job "${id}" was rejected by its schema: ${reason}`, {
+      throw new JobRunFailure('permanent', SCHEMA_REJECTED(id, reason), {
         cause: new PermanentJobError(reason, { cause: error }),
       });
     }

@@ -1,4 +1,4 @@
-import { JobAbortedError } from '../../contracts';
+import { JOB_TIMED_OUT, JobAbortedError } from '../../contracts';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /**
@@ -12,7 +12,7 @@ export class TimeoutStage implements PipelineStage {
     const timer =
       timeoutMs > 0
         ? setTimeout(
-            () => controller.abort(new JobAbortedError('timeout', `Job "${id}" exceeded its timeout of ${timeoutMs} ms.`)),
+            () => controller.abort(new JobAbortedError('timeout', JOB_TIMED_OUT(id, timeoutMs))),
             timeoutMs,
           )
         : undefined;

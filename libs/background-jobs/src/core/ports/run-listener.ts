@@ -1,6 +1,6 @@
-import { FailureKind } from '../contracts';
-import { JobDefinition } from './job-definition';
-import { RunRequest } from './run.types';
+import { FailureKind } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { RunRequest, SkipKind } from '../run.types';
 
 /** How one attempt ended, as seen by the pipeline. */
 export interface RunFinished {
@@ -11,6 +11,8 @@ export interface RunFinished {
   failureKind?: FailureKind;
   /** Skipped attempts only. */
   skipReason?: string;
+  /** Skipped attempts only: which stage skipped it (lock held, a missed tick, a paused job). */
+  skipKind?: SkipKind;
   durationMs: number;
 }
 

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { TenantDirectory } from '../contracts';
-import { JobDefinition } from './job-definition';
-import { JobTransport } from './ports/job-transport.port';
-import { RunContext } from './pipeline/run-context';
+import { BAD_TENANT_LISTING, INVALID_TENANT_IDS_SKIPPED, NO_TENANT_DIRECTORY, TenantDirectory } from '../../contracts';
+import { JobDefinition } from '../job-definition';
+import { RunQueue } from '../ports/run-queue.port';
+import { RunContext } from './run-context';
 
 // NOTE: printable = no control characters (C0, DEL, C1).
 // eslint-disable-next-line no-control-regex
@@ -12,14 +12,6 @@ const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f]/;
 /** True for a tenant id the framework accepts: a non-empty string of at most 128 printable characters. */
 export const isValidTenantId = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 128 && !NON_PRINTABLE.test(value);
-
-/**
- * Finds the host's TENANT_DIRECTORY wherever the host provided it (usually its root module, which the
- * library's module cannot inject from). Provided by the entry.
- */
-export abstract class TenantDirectoryLocator {
-  abstract find(): TenantDirectory | undefined;
-}
 
 /** What a fan-out run returns. */
 export interface FanOutResult {
@@ -42,23 +34,20 @@ export async function fanOut(
   definition: JobDefinition,
   context: RunContext,
   directory: TenantDirectory | undefined,
-  transport: JobTransport,
+  runs: RunQueue,
   logger: Logger,
 ): Promise<FanOutResult> {
-  if (!directory) throw new Error(`Job "${definition.id}" is per-tenant but no TENANT_DIRECTORY is provided.`);
+  if (!directory) throw new Error(NO_TENANT_DIRECTORY(definition.id));
   const listed = await directory.listTenantIds();
   if (!Array.isArray(listed)) {
-    throw new Error(`TENANT_DIRECTORY.listTenantIds() returned ${typeof listed} for job "${definition.id}": expected string[].`);
+    throw new Error(BAD_TENANT_LISTING(definition.id, typeof listed));
   }
   const tenants = [...new Set(listed.filter(isValidTenantId))];
   const invalid = listed.filter((t) => !isValidTenantId(t));
   if (invalid.length) {
-    logger.error(
-      `Job "${definition.id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ` +
-        `${JSON.stringify(invalid.slice(0, 5))}; they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`,
-    );
+    logger.error(INVALID_TENANT_IDS_SKIPPED(definition.id, invalid));
   }
-  const children = await transport.enqueueMany(
+  const children = await runs.enqueueMany(
     definition,
     tenants.map((tenantId) => ({
       id: childExecutionId(definition.id, context.executionId, tenantId),

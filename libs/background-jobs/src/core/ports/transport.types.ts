@@ -1,6 +1,6 @@
-import { JobExecution, JobState, RecurringJobInfo } from '../../contracts';
+// NOTE: the shapes the three transport ports (run-queue, execution-reader, schedule-store) exchange with core.
+import { JobExecution, JobState } from '../../contracts';
 import { JobDefinition } from '../job-definition';
-import { JobRegistry } from '../job-registry';
 import { RunOutcome, RunRequest } from '../run.types';
 
 /** Runs one execution through the pipeline; the transport calls it for every job it takes. */
@@ -81,34 +81,8 @@ export interface RedisNodeHealth {
   error?: string;
 }
 
-/**
- * Where runs are queued, scheduled and executed. Implemented by the BullMQ adapter and the embedded one.
- */
-export abstract class JobTransport {
-  /** Reconciles recurring schedules and, unless producer-only, starts taking work. */
-  abstract start(registry: JobRegistry, run: RunHandler): Promise<void>;
-  /** Queues one run; resolves its execution id. */
-  abstract enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string>;
-  /** Queues many runs in one round trip where the transport can; ids already present are not added again. */
-  abstract enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]>;
-  abstract getExecution(executionId: string): Promise<JobExecution | null>;
-  /** Resolves once the execution reaches a final state, or rejects after `timeoutMs`. */
-  abstract waitForFinal(executionId: string, timeoutMs: number): Promise<JobExecution>;
-  abstract listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]>;
-  /** Removes a waiting run or aborts a running one; false for unknown or finished ids. */
-  abstract cancel(executionId: string): Promise<boolean>;
-  /** Executions matching `query`, newest first. */
-  abstract listExecutions(query: ExecutionQuery): Promise<ExecutionPage>;
-  /** The lines a run logged (`ctx.log`, progress messages), oldest first; null for unknown ids. */
-  abstract getExecutionLogs(executionId: string, limit: number): Promise<{ lines: string[]; count: number } | null>;
-  /** Re-queues a failed run as a fresh attempt. */
-  abstract retry(executionId: string): Promise<RetryResult>;
-  /** Stops a recurring job's schedule, persisted and cluster-wide, until `resume`. */
-  abstract pause(definition: JobDefinition): Promise<void>;
-  /** Re-creates a paused job's schedule; it continues from its next tick. */
-  abstract resume(definition: JobDefinition): Promise<void>;
-  abstract queueDepths(): Promise<QueueDepth[]>;
-  abstract health(): Promise<TransportHealth>;
-  /** Stops taking work and closes every connection; safe to call twice. */
-  abstract close(): Promise<void>;
+/** The last lines a run logged, oldest first, and how many it logged in all. */
+export interface ExecutionLogs {
+  lines: string[];
+  count: number;
 }

@@ -1,0 +1,167 @@
+import { Logger } from '@nestjs/common';
+import { DelayedError, Job, MinimalJob, UnrecoverableError, Worker } from 'bullmq';
+import {
+  CANCELLED_BEFORE_START,
+  CANCELLED_ON_REQUEST,
+  JobAbortedError,
+  JobExecution,
+  UNREGISTERED_QUEUE_JOB,
+} from '../../contracts';
+import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
+import { BullmqConnections } from './bullmq-connections';
+import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
+import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
+import { BullmqKeys } from './bullmq-keys';
+import { BullmqQueues } from './bullmq-queues';
+import { runInTraceContext } from './bullmq-trace';
+import { BullmqWorker } from './bullmq-worker';
+import { RedisClient } from './redis-connection';
+
+/** How long a cancel for a run not (yet) running here is remembered. */
+const EARLY_CANCEL_TTL_MS = 60_000;
+
+/**
+ * One BullMQ Worker per queue on consumer instances: takes jobs, hands each to the pipeline, maps its outcome
+ * back to BullMQ, and aborts running runs on a cancel published by any instance.
+ */
+export class BullmqWorkerHost {
+  private readonly logger = new Logger('BackgroundJobs');
+  readonly workers: Worker[] = [];
+  /** Runs executing on this instance, by execution id: what a cancel message aborts. */
+  readonly running = new Map<string, LazyAbortController>();
+  /** Cancel messages for ids not running here yet (the window between BullMQ's moveToActive and our processor). */
+  private readonly earlyCancels = new Map<string, number>();
+  private subscriber?: RedisClient;
+  private registry?: JobRegistry;
+
+  constructor(
+    private readonly queues: BullmqQueues,
+    private readonly connections: BullmqConnections,
+    private readonly keys: BullmqKeys,
+    private readonly worker: ResolvedWorkerOptions | false,
+  ) {}
+
+  async start(registry: JobRegistry, run: RunHandler): Promise<void> {
+    this.registry = registry;
+    if (!this.worker) return;
+    const settings = this.worker;
+    await this.subscribeToCancels();
+    for (const name of registry.queues()) {
+      // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
+      // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
+      // That controller was a measurable share of the per-run cost (bench/README.md).
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
+        connection: this.connections.bullmq('worker'),
+        prefix: this.keys.queuePrefix(name),
+        concurrency: settings.concurrency,
+        lockDuration: settings.lockDurationMs,
+        // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
+        // key's last millisecond (its own previous one, or a dead instance's) is skipped and the real gap between
+        // checks is up to two intervals. Checking every half of stalledIntervalMs keeps that gap within it, and a
+        // dead instance's run is handed back within lockDurationMs + stalledIntervalMs (reliability suite). Boot
+        // validation keeps stalledIntervalMs ≥ 100, so the half is never 0.
+        stalledInterval: Math.floor(settings.stalledIntervalMs / 2),
+        maxStalledCount: settings.maxStalledCount,
+        settings: { backoffStrategy: (failedAttempts, _type, _error, job) => retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts) },
+      });
+      worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+  }
+
+  /** Removes a waiting run (leaving a tombstone) or aborts a running one wherever it runs. */
+  async cancel(executionId: string): Promise<boolean> {
+    const found = await this.queues.find(executionId);
+    if (!found) return false;
+    const { job } = found;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+      const snapshot = toExecution(job, state);
+      try {
+        await job.remove();
+      } catch {
+        // NOTE: remove() refuses a job that became active meanwhile: cancel it as a running one.
+        return this.cancelRunning(executionId);
+      }
+      const cancelled: JobExecution = { ...snapshot, state: 'cancelled', finishedAt: new Date(), failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } };
+      const ttl = this.registry?.get(job.name)?.history.failed.maxAgeSeconds ?? DEFAULTS.history.failed.maxAgeSeconds;
+      await this.connections.commands().set(this.keys.cancelled(executionId), JSON.stringify(cancelled), 'EX', ttl);
+      return true;
+    }
+    if (state === 'active') return this.cancelRunning(executionId);
+    return false;
+  }
+
+  /** Aborts a running run wherever it runs: every worker instance listens on one channel. */
+  private async cancelRunning(executionId: string): Promise<boolean> {
+    await this.connections.commands().publish(this.keys.cancelChannel, executionId);
+    return true;
+  }
+
+  private async subscribeToCancels(): Promise<void> {
+    this.subscriber = this.connections.createClient('subscriber');
+    this.subscriber.on('message', (_channel: string, executionId: string) => {
+      const controller = this.running.get(executionId);
+      if (controller) controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
+      else {
+        const now = Date.now();
+        for (const [id, at] of this.earlyCancels) if (now - at > EARLY_CANCEL_TTL_MS) this.earlyCancels.delete(id);
+        this.earlyCancels.set(executionId, now);
+      }
+    });
+    await this.subscriber.subscribe(this.keys.cancelChannel);
+  }
+
+  private async process(job: Job, run: RunHandler, token?: string): Promise<ResultEnvelope> {
+    const definition = this.registry?.get(job.name);
+    if (!definition) throw new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name));
+    const executionId = job.id as string;
+    const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
+    const controller = new LazyAbortController();
+    this.running.set(executionId, controller);
+    if (this.earlyCancels.delete(executionId)) controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
+    const request: RunRequest = {
+      executionId,
+      attempt: job.attemptsMade + 1,
+      tenantId: envelope.tenantId ?? null,
+      data: envelope.payload,
+      scheduledAt: scheduledAtOf(job),
+      controller,
+      fanOut: envelope.fanOut === true,
+      fromSchedule: Boolean(job.repeatJobKey),
+      reportProgress: async (percent, message) => {
+        await job.updateProgress(percent);
+        if (message) await job.log(message);
+      },
+      log: async (message) => {
+        await job.log(message);
+      },
+    };
+    try {
+      const outcome = await runInTraceContext(envelope.trace, definition.id, request.executionId, () => run(definition, request));
+      if (envelope.failure) await job.updateData({ ...envelope, failure: undefined });
+      return outcome.status === 'skipped' ? { bgj: 1, outcome: 'skipped', reason: outcome.reason } : { bgj: 1, outcome: 'completed', value: outcome.value };
+    } catch (error) {
+      if (error instanceof RunInterrupted) {
+        // NOTE: shutdown is not a failure: hand the job back (no attempt used) so another instance runs it.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError(error.message);
+      }
+      if (!(error instanceof JobRunFailure)) throw error;
+      await job
+        .updateData({ ...envelope, failure: { kind: error.kind, message: error.message } })
+        .catch((e: Error) => this.logger.warn(`Could not record the failure kind of ${job.id}: ${e.message}`));
+      if (error.retry) throw error;
+      throw new UnrecoverableError(error.message);
+    } finally {
+      this.running.delete(executionId);
+    }
+  }
+}
+
+/** The backoff a job was enqueued with (its definition's `retry.backoffMs` then). */
+function backoffMsOf(job: MinimalJob | undefined): number {
+  const backoff = job?.opts.backoff;
+  return typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+}

@@ -1,0 +1,101 @@
+import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { RecurringJobInfo } from '../../contracts';
+import { JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
+
+/** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
+export type TickHandler = (definition: JobDefinition, tick: number) => void;
+
+/**
+ * The embedded transport's schedules, on @nestjs/schedule's registry and cron engine. Pauses live in this
+ * process only; there is nothing to heal (nothing outlives the process).
+ */
+export class LocalSchedules extends ScheduleStore {
+  private readonly logger = new Logger('BackgroundJobs');
+  private readonly schedules = new SchedulerRegistry();
+  private readonly paused = new Set<string>();
+  private readonly lastRunIds = new Map<string, string>();
+  private stopped = false;
+
+  constructor(private readonly onTick: TickHandler) {
+    super();
+  }
+
+  async reconcile(registry: JobRegistry): Promise<void> {
+    for (const definition of registry.recurring()) {
+      if (!this.schedules.doesExist('cron', definition.id)) this.schedule(definition);
+    }
+  }
+
+  async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
+    return registry.recurring().map((definition) => {
+      const cron = this.schedules.getCronJobs().get(definition.id);
+      const paused = this.paused.has(definition.id);
+      return recurringInfo(definition, paused, cron && !paused ? cron.nextDate().toJSDate() : undefined);
+    });
+  }
+
+  async lastRuns(): Promise<Map<string, string>> {
+    return new Map(this.lastRunIds);
+  }
+
+  async recordLastRun(jobId: string, executionId: string): Promise<void> {
+    this.lastRunIds.set(jobId, executionId);
+  }
+
+  async pause(definition: JobDefinition): Promise<void> {
+    this.paused.add(definition.id);
+    await this.schedules.getCronJobs().get(definition.id)?.stop();
+  }
+
+  async resume(definition: JobDefinition): Promise<void> {
+    this.paused.delete(definition.id);
+    if (this.stopped) return;
+    const cron = this.schedules.getCronJobs().get(definition.id);
+    if (cron) {
+      this.schedules.deleteCronJob(definition.id);
+      this.schedule(definition);
+    }
+  }
+
+  async isPaused(jobId: string): Promise<boolean> {
+    return this.paused.has(jobId);
+  }
+
+  async heal(): Promise<void> {
+    // NOTE: nothing to heal: schedules live in this process and end with it.
+  }
+
+  /** Stops every schedule (shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const name of this.schedules.getCronJobs().keys()) {
+      try {
+        await this.schedules.getCronJob(name).stop();
+        this.schedules.deleteCronJob(name);
+      } catch (error) {
+        this.logger.error(`Closing: stopping schedule "${name}" failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private schedule(definition: JobDefinition): void {
+    if (this.paused.has(definition.id) || this.stopped) return;
+    let expected: number | undefined;
+    const job = CronJob.from({
+      cronTime: definition.cron as string,
+      timeZone: definition.timezone,
+      start: false,
+      onTick: () => {
+        // NOTE: the cron engine reports when it fired, not which tick: we track the tick it was due for.
+        const tick = expected ?? Math.floor(Date.now() / 1000) * 1000;
+        expected = job.nextDate().toMillis();
+        if (!this.stopped) this.onTick(definition, tick);
+      },
+    });
+    this.schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
+    job.start();
+    expected = job.nextDate().toMillis();
+  }
+}
