@@ -43,7 +43,7 @@ module.exports = {
   plugins: ['@typescript-eslint', 'import'],
   extends: ['eslint:recommended', 'plugin:@typescript-eslint/recommended'],
   env: { node: true, jest: true },
-  ignorePatterns: ['.eslintrc.js', 'dist', 'node_modules', 'jest.config.js', 'test/fixtures'],
+  ignorePatterns: ['.eslintrc.js', 'dist', 'node_modules', 'jest.config.js', 'test/fixtures', 'scripts/pack-smoke', '.ci'],
   settings: { 'import/resolver': { node: { extensions: ['.ts', '.js', '.json'] } } },
   rules: {
     '@typescript-eslint/no-explicit-any': 'off',

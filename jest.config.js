@@ -4,7 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   moduleFileExtensions: ['js', 'json', 'ts'],
   testRegex: '.*\\.(spec|e2e-spec|contract-spec)\\.ts$',
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // NOTE: scripts/pack-smoke holds the smoke apps' own sources and tests, run by those apps (npm run pack:smoke).
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/scripts/pack-smoke/', '<rootDir>/.ci/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   moduleNameMapper: {
     '^nestjs-background-jobs$': '<rootDir>/libs/background-jobs/src',

@@ -160,3 +160,7 @@ export const MISFIRE_SKIP = (missed: number): string => `misfire: ${missed} late
 
 export const MISFIRE_SKIP_LOG = (id: string, missed: number): string =>
   `Skipped a run of "${id}": ${missed} later tick(s) were already due when it started (misfire: 'skip').`;
+
+export const MISSING_OPTIONAL_PEER = (pkg: string, feature: string, install: string): string =>
+  `${feature} needs ${pkg}, which is not installed (it is an optional peer dependency of nestjs-background-jobs). ` +
+  `Fix: ${install}`;

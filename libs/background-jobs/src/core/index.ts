@@ -4,6 +4,7 @@ export * from './failure-classifier';
 export * from './resolved-options';
 export * from './run.types';
 export * from './lazy-abort-controller';
+export * from './optional-peer';
 export * from './background-jobs.service';
 export * from './ports/transport.types';
 export * from './ports/run-queue.port';

@@ -1,7 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { RunQueue } from '../core';
+import type { HealthIndicatorService } from '@nestjs/terminus';
+import { loadOptionalPeer, RunQueue } from '../core';
 import { MASTERS_UNREACHABLE, MAXMEMORY_POLICY_WARNING, REPLICA_UNREACHABLE_WARNING } from './operations.messages';
+
+const TERMINUS_PEER = {
+  pkg: '@nestjs/terminus',
+  feature: 'BackgroundJobsHealthIndicator',
+  install: 'npm install @nestjs/terminus@^11 (NestJS 11) or @nestjs/terminus@^12 (NestJS 12).',
+};
 
 /** Options of `BackgroundJobsHealthIndicator.isHealthy`. */
 export interface JobsHealthOptions {
@@ -25,15 +31,21 @@ export interface JobsHealthOptions {
  */
 @Injectable()
 export class BackgroundJobsHealthIndicator {
-  // NOTE: a session factory of our own, so hosts need not import TerminusModule into this module.
-  private readonly indicator = new HealthIndicatorService();
+  // NOTE: a session factory of our own, so hosts need not import TerminusModule into this module. @nestjs/terminus
+  // is an optional peer, loaded at the first check: apps that never call isHealthy need not install it.
+  private indicator?: Promise<HealthIndicatorService>;
   private readonly logger = new Logger('BackgroundJobs');
   private warnedPolicy?: string;
 
   constructor(private readonly transport: RunQueue) {}
 
-  async isHealthy(key = 'background-jobs', options: JobsHealthOptions = {}): Promise<HealthIndicatorResult> {
-    const session = this.indicator.check(key);
+  /**
+   * Returns @nestjs/terminus's `HealthIndicatorResult` shape (declared here so that a host without terminus still
+   * compiles against our types).
+   */
+  async isHealthy(key = 'background-jobs', options: JobsHealthOptions = {}): Promise<Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>> {
+    this.indicator ??= loadOptionalPeer(TERMINUS_PEER, () => import('@nestjs/terminus')).then((terminus) => new terminus.HealthIndicatorService());
+    const session = (await this.indicator).check(key);
     const timeoutMs = options.timeoutMs ?? 3_000;
     let timer: NodeJS.Timeout | undefined;
     const health = await Promise.race([

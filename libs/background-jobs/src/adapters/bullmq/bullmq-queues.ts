@@ -51,7 +51,7 @@ export class BullmqQueues {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
     if (run.fanOut) envelope.fanOut = true;
-    const trace = captureTraceContext();
+    const trace = await captureTraceContext();
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
     // enqueue, all of what this library added to Queue.add (bench/README.md).

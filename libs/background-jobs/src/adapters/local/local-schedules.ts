@@ -1,8 +1,14 @@
 import { Logger } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { RecurringJobInfo } from '../../contracts';
-import { JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
+import { JobDefinition, JobRegistry, loadOptionalPeer, recurringInfo, ScheduleStore } from '../../core';
+
+const SCHEDULE_PEER = {
+  pkg: '@nestjs/schedule',
+  feature: "The embedded transport (transport: { type: 'local' })",
+  install: 'npm install @nestjs/schedule@^6 (NestJS 11) or @nestjs/schedule@^12 (NestJS 12).',
+};
 
 /** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
 export type TickHandler = (definition: JobDefinition, tick: number) => void;
@@ -13,7 +19,9 @@ export type TickHandler = (definition: JobDefinition, tick: number) => void;
  */
 export class LocalSchedules extends ScheduleStore {
   private readonly logger = new Logger('BackgroundJobs');
-  private readonly schedules = new SchedulerRegistry();
+  // NOTE: @nestjs/schedule is an optional peer (BullMQ-only apps need not install it): loaded by reconcile(), which
+  // start() calls first; until then there is no schedule to read.
+  private registry?: SchedulerRegistry;
   private readonly paused = new Set<string>();
   private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
@@ -23,14 +31,23 @@ export class LocalSchedules extends ScheduleStore {
   }
 
   async reconcile(registry: JobRegistry): Promise<void> {
+    if (!this.registry) {
+      const { SchedulerRegistry } = await loadOptionalPeer(SCHEDULE_PEER, () => import('@nestjs/schedule'));
+      this.registry ??= new SchedulerRegistry();
+    }
     for (const definition of registry.recurring()) {
       if (!this.schedules.doesExist('cron', definition.id)) this.schedule(definition);
     }
   }
 
+  private get schedules(): SchedulerRegistry {
+    if (!this.registry) throw new Error('LocalSchedules used before reconcile() loaded @nestjs/schedule.');
+    return this.registry;
+  }
+
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     return registry.recurring().map((definition) => {
-      const cron = this.schedules.getCronJobs().get(definition.id);
+      const cron = this.registry?.getCronJobs().get(definition.id);
       const paused = this.paused.has(definition.id);
       return recurringInfo(definition, paused, cron && !paused ? cron.nextDate().toJSDate() : undefined);
     });
@@ -46,13 +63,13 @@ export class LocalSchedules extends ScheduleStore {
 
   async pause(definition: JobDefinition): Promise<void> {
     this.paused.add(definition.id);
-    await this.schedules.getCronJobs().get(definition.id)?.stop();
+    await this.registry?.getCronJobs().get(definition.id)?.stop();
   }
 
   async resume(definition: JobDefinition): Promise<void> {
     this.paused.delete(definition.id);
     if (this.stopped) return;
-    const cron = this.schedules.getCronJobs().get(definition.id);
+    const cron = this.registry?.getCronJobs().get(definition.id);
     if (cron) {
       this.schedules.deleteCronJob(definition.id);
       this.schedule(definition);
@@ -70,6 +87,7 @@ export class LocalSchedules extends ScheduleStore {
   /** Stops every schedule (shutdown). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (!this.registry) return;
     for (const name of this.schedules.getCronJobs().keys()) {
       try {
         await this.schedules.getCronJob(name).stop();
