@@ -1,4 +1,4 @@
-import { Provider, Type } from '@nestjs/common';
+import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
 import { testRedisUrl } from './redis';
@@ -44,4 +44,24 @@ export async function startJobsApp(options: JobsAppOptions): Promise<TestingModu
   moduleRef.useLogger(false);
   await moduleRef.init();
   return moduleRef;
+}
+
+/**
+ * A booted Nest HTTP app with the module on the suite's Redis under `prefix`; pushed onto `apps` before init, so
+ * afterEach closes it even when init fails.
+ */
+export async function startHttpJobsApp(
+  apps: INestApplication[],
+  prefix: string,
+  jobs: Type[],
+  options: Partial<BackgroundJobsModuleOptions>,
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix }, ...options })],
+    providers: jobs,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  apps.push(app);
+  await app.init();
+  return app;
 }

@@ -8,6 +8,7 @@ export { BackgroundJobsHealthIndicator } from './operations/background-jobs.heal
 export type { JobsHealthOptions } from './operations/background-jobs.health';
 export { BackgroundJobsMetrics } from './operations/background-jobs.metrics';
 export type { ExecutionDetail } from './operations/operations.controller';
+export type { OperationsOverview } from './operations/operations.overview';
 export {
   TenantContext,
   TENANT_DIRECTORY,

@@ -80,6 +80,11 @@ export interface OperationsOptions {
   guard: unknown;
   /** @default 'jobs' */
   path?: string;
+  /**
+   * Also serve the dashboard (overview, schedules, runs, run detail) at `<path>/ui`, behind the same guard.
+   * @default false
+   */
+  ui?: boolean;
 }
 
 /** Options of `BackgroundJobsModule.forRoot`. */

@@ -1,4 +1,4 @@
-import { FailureKind } from '../contracts';
+import { FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
 
 /** What a transport hands the pipeline for one run. */
@@ -41,6 +41,16 @@ export class JobRunFailure extends Error {
 
 /** Why a stage skipped a run. */
 export type SkipKind = 'lock-busy' | 'misfire' | 'paused';
+
+const MAX_STACK_CHARS = 8_192;
+
+/** The failure a transport records for a failed attempt: kind, message and the stack of what the job threw. */
+export function recordedFailure(error: JobRunFailure): JobFailure {
+  const stack = (error.cause instanceof Error ? error.cause.stack : undefined) ?? error.stack;
+  const failure: JobFailure = { kind: error.kind, message: error.message };
+  if (stack) failure.stack = stack.slice(0, MAX_STACK_CHARS);
+  return failure;
+}
 
 /** Returned through the pipeline by a stage that decides the run must not execute. */
 export class SkipRun {

@@ -11,10 +11,12 @@ import {
   Type,
   UseGuards,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobExecution, OperationsOptions, RecurringJobInfo } from '../contracts';
+import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
 import { BackgroundJobs, ExecutionPage, isRecurring, JobRegistry } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
+import type { ResolvedOperations } from './operations.mount';
+import { buildOverview, OperationsOverview } from './operations.overview';
 import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, RECURRING_NOT_FOUND } from './operations.messages';
 
 /** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
@@ -36,6 +38,11 @@ export class OperationsController {
     readonly registry: JobRegistry,
     readonly metrics: BackgroundJobsMetrics,
   ) {}
+
+  @Get('overview')
+  overview(): Promise<OperationsOverview> {
+    return buildOverview(this.jobs, this.registry);
+  }
 
   @Get('executions')
   listExecutions(@Query() query: Record<string, unknown>): Promise<ExecutionPage> {
@@ -121,7 +128,7 @@ export class OperationsController {
 }
 
 /** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
-export function createOperationsController(operations: { guard: NonNullable<OperationsOptions['guard']>; path: string }): Type {
+export function createOperationsController(operations: Pick<ResolvedOperations, 'guard' | 'path'>): Type {
   @Controller(operations.path)
   @UseGuards(operations.guard as Function)
   class BackgroundJobsOperationsController extends OperationsController {

@@ -7,7 +7,7 @@ import {
   JobExecution,
   UNREGISTERED_QUEUE_JOB,
 } from '../../contracts';
-import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
+import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, recordedFailure, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
@@ -150,7 +150,7 @@ export class BullmqWorkerHost {
       }
       if (!(error instanceof JobRunFailure)) throw error;
       await job
-        .updateData({ ...envelope, failure: { kind: error.kind, message: error.message } })
+        .updateData({ ...envelope, failure: recordedFailure(error) })
         .catch((e: Error) => this.logger.warn(`Could not record the failure kind of ${job.id}: ${e.message}`));
       if (error.retry) throw error;
       throw new UnrecoverableError(error.message);

@@ -12,6 +12,7 @@ import {
   RunInterrupted,
   RunOutcome,
   RunQueue,
+  recordedFailure,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
@@ -198,7 +199,7 @@ export class LocalTransport extends RunQueue {
     } else {
       run.attemptsMade += 1;
       const failure =
-        error instanceof JobRunFailure ? { kind: error.kind, message: error.message } : { kind: 'transient' as const, message: String(error) };
+        error instanceof JobRunFailure ? recordedFailure(error) : { kind: 'transient' as const, message: String(error) };
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
