@@ -1,6 +1,6 @@
 import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { BackgroundJobsModule, BackgroundJobsModuleOptions, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
 import { deletePrefix, randomPrefix, testRedisUrl } from './redis';
 
 /** Declares a `@PipelineJob` class whose body is `body`, named `name` (as errors would show it). */
@@ -22,18 +22,20 @@ export interface JobsAppOptions extends Partial<Omit<BackgroundJobsModuleOptions
   /** @default 'bullmq' */
   transport?: TransportKind;
   jobs: Type[];
+  /** @default { url: testRedisUrl() } */
+  connection?: BullmqConnection;
   providers?: Provider[];
   imports?: any[];
 }
 
 /** A booted Nest app context with the module on the suite's Redis. Close it in afterEach. */
 export async function startJobsApp(options: JobsAppOptions): Promise<TestingModule> {
-  const { prefix, jobs, providers = [], imports = [], transport = 'bullmq', ...rest } = options;
+  const { prefix, jobs, providers = [], imports = [], transport = 'bullmq', connection, ...rest } = options;
   const moduleRef = await Test.createTestingModule({
     imports: [
       ...imports,
       BackgroundJobsModule.forRoot({
-        transport: transport === 'local' ? { type: 'local' } : { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
+        transport: transport === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: testRedisUrl() }, prefix },
         ...rest,
       }),
     ],

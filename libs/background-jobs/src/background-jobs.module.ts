@@ -81,7 +81,7 @@ const providers: Provider[] = [
     provide: DistributedLock,
     useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
       transport instanceof BullmqTransport
-        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix })
+        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix, hashTags: transport.connections.isCluster })
         : new InMemoryLock(),
     inject: [RunQueue],
   },

@@ -3,6 +3,8 @@ export * from './pipeline-job-options.interface';
 export * from './background-job.interface';
 export * from './job-execution.interface';
 export * from './module-options.interface';
+export * from './redis-connection.interface';
+export * from './redis-connection.messages';
 export * from './job-interceptor.interface';
 export * from './job-event.interface';
 export * from './tenant.interface';

@@ -1,30 +1,17 @@
 import { HistoryOptions, RetryOptions } from './pipeline-job-options.interface';
 import { FailureKind } from './job-state.types';
 import { JobInterceptor } from './job-interceptor.interface';
-
-/** Redis connection for the BullMQ transport. */
-export interface RedisConnectionOptions {
-  /**
-   * `redis://[:password@]host:port[/db]`; when set, it wins over the separate fields.
-   * @default undefined (use host, port, …)
-   */
-  url?: string;
-  /** @default '127.0.0.1' */
-  host?: string;
-  /** @default 6379 */
-  port?: number;
-  /** @default undefined (no AUTH) */
-  password?: string;
-  /** @default undefined (the `default` ACL user) */
-  username?: string;
-  /** @default 0 */
-  db?: number;
-}
+import { BullmqConnection } from './redis-connection.interface';
 
 /** Runs on BullMQ over Redis: durable, shared by every instance. */
 export interface BullmqTransportOptions {
   type: 'bullmq';
-  connection: RedisConnectionOptions;
+  /**
+   * One Redis server (`url`, or host/port/…), a Sentinel-managed master (`sentinels` + `name`), a Redis Cluster
+   * (`cluster: { nodes }`), or an ioredis `Redis`/`Cluster` the host already holds. Unknown or contradictory keys
+   * stop the boot. See docs/operations.md#production-redis.
+   */
+  connection: BullmqConnection;
   /**
    * BullMQ key prefix.
    * @default 'bull'

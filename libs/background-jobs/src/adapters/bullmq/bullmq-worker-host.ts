@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
 import { DelayedError, Job, MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import {
   CANCELLED_BEFORE_START,
@@ -15,6 +14,8 @@ import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { runInTraceContext } from './bullmq-trace';
+import { BullmqWorker } from './bullmq-worker';
+import { RedisClient } from './redis-connection';
 
 /** How long a cancel for a run not (yet) running here is remembered. */
 const EARLY_CANCEL_TTL_MS = 60_000;
@@ -30,7 +31,7 @@ export class BullmqWorkerHost {
   readonly running = new Map<string, LazyAbortController>();
   /** Cancel messages for ids not running here yet (the window between BullMQ's moveToActive and our processor). */
   private readonly earlyCancels = new Map<string, number>();
-  private subscriber?: IORedis;
+  private subscriber?: RedisClient;
   private registry?: JobRegistry;
 
   constructor(
@@ -49,9 +50,9 @@ export class BullmqWorkerHost {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
-      const worker = new Worker(name, (job, token) => this.process(job, run, token), {
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
         connection: this.connections.bullmq('worker'),
-        prefix: this.queues.prefix,
+        prefix: this.keys.queuePrefix(name),
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
         // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
