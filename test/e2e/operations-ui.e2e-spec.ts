@@ -51,7 +51,7 @@ describe('operations dashboard (operations.ui)', () => {
     await request(withoutOperations.getHttpServer()).get('/jobs/ui').set(auth).expect(404);
     await request(withoutOperations.getHttpServer()).get('/jobs/overview').set(auth).expect(404);
 
-    await expect(boot([Nightly()], { operations: { guard: undefined, ui: true } })).rejects.toThrow(OPERATIONS_WITHOUT_GUARD);
+    await expect(boot([Nightly()], { operations: { guard: undefined as never, ui: true } })).rejects.toThrow(OPERATIONS_WITHOUT_GUARD);
   });
 
   it('refuses to boot on a non-boolean ui or an unknown operations key, naming it', async () => {

@@ -71,7 +71,7 @@ describe('operations surface (HTTP)', () => {
 
   it('refuses to boot with operations but no guard', async () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
-    await expect(boot([Job], { operations: { guard: undefined } })).rejects.toThrow(/operations.guard is required/);
+    await expect(boot([Job], { operations: { guard: undefined as never } })).rejects.toThrow(/operations.guard is required/);
   });
 
   it('forRootAsync mounts the surface from operations given beside useFactory, and refuses one returned by the factory', async () => {

@@ -1,7 +1,7 @@
 import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
-import { testRedisUrl } from './redis';
+import { deletePrefix, randomPrefix, testRedisUrl } from './redis';
 
 /** Declares a `@PipelineJob` class whose body is `body`, named `name` (as errors would show it). */
 export function defineJob(name: string, options: PipelineJobOptions, body: (ctx: JobContext<any>) => unknown = () => undefined): Type {
@@ -44,6 +44,30 @@ export async function startJobsApp(options: JobsAppOptions): Promise<TestingModu
   moduleRef.useLogger(false);
   await moduleRef.init();
   return moduleRef;
+}
+
+/**
+ * For a describe block: a fresh prefix before each test (`prefix()`), and after it every app `boot` started closed
+ * and the prefix's keys deleted.
+ */
+export function appsPerTest(label: string): { prefix: () => string; boot: (options: Omit<JobsAppOptions, 'prefix'>) => Promise<TestingModule> } {
+  let prefix = '';
+  const apps: TestingModule[] = [];
+  beforeEach(() => {
+    prefix = randomPrefix(label);
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await deletePrefix(prefix);
+  });
+  return {
+    prefix: () => prefix,
+    boot: async (options) => {
+      const app = await startJobsApp({ ...options, prefix });
+      apps.push(app);
+      return app;
+    },
+  };
 }
 
 /**

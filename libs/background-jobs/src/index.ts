@@ -1,6 +1,8 @@
 // The public contract of nestjs-background-jobs (see DESIGN.md). Nothing internal is exported.
 export { BackgroundJobsModule } from './background-jobs.module';
 export { PipelineJob } from './pipeline-job.decorator';
+export { OnJobEvent } from './on-job-event.decorator';
+export { BackgroundJobsTesting } from './background-jobs.testing';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
 export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/transport.types';
@@ -22,6 +24,9 @@ export {
 } from './contracts';
 export type {
   BackgroundJob,
+  JobClass,
+  JobDataOf,
+  JobResultOf,
   JobContext,
   JobLeaseInfo,
   JobExecution,
@@ -37,6 +42,7 @@ export type {
   HistoryOptions,
   JobLockOptions,
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestOptions,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,
@@ -50,8 +56,14 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  OperationsGuard,
   FailureClassifier,
   JobInterceptor,
+  JobEvent,
+  JobEventName,
+  JobEventMap,
+  JobEventBase,
+  JobEventFailure,
   TenantDirectory,
   Lease,
   AcquireOptions,

@@ -6,6 +6,7 @@ export * from './module-options.interface';
 export * from './redis-connection.interface';
 export * from './redis-connection.messages';
 export * from './job-interceptor.interface';
+export * from './job-event.interface';
 export * from './tenant.interface';
 export * from './distributed-lock.interface';
 export * from './errors';

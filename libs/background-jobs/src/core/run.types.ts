@@ -24,17 +24,22 @@ export interface RunRequest {
 /** How a run ended when it did not fail. */
 export type RunOutcome = { status: 'completed'; value: unknown } | { status: 'skipped'; reason: string };
 
-/** A run that failed, already classified. `retry` is false for every kind but transient. */
+/**
+ * A run that failed, already classified. `retry` is false for every kind but transient; `unrecognised` is true when
+ * no rule knew the error (its kind is the module's `unknownErrorKind`), so its stack is worth logging.
+ */
 export class JobRunFailure extends Error {
   readonly retry: boolean;
+  readonly unrecognised: boolean;
   constructor(
     readonly kind: FailureKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unrecognised?: boolean },
   ) {
     super(message, options);
     this.name = 'JobRunFailure';
     this.retry = kind === 'transient';
+    this.unrecognised = options?.unrecognised ?? false;
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ExecutionReader, RunFinished, RunListener } from '../core';
+import { JobEvent } from '../contracts';
+import { ExecutionReader, JobEvents } from '../core';
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
@@ -13,14 +14,14 @@ import { ExecutionReader, RunFinished, RunListener } from '../core';
  * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
  */
 @Injectable()
-export class BackgroundJobsMetrics implements RunListener {
+export class BackgroundJobsMetrics {
   /** This module's registry; never the global default, so several apps in one process do not collide. */
   readonly registry = new Registry();
   private readonly runs: Counter<'job' | 'outcome' | 'failure_kind'>;
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(executions: ExecutionReader) {
+  constructor(executions: ExecutionReader, events: JobEvents) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -54,12 +55,16 @@ export class BackgroundJobsMetrics implements RunListener {
         }
       },
     });
+    events.on(['completed', 'skipped', 'failed', 'retrying', 'cancelled'], (event) => this.record(event as JobEvent<'completed'>), 'The metrics');
   }
 
-  onRunFinished(event: RunFinished): void {
-    const job = event.definition.id;
-    this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
-    this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
-    if (event.skipKind === 'lock-busy') this.lockSkips.inc({ job });
+  /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */
+  private record(event: JobEvent<'completed' | 'skipped' | 'failed' | 'retrying' | 'cancelled'>): void {
+    const job = event.jobId;
+    const outcome = event.name === 'completed' || event.name === 'skipped' ? event.name : 'failed';
+    const failureKind = 'failure' in event ? event.failure.kind : 'none';
+    this.runs.inc({ job, outcome, failure_kind: failureKind });
+    this.duration.observe({ job, outcome }, event.durationMs / 1000);
+    if (event.name === 'skipped' && event.kind === 'lock-busy') this.lockSkips.inc({ job });
   }
 }

@@ -35,7 +35,7 @@ export function resolveOperations(operations: OperationsOptions): ResolvedOperat
   if (typeof operations.path !== 'undefined' && (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"));
   }
-  return { guard, path, ui: operations.ui === true };
+  return { guard: guard as OperationsOptions['guard'], path, ui: operations.ui === true };
 }
 
 /**
