@@ -79,9 +79,10 @@ export async function startHttpJobsApp(
   prefix: string,
   jobs: Type[],
   options: Partial<BackgroundJobsModuleOptions>,
+  connection: BullmqConnection = { url: testRedisUrl() },
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
-    imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix }, ...options })],
+    imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection, prefix }, ...options })],
     providers: jobs,
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
