@@ -9,7 +9,7 @@ import {
   TENANT_DIRECTORY,
   TransientJobError,
 } from 'nestjs-background-jobs';
-import { INVALID_LOG_LIMIT, LOCK_BUSY, PAUSED_SKIP, RETRY_NOT_FAILED } from 'nestjs-background-jobs/contracts/background-jobs.messages';
+import { INVALID_JOB_OPTION, INVALID_LOG_LIMIT, LOCK_BUSY, PAUSED_SKIP, RETRY_NOT_FAILED } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { retryDelayMs } from 'nestjs-background-jobs/core/retry-policy';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
 import IORedis from 'ioredis';
@@ -432,5 +432,64 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
 
     expect(await jobs.getExecution(old.executionId)).toBeNull();
     expect(await jobs.getExecution(fresh.executionId)).toMatchObject({ state: 'completed' });
+  });
+  it("fairness 'tenant': a tenant's 20 runs enqueued after another tenant's 1,500 are taken round robin, not behind the flood", async () => {
+    const concurrency = 5;
+    const started: Array<string | null> = [];
+    const finished: Array<string | null> = [];
+    const Job = defineJob('FairJob', { id: 'fair', fairness: 'tenant' }, async (ctx) => {
+      started.push(ctx.tenantId);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      finished.push(ctx.tenantId);
+    });
+    const jobs = await boot({ jobs: [Job], worker: { concurrency } });
+
+    await Promise.all(Array.from({ length: 1_500 }, () => jobs.enqueue(Job, undefined, { tenantId: 'flood' })));
+    const floodStartedBefore = started.length;
+    await Promise.all(Array.from({ length: 20 }, () => jobs.enqueue(Job, undefined, { tenantId: 'quiet' })));
+    await waitFor("the quiet tenant's 20 runs", () => finished.filter((t) => t === 'quiet').length === 20, 20_000);
+
+    const floodFinished = finished.filter((t) => t === 'flood').length;
+    const lastQuietStart = started.lastIndexOf('quiet');
+    const floodStartedMeanwhile = started.slice(floodStartedBefore, lastQuietStart).filter((t) => t === 'flood').length;
+    // NOTE: round robin lets at most one flood run start per quiet run, plus what was already taken when the quiet
+    // runs arrived (one per worker slot) and what BullMQ's worker had fetched ahead (another slot's worth): 20 + 2 × 5.
+    expect(floodStartedMeanwhile).toBeLessThanOrEqual(20 + 2 * concurrency);
+    expect(floodFinished).toBeLessThan(750);
+  }, 60_000);
+
+  it('fairness { concurrencyPerTenant: 2 }: at most 2 runs of one tenant at once, host-level runs as one tenant, no attempt used by waiting', async () => {
+    const runningNow = new Map<string | null, number>();
+    const maxRunning = new Map<string | null, number>();
+    const Job = defineJob('CappedJob', { id: 'capped', fairness: { by: 'tenant', concurrencyPerTenant: 2 } }, async (ctx) => {
+      runningNow.set(ctx.tenantId, (runningNow.get(ctx.tenantId) ?? 0) + 1);
+      maxRunning.set(ctx.tenantId, Math.max(maxRunning.get(ctx.tenantId) ?? 0, runningNow.get(ctx.tenantId)!));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      runningNow.set(ctx.tenantId, runningNow.get(ctx.tenantId)! - 1);
+    });
+    const jobs = await boot({ jobs: [Job], worker: { concurrency: 5 } });
+
+    const ids = await Promise.all(
+      (['a', 'b', null] as const).flatMap((tenantId) => Array.from({ length: 6 }, () => jobs.enqueue(Job, undefined, { tenantId }))),
+    );
+    const executions = await waitFor(
+      'all 18 runs to complete',
+      async () => {
+        const all = await Promise.all(ids.map((id) => jobs.getExecution(id)));
+        return all.every((e) => e?.state === 'completed') && all;
+      },
+      20_000,
+    );
+
+    expect(Object.fromEntries(maxRunning)).toEqual({ a: 2, b: 2, null: 2 });
+    expect(executions.every((e) => e!.attempts >= 1 && e!.failure === undefined)).toBe(true);
+  }, 30_000);
+
+  it('fairness: a bad value stops the boot naming the job, the value and the fix', async () => {
+    const Job = defineJob('BadFairJob', { id: 'bad-fair', fairness: { by: 'tenant', concurrencyPerTenant: 0 } });
+
+    await expect(boot({ jobs: [Job] })).rejects.toThrow(
+      INVALID_JOB_OPTION('bad-fair', 'BadFairJob', 'fairness.concurrencyPerTenant', 0, 'an integer ≥ 1'),
+    );
   });
 });

@@ -35,6 +35,7 @@ export type {
   RetryOptions,
   HistoryOptions,
   JobLockOptions,
+  FairnessOptions,
   BackgroundJobsModuleOptions,
   TransportOptions,
   BullmqTransportOptions,

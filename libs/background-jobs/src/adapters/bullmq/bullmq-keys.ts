@@ -27,6 +27,22 @@ export class BullmqKeys {
     return this.key('cancelled', executionId);
   }
 
+  /**
+   * Fair queue: a hash of tenant → the round of its last queued run (the BullMQ priority it was given). Touched in one
+   * Lua call with the queue's own `prioritized` set, so it must live in the queue's slot.
+   */
+  fairRounds(queue: string): string {
+    return this.key('fair', queue, 'rounds');
+  }
+
+  /**
+   * The running runs of one tenant of a capped fair job: a sorted set of execution id → expiry (ms), self-expiring.
+   * `tenant` is '' for host-level runs (a real tenant id is never empty).
+   */
+  fairSlots(queue: string, jobId: string, tenant: string): string {
+    return this.key('fair', queue, 'slots', jobId, tenant);
+  }
+
   private key(...parts: string[]): string {
     return [this.prefix, 'bgj', ...parts].join(':');
   }
