@@ -1,7 +1,6 @@
 import type { FixtureJob } from '../reliability/fixtures/instance';
-import { waitFor } from '../support/redis';
 import { AppInstance } from './support/instance';
-import { ReliabilityWorld, Row } from './support/reliability';
+import { ReliabilityWorld, Row, waitForRows } from './support/reliability';
 
 /** Per-tenant fairness across instances: the cap holds cluster-wide, and a crashed instance loses nothing and frees its slots. */
 describe('reliability: fair jobs across instances', () => {
@@ -33,10 +32,7 @@ describe('reliability: fair jobs across instances', () => {
     await enqueue(a, 'flood', 30, tenants);
     await enqueue(b, 'quiet', 10, tenants);
 
-    const effects = await waitFor('all 40 runs to finish', async () => {
-      const rows = await world.effects('fair');
-      return rows.length === 40 ? rows : null;
-    }, 30_000, 100);
+    const effects = await waitForRows('all 40 runs to finish', () => world.effects('fair'), 30_000, 40);
     const calls = await world.calls('fair');
 
     const peaks = peakConcurrency(calls, effects, tenants, Date.now());
@@ -50,19 +46,13 @@ describe('reliability: fair jobs across instances', () => {
     const [a] = await world.start(['a', 'b'], [capped(400)], { worker });
     const tenants = new Map<string, string>();
     const ids = await enqueue(a, 'flood', 20, tenants);
-    const [first] = await waitFor('a run to start', async () => {
-      const rows = await world.calls('fair');
-      return rows.length > 0 ? rows : null;
-    }, 10_000, 25);
+    const [first] = await waitForRows('a run to start', () => world.calls('fair'), 10_000);
     const victim = world.instances.find((i) => i.name === first.instance) as AppInstance;
     const survivor = world.instances.find((i) => i !== victim) as AppInstance;
 
     victim.kill('SIGKILL');
     const killedAt = (await victim.exited).at;
-    const effects = await waitFor('all 20 runs to finish', async () => {
-      const rows = await world.effects('fair');
-      return rows.length === 20 ? rows : null;
-    }, 30_000, 100);
+    const effects = await waitForRows('all 20 runs to finish', () => world.effects('fair'), 30_000, 20);
     const calls = await world.calls('fair');
 
     // Nothing lost, nothing completed twice: one effect per execution id, the dead instance's runs redone elsewhere.
