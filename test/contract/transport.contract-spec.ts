@@ -495,4 +495,18 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
       INVALID_JOB_OPTION('bad-fair', 'BadFairJob', 'fairness.concurrencyPerTenant', 0, 'an integer ≥ 1'),
     );
   });
+  it('fairness: the tenant backlog metric names the 10 tenants with the most runs queued and sums the rest as (others)', async () => {
+    const Job = defineJob('FairQueuedJob', { id: 'fair-queued', fairness: 'tenant' });
+    const app = await startJobsApp({ prefix, transport, jobs: [Job], worker: false });
+    apps.push(app);
+    const jobs = app.get(BackgroundJobs);
+    for (let i = 1; i <= 12; i++) await Promise.all(Array.from({ length: i }, () => jobs.enqueue(Job, undefined, { tenantId: `t${i}` })));
+    await Promise.all(Array.from({ length: 20 }, () => jobs.enqueue(Job, undefined, { tenantId: null })));
+
+    const gauge = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_tenant_backlog')!.get();
+    const series = Object.fromEntries(gauge.values.map((v) => [v.labels.tenant, v.value]));
+
+    expect(gauge.values.every((v) => v.labels.queue === 'background-jobs')).toBe(true);
+    expect(series).toEqual({ '(host)': 20, t12: 12, t11: 11, t10: 10, t9: 9, t8: 8, t7: 7, t6: 6, t5: 5, t4: 4, '(others)': 3 + 2 + 1 });
+  });
 });

@@ -1,9 +1,13 @@
 import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
+import { TenantBacklog, topTenants } from '../../core';
 import { BullmqKeys } from './bullmq-keys';
 
 /** BullMQ's highest job priority (`PRIORITY_LIMIT` in bullmq's job.js): 2^21 - 1. */
 export const PRIORITY_LIMIT = 2 ** 21 - 1;
+
+/** The rounds hash's field of the highest round given (no tenant id holds NUL). */
+const TOP_FIELD = '\u0000top';
 
 /** How a tenant is named in the fairness keys: host-level runs are the tenant '' (a real tenant id is never empty). */
 export const tenantKey = (tenantId: string | null): string => tenantId ?? '';
@@ -101,11 +105,22 @@ export class BullmqFairness {
     await this.client().zrem(slots, executionId);
   }
 
-  /** The tenants with the most runs waiting in a fair queue (prioritized), at most `top`, largest first. */
-  async backlog(queue: Queue, top: number): Promise<Array<{ tenantId: string | null; waiting: number }>> {
-    void top;
-    void queue;
-    return [];
+  /**
+   * Runs queued per tenant, read from the rounds alone (O(tenants), no job is read): a tenant's queued runs hold the
+   * rounds from the one being served to its last, so it has last - current + 1 of them. An estimate: a run of the
+   * current round already taken, or one cancelled, still counts until the round moves on.
+   */
+  async backlog(queue: Queue, top: number): Promise<TenantBacklog> {
+    const redis = this.client();
+    const [head, rounds] = await Promise.all([redis.zrange(queue.keys.prioritized, 0, 0, 'WITHSCORES'), redis.hgetall(this.keys.fairRounds(queue.name))]);
+    const counts = new Map<string | null, number>();
+    if (head.length > 0) {
+      const current = Math.floor(Number(head[1]) / 2 ** 32);
+      for (const [tenant, last] of Object.entries(rounds)) {
+        if (tenant !== TOP_FIELD && Number(last) >= current) counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
+      }
+    }
+    return topTenants(queue.name, counts, top);
   }
 
   private client(): FairCommands {

@@ -53,7 +53,7 @@ export class BullmqTransport extends RunQueue {
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix);
     const fairness = new BullmqFairness(() => this.connections.commands(), keys);
     this.queues = new BullmqQueues(this.connections, keys.prefix, fairness);
-    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys);
+    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
     this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }

@@ -75,15 +75,6 @@ export class LocalFairLanes {
     else this.running.delete(key);
   }
 
-  /** Waiting runs per tenant of `queue`, most first, at most `top`. */
-  backlog(queue: string, top: number): Array<{ tenantId: string | null; waiting: number }> {
-    const rows: Array<{ tenantId: string | null; waiting: number }> = [];
-    for (const lane of this.lanes.values()) {
-      if (lane[0].definition.queue === queue) rows.push({ tenantId: lane[0].tenantId, waiting: lane.length });
-    }
-    return rows.sort((a, b) => b.waiting - a.waiting).slice(0, top);
-  }
-
   private capped(run: LocalRun): boolean {
     const cap = capOf(run);
     return cap !== undefined && (this.running.get(slotOf(run)) ?? 0) >= cap;
