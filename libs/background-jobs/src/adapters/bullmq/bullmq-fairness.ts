@@ -81,6 +81,9 @@ type FairCommands = IORedis & {
  */
 export class BullmqFairness {
   private defined = new WeakSet<IORedis>();
+  /** Single-run `round` calls waiting for the queue's call in flight. */
+  private readonly batches = new Map<string, { queue: Queue; tenants: Array<string | null>; waiters: Array<{ resolve(round: number): void; reject(error: unknown): void }> }>();
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly redis: () => IORedis,
@@ -90,6 +93,39 @@ export class BullmqFairness {
   /** The BullMQ priority of each run, in order, for runs of these tenants about to be added to `queue`. */
   rounds(queue: Queue, tenants: Array<string | null>): Promise<number[]> {
     return this.client().bgjFairRounds(this.keys.fairRounds(queue.name), queue.keys.prioritized, PRIORITY_LIMIT, ...tenants.map(tenantKey));
+  }
+
+  /**
+   * The BullMQ priority of one run about to be added to `queue`. Calls made while another is in flight for the queue
+   * are sent together in one script call when it returns: under load one round trip serves many enqueues.
+   */
+  round(queue: Queue, tenantId: string | null): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let batch = this.batches.get(queue.name);
+      if (!batch) {
+        batch = { queue, tenants: [], waiters: [] };
+        this.batches.set(queue.name, batch);
+      }
+      batch.tenants.push(tenantId);
+      batch.waiters.push({ resolve, reject });
+      if (!this.inFlight.has(queue.name)) this.flush(queue.name);
+    });
+  }
+
+  private flush(name: string): void {
+    const batch = this.batches.get(name);
+    if (!batch) {
+      this.inFlight.delete(name);
+      return;
+    }
+    this.batches.delete(name);
+    this.inFlight.add(name);
+    this.rounds(batch.queue, batch.tenants)
+      .then(
+        (rounds) => batch.waiters.forEach((waiter, i) => waiter.resolve(rounds[i])),
+        (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error)),
+      )
+      .finally(() => this.flush(name));
   }
 
   /** True when the run holds (or now took) one of its tenant's `cap` slots, for `ttlMs` unless renewed. */

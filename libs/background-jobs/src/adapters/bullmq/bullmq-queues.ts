@@ -57,7 +57,7 @@ export class BullmqQueues {
     options.delay = run.delayMs;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
     const queue = this.get(definition.queue);
-    if (definition.fairness) [options.priority] = await this.fairness.rounds(queue, [run.tenantId]);
+    if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
     const job = await queue.add(definition.id, envelope, options);
     return job.id as string;
   }
