@@ -509,4 +509,25 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
     expect(gauge.values.every((v) => v.labels.queue === 'background-jobs')).toBe(true);
     expect(series).toEqual({ '(host)': 20, t12: 12, t11: 11, t10: 10, t9: 9, t8: 8, t7: 7, t6: 6, t5: 5, t4: 4, '(others)': 3 + 2 + 1 });
   });
+  it("fairness on a per-tenant job: the fan-out's children are taken round robin with a tenant's flood already queued", async () => {
+    const started: Array<string | null> = [];
+    const Job = defineJob('FairDigestJob', { id: 'fair-digest', tenancy: 'per-tenant', fairness: 'tenant' }, async (ctx) => {
+      started.push(ctx.tenantId);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    const tenants = ['a', 'b', 'c', 'd', 'e'];
+    const jobs = await boot({
+      jobs: [Job],
+      worker: { concurrency: 2 },
+      providers: [{ provide: TENANT_DIRECTORY, useValue: { listTenantIds: async () => tenants } }],
+    });
+
+    await Promise.all(Array.from({ length: 300 }, () => jobs.enqueue(Job, undefined, { tenantId: 'flood' })));
+    await jobs.enqueue(Job, undefined, { tenantId: null });
+    await waitFor('every tenant of the directory to run', () => tenants.every((t) => started.includes(t)), 20_000);
+
+    // NOTE: the fan-out run (host level, one tenant of its own) and then each child wait about one round each, not
+    // behind the 300 flood runs (a plain job starts all 300 first): well under half of the flood has started by then.
+    expect(started.filter((t) => t === 'flood').length).toBeLessThan(150);
+  }, 30_000);
 });
