@@ -23,7 +23,7 @@ import {
 import { NOT_RECURRING, RETRY_NOT_FAILED, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts';
 import { OpsModule } from '../../apps/sample-app/src/ops/ops.module';
 import { OpsTokenGuard } from '../../apps/sample-app/src/ops/ops-token.guard';
-import { defineJob } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 
 const TOKEN = 'test-ops-token';
@@ -42,22 +42,8 @@ describe('operations surface (HTTP)', () => {
   const apps: INestApplication[] = [];
   const queues: Queue[] = [];
 
-  const boot = async (jobs: Type[], options: Partial<BackgroundJobsModuleOptions> = {}): Promise<INestApplication> => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        BackgroundJobsModule.forRoot({
-          transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
-          operations: { guard: TokenGuard },
-          ...options,
-        }),
-      ],
-      providers: jobs,
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    apps.push(app);
-    await app.init();
-    return app;
-  };
+  const boot = (jobs: Type[], options: Partial<BackgroundJobsModuleOptions> = {}): Promise<INestApplication> =>
+    startHttpJobsApp(apps, prefix, jobs, { operations: { guard: TokenGuard }, ...options });
   const plainQueue = (): Queue => {
     const queue = new Queue('background-jobs', { connection: { url: testRedisUrl() }, prefix });
     queues.push(queue);
@@ -85,7 +71,7 @@ describe('operations surface (HTTP)', () => {
 
   it('refuses to boot with operations but no guard', async () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
-    await expect(boot([Job], { operations: { guard: undefined } })).rejects.toThrow(/operations.guard is required/);
+    await expect(boot([Job], { operations: { guard: undefined as never } })).rejects.toThrow(/operations.guard is required/);
   });
 
   it('forRootAsync mounts the surface from operations given beside useFactory, and refuses one returned by the factory', async () => {

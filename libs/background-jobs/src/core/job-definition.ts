@@ -25,3 +25,4 @@ export interface JobDefinition {
 /** True when the definition should own a recurring schedule. */
 export const isRecurring = (definition: JobDefinition): boolean =>
   definition.enabled && typeof definition.cron === 'string';
+

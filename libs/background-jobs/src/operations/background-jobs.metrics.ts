@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ExecutionReader, JobRegistry, RunFinished, RunListener } from '../core';
+import { JobEvent } from '../contracts';
+import { ExecutionReader, JobEvents, JobRegistry } from '../core';
 
 /** Tenants per fair queue the backlog gauge names; the rest are summed under `tenant="(others)"`. */
 const BACKLOG_TENANTS = 10;
@@ -19,14 +20,14 @@ const BACKLOG_TENANTS = 10;
  *   series per fair queue whatever the number of tenants
  */
 @Injectable()
-export class BackgroundJobsMetrics implements RunListener {
+export class BackgroundJobsMetrics {
   /** This module's registry; never the global default, so several apps in one process do not collide. */
   readonly registry = new Registry();
   private readonly runs: Counter<'job' | 'outcome' | 'failure_kind'>;
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(executions: ExecutionReader, registry: JobRegistry) {
+  constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -74,16 +75,20 @@ export class BackgroundJobsMetrics implements RunListener {
         }
       },
     });
+    events.on(['completed', 'skipped', 'failed', 'retrying', 'cancelled'], (event) => this.record(event as JobEvent<'completed'>), 'The metrics');
   }
 
   private static fairQueues(registry: JobRegistry): string[] {
     return [...new Set(registry.all().filter((d) => d.fairness).map((d) => d.queue))];
   }
 
-  onRunFinished(event: RunFinished): void {
-    const job = event.definition.id;
-    this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
-    this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
-    if (event.skipKind === 'lock-busy') this.lockSkips.inc({ job });
+  /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */
+  private record(event: JobEvent<'completed' | 'skipped' | 'failed' | 'retrying' | 'cancelled'>): void {
+    const job = event.jobId;
+    const outcome = event.name === 'completed' || event.name === 'skipped' ? event.name : 'failed';
+    const failureKind = 'failure' in event ? event.failure.kind : 'none';
+    this.runs.inc({ job, outcome, failure_kind: failureKind });
+    this.duration.observe({ job, outcome }, event.durationMs / 1000);
+    if (event.name === 'skipped' && event.kind === 'lock-busy') this.lockSkips.inc({ job });
   }
 }

@@ -12,10 +12,12 @@ import {
   Type,
   UseGuards,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobExecution, OperationsOptions, RecurringJobInfo } from '../contracts';
+import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
 import { BackgroundJobs, ExecutionPage, ExecutionReader, isRecurring, JobRegistry, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
+import type { ResolvedOperations } from './operations.mount';
+import { buildOverview, OperationsOverview } from './operations.overview';
 import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, INVALID_QUERY, RECURRING_NOT_FOUND } from './operations.messages';
 
 /** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
@@ -57,6 +59,11 @@ export class OperationsController {
     }
     const queues = query.queue === undefined ? fair : [query.queue as string];
     return Promise.all(queues.map((queue) => this.executions.tenantBacklog(queue, top)));
+  }
+
+  @Get('overview')
+  overview(): Promise<OperationsOverview> {
+    return buildOverview(this.jobs, this.registry);
   }
 
   @Get('executions')
@@ -143,7 +150,7 @@ export class OperationsController {
 }
 
 /** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
-export function createOperationsController(operations: { guard: NonNullable<OperationsOptions['guard']>; path: string }): Type {
+export function createOperationsController(operations: Pick<ResolvedOperations, 'guard' | 'path'>): Type {
   @Controller(operations.path)
   @UseGuards(operations.guard as Function)
   class BackgroundJobsOperationsController extends OperationsController {

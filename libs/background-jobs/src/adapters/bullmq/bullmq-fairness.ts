@@ -1,7 +1,7 @@
-import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
 import { TenantBacklog, topTenants } from '../../core';
 import { BullmqKeys } from './bullmq-keys';
+import { RedisClient } from './redis-connection';
 
 /** BullMQ's highest job priority (`PRIORITY_LIMIT` in bullmq's job.js): 2^21 - 1. */
 export const PRIORITY_LIMIT = 2 ** 21 - 1;
@@ -68,7 +68,7 @@ if redis.call('ZADD', KEYS[1], 'XX', 'CH', ms + tonumber(ARGV[2]), ARGV[1]) == 1
 end
 return 0`;
 
-type FairCommands = IORedis & {
+type FairCommands = RedisClient & {
   bgjFairRounds(rounds: string, prioritized: string, limit: number, ...tenants: string[]): Promise<number[]>;
   bgjFairAcquire(slots: string, executionId: string, ttlMs: number, cap: number): Promise<number>;
   bgjFairRenew(slots: string, executionId: string, ttlMs: number): Promise<number>;
@@ -80,13 +80,13 @@ type FairCommands = IORedis & {
  * of ours beside it; see docs/fairness.md for the costs.
  */
 export class BullmqFairness {
-  private defined = new WeakSet<IORedis>();
+  private defined = new WeakSet<RedisClient>();
   /** Single-run `round` calls waiting for the queue's call in flight. */
   private readonly batches = new Map<string, { queue: Queue; tenants: Array<string | null>; waiters: Array<{ resolve(round: number): void; reject(error: unknown): void }> }>();
   private readonly inFlight = new Set<string>();
 
   constructor(
-    private readonly redis: () => IORedis,
+    private readonly redis: () => RedisClient,
     private readonly keys: BullmqKeys,
   ) {}
 

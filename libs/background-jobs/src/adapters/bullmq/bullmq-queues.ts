@@ -3,6 +3,7 @@ import { Job, JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqKeys } from './bullmq-keys';
 import { JobEnvelope } from './bullmq-envelope';
 import { BullmqFairness } from './bullmq-fairness';
 import { captureTraceContext } from './bullmq-trace';
@@ -15,9 +16,13 @@ export class BullmqQueues {
 
   constructor(
     private readonly connections: BullmqConnections,
-    readonly prefix: string,
+    readonly keys: BullmqKeys,
     private readonly fairness: BullmqFairness,
   ) {}
+
+  get prefix(): string {
+    return this.keys.prefix;
+  }
 
   /** The registry whose queues `known()` lists; set at boot. */
   use(registry: JobRegistry): void {
@@ -27,7 +32,7 @@ export class BullmqQueues {
   get(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.prefix });
+      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.keys.queuePrefix(name) });
       queue.on('error', (error) => this.logger.error(`Queue "${name}" failed: ${error.message}`));
       this.queues.set(name, queue);
     }

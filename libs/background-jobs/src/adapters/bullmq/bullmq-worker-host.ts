@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
 import { DelayedError, Job, MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import {
   CANCELLED_BEFORE_START,
@@ -8,7 +7,7 @@ import {
   JobExecution,
   UNREGISTERED_QUEUE_JOB,
 } from '../../contracts';
-import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
+import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, recordedFailure, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
@@ -16,6 +15,8 @@ import { BullmqFairness, tenantKey } from './bullmq-fairness';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { runInTraceContext } from './bullmq-trace';
+import { BullmqWorker } from './bullmq-worker';
+import { RedisClient } from './redis-connection';
 
 /** How long a cancel for a run not (yet) running here is remembered. */
 const EARLY_CANCEL_TTL_MS = 60_000;
@@ -35,7 +36,7 @@ export class BullmqWorkerHost {
   readonly running = new Map<string, LazyAbortController>();
   /** Cancel messages for ids not running here yet (the window between BullMQ's moveToActive and our processor). */
   private readonly earlyCancels = new Map<string, number>();
-  private subscriber?: IORedis;
+  private subscriber?: RedisClient;
   private registry?: JobRegistry;
 
   constructor(
@@ -55,9 +56,9 @@ export class BullmqWorkerHost {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
-      const worker = new Worker(name, (job, token) => this.process(job, run, token), {
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
         connection: this.connections.bullmq('worker'),
-        prefix: this.queues.prefix,
+        prefix: this.keys.queuePrefix(name),
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
         // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
@@ -157,7 +158,7 @@ export class BullmqWorkerHost {
       }
       if (!(error instanceof JobRunFailure)) throw error;
       await job
-        .updateData({ ...envelope, failure: { kind: error.kind, message: error.message } })
+        .updateData({ ...envelope, failure: recordedFailure(error) })
         .catch((e: Error) => this.logger.warn(`Could not record the failure kind of ${job.id}: ${e.message}`));
       if (error.retry) throw error;
       throw new UnrecoverableError(error.message);

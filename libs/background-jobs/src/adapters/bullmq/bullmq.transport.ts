@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { JobAbortedError, RedisConnectionOptions, SHUTDOWN_HANDED_BACK } from '../../contracts';
+import { BullmqConnection, JobAbortedError, SHUTDOWN_HANDED_BACK } from '../../contracts';
 import { DEFAULTS, IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun, ResolvedWorkerOptions, RunHandler, RunQueue, TransportHealth } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqFairness } from './bullmq-fairness';
@@ -15,7 +15,7 @@ import { BullmqWorkerHost } from './bullmq-worker-host';
  * `transport.prefix` and `worker`; the two timings below are for tests and benchmarks only (DEFAULTS otherwise).
  */
 export interface BullmqTransportConfig {
-  connection: RedisConnectionOptions;
+  connection: BullmqConnection;
   /** BullMQ key prefix; DEFAULTS.prefix when absent. */
   prefix?: string;
   /**
@@ -50,9 +50,9 @@ export class BullmqTransport extends RunQueue {
   ) {
     super();
     this.connections = connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
-    const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix);
+    const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
     const fairness = new BullmqFairness(() => this.connections.commands(), keys);
-    this.queues = new BullmqQueues(this.connections, keys.prefix, fairness);
+    this.queues = new BullmqQueues(this.connections, keys, fairness);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
     this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
@@ -124,7 +124,9 @@ export class BullmqTransport extends RunQueue {
     // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
     // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
     await Promise.all(workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
-    await Promise.all([...workers, ...this.queues.opened()].map((closable) => step('disconnect', () => closable.disconnect(), 200)));
+    // NOTE: not the Queues: they share the commands client (or the host's), and BullMQ's Queue.disconnect() would
+    // close it although the Queue does not own it. connections.close() disconnects it, unless it is the host's.
+    await Promise.all(workers.map((worker) => step('disconnect', () => worker.disconnect(), 200)));
     this.connections.close();
   }
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
 import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult, TenantBacklog, topTenants } from '../../core';
 import { FINAL, LocalRun, snapshot } from './local-run';
+import { LocalClock } from './manual-clock';
 
 /**
  * The embedded transport's runs, in memory: the read model, history retention, and a change event per run
@@ -13,7 +14,10 @@ export class LocalExecutionsStore extends ExecutionReader {
   private readonly finished = new Map<string, Set<string>>();
 
   /** @param requeue puts a retried run back in the run queue. */
-  constructor(private readonly requeue: (run: LocalRun) => void) {
+  constructor(
+    private readonly requeue: (run: LocalRun) => void,
+    private readonly clock: LocalClock,
+  ) {
     super();
     this.events.setMaxListeners(0);
   }
@@ -101,7 +105,7 @@ export class LocalExecutionsStore extends ExecutionReader {
   /** Records a run's final state, tells its waiters, and applies history retention. */
   finish(run: LocalRun, state: JobState, fields: Partial<LocalRun>): void {
     if (state === 'completed' || state === 'skipped') run.attemptsMade += 1;
-    Object.assign(run, fields, { state, finishedAt: new Date() });
+    Object.assign(run, fields, { state, finishedAt: new Date(this.clock.now()) });
     if (state === 'completed') run.failure = undefined;
     this.changed(run);
     this.prune(run, state === 'failed' || state === 'cancelled' ? 'failed' : 'completed');
@@ -126,7 +130,7 @@ export class LocalExecutionsStore extends ExecutionReader {
     ids.delete(run.id);
     ids.add(run.id);
     const keep = run.definition.history[kind];
-    const oldest = Date.now() - keep.maxAgeSeconds * 1000;
+    const oldest = this.clock.now() - keep.maxAgeSeconds * 1000;
     for (const id of ids) {
       const finishedAt = this.runs.get(id)?.finishedAt?.getTime() ?? 0;
       if (ids.size <= keep.count && finishedAt >= oldest) break;
