@@ -69,6 +69,27 @@ describe('reliability: fair jobs across instances', () => {
     process.stdout.write(`[reliability] fairness kill -9: ${killedRuns.length} run(s) of the dead instance redone; survivor back at 2 running ${twoAtOnce - killedAt} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`);
     expect(twoAtOnce - killedAt).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 500);
   }, 60_000);
+
+  it('Redis restarted with its data (SHUTDOWN SAVE) mid-flood: every run completes, none is lost, the cap still holds after', async () => {
+    const [a] = await world.start(['a', 'b'], [capped(300)], { worker });
+    const tenants = new Map<string, string>();
+    const ids = await enqueue(a, 'flood', 20, tenants);
+    await waitForRows('a few runs done', () => world.effects('fair'), 10_000, 4);
+
+    await world.redis.stopKeepingData();
+    await world.redis.start();
+    const back = Date.now();
+    const effects = await waitForRows('all 20 runs to finish', () => world.effects('fair'), 30_000, 20);
+    const calls = await world.calls('fair');
+
+    expect(effects.map((e) => e.execution_id).sort()).toEqual([...ids].sort());
+    expect(world.instances.every((i) => i.running)).toBe(true);
+    // Runs that started after Redis came back (their first and only call) ran at most 2 at once.
+    const after = calls.filter((c) => c.at.getTime() >= back && calls.filter((o) => o.execution_id === c.execution_id).length === 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(peakConcurrency(after, effects, tenants, Date.now())).toEqual({ flood: 2 });
+    process.stdout.write(`[reliability] fairness Redis restart: ${calls.length} calls for 20 runs, ${after.length} started after the restart\n`);
+  }, 60_000);
 });
 
 /** The interval of each body execution: from its call to its effect by the same instance, or `deadAt` for one that never finished. */
