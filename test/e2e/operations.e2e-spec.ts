@@ -188,6 +188,36 @@ describe('operations surface (HTTP)', () => {
     }
   });
 
+  it('GET tenants/backlog lists the top tenants of each fair queue with the rest summed; a bad top or queue is a 400', async () => {
+    const Fair = defineJob('FairImportJob', { id: 'fair-import', fairness: 'tenant' });
+    const app = await boot([Fair], { worker: false });
+    const server = app.getHttpServer();
+    const jobs = app.get(BackgroundJobs);
+    for (let i = 1; i <= 5; i++) await Promise.all(Array.from({ length: i }, () => jobs.enqueue(Fair, undefined, { tenantId: `t${i}` })));
+    await Promise.all(Array.from({ length: 7 }, () => jobs.enqueue(Fair, undefined, { tenantId: null })));
+
+    const res = await request(server).get('/jobs/tenants/backlog?top=3').set(auth).expect(200);
+
+    expect(res.body).toEqual([
+      {
+        queue: 'background-jobs',
+        tenants: [
+          { tenantId: null, queued: 7 },
+          { tenantId: 't5', queued: 5 },
+          { tenantId: 't4', queued: 4 },
+        ],
+        others: { tenants: 3, queued: 3 + 2 + 1 },
+      },
+    ]);
+    for (const [query, message] of [
+      ['top=0', INVALID_QUERY('top', '0', 'an integer from 1 to 100')],
+      ['queue=nope', INVALID_QUERY('queue', 'nope', 'a queue of fair jobs: background-jobs')],
+      ['tenant=t1', INVALID_QUERY('tenant', 't1', 'one of the parameters top, queue')],
+    ]) {
+      expect((await request(server).get(`/jobs/tenants/backlog?${query}`).set(auth).expect(400)).body.message).toBe(message);
+    }
+  });
+
   it('cancel, retry and detail answer 404 for unknown ids; retry is for failed runs only; cancel for unfinished ones', async () => {
     let calls = 0;
     const Flaky = defineJob('FlakyJob', { id: 'flaky' }, () => {

@@ -30,8 +30,9 @@ const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
 const OPTION_KEYS = new Set([
   'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
-  'misfire', 'schema',
+  'misfire', 'schema', 'fairness',
 ]);
+const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
 
 /**
  * Records every `@PipelineJob` provider in the registry at `onModuleInit`, validating each one:
@@ -187,6 +188,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
     }
+    const fairness = resolveFairness(options.fairness, bad);
     return {
       id,
       className,
@@ -204,6 +206,23 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       enabled,
       misfire,
       schema,
+      fairness,
     };
   }
+}
+
+/** `@PipelineJob({ fairness })` resolved: undefined without fairness, else the per-tenant cap (if any). */
+function resolveFairness(
+  fairness: PipelineJobOptions['fairness'],
+  bad: (option: string, value: unknown, expected: string) => Error,
+): JobDefinition['fairness'] {
+  if (fairness === undefined) return undefined;
+  if (fairness === 'tenant') return {};
+  const expected = "'tenant' or { by: 'tenant', concurrencyPerTenant?: n ≥ 1 }";
+  if (typeof fairness !== 'object' || fairness === null || fairness.by !== 'tenant') throw bad('fairness', fairness, expected);
+  for (const key of Object.keys(fairness)) if (!FAIRNESS_KEYS.has(key)) throw bad(`fairness.${key}`, (fairness as unknown as Record<string, unknown>)[key], expected);
+  const cap = fairness.concurrencyPerTenant;
+  if (cap === undefined) return {};
+  if (!intAtLeast(cap, 1)) throw bad('fairness.concurrencyPerTenant', cap, 'an integer ≥ 1');
+  return { concurrencyPerTenant: cap };
 }

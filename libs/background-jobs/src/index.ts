@@ -41,6 +41,7 @@ export type {
   RetryOptions,
   HistoryOptions,
   JobLockOptions,
+  FairnessOptions,
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
   TransportOptions,

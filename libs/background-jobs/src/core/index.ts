@@ -25,3 +25,4 @@ export * from './defaults';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';
+export * from './tenant-backlog';

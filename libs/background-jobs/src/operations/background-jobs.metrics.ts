@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JobEvent } from '../contracts';
-import { ExecutionReader, JobEvents } from '../core';
+import { ExecutionReader, JobEvents, JobRegistry } from '../core';
+
+/** Tenants per fair queue the backlog gauge names; the rest are summed under `tenant="(others)"`. */
+const BACKLOG_TENANTS = 10;
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
@@ -12,6 +15,9 @@ import { ExecutionReader, JobEvents } from '../core';
  * - `background_jobs_run_duration_seconds{job, outcome}`: attempt duration
  * - `background_jobs_lock_skips_total{job}`: attempts the pipeline skipped because the job's lock was held
  * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
+ * - `background_jobs_tenant_backlog{queue, tenant}`: runs of fair jobs queued per tenant, read at scrape time: the 10
+ *   tenants with the most (`tenant="(host)"` for host-level runs) and `tenant="(others)"` for the rest, so at most 11
+ *   series per fair queue whatever the number of tenants
  */
 @Injectable()
 export class BackgroundJobsMetrics {
@@ -21,7 +27,7 @@ export class BackgroundJobsMetrics {
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(executions: ExecutionReader, events: JobEvents) {
+  constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -55,7 +61,25 @@ export class BackgroundJobsMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'background_jobs_tenant_backlog',
+      help: 'Runs of fair jobs queued per tenant: the 10 tenants with the most, the rest as tenant="(others)".',
+      labelNames: ['queue', 'tenant'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const queue of BackgroundJobsMetrics.fairQueues(registry)) {
+          const backlog = await executions.tenantBacklog(queue, BACKLOG_TENANTS);
+          for (const { tenantId, queued } of backlog.tenants) this.set({ queue, tenant: tenantId ?? '(host)' }, queued);
+          this.set({ queue, tenant: '(others)' }, backlog.others.queued);
+        }
+      },
+    });
     events.on(['completed', 'skipped', 'failed', 'retrying', 'cancelled'], (event) => this.record(event as JobEvent<'completed'>), 'The metrics');
+  }
+
+  private static fairQueues(registry: JobRegistry): string[] {
+    return [...new Set(registry.all().filter((d) => d.fairness).map((d) => d.queue))];
   }
 
   /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */

@@ -52,6 +52,22 @@ export class BullmqKeys {
     return this.key('cancelled', executionId);
   }
 
+  /**
+   * Fair queue: a hash of tenant → the round of its last queued run (the BullMQ priority it was given). Touched in one
+   * Lua call with the queue's own `prioritized` set, so it must live in the queue's slot.
+   */
+  fairRounds(queue: string): string {
+    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:rounds`;
+  }
+
+  /**
+   * The running runs of one tenant of a capped fair job: a sorted set of execution id → expiry (ms), self-expiring.
+   * `tenant` is '' for host-level runs (a real tenant id is never empty). In the queue's slot, like the rounds.
+   */
+  fairSlots(queue: string, jobId: string, tenant: string): string {
+    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:slots:${jobId}:${tenant}`;
+  }
+
   /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads two in one MULTI. */
   private key(...parts: string[]): string {
     return [this.hashTagged ? `{${this.prefix}:bgj}` : `${this.prefix}:bgj`, ...parts].join(':');

@@ -5,6 +5,7 @@ import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../co
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqKeys } from './bullmq-keys';
 import { JobEnvelope } from './bullmq-envelope';
+import { BullmqFairness } from './bullmq-fairness';
 import { captureTraceContext } from './bullmq-trace';
 
 /** One BullMQ Queue per `queue` name under the prefix: what runs are added to and looked up in. */
@@ -16,6 +17,7 @@ export class BullmqQueues {
   constructor(
     private readonly connections: BullmqConnections,
     readonly keys: BullmqKeys,
+    private readonly fairness: BullmqFairness,
   ) {}
 
   get prefix(): string {
@@ -59,18 +61,22 @@ export class BullmqQueues {
     options.jobId = randomUUID();
     options.delay = run.delayMs;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
-    const job = await this.get(definition.queue).add(definition.id, envelope, options);
+    const queue = this.get(definition.queue);
+    if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
+    const job = await queue.add(definition.id, envelope, options);
     return job.id as string;
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     if (runs.length === 0) return [];
     const options = jobOptions(definition);
-    const jobs = await this.get(definition.queue).addBulk(
-      runs.map((run) => {
+    const queue = this.get(definition.queue);
+    const rounds = definition.fairness ? await this.fairness.rounds(queue, runs.map((run) => run.tenantId)) : undefined;
+    const jobs = await queue.addBulk(
+      runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
-        return { name: definition.id, data, opts: { ...options, jobId: run.id } };
+        return { name: definition.id, data, opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id } };
       }),
     );
     return jobs.map((job) => job.id as string);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { BullmqConnection, JobAbortedError, SHUTDOWN_HANDED_BACK } from '../../contracts';
 import { DEFAULTS, IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun, ResolvedWorkerOptions, RunHandler, RunQueue, TransportHealth } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
 import { bullmqHealth } from './bullmq-health';
 import { BullmqKeys } from './bullmq-keys';
@@ -50,10 +51,11 @@ export class BullmqTransport extends RunQueue {
     super();
     this.connections = connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
-    this.queues = new BullmqQueues(this.connections, keys);
-    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys);
+    const fairness = new BullmqFairness(() => this.connections.commands(), keys);
+    this.queues = new BullmqQueues(this.connections, keys, fairness);
+    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
     this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker);
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }
 
   get prefix(): string {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult } from '../../core';
+import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult, TenantBacklog, topTenants } from '../../core';
 import { FINAL, LocalRun, snapshot } from './local-run';
 import { LocalClock } from './manual-clock';
 
@@ -92,6 +92,14 @@ export class LocalExecutionsStore extends ExecutionReader {
       depths.set(name, depth);
     }
     return [...depths.values()];
+  }
+
+  async tenantBacklog(queue: string, top: number): Promise<TenantBacklog> {
+    const counts = new Map<string | null, number>();
+    for (const run of this.runs.values()) {
+      if (run.state === 'pending' && run.definition.fairness && run.definition.queue === queue) counts.set(run.tenantId, (counts.get(run.tenantId) ?? 0) + 1);
+    }
+    return topTenants(queue, counts, top);
   }
 
   /** Records a run's final state, tells its waiters, and applies history retention. */

@@ -17,6 +17,7 @@ import {
   TransportHealth,
 } from '../../core';
 import { LocalExecutionsStore } from './local-executions.store';
+import { LocalFairLanes } from './local-fair-lanes';
 import { FINAL, LocalRun, snapshot } from './local-run';
 import { LocalSchedules } from './local-schedules';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
@@ -44,6 +45,8 @@ export class LocalTransport extends RunQueue {
   /** Runs finished since `drain()` began, while it runs. */
   private drained?: LocalRun[];
   private readonly waiting: LocalRun[] = [];
+  /** Runs of fair jobs: taken after `waiting` (as BullMQ takes its wait list before prioritized jobs), round robin. */
+  readonly fair = new LocalFairLanes();
   private readonly dedupe = new Map<string, string>();
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
@@ -54,7 +57,7 @@ export class LocalTransport extends RunQueue {
     super();
     this.clock = config.clock ?? SYSTEM_CLOCK;
     this.executions = new LocalExecutionsStore((run) => {
-      this.waiting.push(run);
+      this.queue(run);
       this.pump();
     }, this.clock);
     this.schedules = new LocalSchedules((definition, tick) => {
@@ -80,7 +83,7 @@ export class LocalTransport extends RunQueue {
           this.clock.clearTimer(run.timer);
           run.timer = undefined;
           run.state = 'pending';
-          this.waiting.push(run);
+          this.queue(run);
         }
         this.pump();
         if (this.executing.size === 0) break;
@@ -126,6 +129,7 @@ export class LocalTransport extends RunQueue {
     if (run.timer) this.clock.clearTimer(run.timer);
     const index = this.waiting.indexOf(run);
     if (index >= 0) this.waiting.splice(index, 1);
+    else this.fair.remove(run);
     this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } });
     return true;
   }
@@ -173,7 +177,7 @@ export class LocalTransport extends RunQueue {
     };
     this.executions.runs.set(id, run);
     if (delayMs > 0) this.delay(run, delayMs);
-    else this.waiting.push(run);
+    else this.queue(run);
     this.pump();
     return run;
   }
@@ -184,15 +188,22 @@ export class LocalTransport extends RunQueue {
     run.timer = this.clock.setTimer(() => {
       run.timer = undefined;
       run.state = 'pending';
-      this.waiting.push(run);
+      this.queue(run);
       this.pump();
     }, ms);
   }
 
+  private queue(run: LocalRun, front = false): void {
+    if (run.definition.fairness) this.fair.push(run, front);
+    else if (front) this.waiting.unshift(run);
+    else this.waiting.push(run);
+  }
+
   private pump(): void {
     if (!this.accepting || !this.handler || this.config.worker === false) return;
-    while (this.active.size < this.config.worker.concurrency && this.waiting.length > 0) {
-      const run = this.waiting.shift() as LocalRun;
+    while (this.active.size < this.config.worker.concurrency) {
+      const run = this.waiting.shift() ?? this.fair.take();
+      if (!run) return;
       const executing = this.execute(run).finally(() => this.executing.delete(executing));
       this.executing.add(executing);
     }
@@ -230,6 +241,7 @@ export class LocalTransport extends RunQueue {
       error = thrown;
     } finally {
       this.active.delete(run);
+      this.fair.finished(run);
       run.controller = undefined;
     }
     if (outcome) {
@@ -238,7 +250,7 @@ export class LocalTransport extends RunQueue {
     } else if (error instanceof RunInterrupted) {
       // NOTE: in one process nobody else can take it over; it waits here until this instance goes away.
       run.state = 'pending';
-      this.waiting.unshift(run);
+      this.queue(run, true);
     } else {
       run.attemptsMade += 1;
       const failure =
@@ -271,8 +283,9 @@ export class LocalTransport extends RunQueue {
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const run of this.executions.runs.values()) if (run.timer) this.clock.clearTimer(run.timer);
-    if (this.waiting.length > 0) {
-      this.logger.warn(`Closing: ${this.waiting.length} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
+    const dropped = this.waiting.length + this.fair.size;
+    if (dropped > 0) {
+      this.logger.warn(`Closing: ${dropped} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
     }
   }
 }
