@@ -27,6 +27,8 @@ function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
     ['soakRuns', 'BENCH_SOAK_RUNS'],
     ['lockIterations', 'BENCH_LOCK_ITERATIONS'],
     ['localJobs', 'BENCH_LOCAL_JOBS'],
+    ['fairFlood', 'BENCH_FAIR_FLOOD'],
+    ['fairIdleTenants', 'BENCH_FAIR_TENANTS'],
   ];
   let changed = smoke;
   for (const [field, name] of knobs) {

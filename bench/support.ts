@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BackgroundJobsModule, BackgroundJobsModuleOptions } from 'nestjs-background-jobs';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection } from 'nestjs-background-jobs';
 
 /** The job options the framework gives every run with the default module options (see jobOptions in adapters/bullmq/bullmq-queues.ts, whose backoff type is the worker's own strategy computing the same delays as 'exponential'). */
 export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
@@ -44,6 +44,8 @@ export { defineJob } from '../test/support/jobs-app';
 export interface BenchAppOptions extends Partial<Omit<BackgroundJobsModuleOptions, 'transport'>> {
   /** BullMQ on this Redis URL, or the embedded transport when `'local'`. */
   redis: string | 'local';
+  /** Instead of `redis` (then ignored): any transport.connection (a Redis Cluster in the cluster benchmark). */
+  connection?: BullmqConnection;
   prefix?: string;
   jobs: Type[];
   providers?: Provider[];
@@ -54,14 +56,14 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** Boots a plain Nest application context (no testing module) with the library, as a host would. */
 export async function startApp(options: BenchAppOptions): Promise<INestApplicationContext> {
-  const { redis, prefix, jobs, providers = [], ...rest } = options;
+  const { redis, connection, prefix, jobs, providers = [], ...rest } = options;
   @Module({})
   class BenchAppModule {}
   const root: DynamicModule = {
     module: BenchAppModule,
     imports: [
       BackgroundJobsModule.forRoot({
-        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: { url: redis }, prefix },
+        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: redis }, prefix },
         ...rest,
       }),
     ],

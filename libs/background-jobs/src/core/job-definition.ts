@@ -17,9 +17,12 @@ export interface JobDefinition {
   readonly replaces: string[];
   readonly enabled: boolean;
   readonly misfire: 'skip' | 'run-once';
+  /** Per-tenant fairness: round robin between tenants, and the cap of each tenant's running runs when set. */
+  readonly fairness?: { readonly concurrencyPerTenant?: number };
   readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
 }
 
 /** True when the definition should own a recurring schedule. */
 export const isRecurring = (definition: JobDefinition): boolean =>
   definition.enabled && typeof definition.cron === 'string';
+

@@ -3,7 +3,9 @@ import { Job, JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqKeys } from './bullmq-keys';
 import { JobEnvelope } from './bullmq-envelope';
+import { BullmqFairness } from './bullmq-fairness';
 import { captureTraceContext } from './bullmq-trace';
 
 /** One BullMQ Queue per `queue` name under the prefix: what runs are added to and looked up in. */
@@ -14,8 +16,13 @@ export class BullmqQueues {
 
   constructor(
     private readonly connections: BullmqConnections,
-    readonly prefix: string,
+    readonly keys: BullmqKeys,
+    private readonly fairness: BullmqFairness,
   ) {}
+
+  get prefix(): string {
+    return this.keys.prefix;
+  }
 
   /** The registry whose queues `known()` lists; set at boot. */
   use(registry: JobRegistry): void {
@@ -25,7 +32,7 @@ export class BullmqQueues {
   get(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.prefix });
+      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.keys.queuePrefix(name) });
       queue.on('error', (error) => this.logger.error(`Queue "${name}" failed: ${error.message}`));
       this.queues.set(name, queue);
     }
@@ -42,16 +49,12 @@ export class BullmqQueues {
     return [...this.queues.values()];
   }
 
-  // NOTE: not async functions: one `then` per enqueue on top of Queue.add's own promises (bench/README.md, fix 11).
-  enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
-    const trace = captureTraceContext();
-    return trace instanceof Promise ? trace.then((carrier) => this.add(definition, run, carrier)) : this.add(definition, run, trace);
-  }
-
-  private add(definition: JobDefinition, run: OutgoingRun, trace: Record<string, string> | undefined): Promise<string> {
+  async enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
     if (run.fanOut) envelope.fanOut = true;
+    let trace = captureTraceContext();
+    if (trace instanceof Promise) trace = await trace;
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
     // enqueue, all of what this library added to Queue.add (bench/README.md).
@@ -59,19 +62,22 @@ export class BullmqQueues {
     options.jobId = randomUUID();
     options.delay = run.delayMs;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
-    return this.get(definition.queue)
-      .add(definition.id, envelope, options)
-      .then((job) => job.id as string);
+    const queue = this.get(definition.queue);
+    if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
+    const job = await queue.add(definition.id, envelope, options);
+    return job.id as string;
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     if (runs.length === 0) return [];
     const options = jobOptions(definition);
-    const jobs = await this.get(definition.queue).addBulk(
-      runs.map((run) => {
+    const queue = this.get(definition.queue);
+    const rounds = definition.fairness ? await this.fairness.rounds(queue, runs.map((run) => run.tenantId)) : undefined;
+    const jobs = await queue.addBulk(
+      runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
-        return { name: definition.id, data, opts: { ...options, jobId: run.id } };
+        return { name: definition.id, data, opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id } };
       }),
     );
     return jobs.map((job) => job.id as string);

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import { CronExpressionParser } from 'cron-parser';
 import { RecurringJobInfo } from '../../contracts';
 import { JobDefinition, JobRegistry, loadOptionalPeer, recurringInfo, ScheduleStore } from '../../core';
 
@@ -9,6 +10,7 @@ const SCHEDULE_PEER = {
   feature: "The embedded transport (transport: { type: 'local' })",
   install: 'npm install @nestjs/schedule@^6 (NestJS 11) or @nestjs/schedule@^12 (NestJS 12).',
 };
+import { ManualClock } from './manual-clock';
 
 /** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
 export type TickHandler = (definition: JobDefinition, tick: number) => void;
@@ -26,7 +28,14 @@ export class LocalSchedules extends ScheduleStore {
   private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
 
-  constructor(private readonly onTick: TickHandler) {
+  /** Tests: each job's next tick on the manual clock (the timer and the tick), instead of a CronJob. */
+  private readonly clockTicks = new Map<string, { handle: unknown; tick: number }>();
+
+  /** @param clock tests (`forTest()`): ticks computed by cron-parser and fired by this clock, not @nestjs/schedule. */
+  constructor(
+    private readonly onTick: TickHandler,
+    private readonly clock?: ManualClock,
+  ) {
     super();
   }
 
@@ -36,7 +45,7 @@ export class LocalSchedules extends ScheduleStore {
       this.registry ??= new SchedulerRegistry();
     }
     for (const definition of registry.recurring()) {
-      if (!this.schedules.doesExist('cron', definition.id)) this.schedule(definition);
+      if (!this.schedules.doesExist('cron', definition.id) && !this.clockTicks.has(definition.id)) this.schedule(definition);
     }
   }
 
@@ -49,7 +58,9 @@ export class LocalSchedules extends ScheduleStore {
     return registry.recurring().map((definition) => {
       const cron = this.registry?.getCronJobs().get(definition.id);
       const paused = this.paused.has(definition.id);
-      return recurringInfo(definition, paused, cron && !paused ? cron.nextDate().toJSDate() : undefined);
+      const clockTick = this.clockTicks.get(definition.id)?.tick;
+      const next = clockTick !== undefined ? new Date(clockTick) : cron?.nextDate().toJSDate();
+      return recurringInfo(definition, paused, paused ? undefined : next);
     });
   }
 
@@ -63,12 +74,15 @@ export class LocalSchedules extends ScheduleStore {
 
   async pause(definition: JobDefinition): Promise<void> {
     this.paused.add(definition.id);
+    this.clock?.clearTimer(this.clockTicks.get(definition.id)?.handle);
+    this.clockTicks.delete(definition.id);
     await this.registry?.getCronJobs().get(definition.id)?.stop();
   }
 
   async resume(definition: JobDefinition): Promise<void> {
     this.paused.delete(definition.id);
     if (this.stopped) return;
+    if (this.clock) return this.schedule(definition);
     const cron = this.registry?.getCronJobs().get(definition.id);
     if (cron) {
       this.schedules.deleteCronJob(definition.id);
@@ -87,6 +101,8 @@ export class LocalSchedules extends ScheduleStore {
   /** Stops every schedule (shutdown). */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const { handle } of this.clockTicks.values()) this.clock?.clearTimer(handle);
+    this.clockTicks.clear();
     if (!this.registry) return;
     for (const name of this.schedules.getCronJobs().keys()) {
       try {
@@ -100,6 +116,7 @@ export class LocalSchedules extends ScheduleStore {
 
   private schedule(definition: JobDefinition): void {
     if (this.paused.has(definition.id) || this.stopped) return;
+    if (this.clock) return this.scheduleOnClock(definition, this.clock);
     let expected: number | undefined;
     const job = CronJob.from({
       cronTime: definition.cron as string,
@@ -115,5 +132,17 @@ export class LocalSchedules extends ScheduleStore {
     this.schedules.addCronJob(definition.id, job as unknown as CronJob<null, null>);
     job.start();
     expected = job.nextDate().toMillis();
+  }
+
+  private scheduleOnClock(definition: JobDefinition, clock: ManualClock): void {
+    const now = clock.now();
+    const tick = CronExpressionParser.parse(definition.cron as string, { currentDate: new Date(now), tz: definition.timezone }).next().getTime();
+    const handle = clock.setTimer(() => {
+      this.clockTicks.delete(definition.id);
+      if (this.stopped) return;
+      this.onTick(definition, tick);
+      if (!this.paused.has(definition.id)) this.scheduleOnClock(definition, clock);
+    }, tick - now);
+    this.clockTicks.set(definition.id, { handle, tick });
   }
 }

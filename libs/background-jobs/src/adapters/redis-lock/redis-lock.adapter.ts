@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
 import { assertAcquireOptions, RenewingLease, withLease } from '../../core';
@@ -8,6 +8,12 @@ import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
 export interface RedisLockConfig {
   /** Key prefix: locks live at `<prefix>:bgj:lock:<key>`, fencing counters at `<prefix>:bgj:fence:<key>`. */
   prefix: string;
+  /**
+   * Redis Cluster: wrap the lock key in a hash tag (`lock:{<key>}`, `fence:{<key>}`), so a lock and its fencing
+   * counter share a slot (one script touches both) while different locks spread over the shards.
+   * @default false
+   */
+  hashTags?: boolean;
   /**
    * Longest wait for Redis in `acquire` before it fails with `LockUnavailableError`.
    * @default 5000
@@ -31,7 +37,7 @@ export class RedisLock extends DistributedLock {
   private closing?: Promise<void>;
 
   constructor(
-    private readonly redis: IORedis,
+    private readonly redis: IORedis | Cluster,
     private readonly config: RedisLockConfig,
   ) {
     super();
@@ -44,11 +50,11 @@ export class RedisLock extends DistributedLock {
   }
 
   lockKey(key: string): string {
-    return `${this.config.prefix}:bgj:lock:${key}`;
+    return `${this.config.prefix}:bgj:lock:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
   fenceKey(key: string): string {
-    return `${this.config.prefix}:bgj:fence:${key}`;
+    return `${this.config.prefix}:bgj:fence:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
   acquire(key: string, options: AcquireOptions): Promise<Lease | null> {

@@ -1,5 +1,5 @@
 import { JobAbortedError } from '../../contracts';
-import { classifyFailure, toError } from '../failure-classifier';
+import { recognisedFailureKind, toError } from '../failure-classifier';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { JobRunFailure, RunInterrupted } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -22,7 +22,7 @@ export class ClassifyFailureStage implements PipelineStage {
       throw new JobRunFailure(reason.kind, reason.message, { cause: thrown });
     }
     const error = toError(thrown);
-    const kind = classifyFailure(thrown, this.options.failureClassifier, this.options.unknownErrorKind);
-    throw new JobRunFailure(kind, error.message, { cause: error });
+    const recognised = recognisedFailureKind(thrown, this.options.failureClassifier);
+    throw new JobRunFailure(recognised ?? this.options.unknownErrorKind, error.message, { cause: error, unrecognised: recognised === undefined });
   }
 }

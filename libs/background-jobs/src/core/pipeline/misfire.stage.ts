@@ -1,3 +1,4 @@
+import { Clock } from '../clock';
 import { Logger } from '@nestjs/common';
 import { MISFIRE_SKIP, MISFIRE_SKIP_LOG } from '../../contracts';
 import { JobDefinition } from '../job-definition';
@@ -17,7 +18,10 @@ const MAX_COUNTED = 100;
 export class MisfireStage implements PipelineStage {
   private readonly logger = new Logger('BackgroundJobs');
 
-  constructor(private readonly calendar: CronCalendar) {}
+  constructor(
+    private readonly calendar: CronCalendar,
+    private readonly clock: Clock,
+  ) {}
 
   appliesTo(definition: JobDefinition): boolean {
     return definition.cron !== undefined && definition.misfire === 'skip';
@@ -28,7 +32,7 @@ export class MisfireStage implements PipelineStage {
     // NOTE: first attempts only: a retry waits out its backoff by design and may start after the next tick was due;
     // that is the retry policy at work, not a tick missed while no instance was running.
     if (!request.fromSchedule || request.attempt !== 1 || !request.scheduledAt || !definition.cron) return next();
-    const missed = this.calendar.ticksBetween(definition.cron, definition.timezone, request.scheduledAt, Date.now() - MISFIRE_SLACK_MS, MAX_COUNTED);
+    const missed = this.calendar.ticksBetween(definition.cron, definition.timezone, request.scheduledAt, this.clock.now() - MISFIRE_SLACK_MS, MAX_COUNTED);
     if (missed === 0) return next();
     this.logger.warn(MISFIRE_SKIP_LOG(definition.id, missed));
     return Promise.resolve(new SkipRun(MISFIRE_SKIP(missed), 'misfire'));

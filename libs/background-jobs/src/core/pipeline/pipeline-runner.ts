@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
 import { fanOut } from './fan-out';
 import { RunQueue } from '../ports/run-queue.port';
@@ -6,9 +6,10 @@ import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
 import { CronCalendar } from '../ports/cron-calendar.port';
 import { ScheduleStore } from '../ports/schedule-store.port';
 import { JobDefinition } from '../job-definition';
+import { JobEvents } from '../job-events';
+import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RUN_LISTENERS, RunFinished, RunListener } from '../ports/run-listener';
-import { JobRunFailure, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -43,15 +44,16 @@ export class PipelineRunner {
     private readonly runs: RunQueue,
     private readonly directories: TenantDirectoryLocator,
     schedules: ScheduleStore,
+    events: JobEvents,
+    clock: Clock,
     calendar: CronCalendar,
-    @Optional() @Inject(RUN_LISTENERS) private readonly listeners: RunListener[] = [],
     @Optional() lock?: DistributedLock,
   ) {
     this.outer = [
       new TenantContextStage(tenant),
-      new ObserveStage(),
+      new ObserveStage(events),
       new ClassifyFailureStage(options),
-      new MisfireStage(calendar),
+      new MisfireStage(calendar, clock),
       new PauseStage(schedules),
       new LastRunStage(schedules),
       new TimeoutStage(),
@@ -79,9 +81,8 @@ export class PipelineRunner {
     const body = request.fanOut
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
-    // NOTE: not async functions: one promise per stage is enough, and one `then` here (each promise costs, with CLS's
-    // async hooks on, on every run: bench/README.md, fixes 2 and 9). The body's result or synchronous throw still
-    // reaches the stages as a promise.
+    // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
+    // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -90,35 +91,7 @@ export class PipelineRunner {
         return Promise.reject(error);
       }
     };
-    const started = performance.now();
-    return dispatch(0).then(
-      (result): RunOutcome => {
-        const durationMs = performance.now() - started;
-        if (result instanceof SkipRun) {
-          this.notify({ definition, request, outcome: 'skipped', skipReason: result.reason, skipKind: result.kind, durationMs });
-          return { status: 'skipped', reason: result.reason };
-        }
-        this.notify({ definition, request, outcome: 'completed', durationMs });
-        return { status: 'completed', value: result };
-      },
-      (error: unknown) => {
-        // NOTE: an interrupted run (shutdown) did not finish: it is handed back and runs again elsewhere.
-        if (!(error instanceof RunInterrupted)) {
-          const failureKind = error instanceof JobRunFailure ? error.kind : undefined;
-          this.notify({ definition, request, outcome: 'failed', failureKind, durationMs: performance.now() - started });
-        }
-        throw error;
-      },
-    );
-  }
-
-  private notify(event: RunFinished): void {
-    for (const listener of this.listeners ?? []) {
-      try {
-        listener.onRunFinished(event);
-      } catch (error) {
-        new Logger('BackgroundJobs').warn(`A run listener failed for job "${event.definition.id}": ${(error as Error).message}`);
-      }
-    }
+    // NOTE: one `then`, not an async function with an await (bench/README.md, fix 9).
+    return dispatch(0).then((result): RunOutcome => (result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result }));
   }
 }
