@@ -429,7 +429,7 @@ describe('sample app: /jobs and bull-board behind OPS_TOKEN', () => {
           transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
           operations: { guard: OpsTokenGuard },
         }),
-        OpsModule.forRoot({ connection: { url: testRedisUrl() }, prefix }),
+        OpsModule.forRoot({ redis: { url: testRedisUrl() }, prefix }),
       ],
       providers: [Nightly],
     }).compile();

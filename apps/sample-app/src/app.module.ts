@@ -19,13 +19,14 @@ export class AppModule {
     const active = activeSchedules(config.mode, config.disabled);
     // NOTE: rollback is configuration, never a re-write: every legacy registration stays in the code. On BullMQ the
     // legacy module is always there, so that a cutover removes the legacy schedulers a previous deploy left behind.
-    const legacy = config.redisUrl || active.legacy.length > 0;
+    const legacy = !!config.redis || active.legacy.length > 0;
     return {
       module: AppModule,
       imports: [
         BackgroundJobsModule.forRoot({
-          // NOTE: embedded by default so the sample runs on a machine without Redis; REDIS_URL switches to BullMQ.
-          transport: config.redisUrl ? { type: 'bullmq', connection: { url: config.redisUrl }, prefix: config.prefix } : { type: 'local' },
+          // NOTE: embedded by default so the sample runs on a machine without Redis; REDIS_URL (or a cluster, or
+          // sentinels) switches to BullMQ.
+          transport: config.redis ? { type: 'bullmq', connection: config.redis, prefix: config.prefix } : { type: 'local' },
           worker: config.worker ? { concurrency: 10 } : false,
           // NOTE: ui: true serves the dashboard at /jobs/ui behind the same guard as the REST surface.
           operations: { guard: OpsTokenGuard, ui: true },
@@ -34,12 +35,12 @@ export class AppModule {
         }),
         NotificationDomainModule.forRoot({ database: config.database, domain: config.domain }),
         OpsModule.forRoot(
-          config.redisUrl
-            ? { connection: { url: config.redisUrl }, prefix: config.prefix, queues: ['background-jobs', NOTIFICATIONS_QUEUE, LEGACY_QUEUE] }
+          config.redis
+            ? { redis: config.redis, prefix: config.prefix, queues: ['background-jobs', NOTIFICATIONS_QUEUE, LEGACY_QUEUE] }
             : null,
         ),
         ...(legacy
-          ? [LegacyJobsModule.forRoot({ redisUrl: config.redisUrl, prefix: config.prefix, worker: config.worker, schedules: active.legacy })]
+          ? [LegacyJobsModule.forRoot({ redis: config.redis, prefix: config.prefix, worker: config.worker, schedules: active.legacy })]
           : []),
       ],
       providers: [

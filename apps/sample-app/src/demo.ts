@@ -75,7 +75,7 @@ async function runPhase(app: INestApplicationContext, config: SampleAppConfig, p
   const active = activeSchedules(config.mode, config.disabled);
   // NOTE: embedded, pauses and crons are in-memory and die with this boot: stopping them keeps a cron tick from adding
   // runs to what the phase prints. On BullMQ a pause would be persisted for every instance, so there they run on.
-  if (!config.redisUrl) {
+  if (!config.redis) {
     for (const id of active.pipeline) await jobs.pause(id);
     if (active.legacy.length) app.get(LegacyCronRegistrar, { strict: false }).stopAll();
   }

@@ -7,6 +7,7 @@ import { AppModule } from '../../../apps/sample-app/src/app.module';
 import { PIPELINE_SCHEDULES } from '../../../apps/sample-app/src/notification.schedules';
 import { DatabaseOptions } from '../../../apps/sample-app/src/domain';
 import { SampleAppConfig } from '../../../apps/sample-app/src/sample-app.config';
+import type { SampleRedis } from '../../../apps/sample-app/src/sample-app.redis';
 import { testDatabaseUrl } from '../../support/postgres';
 import { testRedisUrl } from '../../support/redis';
 import { PgliteThreadDatabase } from './pglite-thread.database';
@@ -103,6 +104,8 @@ export class RecordingLogger implements LoggerService {
 export async function startSampleApp(options: {
   database: DatabaseOptions;
   prefix?: string;
+  /** With `prefix`: the Redis to run on. @default the suite's standalone Redis */
+  redis?: SampleRedis;
   mode?: SampleAppConfig['mode'];
   /** JOBS_DISABLED: pipeline jobs rolled back to their legacy registration. */
   disabled?: string[];
@@ -113,7 +116,7 @@ export async function startSampleApp(options: {
   const config: SampleAppConfig = {
     mode: options.mode ?? 'pipeline',
     disabled: options.disabled ?? [],
-    redisUrl: options.prefix ? testRedisUrl() : undefined,
+    redis: options.prefix ? (options.redis ?? { url: testRedisUrl() }) : undefined,
     prefix: options.prefix ?? 'sample',
     worker: true,
     database: options.database,

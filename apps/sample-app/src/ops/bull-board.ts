@@ -6,6 +6,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
 import { BackgroundJobs } from 'nestjs-background-jobs';
+import { bullmqConnection, queuePrefix, SampleRedis } from '../sample-app.redis';
 import { refuseOpsRequest } from './ops-token.guard';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -13,7 +14,8 @@ export const BULL_BOARD_CONFIG = Symbol('sample-app:bull-board-config');
 
 /** Where the queues live: the same Redis and prefix the app gives BackgroundJobsModule. */
 export interface BullBoardConfig {
-  connection: { url: string };
+  /** One server, a cluster (each queue under `<prefix>:{<queue>}`, as the library keys it) or Sentinel. */
+  redis: SampleRedis;
   prefix: string;
   /** Queues to show besides the recurring jobs' ones. @default ['background-jobs'] */
   queues?: string[];
@@ -26,6 +28,7 @@ export interface BullBoardConfig {
 @Injectable()
 export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
   private readonly queues: Queue[] = [];
+  private closeConnection = async (): Promise<void> => undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -38,7 +41,9 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     if (!app) return; // NOTE: an application context without HTTP (e.g. the demo script) has nothing to mount on.
     const names = new Set(this.config.queues ?? ['background-jobs']);
     for (const info of await this.jobs.listRecurring()) names.add(info.queue);
-    for (const name of names) this.queues.push(new Queue(name, { connection: this.config.connection, prefix: this.config.prefix }));
+    const { connection, close } = bullmqConnection(this.config.redis);
+    this.closeConnection = close;
+    for (const name of names) this.queues.push(new Queue(name, { connection, prefix: queuePrefix(this.config.redis, this.config.prefix, name) }));
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(BULL_BOARD_PATH);
     createBullBoard({ queues: this.queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });
@@ -52,5 +57,6 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.queues.splice(0).map((queue) => queue.close()));
+    await this.closeConnection();
   }
 }
