@@ -293,7 +293,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const ran: number[] = [];
-    const Job = defineJob('LateTickJob', { id: 'late-tick', cron: '* * * * * *', misfire: 'skip' }, async (ctx) => {
+    const Job = defineJob('LateTickJob', { id: 'late-tick', cron: '* * * * * *', misfire: 'skip', misfireThresholdMs: 1_000 }, async (ctx) => {
       ran.push(ctx.scheduledAt!.getTime());
       if (ran.length === 1) await gate;
     });
@@ -303,7 +303,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('transport contract: %s', (tra
     await waitFor('the first tick to run', () => ran.length === 1, 5_000);
 
     // NOTE: the next tick waits behind the first (BullMQ keeps it delayed until the worker fetches again); once it is
-    // more than one tick + the 1 s slack late, it has missed one.
+    // more than one tick + the 1 s misfireThresholdMs late, it has missed one.
     const late = await waitFor('a queued tick late by more than 2 s', async () => {
       const pending = (await jobs.listExecutions({ jobId: 'late-tick', states: ['pending', 'delayed'] })).items;
       return pending.find((e) => e.scheduledAt && Date.now() - e.scheduledAt.getTime() > 2_200);

@@ -14,15 +14,25 @@ import {
   REQUEST_SCOPED_JOB,
 } from './contracts';
 import { BackgroundJob } from './contracts';
-import { intAtLeast, JobDefinition, jobPolicyProblem, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
+import {
+  CronCalendar,
+  DEFAULTS,
+  intAtLeast,
+  JobDefinition,
+  jobPolicyProblem,
+  JobRegistry,
+  ResolvedJobsOptions,
+  SCHEDULE_ID,
+  scheduleProblem,
+  TenantDirectoryLocator,
+} from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
-const JOB_ID = /^[a-z0-9][a-z0-9:._-]*$/;
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const OPTION_KEYS = new Set([
   'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
-  'misfire', 'schema',
+  'misfire', 'misfireThresholdMs', 'schema', 'everyMs', 'startDate', 'endDate', 'data',
 ]);
 
 /**
@@ -37,6 +47,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     private readonly registry: JobRegistry,
     private readonly options: ResolvedJobsOptions,
     private readonly directories: TenantDirectoryLocator,
+    private readonly calendar: CronCalendar,
   ) {}
 
   onModuleInit(): void {
@@ -54,7 +65,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
 
   private define(wrapper: InstanceWrapper, jobClass: Function, options: PipelineJobOptions): JobDefinition {
     const className = jobClass.name || '(anonymous class)';
-    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !JOB_ID.test(options.id)) {
+    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !SCHEDULE_ID.test(options.id)) {
       throw new JobDefinitionError(INVALID_JOB_ID(options?.id, className));
     }
     const { id } = options;
@@ -76,6 +87,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const problem = cronProblem(options.cron, timezone);
       if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
     }
+    const timing = scheduleProblem(options, this.calendar, false);
+    if (timing) throw bad(timing.option, timing.value, timing.expected);
     const queue = options.queue ?? DEFAULT_QUEUE;
     if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) {
       throw bad('queue', queue, "a name of letters, digits, '.', '_' or '-' (BullMQ forbids ':')");
@@ -108,8 +121,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     }
     const enabled = options.enabled ?? true;
     if (typeof enabled !== 'boolean') throw bad('enabled', enabled, 'true or false');
-    const misfire = options.misfire ?? 'skip';
-    if (misfire !== 'skip' && misfire !== 'run-once') throw bad('misfire', misfire, "'skip' or 'run-once'");
+    const misfire = options.misfire ?? DEFAULTS.misfire;
+    const misfireThresholdMs = options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs;
     const schema = options.schema;
     if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
@@ -120,6 +133,10 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       jobClass,
       instance,
       cron: options.cron,
+      everyMs: options.everyMs,
+      startDate: options.startDate,
+      endDate: options.endDate,
+      data: options.data,
       timezone,
       queue,
       tenancy,
@@ -130,6 +147,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       replaces,
       enabled,
       misfire,
+      misfireThresholdMs,
       schema,
     };
   }

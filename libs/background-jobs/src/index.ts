@@ -32,6 +32,7 @@ export type {
   RunNowOptions,
   RecurringJobInfo,
   PipelineJobOptions,
+  ScheduleOptions,
   RetryOptions,
   HistoryOptions,
   JobLockOptions,

@@ -23,3 +23,4 @@ export * from './defaults';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';
+export * from './schedule';

@@ -7,6 +7,11 @@ export interface JobDefinition {
   readonly jobClass: Function;
   readonly instance: BackgroundJob;
   readonly cron?: string;
+  readonly everyMs?: number;
+  readonly startDate?: Date;
+  readonly endDate?: Date;
+  /** Payload of the decorator schedule's ticks. */
+  readonly data?: unknown;
   readonly timezone: string;
   readonly queue: string;
   readonly tenancy: JobTenancy;
@@ -17,9 +22,10 @@ export interface JobDefinition {
   readonly replaces: string[];
   readonly enabled: boolean;
   readonly misfire: 'skip' | 'run-once';
+  readonly misfireThresholdMs: number;
   readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
 }
 
 /** True when the definition should own a recurring schedule. */
 export const isRecurring = (definition: JobDefinition): boolean =>
-  definition.enabled && typeof definition.cron === 'string';
+  definition.enabled && (typeof definition.cron === 'string' || typeof definition.everyMs === 'number');

@@ -12,6 +12,16 @@ export class BullmqKeys {
     return this.key('last-run');
   }
 
+  /** Runtime schedules (`upsertSchedule`): a hash of schedule id → its definition (JSON). */
+  get schedules(): string {
+    return this.key('schedules');
+  }
+
+  /** Every queue this app has used under the prefix: a set, so reconcile finds schedulers a moved job left behind. */
+  get queues(): string {
+    return this.key('queues');
+  }
+
   /** Sentinel: gone when Redis lost its data (restart without persistence, flush, failover). */
   get alive(): string {
     return this.key('alive');

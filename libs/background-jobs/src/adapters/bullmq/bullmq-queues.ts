@@ -53,6 +53,11 @@ export class BullmqQueues {
     const options = jobOptions(definition);
     options.jobId = randomUUID();
     options.delay = run.delayMs;
+    // NOTE: BullMQ's moveToActive takes the wait list before the prioritized set, and a scheduler's ticks are
+    // promoted onto the wait list (their template's lifo or priority does not survive the delayed set). Enqueued runs
+    // therefore go through the prioritized set (FIFO among themselves), so a recurring tick is taken by the next free
+    // worker slot instead of starving behind a backlog on a shared queue (bench: "recurring start lag").
+    options.priority = ENQUEUED_PRIORITY;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
     const job = await this.get(definition.queue).add(definition.id, envelope, options);
     return job.id as string;
@@ -80,6 +85,9 @@ export class BullmqQueues {
     return null;
   }
 }
+
+/** BullMQ priority of every enqueued run: behind the wait list, where recurring ticks land. */
+export const ENQUEUED_PRIORITY = 1;
 
 /** The backoff type of the framework's jobs: the worker host computes its delays with core's `retryDelayMs`. */
 export const RETRY_BACKOFF_TYPE = 'bgj-retry';

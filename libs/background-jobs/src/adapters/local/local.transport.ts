@@ -12,6 +12,7 @@ import {
   RunInterrupted,
   RunOutcome,
   RunQueue,
+  RunSchedule,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
@@ -34,10 +35,12 @@ export class LocalTransport extends RunQueue {
     this.waiting.push(run);
     this.pump();
   });
-  readonly schedules = new LocalSchedules((definition, tick) => {
-    const id = `repeat:${definition.id}:${tick}`;
+  readonly schedules = new LocalSchedules((definition, schedule, tick) => {
+    const id = `repeat:${schedule.id}:${tick}`;
     if (this.executions.runs.has(id) || this.closing) return;
-    this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick)).fromSchedule = true;
+    const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
+    const { cron, everyMs, timezone, misfire, misfireThresholdMs } = schedule;
+    this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs });
   });
   private readonly waiting: LocalRun[] = [];
   private readonly dedupe = new Map<string, string>();
@@ -111,6 +114,7 @@ export class LocalTransport extends RunQueue {
     fanOut: boolean,
     delayMs: number,
     scheduledAt?: Date,
+    schedule?: RunSchedule,
   ): LocalRun {
     const now = Date.now();
     const run: LocalRun = {
@@ -119,7 +123,8 @@ export class LocalTransport extends RunQueue {
       tenantId,
       data,
       fanOut,
-      fromSchedule: false,
+      fromSchedule: schedule !== undefined,
+      schedule,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
@@ -130,6 +135,8 @@ export class LocalTransport extends RunQueue {
     };
     this.executions.runs.set(id, run);
     if (delayMs > 0) this.delay(run, delayMs);
+    // NOTE: a tick goes ahead of every waiting run, as on BullMQ, so a backlog never starves a schedule.
+    else if (schedule) this.waiting.splice(this.ticksWaiting(), 0, run);
     else this.waiting.push(run);
     this.pump();
     return run;
@@ -144,6 +151,13 @@ export class LocalTransport extends RunQueue {
       this.waiting.push(run);
       this.pump();
     }, ms);
+  }
+
+  /** Ticks at the head of the waiting line (a new tick goes after them, before every other run). */
+  private ticksWaiting(): number {
+    let index = 0;
+    while (index < this.waiting.length && this.waiting[index].fromSchedule && this.waiting[index].attemptsMade === 0) index += 1;
+    return index;
   }
 
   private pump(): void {
@@ -174,6 +188,7 @@ export class LocalTransport extends RunQueue {
         controller: run.controller,
         fanOut: run.fanOut,
         fromSchedule: run.fromSchedule,
+        schedule: run.schedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;
           if (message) run.logs.push(message);

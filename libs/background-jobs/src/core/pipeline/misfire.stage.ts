@@ -1,36 +1,41 @@
 import { Logger } from '@nestjs/common';
 import { MISFIRE_SKIP, MISFIRE_SKIP_LOG } from '../../contracts';
-import { JobDefinition } from '../job-definition';
+import { isRecurring, JobDefinition } from '../job-definition';
 import { CronCalendar } from '../ports/cron-calendar.port';
 import { SkipRun } from '../run.types';
+import { decoratorSchedule, ticksBetween } from '../schedule';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
-/** Slack for a busy worker: a tick that fell due less than this before the run started is not missed. */
-const MISFIRE_SLACK_MS = 1_000;
 /** Counting stops here: the run is skipped either way. */
 const MAX_COUNTED = 100;
 
 /**
- * `misfire: 'skip'`: a scheduled tick that starts after a later tick was already due is a leftover from a time no
- * instance was running, and is skipped.
+ * `misfire: 'skip'`: a tick that starts more than `misfireThresholdMs` after it was due, while a later tick was
+ * already due, is a leftover from a time no instance was running, and is skipped. `'run-once'` (the default) runs
+ * it: the transports keep one pending tick per schedule, so any number of missed ticks make one catch-up run.
  */
 export class MisfireStage implements PipelineStage {
   private readonly logger = new Logger('BackgroundJobs');
 
   constructor(private readonly calendar: CronCalendar) {}
 
+  // NOTE: a runtime schedule may say 'skip' for a job whose decorator does not, so every schedulable job gets the stage.
   appliesTo(definition: JobDefinition): boolean {
-    return definition.cron !== undefined && definition.misfire === 'skip';
+    return isRecurring(definition) || definition.enabled;
   }
 
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
     // NOTE: first attempts only: a retry waits out its backoff by design and may start after the next tick was due;
     // that is the retry policy at work, not a tick missed while no instance was running.
-    if (!request.fromSchedule || request.attempt !== 1 || !request.scheduledAt || !definition.cron) return next();
-    const missed = this.calendar.ticksBetween(definition.cron, definition.timezone, request.scheduledAt, Date.now() - MISFIRE_SLACK_MS, MAX_COUNTED);
+    if (!request.fromSchedule || request.attempt !== 1 || !request.scheduledAt) return next();
+    const schedule = request.schedule ?? decoratorSchedule(definition);
+    if (schedule.misfire !== 'skip') return next();
+    const lateMs = Date.now() - request.scheduledAt.getTime();
+    if (lateMs <= schedule.misfireThresholdMs) return next();
+    const missed = ticksBetween(schedule, this.calendar, request.scheduledAt, Date.now() - schedule.misfireThresholdMs, MAX_COUNTED);
     if (missed === 0) return next();
-    this.logger.warn(MISFIRE_SKIP_LOG(definition.id, missed));
-    return Promise.resolve(new SkipRun(MISFIRE_SKIP(missed), 'misfire'));
+    this.logger.warn(MISFIRE_SKIP_LOG(schedule.id, missed, lateMs));
+    return Promise.resolve(new SkipRun(MISFIRE_SKIP(missed, lateMs, schedule.misfireThresholdMs), 'misfire'));
   }
 }
