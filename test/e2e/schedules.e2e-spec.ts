@@ -135,3 +135,72 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     expect(await jobs.listRecurring()).toEqual([]);
   });
 });
+
+/** Reconcile covers every queue the app has used under its prefix: moved and deleted jobs leave no scheduler. */
+describe('stale schedulers (bullmq)', () => {
+  let prefix: string;
+  const apps: TestingModule[] = [];
+  const queues: Queue[] = [];
+
+  beforeEach(() => {
+    prefix = randomPrefix('schedules-stale');
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await Promise.all(queues.splice(0).map((queue) => queue.close()));
+    await deletePrefix(prefix);
+  });
+
+  /** Boots an app with `jobs`, then closes it (a deploy of that version). */
+  const deploy = async (jobs: ReturnType<typeof defineJob>[]) => {
+    const app = await startJobsApp({ prefix, jobs, worker: false });
+    const listed = await app.get(BackgroundJobs).listRecurring();
+    await app.close();
+    return listed;
+  };
+
+  /** Scheduler ids of a queue, as plain BullMQ lists them. */
+  const schedulersOf = async (name: string): Promise<string[]> => {
+    const url = new URL(testRedisUrl());
+    const queue = new Queue(name, { connection: { host: url.hostname, port: Number(url.port) }, prefix });
+    queues.push(queue);
+    return (await queue.getJobSchedulers(0, -1)).map((scheduler) => scheduler.key ?? scheduler.id ?? scheduler.name).sort();
+  };
+
+  it("moving a job to another queue, and deleting a queue's last job, leave no scheduler behind", async () => {
+    const Nightly = (queue: string) => defineJob('NightlyJob', { id: 'nightly', cron: '0 3 * * *', queue });
+    const Hourly = defineJob('HourlyJob', { id: 'hourly', cron: '0 * * * *', queue: 'reports' });
+    const Plain = defineJob('PlainJob', { id: 'plain', queue: 'reports' });
+
+    await deploy([Nightly('background-jobs'), Hourly, Plain]);
+    expect(await schedulersOf('background-jobs')).toEqual(['nightly']);
+    expect(await schedulersOf('reports')).toEqual(['hourly']);
+
+    // NOTE: version 2 moves nightly to "batch" and deletes hourly, the last recurring job of "reports".
+    await deploy([Nightly('batch'), Plain]);
+    expect(await schedulersOf('background-jobs')).toEqual([]);
+    expect(await schedulersOf('reports')).toEqual([]);
+    expect(await schedulersOf('batch')).toEqual(['nightly']);
+
+    // NOTE: version 3 no longer uses "batch" or "reports" at all: the remembered queues are still reconciled.
+    await deploy([defineJob('OtherJob', { id: 'other' })]);
+    expect(await schedulersOf('batch')).toEqual([]);
+  });
+
+  it('a runtime schedule follows its job to another queue and survives a boot that does not know it', async () => {
+    const Report = (queue: string) => defineJob('ReportJob', { id: 'report', queue });
+    const app = await startJobsApp({ prefix, jobs: [Report('background-jobs')], worker: false });
+    apps.push(app);
+    await app.get(BackgroundJobs).upsertSchedule('report', { id: 'report:daily', cron: '0 6 * * *' });
+    expect(await schedulersOf('background-jobs')).toEqual(['report:daily']);
+
+    await deploy([Report('reports')]);
+    expect(await schedulersOf('background-jobs')).toEqual([]);
+    expect(await schedulersOf('reports')).toEqual(['report:daily']);
+
+    const listed = await deploy([defineJob('OtherJob', { id: 'other' })]);
+    expect(await schedulersOf('reports')).toEqual(['report:daily']);
+    expect(listed).toEqual([]);
+  });
+});
