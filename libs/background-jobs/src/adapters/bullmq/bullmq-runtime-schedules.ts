@@ -27,9 +27,14 @@ export class BullmqRuntimeSchedules {
 
   async all(): Promise<StoredSchedule[]> {
     const raw = await this.redis.hgetall(this.keys.schedules);
+    this.remember(raw);
+    return Object.values(raw).map(parse);
+  }
+
+  /** What Redis holds now (read by the heal check while Redis still has its data). */
+  remember(raw: Record<string, string>): void {
     this.known.clear();
     for (const [id, json] of Object.entries(raw)) this.known.set(id, json);
-    return Object.values(raw).map(parse);
   }
 
   async get(id: string): Promise<StoredSchedule | undefined> {

@@ -152,15 +152,17 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private async healIfEmpty(): Promise<void> {
     if (this.stopped || !this.registry) return;
     try {
-      // NOTE: one atomic read of the sentinel and the pause flags: while Redis holds its data, every instance
-      // refreshes what it knows of pauses made elsewhere, so whichever instance heals first writes them all back.
-      const replies = await this.redis.multi().exists(this.keys.alive).hgetall(this.keys.paused).exec();
-      const [alive, flags] = (replies ?? []).map(([error, value]) => {
+      // NOTE: one atomic read of the sentinel, the pause flags and the runtime schedules: while Redis holds its data,
+      // every instance refreshes what it knows of pauses and schedules made elsewhere, so whichever instance heals
+      // first writes them all back.
+      const replies = await this.redis.multi().exists(this.keys.alive).hgetall(this.keys.paused).hgetall(this.keys.schedules).exec();
+      const [alive, flags, runtime] = (replies ?? []).map(([error, value]) => {
         if (error) throw error;
         return value;
-      }) as [number, Record<string, string>];
+      }) as [number, Record<string, string>, Record<string, string>];
       if (alive === 1) {
         this.rememberPaused(flags);
+        this.runtimeSchedules.remember(runtime);
         return;
       }
       this.logger.warn('Redis lost the schedules (restart without persistence, flush or failover): re-asserting them.');
