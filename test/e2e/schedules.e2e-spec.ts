@@ -108,6 +108,23 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     expect(ticks.every((t) => t.startedAt >= startDate.getTime())).toBe(true);
   }, 15_000);
 
+  it('@PipelineJob({ everyMs, data, endDate }) ticks with its payload, lists as a decorator schedule, and stops at its end', async () => {
+    const endDate = new Date(Date.now() + 3_500);
+    const Digest = defineJob('DigestJob', { id: 'digest', everyMs: 1_000, data: { kind: 'short' }, endDate }, (ctx: JobContext) => {
+      ticks.push({ data: ctx.data, tenantId: ctx.tenantId, scheduledAt: ctx.scheduledAt?.getTime() ?? 0, startedAt: Date.now() });
+    });
+    const app = await startJobsApp({ prefix, transport, jobs: [Digest] });
+    apps.push(app);
+    const jobs = app.get(BackgroundJobs);
+
+    expect(await jobs.listRecurring()).toEqual([expect.objectContaining({ scheduleId: 'digest', source: 'decorator', everyMs: 1_000, data: { kind: 'short' }, endDate })]);
+    await waitFor('two ticks', () => ticks.length >= 2, 4_000);
+    expect(ticks.every((t) => (t.data as { kind: string }).kind === 'short')).toBe(true);
+    // NOTE: 1.5 s past the end covers a tick that would be due after it.
+    await waitFor('the end date passed', () => Date.now() > endDate.getTime() + 1_500, 6_000, 100);
+    expect(ticks.filter((t) => t.startedAt > endDate.getTime() + 100)).toEqual([]);
+  }, 15_000);
+
   it('bad input rejects naming the value, and nothing is scheduled', async () => {
     const jobs = await boot();
     const now = Date.now();

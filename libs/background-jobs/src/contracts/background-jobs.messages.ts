@@ -172,6 +172,9 @@ export const PAUSED_SKIP = (id: string): string => `Job "${id}" is paused.`;
 export const MISFIRE_SKIP = (missed: number, lateMs: number, thresholdMs: number): string =>
   `misfire: ${missed} later tick(s) were missed (the tick started ${lateMs} ms late, past misfireThresholdMs ${thresholdMs})`;
 
+export const SCHEDULE_ENDED_SKIP = (scheduleId: string, endDate: Date): string =>
+  `schedule "${scheduleId}" ended at ${endDate.toISOString()}: a tick due after its endDate does not run`;
+
 export const MISFIRE_SKIP_LOG = (scheduleId: string, missed: number, lateMs: number): string =>
   `Skipped a tick of schedule "${scheduleId}": ${lateMs} ms late, ${missed} later tick(s) already due when it started (misfire: 'skip').`;
 

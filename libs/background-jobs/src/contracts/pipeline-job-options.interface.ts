@@ -108,7 +108,7 @@ export interface PipelineJobOptions {
    * start however many ticks were missed, as Hangfire's Relaxed mode and Quartz's smart policy) or `skip` (a tick
    * that starts more than `misfireThresholdMs` late while a later tick was already due ends `skipped`). Ticks go
    * ahead of enqueued runs on a shared queue, so a busy queue delays a tick by at most the runs already started.
-   * Ignored by the embedded transport: it keeps nothing across restarts, so it never knows a tick was missed.
+   * The embedded transport keeps nothing across restarts, so it has no ticks missed while down.
    * @default 'run-once'
    */
   misfire?: 'skip' | 'run-once';

@@ -23,7 +23,7 @@ export interface ScheduleSpec {
 }
 
 /** What a scheduled run carries to the pipeline (misfire and pause read it). */
-export type RunSchedule = Pick<ScheduleSpec, 'id' | 'cron' | 'everyMs' | 'timezone' | 'misfire' | 'misfireThresholdMs'>;
+export type RunSchedule = Pick<ScheduleSpec, 'id' | 'cron' | 'everyMs' | 'timezone' | 'misfire' | 'misfireThresholdMs' | 'endDate'>;
 
 /** The schedule `@PipelineJob` declares for a recurring job. */
 export function decoratorSchedule(definition: JobDefinition): ScheduleSpec {

@@ -34,4 +34,6 @@ export interface ScheduleMark {
   tz: string;
   misfire: 'skip' | 'run-once';
   thr: number;
+  /** The end date (ms), when the schedule has one. */
+  end?: number;
 }

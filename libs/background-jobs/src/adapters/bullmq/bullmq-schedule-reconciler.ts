@@ -260,6 +260,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     };
     if (spec.cron !== undefined) (data.sched as { cron?: string }).cron = spec.cron;
     if (spec.everyMs !== undefined) (data.sched as { every?: number }).every = spec.everyMs;
+    if (spec.endDate) (data.sched as { end?: number }).end = spec.endDate.getTime();
     if (spec.data !== undefined) data.payload = spec.data;
     if (definition.tenancy === 'per-tenant' && spec.tenantId === null) data.fanOut = true;
     const repeat = spec.cron !== undefined ? { pattern: spec.cron, tz: spec.timezone } : { every: spec.everyMs };

@@ -136,6 +136,7 @@ export class BullmqWorkerHost {
         timezone: envelope.sched.tz,
         misfire: envelope.sched.misfire,
         misfireThresholdMs: envelope.sched.thr,
+        endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);

@@ -39,8 +39,8 @@ export class LocalTransport extends RunQueue {
     const id = `repeat:${schedule.id}:${tick}`;
     if (this.executions.runs.has(id) || this.closing) return;
     const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
-    const { cron, everyMs, timezone, misfire, misfireThresholdMs } = schedule;
-    this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs });
+    const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
+    this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate });
   });
   private readonly waiting: LocalRun[] = [];
   private readonly dedupe = new Map<string, string>();

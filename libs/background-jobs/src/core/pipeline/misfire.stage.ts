@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { MISFIRE_SKIP, MISFIRE_SKIP_LOG } from '../../contracts';
-import { isRecurring, JobDefinition } from '../job-definition';
+import { MISFIRE_SKIP, MISFIRE_SKIP_LOG, SCHEDULE_ENDED_SKIP } from '../../contracts';
+import { JobDefinition } from '../job-definition';
 import { CronCalendar } from '../ports/cron-calendar.port';
 import { SkipRun } from '../run.types';
 import { decoratorSchedule, ticksBetween } from '../schedule';
@@ -21,7 +21,7 @@ export class MisfireStage implements PipelineStage {
 
   // NOTE: a runtime schedule may say 'skip' for a job whose decorator does not, so every schedulable job gets the stage.
   appliesTo(definition: JobDefinition): boolean {
-    return isRecurring(definition) || definition.enabled;
+    return definition.enabled;
   }
 
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
@@ -30,6 +30,11 @@ export class MisfireStage implements PipelineStage {
     // that is the retry policy at work, not a tick missed while no instance was running.
     if (!request.fromSchedule || request.attempt !== 1 || !request.scheduledAt) return next();
     const schedule = request.schedule ?? decoratorSchedule(definition);
+    // NOTE: BullMQ's `every` may queue one tick past the end date (it checks the date when it makes the next tick,
+    // not the tick's own time): a tick due after its schedule ended does not run.
+    if (schedule.endDate && request.scheduledAt.getTime() > schedule.endDate.getTime()) {
+      return Promise.resolve(new SkipRun(SCHEDULE_ENDED_SKIP(schedule.id, schedule.endDate), 'misfire'));
+    }
     if (schedule.misfire !== 'skip') return next();
     const lateMs = Date.now() - request.scheduledAt.getTime();
     if (lateMs <= schedule.misfireThresholdMs) return next();
