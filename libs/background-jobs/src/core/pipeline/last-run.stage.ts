@@ -6,8 +6,8 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class LastRunStage implements PipelineStage {
   constructor(private readonly schedules: ScheduleStore) {}
 
-  appliesTo(definition: JobDefinition): boolean {
-    return definition.enabled;
+  appliesTo(definition: JobDefinition, tick: boolean): boolean {
+    return tick || isRecurring(definition);
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {

@@ -19,9 +19,8 @@ export class MisfireStage implements PipelineStage {
 
   constructor(private readonly calendar: CronCalendar) {}
 
-  // NOTE: a runtime schedule may say 'skip' for a job whose decorator does not, so every schedulable job gets the stage.
-  appliesTo(definition: JobDefinition): boolean {
-    return definition.enabled;
+  appliesTo(_definition: JobDefinition, tick: boolean): boolean {
+    return tick;
   }
 
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {

@@ -8,9 +8,8 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class PauseStage implements PipelineStage {
   constructor(private readonly schedules: ScheduleStore) {}
 
-  // NOTE: any enabled job may have runtime schedules, so the stage cannot be dropped for jobs without a cron.
-  appliesTo(definition: JobDefinition): boolean {
-    return definition.enabled;
+  appliesTo(_definition: JobDefinition, tick: boolean): boolean {
+    return tick;
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
