@@ -1,13 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { JobSchedulerJson } from 'bullmq';
-import { createHash } from 'node:crypto';
 import { RecurringJobInfo } from '../../contracts';
 import { decoratorSchedule, DEFAULTS, JobDefinition, JobRegistry, recurringInfo, ScheduleSpec, ScheduleStore } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope } from './bullmq-envelope';
+import { isEnvelope } from './bullmq-envelope';
 import { BullmqRuntimeSchedules } from './bullmq-runtime-schedules';
 import { BullmqKeys } from './bullmq-keys';
-import { BullmqQueues, jobOptions } from './bullmq-queues';
+import { BullmqQueues } from './bullmq-queues';
+import { describeTiming, fingerprint, schedulerId, writeScheduler } from './bullmq-scheduler';
 
 export interface BullmqScheduleConfig {
   /**
@@ -77,7 +76,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     if (previous && previous.queue !== definition.queue) await this.queues.get(previous.queue).removeJobScheduler(spec.id);
     const paused = await this.isPaused(spec.id);
     if (!paused) await this.upsertScheduler(definition, spec);
-    this.logger.log(`Upserted schedule "${spec.id}" of job "${definition.id}" (${describe(spec)}) on queue "${definition.queue}".`);
+    this.logger.log(`Upserted schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${definition.queue}".`);
     const scheduler = paused ? undefined : await this.queues.get(definition.queue).getJobScheduler(spec.id);
     return recurringInfo(definition, spec, paused, scheduler?.next ? new Date(scheduler.next) : undefined);
   }
@@ -210,7 +209,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
         }
         if (scheduler && isEnvelope(scheduler.template?.data) && scheduler.template.data.fp === fingerprint(definition, spec)) continue;
         await this.upsertScheduler(definition, spec);
-        this.logger.log(`${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describe(spec)}) on queue "${name}".`);
+        this.logger.log(`${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${name}".`);
       }
       for (const scheduler of existing) {
         const id = schedulerId(scheduler);
@@ -245,46 +244,11 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     await this.redis.sadd(this.keys.queues, name);
   }
 
-  private async upsertScheduler(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
-    const queue = this.queues.get(definition.queue);
-    // NOTE: BullMQ creates nothing for an end date already past (and leaves an existing scheduler as it was).
-    if (spec.endDate && spec.endDate.getTime() <= Date.now()) {
-      await queue.removeJobScheduler(spec.id);
-      return;
-    }
-    const data: JobEnvelope = {
-      bgj: 1,
-      tenantId: spec.tenantId,
-      fp: fingerprint(definition, spec),
-      sched: { id: spec.id, src: spec.source === 'runtime' ? 'r' : 'd', tz: spec.timezone, misfire: spec.misfire, thr: spec.misfireThresholdMs },
-    };
-    if (spec.cron !== undefined) (data.sched as { cron?: string }).cron = spec.cron;
-    if (spec.everyMs !== undefined) (data.sched as { every?: number }).every = spec.everyMs;
-    if (spec.endDate) (data.sched as { end?: number }).end = spec.endDate.getTime();
-    if (spec.data !== undefined) data.payload = spec.data;
-    if (definition.tenancy === 'per-tenant' && spec.tenantId === null) data.fanOut = true;
-    const repeat = spec.cron !== undefined ? { pattern: spec.cron, tz: spec.timezone } : { every: spec.everyMs };
-    await queue.upsertJobScheduler(
-      spec.id,
-      { ...repeat, startDate: spec.startDate, endDate: spec.endDate },
-      { name: definition.id, data, opts: jobOptions(definition) },
-    );
+  private upsertScheduler(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
+    return writeScheduler(this.queues.get(definition.queue), definition, spec);
   }
 
   private async pausedIds(): Promise<Set<string>> {
     return new Set(Object.keys(await this.redis.hgetall(this.keys.paused)));
   }
 }
-
-const schedulerId = (scheduler: JobSchedulerJson): string => scheduler.key ?? scheduler.id ?? scheduler.name;
-
-/** What, when changed, must rewrite a scheduler. */
-function fingerprint(definition: JobDefinition, spec: ScheduleSpec): string {
-  const { retry, history, tenancy, id } = definition;
-  return createHash('sha1')
-    .update(JSON.stringify([id, retry, history, tenancy, spec]))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-const describe = (spec: ScheduleSpec): string => (spec.cron !== undefined ? `${spec.cron} ${spec.timezone}` : `every ${spec.everyMs} ms`);
