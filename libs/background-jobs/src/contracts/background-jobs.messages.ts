@@ -170,7 +170,7 @@ export const SHUTDOWN_INTERRUPTED = (executionId: string, graceMs: number): stri
 export const PAUSED_SKIP = (id: string): string => `Job "${id}" is paused.`;
 
 export const MISFIRE_SKIP = (missed: number, lateMs: number, thresholdMs: number): string =>
-  `misfire: ${missed} later tick(s) were missed (the tick started ${lateMs} ms late, past misfireThresholdMs ${thresholdMs})`;
+  `misfire: ${missed} later tick(s) were missed while no worker ran (the tick started ${lateMs} ms late, past misfireThresholdMs ${thresholdMs})`;
 
 export const SCHEDULE_ENDED_SKIP = (scheduleId: string, endDate: Date): string =>
   `schedule "${scheduleId}" ended at ${endDate.toISOString()}: a tick due after its endDate does not run`;

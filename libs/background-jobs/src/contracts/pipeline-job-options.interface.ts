@@ -106,8 +106,9 @@ export interface PipelineJobOptions {
   /**
    * What a recurring job does about ticks missed while no instance was running: `run-once` (one catch-up run at
    * start however many ticks were missed, as Hangfire's Relaxed mode and Quartz's smart policy) or `skip` (a tick
-   * that starts more than `misfireThresholdMs` late while a later tick was already due ends `skipped`). Ticks go
-   * ahead of enqueued runs on a shared queue, so a busy queue delays a tick by at most the runs already started.
+   * that starts more than `misfireThresholdMs` late while a later tick was already due, and that fell due while no
+   * worker ran, ends `skipped`; one late only because workers were busy runs). Ticks go ahead of enqueued runs on a
+   * shared queue, so a busy queue delays a tick by at most the runs already started.
    * The embedded transport keeps nothing across restarts, so it has no ticks missed while down.
    * @default 'run-once'
    */

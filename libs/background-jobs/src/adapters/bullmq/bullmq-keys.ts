@@ -22,6 +22,16 @@ export class BullmqKeys {
     return this.key('queues');
   }
 
+  /** Worker presence: set by every worker instance each second with a short expiry; gone while none runs. */
+  get workersBeat(): string {
+    return this.key('workers-beat');
+  }
+
+  /** Since when (ms) worker instances have been running without a gap (written when `workersBeat` was gone). */
+  get workersUpSince(): string {
+    return this.key('workers-up-since');
+  }
+
   /** Sentinel: gone when Redis lost its data (restart without persistence, flush, failover). */
   get alive(): string {
     return this.key('alive');

@@ -14,7 +14,13 @@ export interface BullmqScheduleConfig {
    * schedulers and pause flags when Redis came back empty; DEFAULTS.healIntervalMs when absent.
    */
   healIntervalMs?: number;
+  /** Whether this instance runs workers: only then does it mark worker presence (misfire tells downtime from busy). */
+  worker?: boolean;
 }
+
+/** Worker presence: marked every second, expiring after 2.5 s, so a gap of that long with no worker is downtime. */
+const BEAT_MS = 1_000;
+const BEAT_TTL_MS = 2_500;
 
 /**
  * Recurring jobs on BullMQ's job schedulers: one per recurring id, reconciled at boot; pause flags and last runs
@@ -27,6 +33,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private readonly runtimeSchedules: BullmqRuntimeSchedules;
   private registry?: JobRegistry;
   private healTimer?: NodeJS.Timeout;
+  private beatTimer?: NodeJS.Timeout;
   private healing?: Promise<void>;
   private stopped = false;
 
@@ -51,6 +58,33 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     await this.connections.assertReachable();
     await this.reconcileOnce(registry);
     this.watchForEmptyRedis();
+    if (this.config.worker) await this.markWorkersUp();
+  }
+
+  async workersUpSince(): Promise<number | undefined> {
+    const since = await this.redis.get(this.keys.workersUpSince);
+    return since === null ? undefined : Number(since);
+  }
+
+  /**
+   * Marks that a worker instance runs now; when no mark was left (none ran for BEAT_TTL_MS), the workers are up since
+   * now. Never throws (a failed mark only makes a later misfire decision run the tick instead of skipping it).
+   */
+  private async markWorkersUp(): Promise<void> {
+    try {
+      const now = Date.now();
+      if ((await this.redis.set(this.keys.workersBeat, String(now), 'PX', BEAT_TTL_MS, 'NX')) === 'OK') {
+        await this.redis.set(this.keys.workersUpSince, String(now));
+      } else {
+        await this.redis.pexpire(this.keys.workersBeat, BEAT_TTL_MS);
+      }
+    } catch (error) {
+      this.logger.debug(`Worker presence not marked: ${(error as Error).message}`);
+    }
+    if (!this.beatTimer && !this.stopped) {
+      this.beatTimer = setInterval(() => void this.markWorkersUp(), BEAT_MS);
+      this.beatTimer.unref();
+    }
   }
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
@@ -138,6 +172,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   stop(): void {
     this.stopped = true;
     if (this.healTimer) clearInterval(this.healTimer);
+    if (this.beatTimer) clearInterval(this.beatTimer);
   }
 
   private watchForEmptyRedis(): void {

@@ -52,7 +52,7 @@ export class BullmqTransport extends RunQueue {
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix);
     this.queues = new BullmqQueues(this.connections, keys.prefix);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys);
-    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
+    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs, worker: config.worker !== false });
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker);
   }
 

@@ -36,6 +36,7 @@ export class LocalSchedules extends ScheduleStore {
   private readonly paused = new Set<string>();
   private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
+  private readonly startedAt = Date.now();
 
   constructor(private readonly onTick: TickHandler) {
     super();
@@ -99,6 +100,11 @@ export class LocalSchedules extends ScheduleStore {
 
   async isPaused(scheduleId: string): Promise<boolean> {
     return this.paused.has(scheduleId);
+  }
+
+  // NOTE: the workers of this process run as long as its schedules: every tick is due while they run.
+  async workersUpSince(): Promise<number | undefined> {
+    return this.startedAt;
   }
 
   async heal(): Promise<void> {

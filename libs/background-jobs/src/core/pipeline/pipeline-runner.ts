@@ -51,7 +51,7 @@ export class PipelineRunner {
       new TenantContextStage(tenant),
       new ObserveStage(),
       new ClassifyFailureStage(options),
-      new MisfireStage(calendar),
+      new MisfireStage(calendar, schedules),
       new PauseStage(schedules),
       new LastRunStage(schedules),
       new TimeoutStage(),

@@ -50,6 +50,11 @@ export abstract class ScheduleStore {
   abstract isPaused(scheduleId: string): Promise<boolean>;
   /** Records a run of a schedule as its last one; never throws (a failed write is logged). */
   abstract recordLastRun(scheduleId: string, executionId: string): Promise<void>;
+  /**
+   * Since when (ms) some instance has been running workers without a gap, or undefined when unknown: a tick due
+   * before it fell due while no worker ran (misfire); one due after it is late only because workers were busy.
+   */
+  abstract workersUpSince(): Promise<number | undefined>;
   /** Re-asserts schedules and pause flags when the store came back empty; a no-op while it holds them. */
   abstract heal(): Promise<void>;
 }
