@@ -4,6 +4,7 @@ import { decoratorSchedule, DEFAULTS, JobDefinition, JobRegistry, recurringInfo,
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope } from './bullmq-envelope';
 import { BullmqRuntimeSchedules } from './bullmq-runtime-schedules';
+import { BullmqWorkerPresence } from './bullmq-worker-presence';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { describeTiming, fingerprint, schedulerId, writeScheduler } from './bullmq-scheduler';
@@ -18,9 +19,6 @@ export interface BullmqScheduleConfig {
   worker?: boolean;
 }
 
-/** Worker presence: marked every second, expiring after 2.5 s, so a gap of that long with no worker is downtime. */
-const BEAT_MS = 1_000;
-const BEAT_TTL_MS = 2_500;
 
 /**
  * Recurring jobs on BullMQ's job schedulers: one per recurring id, reconciled at boot; pause flags and last runs
@@ -31,9 +29,9 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   /** Pause flags as this instance last knew them, to write back if Redis loses them. */
   private readonly knownPaused = new Map<string, string>();
   private readonly runtimeSchedules: BullmqRuntimeSchedules;
+  private readonly presence: BullmqWorkerPresence;
   private registry?: JobRegistry;
   private healTimer?: NodeJS.Timeout;
-  private beatTimer?: NodeJS.Timeout;
   private healing?: Promise<void>;
   private stopped = false;
 
@@ -45,6 +43,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   ) {
     super();
     this.runtimeSchedules = new BullmqRuntimeSchedules(connections, keys);
+    this.presence = new BullmqWorkerPresence(connections, keys);
   }
 
   private get redis() {
@@ -58,33 +57,11 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     await this.connections.assertReachable();
     await this.reconcileOnce(registry);
     this.watchForEmptyRedis();
-    if (this.config.worker) await this.markWorkersUp();
+    if (this.config.worker) await this.presence.start();
   }
 
-  async workersUpSince(): Promise<number | undefined> {
-    const since = await this.redis.get(this.keys.workersUpSince);
-    return since === null ? undefined : Number(since);
-  }
-
-  /**
-   * Marks that a worker instance runs now; when no mark was left (none ran for BEAT_TTL_MS), the workers are up since
-   * now. Never throws (a failed mark only makes a later misfire decision run the tick instead of skipping it).
-   */
-  private async markWorkersUp(): Promise<void> {
-    try {
-      const now = Date.now();
-      if ((await this.redis.set(this.keys.workersBeat, String(now), 'PX', BEAT_TTL_MS, 'NX')) === 'OK') {
-        await this.redis.set(this.keys.workersUpSince, String(now));
-      } else {
-        await this.redis.pexpire(this.keys.workersBeat, BEAT_TTL_MS);
-      }
-    } catch (error) {
-      this.logger.debug(`Worker presence not marked: ${(error as Error).message}`);
-    }
-    if (!this.beatTimer && !this.stopped) {
-      this.beatTimer = setInterval(() => void this.markWorkersUp(), BEAT_MS);
-      this.beatTimer.unref();
-    }
+  workersUpSince(): Promise<number | undefined> {
+    return this.presence.upSince();
   }
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
@@ -172,7 +149,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   stop(): void {
     this.stopped = true;
     if (this.healTimer) clearInterval(this.healTimer);
-    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.presence.stop();
   }
 
   private watchForEmptyRedis(): void {
