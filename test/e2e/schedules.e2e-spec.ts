@@ -49,7 +49,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     return (await queue.getJobSchedulers(0, -1)).map((scheduler) => scheduler.key ?? scheduler.id ?? scheduler.name);
   };
 
-  it('an everyMs: 1000 schedule runs with its payload; an upsert changes it in place; removeSchedule stops it', async () => {
+  it('an everyMs: 1000 schedule runs with its payload; an upsert changes it in place; pause, resume and trigger take its id; removeSchedule stops it', async () => {
     const jobs = await boot();
 
     const info = await jobs.upsertSchedule(ReportJob, { id: 'report:acme', everyMs: 1_000, data: { v: 1 }, tenantId: 'acme' });
@@ -69,6 +69,18 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     expect(await runtimeSchedules(jobs)).toEqual(['report:acme']);
     const listed = (await jobs.listRecurring()).filter((r) => r.source === 'runtime');
     expect(listed).toEqual([expect.objectContaining({ scheduleId: 'report:acme', data: { v: 2 }, lastRun: expect.objectContaining({ state: 'completed' }) })]);
+
+    // NOTE: pause, resume and trigger take the schedule id; trigger runs a tick now with its tenant and payload.
+    await jobs.pause('report:acme');
+    expect((await jobs.listRecurring()).find((r) => r.scheduleId === 'report:acme')).toMatchObject({ paused: true });
+    await jobs.resume('report:acme');
+    expect((await jobs.listRecurring()).find((r) => r.scheduleId === 'report:acme')).toMatchObject({ paused: false });
+    const triggered = await jobs.trigger('report:acme');
+    const execution = await waitFor('the triggered run', async () => {
+      const e = await jobs.getExecution(triggered);
+      return e?.state === 'completed' ? e : null;
+    }, 3_000);
+    expect(execution).toMatchObject({ jobId: 'report', tenantId: 'acme', data: { v: 2 } });
 
     expect(await jobs.removeSchedule('report:acme')).toBe(true);
     const removedAt = Date.now();
