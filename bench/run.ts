@@ -4,7 +4,8 @@
  *
  * Knobs (environment): BENCH_SMOKE=1 (the smoke test's tiny sizes)  BENCH_ONLY=throughput,boot,…  BENCH_REPS  BENCH_THROUGHPUT_JOBS  BENCH_CONCURRENCIES=1,10,50
  * BENCH_ENQUEUE_JOBS  BENCH_CRON_TICKS  BENCH_BOOT_JOBS  BENCH_TENANTS  BENCH_SOAK_RUNS  BENCH_LOCK_ITERATIONS
- * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file).
+ * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file)
+ * BENCH_RESULTS_NAME (file name of the results without .json; `npm run bench:node24` sets results.node24).
  * A run with any knob changed writes bench/results.local.json (git-ignored) unless BENCH_OUT says otherwise.
  */
 import { writeFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
     ['lockIterations', 'BENCH_LOCK_ITERATIONS'],
     ['localJobs', 'BENCH_LOCAL_JOBS'],
     ['backlogJobs', 'BENCH_BACKLOG_JOBS'],
+    ['fairFlood', 'BENCH_FAIR_FLOOD'],
+    ['fairIdleTenants', 'BENCH_FAIR_TENANTS'],
   ];
   let changed = smoke;
   for (const [field, name] of knobs) {
@@ -80,7 +83,9 @@ async function main(): Promise<void> {
     const table = printTable(rows);
     console.log(`\n${table}\n`);
     const partial = changed || only.length !== BENCHMARKS.length;
-    const out = process.env.BENCH_OUT ?? join(__dirname, partial ? 'results.local.json' : 'results.json');
+    // NOTE: `npm run bench:node24` names its full run bench/results.node24.json (BENCH_RESULTS_NAME), so both are kept.
+    const name = process.env.BENCH_RESULTS_NAME ?? 'results';
+    const out = process.env.BENCH_OUT ?? join(__dirname, partial ? `${name}.local.json` : `${name}.json`);
     const report = {
       generatedAt: new Date().toISOString(),
       durationSeconds: Math.round((Date.now() - started) / 1_000),

@@ -1,12 +1,13 @@
 import { DynamicModule, INestApplicationContext, LogLevel, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BackgroundJobsModule, BackgroundJobsModuleOptions } from 'nestjs-background-jobs';
+import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection } from 'nestjs-background-jobs';
 
 /** The job options the framework gives every run with the default module options (see jobOptions in adapters/bullmq/bullmq-queues.ts, whose backoff type is the worker's own strategy computing the same delays as 'exponential'). */
 export const FRAMEWORK_DEFAULT_JOB_OPTIONS = {
@@ -43,6 +44,8 @@ export { defineJob } from '../test/support/jobs-app';
 export interface BenchAppOptions extends Partial<Omit<BackgroundJobsModuleOptions, 'transport'>> {
   /** BullMQ on this Redis URL, or the embedded transport when `'local'`. */
   redis: string | 'local';
+  /** Instead of `redis` (then ignored): any transport.connection (a Redis Cluster in the cluster benchmark). */
+  connection?: BullmqConnection;
   prefix?: string;
   jobs: Type[];
   providers?: Provider[];
@@ -53,14 +56,14 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** Boots a plain Nest application context (no testing module) with the library, as a host would. */
 export async function startApp(options: BenchAppOptions): Promise<INestApplicationContext> {
-  const { redis, prefix, jobs, providers = [], ...rest } = options;
+  const { redis, connection, prefix, jobs, providers = [], ...rest } = options;
   @Module({})
   class BenchAppModule {}
   const root: DynamicModule = {
     module: BenchAppModule,
     imports: [
       BackgroundJobsModule.forRoot({
-        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: { url: redis }, prefix },
+        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: redis }, prefix },
         ...rest,
       }),
     ],
@@ -136,4 +139,24 @@ function packageVersion(name: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * What a Nest user writes with `@nestjs/bullmq` (the alternative to this library): `BullModule.forRoot` on the same
+ * Redis and prefix, `registerQueue`, and one `@Processor` class extending `WorkerHost` whose `process` calls `body`.
+ * The worker starts when the app context is created.
+ */
+export async function startNestBullmqApp(url: string, prefix: string, queue: string, concurrency: number, body: () => void): Promise<INestApplicationContext> {
+  class NoopProcessor extends WorkerHost {
+    async process(): Promise<void> {
+      body();
+    }
+  }
+  Processor(queue, { concurrency })(NoopProcessor);
+  @Module({
+    imports: [BullModule.forRoot({ connection: { url }, prefix }), BullModule.registerQueue({ name: queue })],
+    providers: [NoopProcessor],
+  })
+  class NestBullmqBenchModule {}
+  return NestFactory.createApplicationContext(NestBullmqBenchModule, { logger: LOG_LEVELS, abortOnError: false });
 }

@@ -114,7 +114,11 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     try {
       const job = await queue.getJob(executionId);
       expect(job!.failedReason).toBe('missing tenant settings');
-      expect(job!.data.failure).toEqual({ kind: 'permanent', message: 'missing tenant settings' });
+      expect(job!.data.failure).toEqual({
+        kind: 'permanent',
+        message: 'missing tenant settings',
+        stack: expect.stringMatching(/^PermanentJobError: missing tenant settings\n\s+at /),
+      });
       expect(await job!.getState()).toBe('failed');
     } finally {
       await queue.close();

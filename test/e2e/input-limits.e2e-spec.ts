@@ -28,9 +28,9 @@ describe('input limits at enqueue', () => {
 
   it.each<[string, unknown, string]>([
     ['an oversized payload', { rows: 'x'.repeat(2_000) }, 'it is 2011 bytes, over the limit of 1024 bytes'],
-    ['a function', { onDone: () => undefined }, 'it is not JSON-serialisable ("onDone" is a function)'],
-    ['a BigInt', { amount: BigInt(10) }, 'it is not JSON-serialisable ("amount" is a BigInt)'],
-    ['NaN', { ratio: NaN }, 'it is not JSON-serialisable ("ratio" is NaN)'],
+    ['a function', { onDone: () => undefined }, 'it is not JSON-serialisable (data.onDone is a function)'],
+    ['a BigInt', { amount: BigInt(10) }, 'it is not JSON-serialisable (data.amount is a BigInt)'],
+    ['NaN', { ratio: NaN }, 'it is not JSON-serialisable (data.ratio is NaN)'],
   ])('rejects %s with a clear error and enqueues nothing', async (_label, data, problem) => {
     const jobs = app.get(BackgroundJobs);
 

@@ -25,7 +25,7 @@ import {
 import { INVALID_SCHEDULE, NOT_RECURRING, RETRY_NOT_FAILED, SCHEDULE_ID_TAKEN, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts';
 import { OpsModule } from '../../apps/sample-app/src/ops/ops.module';
 import { OpsTokenGuard } from '../../apps/sample-app/src/ops/ops-token.guard';
-import { defineJob } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 
 const TOKEN = 'test-ops-token';
@@ -44,22 +44,8 @@ describe('operations surface (HTTP)', () => {
   const apps: INestApplication[] = [];
   const queues: Queue[] = [];
 
-  const boot = async (jobs: Type[], options: Partial<BackgroundJobsModuleOptions> = {}): Promise<INestApplication> => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        BackgroundJobsModule.forRoot({
-          transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
-          operations: { guard: TokenGuard },
-          ...options,
-        }),
-      ],
-      providers: jobs,
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    apps.push(app);
-    await app.init();
-    return app;
-  };
+  const boot = (jobs: Type[], options: Partial<BackgroundJobsModuleOptions> = {}): Promise<INestApplication> =>
+    startHttpJobsApp(apps, prefix, jobs, { operations: { guard: TokenGuard }, ...options });
   const plainQueue = (): Queue => {
     const queue = new Queue('background-jobs', { connection: { url: testRedisUrl() }, prefix });
     queues.push(queue);
@@ -87,7 +73,7 @@ describe('operations surface (HTTP)', () => {
 
   it('refuses to boot with operations but no guard', async () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
-    await expect(boot([Job], { operations: { guard: undefined } })).rejects.toThrow(/operations.guard is required/);
+    await expect(boot([Job], { operations: { guard: undefined as never } })).rejects.toThrow(/operations.guard is required/);
   });
 
   it('forRootAsync mounts the surface from operations given beside useFactory, and refuses one returned by the factory', async () => {
@@ -203,6 +189,36 @@ describe('operations surface (HTTP)', () => {
     for (const [query, message] of bad) {
       const res = await request(server).get(`/jobs/executions?${query}`).set(auth).expect(400);
       expect(res.body.message).toBe(message);
+    }
+  });
+
+  it('GET tenants/backlog lists the top tenants of each fair queue with the rest summed; a bad top or queue is a 400', async () => {
+    const Fair = defineJob('FairImportJob', { id: 'fair-import', fairness: 'tenant' });
+    const app = await boot([Fair], { worker: false });
+    const server = app.getHttpServer();
+    const jobs = app.get(BackgroundJobs);
+    for (let i = 1; i <= 5; i++) await Promise.all(Array.from({ length: i }, () => jobs.enqueue(Fair, undefined, { tenantId: `t${i}` })));
+    await Promise.all(Array.from({ length: 7 }, () => jobs.enqueue(Fair, undefined, { tenantId: null })));
+
+    const res = await request(server).get('/jobs/tenants/backlog?top=3').set(auth).expect(200);
+
+    expect(res.body).toEqual([
+      {
+        queue: 'background-jobs',
+        tenants: [
+          { tenantId: null, queued: 7 },
+          { tenantId: 't5', queued: 5 },
+          { tenantId: 't4', queued: 4 },
+        ],
+        others: { tenants: 3, queued: 3 + 2 + 1 },
+      },
+    ]);
+    for (const [query, message] of [
+      ['top=0', INVALID_QUERY('top', '0', 'an integer from 1 to 100')],
+      ['queue=nope', INVALID_QUERY('queue', 'nope', 'a queue of fair jobs: background-jobs')],
+      ['tenant=t1', INVALID_QUERY('tenant', 't1', 'one of the parameters top, queue')],
+    ]) {
+      expect((await request(server).get(`/jobs/tenants/backlog?${query}`).set(auth).expect(400)).body.message).toBe(message);
     }
   });
 

@@ -72,8 +72,8 @@ describe('reliability: shutdown and bad input', () => {
     it.each<[string, { data?: unknown; make?: 'circular' | 'bigint' | 'function' }, RegExp]>([
       ['an oversized payload (over the default 512 KB)', { data: { rows: 'x'.repeat(600 * 1024) } }, /it is \d+ bytes, over the limit of 524288 bytes/],
       ['a circular payload', { make: 'circular' }, /not JSON-serialisable \(.*circular/i],
-      ['a BigInt', { make: 'bigint' }, /not JSON-serialisable \("amount" is a BigInt\)/],
-      ['a function', { make: 'function' }, /not JSON-serialisable \("onDone" is a function\)/],
+      ['a BigInt', { make: 'bigint' }, /not JSON-serialisable \(data\.amount is a BigInt\)/],
+      ['a function', { make: 'function' }, /not JSON-serialisable \(data\.onDone is a function\)/],
     ])('enqueue of %s is rejected with a clear error and nothing is enqueued', async (_label, payload, problem) => {
       const [a] = await world.start(['a'], [{ options: { id: 'import' }, kind: 'effect' }], { worker: false });
       const queue = world.queue();

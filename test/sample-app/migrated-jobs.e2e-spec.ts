@@ -34,8 +34,9 @@ const ASSIGNED: Record<string, string[]> = {
   'campaign-scheduler-pipeline': ['campaignScheduler.processDueCampaigns'],
   'campaign-workflow-executor-pipeline': ['workflowExecutor.processPendingSteps'],
 };
+// NOTE: the seventh job, tenant-daily-digest-pipeline, is per-tenant: its own suite (per-tenant-job.e2e-spec.ts).
 
-describe.each([postgresTarget(), pgliteTarget()])('the six migrated jobs on $name', (target: DatabaseTarget) => {
+describe.each([postgresTarget(), pgliteTarget()])('the six migrated jobs of the design notes on $name', (target: DatabaseTarget) => {
   let app: TestingModule | undefined;
   let prefix: string;
 
@@ -73,7 +74,7 @@ describe.each([postgresTarget(), pgliteTarget()])('the six migrated jobs on $nam
       }
     }
     const jobs = app.get(BackgroundJobs);
-    expect((await jobs.listRecurring()).map((info) => info.jobId).sort()).toEqual([...Object.keys(ASSIGNED), 'sample-heartbeat'].sort());
+    expect((await jobs.listRecurring()).map((info) => info.jobId).sort()).toEqual([...Object.keys(ASSIGNED), 'tenant-daily-digest-pipeline', 'sample-heartbeat'].sort());
     for (const [jobId, expected] of Object.entries(ASSIGNED)) {
       calls.length = 0;
       signals.length = 0;

@@ -16,9 +16,20 @@ describe('sample app start-up', () => {
     );
   });
 
-  it('JOBS_MODE=legacy without REDIS_URL is refused with one line: the rollback runs on BullMQ only', () => {
-    expect(() => readSampleConfig({ JOBS_MODE: 'legacy' })).toThrow(/^JOBS_MODE=legacy needs REDIS_URL: .*Set REDIS_URL, or use JOBS_MODE=pipeline/);
-    expect(() => readSampleConfig({ JOBS_MODE: 'rollback' })).toThrow('JOBS_MODE must be "pipeline" (the default) or "legacy" (the rollback), not "rollback".');
-    expect(readSampleConfig({})).toMatchObject({ mode: 'pipeline', redisUrl: undefined, database: { url: undefined } });
+  it('a bad JOBS_MODE, JOBS_DISABLED or CLAIM_LEASE_MS stops start-up with one line naming the value and the fix', () => {
+    expect(() => readSampleConfig({ JOBS_MODE: 'rollback' })).toThrow('JOBS_MODE "rollback" is not a mode. Fix: set JOBS_MODE to legacy, additive or pipeline (the default).');
+    expect(() => readSampleConfig({ JOBS_DISABLED: 'campaign-scheduler' })).toThrow(
+      /^JOBS_DISABLED names "campaign-scheduler", which is not a pipeline job\. Fix: use ids among notification-deadletter-cleanup-pipeline, .*campaign-scheduler-pipeline/,
+    );
+    expect(() => readSampleConfig({ JOBS_MODE: 'legacy', JOBS_DISABLED: 'campaign-scheduler-pipeline' })).toThrow(
+      /legacy mode already disables every pipeline job\. Fix: unset JOBS_DISABLED, or use JOBS_MODE=pipeline or additive\.$/,
+    );
+    expect(() => readSampleConfig({ CLAIM_LEASE_MS: '5m' })).toThrow('CLAIM_LEASE_MS "5m" is not a lease. Fix: an integer number of milliseconds ≥ 100 (default 300000).');
+    expect(readSampleConfig({})).toMatchObject({ mode: 'pipeline', disabled: [], redisUrl: undefined, database: { url: undefined }, domain: {} });
+    expect(readSampleConfig({ JOBS_MODE: 'additive', JOBS_DISABLED: ' campaign-scheduler-pipeline, tenant-daily-digest-pipeline ', CLAIM_LEASE_MS: '60000' })).toMatchObject({
+      mode: 'additive',
+      disabled: ['campaign-scheduler-pipeline', 'tenant-daily-digest-pipeline'],
+      domain: { claimLeaseMs: 60_000 },
+    });
   });
 });

@@ -23,14 +23,17 @@ export async function deletePrefix(prefix: string, url = testRedisUrl()): Promis
   }
 }
 
-/** Deletes every key under `prefix` through `redis`. */
+/** Deletes every key under `prefix` through `redis` (also `{prefix:…}`, the hash-tagged keys of a cluster). */
 export async function deleteKeysUnder(redis: IORedis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      // NOTE: one key per UNLINK: on a cluster node, keys of different slots cannot go in one command.
+      await Promise.all(keys.map((key) => redis.unlink(key)));
+    } while (cursor !== '0');
+  }
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes (then throws with `what`). */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
+import { dashboardLine } from './ops/ops-token.guard';
 import { describeBackends, readSampleConfig } from './sample-app.config';
 
 async function bootstrap(): Promise<void> {
@@ -12,9 +13,11 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
-  new Logger('SampleApp').log(
-    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}, ${describeBackends(config)})`,
+  const logger = new Logger('SampleApp');
+  logger.log(
+    `listening on http://127.0.0.1:${port} (JOBS_MODE=${config.mode}${config.disabled.length ? `, JOBS_DISABLED=${config.disabled.join(',')}` : ''}, ${describeBackends(config)})`,
   );
+  logger.log(`dashboard: ${dashboardLine(port)}`);
 }
 
 bootstrap().catch((error: Error) => {

@@ -1,7 +1,8 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
+  DEFAULT_PREFIX_IN_PRODUCTION,
   DEFAULT_QUEUE,
   INVALID_CRON,
   INVALID_JOB_ID,
@@ -12,13 +13,20 @@ import {
   MISSING_TENANT_DIRECTORY,
   PipelineJobOptions,
   REQUEST_SCOPED_JOB,
+  UNPROVIDED_JOB,
+  UNRESOLVABLE_INTERCEPTOR,
+  REQUEST_SCOPED_EVENT_HANDLER,
+  UNKNOWN_JOB_EVENT,
+  JobEvent,
+  JobEventName,
 } from './contracts';
-import { BackgroundJob } from './contracts';
+import { BackgroundJob, JobInterceptor } from './contracts';
 import {
   CronCalendar,
   DEFAULTS,
   intAtLeast,
   JobDefinition,
+  JobEvents,
   jobPolicyProblem,
   JobRegistry,
   ResolvedJobsOptions,
@@ -30,10 +38,12 @@ import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
 const OPTION_KEYS = new Set([
   'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
-  'misfire', 'misfireThresholdMs', 'schema', 'everyMs', 'startDate', 'endDate', 'data',
+  'misfire', 'misfireThresholdMs', 'schema', 'everyMs', 'startDate', 'endDate', 'data', 'fairness',
 ]);
+const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
 
 /**
  * Records every `@PipelineJob` provider in the registry at `onModuleInit`, validating each one:
@@ -41,6 +51,8 @@ const OPTION_KEYS = new Set([
  */
 @Injectable()
 export class BackgroundJobsExplorer implements OnModuleInit {
+  private readonly logger = new Logger('BackgroundJobs');
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly accessor: PipelineJobMetadataAccessor,
@@ -48,9 +60,13 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     private readonly options: ResolvedJobsOptions,
     private readonly directories: TenantDirectoryLocator,
     private readonly calendar: CronCalendar,
+    private readonly moduleRef: ModuleRef,
+    private readonly scanner: MetadataScanner,
+    private readonly events: JobEvents,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    await this.resolveInterceptors();
     for (const wrapper of this.discovery.getProviders()) {
       // NOTE: an alias (useExisting) is the same instance as the provider it names, which is discovered itself.
       if (wrapper.isAlias) continue;
@@ -60,6 +76,65 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const options = this.accessor.getOptions(target);
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
+    }
+    this.subscribeEventHandlers();
+    this.warnAboutSilentGaps();
+  }
+
+  /** Every `@OnJobEvent` method of every provider subscribes to its events. */
+  private subscribeEventHandlers(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      const prototype = instance && typeof instance === 'object' ? Object.getPrototypeOf(instance) : undefined;
+      if (!prototype) continue;
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const names = this.accessor.getEventNames(prototype[methodName]);
+        if (!names) continue;
+        const className = instance!.constructor?.name || '(anonymous class)';
+        const handler = `${className}.${methodName}`;
+        if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+          throw new JobDefinitionError(REQUEST_SCOPED_EVENT_HANDLER(handler));
+        }
+        const unknownName = names.find((name) => !JOB_EVENT_NAMES.includes(name));
+        if (unknownName !== undefined) throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
+        const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
+        this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
+      }
+    }
+  }
+
+  /** Interceptor classes become instances: the host's provider when a module provides one, else one made by DI. */
+  private async resolveInterceptors(): Promise<void> {
+    const resolved: JobInterceptor[] = [];
+    for (const ref of this.options.interceptorRefs) {
+      if (typeof ref !== 'function') {
+        resolved.push(ref);
+        continue;
+      }
+      let instance: JobInterceptor;
+      try {
+        instance = this.moduleRef.get(ref, { strict: false });
+      } catch {
+        try {
+          instance = await this.moduleRef.create(ref);
+        } catch (error) {
+          throw new JobDefinitionError(UNRESOLVABLE_INTERCEPTOR(ref.name, (error as Error).message));
+        }
+      }
+      resolved.push(instance);
+    }
+    this.options.interceptors.splice(0, this.options.interceptors.length, ...resolved);
+  }
+
+  /** What would otherwise fail without a word: a job class no module provides, the default prefix in production. */
+  private warnAboutSilentGaps(): void {
+    for (const jobClass of this.accessor.decoratedClasses()) {
+      if (this.registry.getByClass(jobClass)) continue;
+      this.logger.warn(UNPROVIDED_JOB(jobClass.name || '(anonymous class)', this.accessor.getOptions(jobClass)?.id));
+    }
+    const transport = this.options.transport;
+    if (transport.type === 'bullmq' && transport.prefix === undefined && process.env.NODE_ENV === 'production') {
+      this.logger.warn(DEFAULT_PREFIX_IN_PRODUCTION(this.registry.queues()));
     }
   }
 
@@ -127,6 +202,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
     }
+    const fairness = resolveFairness(options.fairness, bad);
     return {
       id,
       className,
@@ -149,6 +225,23 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       misfire,
       misfireThresholdMs,
       schema,
+      fairness,
     };
   }
+}
+
+/** `@PipelineJob({ fairness })` resolved: undefined without fairness, else the per-tenant cap (if any). */
+function resolveFairness(
+  fairness: PipelineJobOptions['fairness'],
+  bad: (option: string, value: unknown, expected: string) => Error,
+): JobDefinition['fairness'] {
+  if (fairness === undefined) return undefined;
+  if (fairness === 'tenant') return {};
+  const expected = "'tenant' or { by: 'tenant', concurrencyPerTenant?: n ≥ 1 }";
+  if (typeof fairness !== 'object' || fairness === null || fairness.by !== 'tenant') throw bad('fairness', fairness, expected);
+  for (const key of Object.keys(fairness)) if (!FAIRNESS_KEYS.has(key)) throw bad(`fairness.${key}`, (fairness as unknown as Record<string, unknown>)[key], expected);
+  const cap = fairness.concurrencyPerTenant;
+  if (cap === undefined) return {};
+  if (!intAtLeast(cap, 1)) throw bad('fairness.concurrencyPerTenant', cap, 'an integer ≥ 1');
+  return { concurrencyPerTenant: cap };
 }

@@ -3,10 +3,11 @@ import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import { BullmqTransport } from './adapters/bullmq';
 import { ClsTenantContext } from './adapters/cls-tenant';
-import { LocalTransport, InMemoryLock } from './adapters/local';
+import { LocalTransport, InMemoryLock, ManualClock } from './adapters/local';
 import { RedisLock } from './adapters/redis-lock';
 import {
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestOptions,
   DistributedLock,
   OperationsOptions,
   TENANT_DIRECTORY,
@@ -15,21 +16,25 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  Clock,
   CronCalendar,
   ExecutionReader,
+  JobEvents,
   JobRegistry,
+  RunLogger,
   PipelineRunner,
   resolveOptions,
   ResolvedJobsOptions,
-  RUN_LISTENERS,
   RunQueue,
   ScheduleStore,
+  SYSTEM_TIME,
   TenantDirectoryLocator,
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
 import { CronParserCalendar } from './cron-calendar';
 import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
-import { BackgroundJobsRegistrar } from './background-jobs.registrar';
+import { BackgroundJobsRegistrar, SHUTDOWN_HOOKS_CHECK } from './background-jobs.registrar';
+import { BackgroundJobsTesting } from './background-jobs.testing';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 import { BackgroundJobsHealthIndicator, BackgroundJobsMetrics, withOperations } from './operations';
 
@@ -76,12 +81,15 @@ const providers: Provider[] = [
     provide: DistributedLock,
     useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
       transport instanceof BullmqTransport
-        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix })
+        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix, hashTags: transport.connections.isCluster })
         : new InMemoryLock(),
     inject: [RunQueue],
   },
   { provide: CronCalendar, useClass: CronParserCalendar },
+  { provide: Clock, useValue: SYSTEM_TIME },
   JobRegistry,
+  JobEvents,
+  RunLogger,
   PipelineRunner,
   BackgroundJobs,
   PipelineJobMetadataAccessor,
@@ -89,7 +97,6 @@ const providers: Provider[] = [
   BackgroundJobsRegistrar,
   BackgroundJobsMetrics,
   BackgroundJobsHealthIndicator,
-  { provide: RUN_LISTENERS, useFactory: (metrics: BackgroundJobsMetrics) => [metrics], inject: [BackgroundJobsMetrics] },
 ];
 
 /**
@@ -111,5 +118,35 @@ export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
   /** Like forRoot with options from a factory; `operations` goes here, beside `useFactory`, not in its result. */
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE & { operations?: OperationsOptions }): DynamicModule {
     return withOperations(super.forRootAsync(options), options.operations, true);
+  }
+
+  /**
+   * For tests: the module on the embedded transport with a clock that moves only when told. Inject
+   * `BackgroundJobsTesting` to move it (`advanceBy`, `advanceTo`: each cron tick, delay and retry on the way runs at its
+   * time) and to `drain()` what is due, delayed runs included, so a test of a cron or delayed job needs no sleeps.
+   * See docs/testing.md.
+   */
+  static forTest(options: BackgroundJobsTestOptions = {}): DynamicModule {
+    const { now, ...rest } = options;
+    const module = this.forRoot({ ...rest, transport: { type: 'local' } });
+    const clock = new ManualClock(now ?? new Date());
+    return {
+      ...module,
+      providers: [
+        ...(module.providers ?? []),
+        { provide: ManualClock, useValue: clock },
+        { provide: Clock, useValue: clock },
+        // NOTE: replaces forRoot's RunQueue (of two providers of one token in a module, Nest keeps the later):
+        // the same embedded transport, its time on the test clock.
+        {
+          provide: RunQueue,
+          useFactory: (resolved: ResolvedJobsOptions) => new LocalTransport({ worker: resolved.worker, clock }),
+          inject: [ResolvedJobsOptions],
+        },
+        BackgroundJobsTesting,
+        { provide: SHUTDOWN_HOOKS_CHECK, useValue: false },
+      ],
+      exports: [...(module.exports ?? []), BackgroundJobsTesting],
+    };
   }
 }

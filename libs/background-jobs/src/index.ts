@@ -1,6 +1,8 @@
 // The public contract of nestjs-background-jobs (see DESIGN.md). Nothing internal is exported.
 export { BackgroundJobsModule } from './background-jobs.module';
 export { PipelineJob } from './pipeline-job.decorator';
+export { OnJobEvent } from './on-job-event.decorator';
+export { BackgroundJobsTesting } from './background-jobs.testing';
 export { BackgroundJobs } from './core/background-jobs.service';
 export type { JobRef } from './core/background-jobs.service';
 export type { ExecutionQuery, ExecutionPage, QueueDepth } from './core/ports/transport.types';
@@ -8,6 +10,7 @@ export { BackgroundJobsHealthIndicator } from './operations/background-jobs.heal
 export type { JobsHealthOptions } from './operations/background-jobs.health';
 export { BackgroundJobsMetrics } from './operations/background-jobs.metrics';
 export type { ExecutionDetail } from './operations/operations.controller';
+export type { OperationsOverview } from './operations/operations.overview';
 export {
   TenantContext,
   TENANT_DIRECTORY,
@@ -21,6 +24,9 @@ export {
 } from './contracts';
 export type {
   BackgroundJob,
+  JobClass,
+  JobDataOf,
+  JobResultOf,
   JobContext,
   JobLeaseInfo,
   JobExecution,
@@ -36,16 +42,30 @@ export type {
   RetryOptions,
   HistoryOptions,
   JobLockOptions,
+  FairnessOptions,
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestOptions,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,
   RedisConnectionOptions,
+  RedisClusterConnectionOptions,
+  RedisClusterOptions,
+  RedisClientInstance,
+  RedisNodeAddress,
+  RedisTlsOptions,
+  BullmqConnection,
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  OperationsGuard,
   FailureClassifier,
   JobInterceptor,
+  JobEvent,
+  JobEventName,
+  JobEventMap,
+  JobEventBase,
+  JobEventFailure,
   TenantDirectory,
   Lease,
   AcquireOptions,

@@ -1,6 +1,17 @@
 import { Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PIPELINE_JOB_METADATA, PipelineJobOptions } from './contracts';
+import { JobEventName, ON_JOB_EVENT_METADATA, PIPELINE_JOB_METADATA, PipelineJobOptions } from './contracts';
+
+/**
+ * Every class `@PipelineJob` decorated in this process, so the explorer can name those no module provides.
+ * NOTE: a module-level set, because decoration happens at import time, before any Nest container exists.
+ */
+const decoratedClasses = new Set<Function>();
+
+/** Called by `@PipelineJob` for each class it decorates. */
+export function recordDecoratedJob(target: Function): void {
+  decoratedClasses.add(target);
+}
 
 /** The one place `@PipelineJob` metadata is read. */
 @Injectable()
@@ -10,5 +21,15 @@ export class PipelineJobMetadataAccessor {
   getOptions(target: Type | Function | undefined): PipelineJobOptions | undefined {
     if (!target) return undefined;
     return this.reflector.get<PipelineJobOptions | undefined>(PIPELINE_JOB_METADATA, target);
+  }
+
+  /** The event names of an `@OnJobEvent` method, or undefined for any other method. */
+  getEventNames(method: Function): JobEventName[] | undefined {
+    return this.reflector.get<JobEventName[] | undefined>(ON_JOB_EVENT_METADATA, method);
+  }
+
+  /** Every class decorated with `@PipelineJob` so far in this process, whether or not a module provides it. */
+  decoratedClasses(): Function[] {
+    return [...decoratedClasses];
   }
 }

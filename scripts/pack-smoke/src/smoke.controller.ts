@@ -9,6 +9,6 @@ export class SmokeController {
   /** Enqueues GreetJob with the caller's tenant (set by ClsModule's middleware from x-tenant-id) and waits for it. */
   @Post('greet')
   greet(@Body() body: { name: string }): Promise<JobExecution<string>> {
-    return this.jobs.runNow<{ name: string }, string>(GreetJob, { data: { name: body.name }, waitTimeoutMs: 20_000 });
+    return this.jobs.runNow(GreetJob, { data: { name: body.name }, waitTimeoutMs: 20_000 });
   }
 }

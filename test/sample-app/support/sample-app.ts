@@ -104,15 +104,21 @@ export async function startSampleApp(options: {
   database: DatabaseOptions;
   prefix?: string;
   mode?: SampleAppConfig['mode'];
+  /** JOBS_DISABLED: pipeline jobs rolled back to their legacy registration. */
+  disabled?: string[];
+  /** CLAIM_LEASE_MS. @default the domain's (5 minutes) */
+  claimLeaseMs?: number;
   logger?: LoggerService | false;
 }): Promise<TestingModule> {
   const config: SampleAppConfig = {
     mode: options.mode ?? 'pipeline',
+    disabled: options.disabled ?? [],
     redisUrl: options.prefix ? testRedisUrl() : undefined,
     prefix: options.prefix ?? 'sample',
     worker: true,
     database: options.database,
     jobDefaults: { retry: { attempts: 2, backoffMs: 20 } },
+    domain: options.claimLeaseMs ? { claimLeaseMs: options.claimLeaseMs } : undefined,
   };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   moduleRef.useLogger(options.logger ?? false);
@@ -121,7 +127,7 @@ export async function startSampleApp(options: {
 }
 
 /**
- * Pauses the six jobs' schedules (kept under the test's own prefix, deleted afterwards), so that a cron tick at
+ * Pauses the pipeline jobs' schedules (kept under the test's own prefix, deleted afterwards), so that a cron tick at
  * a minute boundary cannot add a run to what a test counts; `runNow` still runs them.
  */
 export async function pauseSchedules(app: TestingModule): Promise<void> {

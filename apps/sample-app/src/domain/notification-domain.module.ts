@@ -8,8 +8,10 @@ import { EmailSender, RecordingEmailSender, RecordingSmsSender, RecordingWhatsAp
 import { DEFAULT_DOMAIN_OPTIONS, NOTIFICATION_DOMAIN_OPTIONS, NotificationDomainOptions } from './notification-domain.options';
 import { NotificationReport } from './notification.report';
 import { NotificationSeeder } from './notification.seeder';
+import { TenantDigestWorker } from './digests/tenant-digest.worker';
 import { NotificationDeadLetterCleanupWorker } from './retries/notification-cleanup.worker';
 import { NotificationRetryWorker } from './retries/notification-retry.worker';
+import { NotificationTenants } from './tenants/notification-tenants.service';
 
 const WORKERS = [
   NotificationDeadLetterCleanupWorker,
@@ -17,6 +19,7 @@ const WORKERS = [
   CampaignCleanupWorker,
   CampaignSchedulerWorker,
   CampaignWorkflowExecutorWorker,
+  TenantDigestWorker,
 ];
 
 /**
@@ -41,8 +44,9 @@ export class NotificationDomainModule {
         ...WORKERS,
         NotificationSeeder,
         NotificationReport,
+        NotificationTenants,
       ],
-      exports: [NotificationDatabase, ...WORKERS, NotificationSeeder, NotificationReport],
+      exports: [NotificationDatabase, DeliveryEngine, ...WORKERS, NotificationSeeder, NotificationReport, NotificationTenants],
     };
   }
 }

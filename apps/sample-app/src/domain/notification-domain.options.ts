@@ -10,6 +10,12 @@ export interface NotificationDomainOptions {
   campaignRetentionDays: number;
   /** Entries (or executions) one run looks at. @default 500 */
   batchSize: number;
+  /**
+   * How long a claim on a retry entry or a campaign execution holds without being renewed. A claim older than
+   * this (its holder died or stalled) is taken over by the next run, with a new token and a higher fencing token.
+   * @default 300000 (5 minutes)
+   */
+  claimLeaseMs: number;
 }
 
 export const DEFAULT_DOMAIN_OPTIONS: NotificationDomainOptions = {
@@ -17,4 +23,5 @@ export const DEFAULT_DOMAIN_OPTIONS: NotificationDomainOptions = {
   retryRetentionDays: 7,
   campaignRetentionDays: 30,
   batchSize: 500,
+  claimLeaseMs: 300_000,
 };

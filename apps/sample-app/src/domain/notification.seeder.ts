@@ -2,10 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { NotificationDatabase } from './database/notification.database';
 import { SqlExecutor } from './database/sql-database';
 import { Channel } from './delivery/notification.senders';
+import { NotificationTenants } from './tenants/notification-tenants.service';
 
 /** What `seedDemo` put in the database. */
 export interface DemoSeed {
+  /** Active tenants, each with data. */
   tenants: string[];
+  /** A tenant marked inactive (no data): per-tenant jobs do not run for it. */
+  inactiveTenants: string[];
   dueRetries: number;
   staleRetries: number;
   oldDeadLetters: number;
@@ -29,8 +33,10 @@ export class NotificationSeeder {
    * one-shot campaign (email + SMS to 3 recipients); the first tenant also has a due weekly WhatsApp campaign.
    */
   async seedDemo(tenants: string[] = ['acme', 'globex', 'initech']): Promise<DemoSeed> {
-    const seed: DemoSeed = { tenants, dueRetries: 0, staleRetries: 0, oldDeadLetters: 0, finishedRetries: 0, completedCampaigns: 0, dueCampaigns: 0 };
+    const seed: DemoSeed = { tenants, inactiveTenants: ['hooli'], dueRetries: 0, staleRetries: 0, oldDeadLetters: 0, finishedRetries: 0, completedCampaigns: 0, dueCampaigns: 0 };
     await this.db.transaction(async (tx) => {
+      await NotificationTenants.ensure(tx, tenants);
+      await NotificationTenants.ensure(tx, seed.inactiveTenants, false);
       for (const [t, tenant] of tenants.entries()) {
         for (let i = 0; i < 4; i += 1) {
           await insertRetry(tx, { tenant, key: `${tenant}-due-${i}`, channel: CHANNELS[i % 3], recipient: `${tenant}${t}${i}` });
@@ -68,9 +74,27 @@ export class NotificationSeeder {
     return seed;
   }
 
+  /**
+   * New traffic for the active tenants: per tenant 2 due retries and 1 due one-shot campaign (email to 2
+   * recipients). Correlation ids and campaign names carry `label`, so a second call adds more.
+   */
+  async seedTraffic(tenants: string[], label: string): Promise<{ dueRetries: number; dueCampaigns: number }> {
+    await this.db.transaction(async (tx) => {
+      await NotificationTenants.ensure(tx, tenants);
+      for (const [t, tenant] of tenants.entries()) {
+        for (let i = 0; i < 2; i += 1) {
+          await insertRetry(tx, { tenant, key: `${tenant}-${label}-${i}`, channel: CHANNELS[(t + i) % 3], recipient: `${tenant}${label}${i}` });
+        }
+        await this.insertCampaign(tx, { tenant, name: `${tenant} ${label}`, dueMinutesAgo: 1, steps: ['email'], recipients: 2 });
+      }
+    });
+    return { dueRetries: tenants.length * 2, dueCampaigns: tenants.length };
+  }
+
   /** `count` retry entries due now, spread over `tenants`; their correlation ids start with `prefix`. */
   async seedDueRetries(count: number, tenants: string[] = ['tenant-a', 'tenant-b'], prefix = 'due'): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await NotificationTenants.ensure(tx, tenants);
       for (let i = 0; i < count; i += 1) {
         const tenant = tenants[i % tenants.length];
         await insertRetry(tx, { tenant, key: `${prefix}-${i}`, channel: CHANNELS[i % 3], recipient: `${tenant}-${i}` });
@@ -81,6 +105,7 @@ export class NotificationSeeder {
   /** Pending executions ready to run: `campaigns` one-shot campaigns of `steps` × `recipients`, each with its execution. */
   async seedPendingExecutions(campaigns: number, steps: Channel[] = ['email', 'sms'], recipients = 3): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await NotificationTenants.ensure(tx, ['tenant-0', 'tenant-1']);
       for (let i = 0; i < campaigns; i += 1) {
         const id = await this.insertCampaign(tx, { tenant: `tenant-${i % 2}`, name: `campaign ${i}`, steps, recipients });
         await tx.query(`INSERT INTO campaign_executions (campaign_id, tenant_id, scheduled_for) SELECT id, tenant_id, now() - interval '1 minute' FROM campaigns WHERE id = $1`, [id]);

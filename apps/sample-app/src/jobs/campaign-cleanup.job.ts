@@ -3,7 +3,7 @@ import { CampaignCleanupResult, CampaignCleanupWorker } from '../domain';
 import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
 
 /** Daily soft delete of completed campaigns: set-based and idempotent, so no lock. */
-@PipelineJob({ id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', queue: NOTIFICATIONS_QUEUE, replaces: ['campaign-cleanup'] })
+@PipelineJob({ id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', queue: NOTIFICATIONS_QUEUE })
 export class CampaignCleanupPipelineJob implements BackgroundJob<void, CampaignCleanupResult> {
   constructor(private readonly worker: CampaignCleanupWorker) {}
 

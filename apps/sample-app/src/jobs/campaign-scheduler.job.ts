@@ -3,7 +3,7 @@ import { CampaignSchedulerResult, CampaignSchedulerWorker } from '../domain';
 import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
 
 /** Every minute: due campaigns become pending executions. Per-campaign errors are the domain's to catch. */
-@PipelineJob({ id: 'campaign-scheduler-pipeline', cron: '* * * * *', queue: NOTIFICATIONS_QUEUE, replaces: ['campaign-scheduler'] })
+@PipelineJob({ id: 'campaign-scheduler-pipeline', cron: '* * * * *', queue: NOTIFICATIONS_QUEUE })
 export class CampaignSchedulerPipelineJob implements BackgroundJob<void, CampaignSchedulerResult> {
   constructor(private readonly worker: CampaignSchedulerWorker) {}
 

@@ -10,7 +10,6 @@ import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
   id: 'campaign-workflow-executor-pipeline',
   cron: '*/2 * * * *',
   queue: NOTIFICATIONS_QUEUE,
-  replaces: ['campaign-workflow-executor'],
 })
 export class CampaignWorkflowExecutorPipelineJob implements BackgroundJob<void, WorkflowExecutorResult> {
   constructor(private readonly worker: CampaignWorkflowExecutorWorker) {}

@@ -7,7 +7,6 @@ import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
   id: 'notification-deadletter-cleanup-pipeline',
   cron: '0 2 * * *',
   queue: NOTIFICATIONS_QUEUE,
-  replaces: ['notification-deadletter-cleanup', 'notification-retry-cleanup'],
 })
 export class NotificationDeadLetterCleanupPipelineJob implements BackgroundJob<void, { deadLetters: CleanupResult; staleRetries: CleanupResult }> {
   constructor(private readonly worker: NotificationDeadLetterCleanupWorker) {}

@@ -3,7 +3,7 @@ import { ExpireStaleRetriesResult, NotificationRetryWorker } from '../domain';
 import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
 
 /** Hourly expiry of stale retries. Shares NotificationRetryWorker with the retry processor: calls only its own method. */
-@PipelineJob({ id: 'notification-retry-expire-pipeline', cron: '0 * * * *', queue: NOTIFICATIONS_QUEUE, replaces: ['notification-retry-expire'] })
+@PipelineJob({ id: 'notification-retry-expire-pipeline', cron: '0 * * * *', queue: NOTIFICATIONS_QUEUE })
 export class NotificationRetryExpirePipelineJob implements BackgroundJob<void, ExpireStaleRetriesResult> {
   constructor(private readonly worker: NotificationRetryWorker) {}
 

@@ -10,7 +10,6 @@ import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
   id: 'notification-retry-processor-pipeline',
   cron: '*/2 * * * *',
   queue: NOTIFICATIONS_QUEUE,
-  replaces: ['notification-retry-processor'],
 })
 export class NotificationRetryProcessorPipelineJob implements BackgroundJob<void, ProcessDueRetriesResult> {
   constructor(private readonly worker: NotificationRetryWorker) {}

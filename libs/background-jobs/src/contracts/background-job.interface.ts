@@ -32,3 +32,12 @@ export interface JobContext<T = unknown> {
 export interface BackgroundJob<T = unknown, R = unknown> {
   execute(ctx: JobContext<T>): Promise<R> | R;
 }
+
+/** A class whose instances are jobs: what `@PipelineJob` decorates and `BackgroundJobs.enqueue` accepts. */
+export type JobClass<T = any, R = any> = abstract new (...args: any[]) => BackgroundJob<T, R>;
+
+/** The payload type of a job class (from its `execute(ctx: JobContext<T>)`); `unknown` for a job id. */
+export type JobDataOf<J> = J extends abstract new (...args: any[]) => { execute(ctx: JobContext<infer T>): unknown } ? T : unknown;
+
+/** The result type of a job class (what its `execute` resolves to); `unknown` for a job id. */
+export type JobResultOf<J> = J extends abstract new (...args: any[]) => { execute(...args: any[]): infer R } ? Awaited<R> : unknown;

@@ -133,6 +133,57 @@ export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
 
+export const PAYLOAD_CHANGED_BY_JSON = (id: string, path: string, what: string, arrivesAs: string, rejected: boolean): string =>
+  `enqueue("${id}") got a payload that JSON would change: ${path} is ${what}; the job would receive ${arrivesAs}. ` +
+  (rejected ? 'Nothing was enqueued. ' : 'It was enqueued anyway (payloadChanges: \'warn\'). ') +
+  `Fix: pass plain JSON data (an ISO string for a Date, [...map] or Object.fromEntries(map), [...set], a plain object ` +
+  `for a class instance), or set payloadChanges: 'warn' to accept the change.`;
+
+export const UNPROVIDED_JOB = (className: string, id: unknown): string =>
+  `Class ${className} has @PipelineJob({ id: ${show(id)} }) but no module provides it, so it is not registered ` +
+  `(no schedule, and enqueue refuses it). Fix: add ${className} to the providers of a module the app imports.`;
+
+export const SHUTDOWN_HOOKS_DISABLED =
+  'Shutdown hooks are not enabled: on SIGTERM the process exits at once and running jobs stop mid-way ' +
+  '(BullMQ hands them to another instance only after the worker lock expires). ' +
+  'Fix: call app.enableShutdownHooks() in main.ts, or handle SIGTERM yourself with await app.close().';
+
+export const SHUTDOWN_DRAIN = (running: number, graceMs: number): string =>
+  `Shutting down: waiting up to ${formatSeconds(graceMs)} for ${running} run${running === 1 ? '' : 's'} to finish ` +
+  `(worker.shutdownGraceMs); after that, running jobs are aborted and handed back to the queue.`;
+
+export const SHUTDOWN_DRAINED = (finished: number, handedBack: number, ms: number): string =>
+  `Shut down after ${ms} ms: ${finished} run${finished === 1 ? '' : 's'} finished, ${handedBack} handed back to the queue.`;
+
+export const DEFAULT_PREFIX_IN_PRODUCTION = (queues: string[]): string =>
+  `transport.prefix is not set, so this app uses BullMQ's default prefix "bull" in production (NODE_ENV=production), ` +
+  `on queue(s) ${queues.map((q) => `"${q}"`).join(', ') || '(none)'}: another app on the same Redis with the same ` +
+  `defaults shares its keys and removes its schedules as unknown. Fix: set transport.prefix to a name unique to this app.`;
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+export const UNRESOLVABLE_INTERCEPTOR = (className: string, reason: string): string =>
+  `Interceptor class ${className} (BackgroundJobsModule option interceptors) could not be created through Nest DI: ${reason} ` +
+  `Fix: list ${className} in the providers of a module the app imports (its dependencies are then resolved there), ` +
+  `or make its dependencies global.`;
+
+export const UNKNOWN_JOB_EVENT = (handler: string, name: unknown, known: string[]): string =>
+  `@OnJobEvent on ${handler} names unknown event ${show(name)}. Fix: use one of ${known.join(', ')}.`;
+
+export const REQUEST_SCOPED_EVENT_HANDLER = (handler: string): string =>
+  `@OnJobEvent on ${handler}: its class is request-scoped or depends on a request-scoped provider, and job events ` +
+  `happen outside any request. Fix: make it a singleton (the default scope).`;
+
+export const DRAIN_WITHOUT_WORKER =
+  'drain() on a producer-only test app (worker: false) cannot run anything. Fix: leave worker unset in BackgroundJobsModule.forTest().';
+
+export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
+  `The test clock cannot move to ${value instanceof Date ? value.toISOString() : show(value)}` +
+  `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
+  `Fix: advanceBy(ms) or advanceTo(a later Date).`;
+
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
 

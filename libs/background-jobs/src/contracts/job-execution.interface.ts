@@ -4,6 +4,8 @@ import { FailureKind, JobState } from './job-state.types';
 export interface JobFailure {
   kind: FailureKind;
   message: string;
+  /** Stack of the error the job threw (the first 8 KB), when there was one. */
+  stack?: string;
 }
 
 /** A snapshot of one run. */

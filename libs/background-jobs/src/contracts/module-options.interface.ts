@@ -1,30 +1,17 @@
 import { HistoryOptions, RetryOptions } from './pipeline-job-options.interface';
 import { FailureKind } from './job-state.types';
 import { JobInterceptor } from './job-interceptor.interface';
-
-/** Redis connection for the BullMQ transport. */
-export interface RedisConnectionOptions {
-  /**
-   * `redis://[:password@]host:port[/db]`; when set, it wins over the separate fields.
-   * @default undefined (use host, port, …)
-   */
-  url?: string;
-  /** @default '127.0.0.1' */
-  host?: string;
-  /** @default 6379 */
-  port?: number;
-  /** @default undefined (no AUTH) */
-  password?: string;
-  /** @default undefined (the `default` ACL user) */
-  username?: string;
-  /** @default 0 */
-  db?: number;
-}
+import { BullmqConnection } from './redis-connection.interface';
 
 /** Runs on BullMQ over Redis: durable, shared by every instance. */
 export interface BullmqTransportOptions {
   type: 'bullmq';
-  connection: RedisConnectionOptions;
+  /**
+   * One Redis server (`url`, or host/port/…), a Sentinel-managed master (`sentinels` + `name`), a Redis Cluster
+   * (`cluster: { nodes }`), or an ioredis `Redis`/`Cluster` the host already holds. Unknown or contradictory keys
+   * stop the boot. See docs/operations.md#production-redis.
+   */
+  connection: BullmqConnection;
   /**
    * BullMQ key prefix.
    * @default 'bull'
@@ -87,12 +74,25 @@ export interface JobDefaults {
   history?: HistoryOptions;
 }
 
+/**
+ * A Nest guard instance: anything with `canActivate(context)` (Nest's `CanActivate`, written out here because
+ * contracts import no package).
+ */
+export interface OperationsGuard {
+  canActivate(context: any): boolean | Promise<boolean> | { subscribe(...args: any[]): unknown };
+}
+
 /** Operations surface: mounted only when a guard is given. */
 export interface OperationsOptions {
-  /** A Nest guard (class or instance) deciding who may use the surface. */
-  guard: unknown;
+  /** A Nest guard deciding who may use the surface: a class (resolved through Nest DI, `Type<CanActivate>`) or an instance. */
+  guard: (abstract new (...args: any[]) => OperationsGuard) | OperationsGuard;
   /** @default 'jobs' */
   path?: string;
+  /**
+   * Also serve the dashboard (overview, schedules, runs, run detail) at `<path>/ui`, behind the same guard.
+   * @default false
+   */
+  ui?: boolean;
 }
 
 /** Options of `BackgroundJobsModule.forRoot`. */
@@ -115,10 +115,12 @@ export interface BackgroundJobsModuleOptions {
    */
   unknownErrorKind?: 'transient' | 'permanent';
   /**
-   * Host interceptors, run innermost (just around `execute`), in order.
+   * Host interceptors, run innermost (just around `execute`), in order: instances, or classes resolved through
+   * Nest DI at boot (the provider when a module provides the class, else a new instance with its dependencies
+   * injected), e.g. `interceptors: [AuditInterceptor]`.
    * @default []
    */
-  interceptors?: JobInterceptor[];
+  interceptors?: (JobInterceptor | (new (...args: any[]) => JobInterceptor))[];
   /**
    * Module-wide defaults for retry, timeout and history; each job may override them.
    * @default { retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 0, history: see JobDefaults.history }
@@ -129,6 +131,13 @@ export interface BackgroundJobsModuleOptions {
    * @default 524288 (512 KB)
    */
   maxPayloadBytes?: number;
+  /**
+   * A payload JSON would carry but change (a `Date` arrives as a string, a `Map` or `Set` as `{}`, `undefined` in
+   * an array as `null`, a class instance as a plain object without its methods): `'reject'` refuses it at
+   * `enqueue` with an error naming the path; `'warn'` logs that error and enqueues it as JSON makes it.
+   * @default 'reject'
+   */
+  payloadChanges?: 'reject' | 'warn';
   /**
    * Where the current tenant lives in the nestjs-cls store.
    * @default { clsKey: 'tenantId' }
@@ -145,4 +154,13 @@ export interface BackgroundJobsModuleOptions {
    * @default undefined (not mounted)
    */
   operations?: OperationsOptions;
+}
+
+/** Options of `BackgroundJobsModule.forTest`: those of `forRoot` but `transport` (always the embedded one, on a test clock). */
+export interface BackgroundJobsTestOptions extends Omit<BackgroundJobsModuleOptions, 'transport'> {
+  /**
+   * Where the test clock starts; it moves only with `BackgroundJobsTesting.advanceBy` / `advanceTo`.
+   * @default the real time at boot
+   */
+  now?: Date;
 }

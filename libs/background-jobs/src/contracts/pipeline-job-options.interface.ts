@@ -39,6 +39,21 @@ export interface JobLockOptions {
   key?: string;
 }
 
+/**
+ * Per-tenant fairness of a job's runs (`@PipelineJob({ fairness })`). Runs of different tenants are taken round robin
+ * within the job's queue, whatever order they were enqueued in; host-level runs (`tenantId: null`) count as one tenant.
+ */
+export interface FairnessOptions {
+  /** What runs are grouped by: the run's tenant. */
+  by: 'tenant';
+  /**
+   * At most this many runs of one tenant of this job at once, across all instances. A run that finds its tenant's
+   * slots taken waits (no attempt used); a crashed instance's slots come back within `lockDurationMs + stalledIntervalMs`.
+   * @default undefined (no cap: round robin only)
+   */
+  concurrencyPerTenant?: number;
+}
+
 /** Options of `@PipelineJob()`. Validated at boot: a bad value stops the app with a message naming the job. */
 export interface PipelineJobOptions {
   /** Stable, unique id matching `/^[a-z0-9][a-z0-9:._-]*$/`. For a recurring job it is also the BullMQ job scheduler id. */
@@ -125,6 +140,13 @@ export interface PipelineJobOptions {
    * @default undefined (no check)
    */
   schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
+  /**
+   * Per-tenant fairness: `'tenant'` takes runs of different tenants round robin within the job's queue (a tenant's
+   * flood no longer delays the others); `{ by: 'tenant', concurrencyPerTenant: n }` also caps each tenant's running
+   * runs at `n` across all instances. Per-tenant fan-out children use it too. See docs/fairness.md.
+   * @default undefined (first in, first out)
+   */
+  fairness?: 'tenant' | FairnessOptions;
   /**
    * Legacy scheduler ids removed from this job's queue at startup (exclusive cutover). Only while the job is
    * enabled: `enabled: false` leaves them in place, so rolling back is a flag.

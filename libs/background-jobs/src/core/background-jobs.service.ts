@@ -1,9 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   DISABLED_JOB,
   EnqueueOptions,
   INVALID_ENQUEUE_OPTION,
+  JobClass,
+  JobDataOf,
+  JobResultOf,
   INVALID_PAYLOAD,
+  PAYLOAD_CHANGED_BY_JSON,
   INVALID_EXECUTION_ID,
   INVALID_LOG_LIMIT,
   NOT_RECURRING,
@@ -20,6 +24,7 @@ import {
   TenantContext,
   UNKNOWN_JOB,
 } from '../contracts';
+import { Clock } from './clock';
 import { DEFAULTS, intAtLeast } from './defaults';
 import { isValidTenantId } from './pipeline/fan-out';
 import { payloadProblem } from './payload';
@@ -36,14 +41,19 @@ import { decoratorSchedule, SCHEDULE_ID, scheduleProblem, ScheduleSpec } from '.
 
 const SCHEDULE_OPTION_KEYS = new Set(['id', 'cron', 'everyMs', 'timezone', 'data', 'tenantId', 'startDate', 'endDate', 'misfire', 'misfireThresholdMs']);
 
-/** A job class decorated with `@PipelineJob`, or its id. */
-export type JobRef = Function | string;
+/**
+ * A job class decorated with `@PipelineJob` (payload and result types follow from its `execute`), or its id
+ * (payload and result `unknown`).
+ */
+export type JobRef = JobClass | string;
 
 /**
  * The facade a host injects to enqueue, run, inspect and cancel jobs.
  */
 @Injectable()
 export class BackgroundJobs {
+  private readonly logger = new Logger('BackgroundJobs');
+
   constructor(
     private readonly registry: JobRegistry,
     private readonly runs: RunQueue,
@@ -52,20 +62,27 @@ export class BackgroundJobs {
     private readonly tenant: TenantContext,
     private readonly options: ResolvedJobsOptions,
     private readonly calendar: CronCalendar,
+    private readonly clock: Clock,
   ) {}
 
   /**
    * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
    * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
    */
-  async enqueue<T = unknown>(job: JobRef, data?: T, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<J extends JobRef>(job: J, data?: JobDataOf<J>, options: EnqueueOptions = {}): Promise<string> {
     const definition = this.resolve(job);
     if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
     const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
     this.assertTenant(definition.id, tenantId);
     const delayMs = this.delayOf(definition.id, options);
-    const { problem } = payloadProblem(data, this.options.maxPayloadBytes);
+    const { problem, change } = payloadProblem(data, this.options.maxPayloadBytes);
     if (problem) throw new InvalidJobInputError(INVALID_PAYLOAD(definition.id, problem));
+    if (change) {
+      const reject = this.options.payloadChanges === 'reject';
+      const message = PAYLOAD_CHANGED_BY_JSON(definition.id, change.path, change.what, change.arrivesAs, reject);
+      if (reject) throw new InvalidJobInputError(message);
+      this.logger.warn(message);
+    }
     if (options.dedupeKey !== undefined && (typeof options.dedupeKey !== 'string' || options.dedupeKey.length === 0)) {
       throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'));
     }
@@ -75,7 +92,7 @@ export class BackgroundJobs {
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
-  async runNow<T = unknown, R = unknown>(job: JobRef, options: RunNowOptions<T> = {}): Promise<JobExecution<R>> {
+  async runNow<J extends JobRef>(job: J, options: RunNowOptions<JobDataOf<J>> = {}): Promise<JobExecution<JobResultOf<J>>> {
     const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULTS.runNowWaitTimeoutMs;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
@@ -83,7 +100,7 @@ export class BackgroundJobs {
     }
     const { data, waitTimeoutMs: _ignored, ...enqueueOptions } = options;
     const executionId = await this.enqueue(job, data, enqueueOptions);
-    return (await this.executions.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<R>;
+    return (await this.executions.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<JobResultOf<J>>;
   }
 
   /**
@@ -152,10 +169,13 @@ export class BackgroundJobs {
     return this.runs.cancel(executionId);
   }
 
-  /** The current snapshot of a run, or null when unknown (or removed by history retention). */
-  getExecution(executionId: string): Promise<JobExecution | null> {
+  /**
+   * The current snapshot of a run, or null when unknown (or removed by history retention). `R` types `result`
+   * (an id carries no type: `getExecution<ReportResult>(id)`, or `JobResultOf<typeof MyJob>`).
+   */
+  getExecution<R = unknown>(executionId: string): Promise<JobExecution<R> | null> {
     this.assertExecutionId(executionId);
-    return this.executions.getExecution(executionId);
+    return this.executions.getExecution(executionId) as Promise<JobExecution<R> | null>;
   }
 
   /** Every recurring job of this app with its schedule and next run. */
@@ -249,7 +269,7 @@ export class BackgroundJobs {
       if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
         throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'runAt', options.runAt, 'a valid Date'));
       }
-      return Math.max(0, options.runAt.getTime() - Date.now());
+      return Math.max(0, options.runAt.getTime() - this.clock.now());
     }
     return undefined;
   }

@@ -39,11 +39,16 @@ export function classifyFailure(
   hostClassifier?: FailureClassifier,
   unknownKind: 'transient' | 'permanent' = 'transient',
 ): FailureKind {
+  return recognisedFailureKind(thrown, hostClassifier) ?? unknownKind;
+}
+
+/** The kind the host's classifier or a built-in rule gives `thrown`; undefined when none recognises it. */
+export function recognisedFailureKind(thrown: unknown, hostClassifier?: FailureClassifier): FailureKind | undefined {
   const fromHost = hostClassifier?.(thrown);
   if (fromHost) return fromHost;
   if (thrown instanceof PermanentJobError) return 'permanent';
   if (thrown instanceof TransientJobError) return 'transient';
-  if (typeof thrown !== 'object' || thrown === null) return unknownKind;
+  if (typeof thrown !== 'object' || thrown === null) return undefined;
   const error = thrown as Record<string, unknown>;
   if (error.retryable === false) return 'permanent';
   if (error.retryable === true) return 'transient';
@@ -56,5 +61,5 @@ export function classifyFailure(
     if (status >= 400) return 'permanent';
   }
   if (typeof error.name === 'string' && VALIDATION_NAMES.has(error.name)) return 'permanent';
-  return unknownKind;
+  return undefined;
 }

@@ -23,6 +23,8 @@ export interface JobDefinition {
   readonly enabled: boolean;
   readonly misfire: 'skip' | 'run-once';
   readonly misfireThresholdMs: number;
+  /** Per-tenant fairness: round robin between tenants, and the cap of each tenant's running runs when set. */
+  readonly fairness?: { readonly concurrencyPerTenant?: number };
   readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
 }
 

@@ -68,10 +68,10 @@ export abstract class RenewingLease implements LossReportingLease {
   /** Push the expiry out by another ttl; false (and the lease lost) when it no longer owns the key. */
   abstract extend(): Promise<boolean>;
 
-  async release(): Promise<void> {
-    if (this.done) return;
+  release(): Promise<void> {
+    if (this.done) return Promise.resolve();
     this.stop();
-    await this.deleteIfOurs();
+    return this.deleteIfOurs().then(noop);
   }
 
   /** Stops the timers without touching the store or the signal. */
@@ -82,7 +82,7 @@ export abstract class RenewingLease implements LossReportingLease {
   }
 
   /** Compare-and-delete in the store: removes the key only while this lease owns it. */
-  protected abstract deleteIfOurs(): Promise<void>;
+  protected abstract deleteIfOurs(): Promise<unknown>;
 
   /** One renewal, every ttl/3. */
   protected async renew(_every: number): Promise<void> {
@@ -95,3 +95,5 @@ export abstract class RenewingLease implements LossReportingLease {
     this.controller.abort(new JobAbortedError('lock-lost', message));
   }
 }
+
+const noop = (): void => undefined;

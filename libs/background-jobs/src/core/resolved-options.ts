@@ -25,9 +25,16 @@ export class ResolvedJobsOptions {
   worker: ResolvedWorkerOptions | false;
   failureClassifier?: FailureClassifier;
   unknownErrorKind: 'transient' | 'permanent';
+  /** `interceptors` as given: instances and classes. */
+  interceptorRefs: (JobInterceptor | (new (...args: any[]) => JobInterceptor))[];
+  /**
+   * The interceptors as instances, in order; empty until the explorer resolves `interceptorRefs` at module init.
+   * NOTE: filled in place, because the pipeline's interceptor stage holds this array from its construction.
+   */
   interceptors: JobInterceptor[];
   tenantClsKey: string;
   maxPayloadBytes: number;
+  payloadChanges: 'reject' | 'warn';
   defaults: {
     retry: { attempts: number; backoffMs: number };
     timeoutMs: number;
@@ -104,23 +111,35 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
   if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"));
   }
-  const interceptors = raw.interceptors ?? [];
-  interceptors.forEach((interceptor, i) => {
-    if (!interceptor || typeof interceptor.intercept !== 'function') {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'an object with intercept(ctx, next)'));
+  const interceptorRefs = raw.interceptors ?? [];
+  if (!Array.isArray(interceptorRefs)) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('interceptors', interceptorRefs, 'an array of interceptor classes or instances'));
+  }
+  interceptorRefs.forEach((interceptor, i) => {
+    const isClass = typeof interceptor === 'function' && typeof interceptor.prototype?.intercept === 'function';
+    if (!isClass && (!interceptor || typeof (interceptor as JobInterceptor).intercept !== 'function')) {
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'a class with intercept(ctx, next) (resolved through DI) or an instance of one'),
+      );
     }
   });
   const maxPayloadBytes = raw.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
   if (!positiveInt(maxPayloadBytes)) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'));
   }
+  const payloadChanges = raw.payloadChanges ?? 'reject';
+  if (payloadChanges !== 'reject' && payloadChanges !== 'warn') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('payloadChanges', payloadChanges, "'reject' or 'warn'"));
+  }
   return Object.assign(new ResolvedJobsOptions(), {
     maxPayloadBytes,
+    payloadChanges,
     transport,
     worker,
     failureClassifier: raw.failureClassifier,
     unknownErrorKind,
-    interceptors,
+    interceptorRefs,
+    interceptors: [],
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,

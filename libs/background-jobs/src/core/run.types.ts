@@ -1,4 +1,4 @@
-import { FailureKind } from '../contracts';
+import { FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
 import { RunSchedule } from './schedule';
 
@@ -27,23 +27,38 @@ export interface RunRequest {
 /** How a run ended when it did not fail. */
 export type RunOutcome = { status: 'completed'; value: unknown } | { status: 'skipped'; reason: string };
 
-/** A run that failed, already classified. `retry` is false for every kind but transient. */
+/**
+ * A run that failed, already classified. `retry` is false for every kind but transient; `unrecognised` is true when
+ * no rule knew the error (its kind is the module's `unknownErrorKind`), so its stack is worth logging.
+ */
 export class JobRunFailure extends Error {
   readonly retry: boolean;
+  readonly unrecognised: boolean;
   constructor(
     readonly kind: FailureKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unrecognised?: boolean },
   ) {
     super(message, options);
     this.name = 'JobRunFailure';
     this.retry = kind === 'transient';
+    this.unrecognised = options?.unrecognised ?? false;
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }
 
 /** Why a stage skipped a run. */
 export type SkipKind = 'lock-busy' | 'misfire' | 'paused';
+
+const MAX_STACK_CHARS = 8_192;
+
+/** The failure a transport records for a failed attempt: kind, message and the stack of what the job threw. */
+export function recordedFailure(error: JobRunFailure): JobFailure {
+  const stack = (error.cause instanceof Error ? error.cause.stack : undefined) ?? error.stack;
+  const failure: JobFailure = { kind: error.kind, message: error.message };
+  if (stack) failure.stack = stack.slice(0, MAX_STACK_CHARS);
+  return failure;
+}
 
 /** Returned through the pipeline by a stage that decides the run must not execute. */
 export class SkipRun {

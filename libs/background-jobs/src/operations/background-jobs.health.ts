@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { HealthIndicatorService } from '@nestjs/terminus';
 import { loadOptionalPeer, RunQueue } from '../core';
-import { MAXMEMORY_POLICY_WARNING } from './operations.messages';
+import { MASTERS_UNREACHABLE, MAXMEMORY_POLICY_WARNING, REPLICA_UNREACHABLE_WARNING } from './operations.messages';
 
 const TERMINUS_PEER = {
   pkg: '@nestjs/terminus',
@@ -64,20 +64,26 @@ export class BackgroundJobsHealthIndicator {
       workers: { expected: health.workersExpected, running: health.workersRunning },
       backlog,
       queues: health.queues,
+      ...(health.nodes ? { nodes: health.nodes } : {}),
+      ...(health.master ? { master: health.master } : {}),
     };
     if (!health.reachable) return session.down({ ...details, message: `Redis is unreachable: ${health.error}` });
+    const down = (role: 'master' | 'replica') => (health.nodes ?? []).filter((n) => n.role === role && !n.reachable).map((n) => n.address);
+    if (down('master').length > 0) return session.down({ ...details, message: MASTERS_UNREACHABLE(down('master')) });
     if (health.workersRunning < health.workersExpected) {
       return session.down({ ...details, message: `${health.workersExpected - health.workersRunning} of ${health.workersExpected} workers are not running.` });
     }
     if (options.maxBacklog !== undefined && backlog > options.maxBacklog) {
       return session.down({ ...details, message: `Backlog of ${backlog} waiting jobs exceeds maxBacklog ${options.maxBacklog}.` });
     }
+    const warnings: string[] = [];
     if (health.maxmemoryPolicy && health.maxmemoryPolicy !== 'noeviction') {
       const warning = MAXMEMORY_POLICY_WARNING(health.maxmemoryPolicy);
       if (this.warnedPolicy !== health.maxmemoryPolicy) this.logger.warn(warning);
       this.warnedPolicy = health.maxmemoryPolicy;
-      return session.up({ ...details, warnings: [warning] });
+      warnings.push(warning);
     }
-    return session.up(details);
+    if (down('replica').length > 0) warnings.push(REPLICA_UNREACHABLE_WARNING(down('replica')));
+    return warnings.length > 0 ? session.up({ ...details, warnings }) : session.up(details);
   }
 }

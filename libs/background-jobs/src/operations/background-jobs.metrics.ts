@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ExecutionReader, RunFinished, RunListener } from '../core';
+import { JobEvent } from '../contracts';
+import { ExecutionReader, JobEvents, JobRegistry } from '../core';
+
+/** Tenants per fair queue the backlog gauge names; the rest are summed under `tenant="(others)"`. */
+const BACKLOG_TENANTS = 10;
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
@@ -11,16 +15,19 @@ import { ExecutionReader, RunFinished, RunListener } from '../core';
  * - `background_jobs_run_duration_seconds{job, outcome}`: attempt duration
  * - `background_jobs_lock_skips_total{job}`: attempts the pipeline skipped because the job's lock was held
  * - `background_jobs_queue_depth{queue, state}`: jobs per BullMQ state, read at scrape time
+ * - `background_jobs_tenant_backlog{queue, tenant}`: runs of fair jobs queued per tenant, read at scrape time: the 10
+ *   tenants with the most (`tenant="(host)"` for host-level runs) and `tenant="(others)"` for the rest, so at most 11
+ *   series per fair queue whatever the number of tenants
  */
 @Injectable()
-export class BackgroundJobsMetrics implements RunListener {
+export class BackgroundJobsMetrics {
   /** This module's registry; never the global default, so several apps in one process do not collide. */
   readonly registry = new Registry();
   private readonly runs: Counter<'job' | 'outcome' | 'failure_kind'>;
   private readonly duration: Histogram<'job' | 'outcome'>;
   private readonly lockSkips: Counter<'job'>;
 
-  constructor(executions: ExecutionReader) {
+  constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry) {
     const registers = [this.registry];
     this.runs = new Counter({
       name: 'background_jobs_runs_total',
@@ -54,12 +61,34 @@ export class BackgroundJobsMetrics implements RunListener {
         }
       },
     });
+    new Gauge({
+      name: 'background_jobs_tenant_backlog',
+      help: 'Runs of fair jobs queued per tenant: the 10 tenants with the most, the rest as tenant="(others)".',
+      labelNames: ['queue', 'tenant'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const queue of BackgroundJobsMetrics.fairQueues(registry)) {
+          const backlog = await executions.tenantBacklog(queue, BACKLOG_TENANTS);
+          for (const { tenantId, queued } of backlog.tenants) this.set({ queue, tenant: tenantId ?? '(host)' }, queued);
+          this.set({ queue, tenant: '(others)' }, backlog.others.queued);
+        }
+      },
+    });
+    events.on(['completed', 'skipped', 'failed', 'retrying', 'cancelled'], (event) => this.record(event as JobEvent<'completed'>), 'The metrics');
   }
 
-  onRunFinished(event: RunFinished): void {
-    const job = event.definition.id;
-    this.runs.inc({ job, outcome: event.outcome, failure_kind: event.failureKind ?? (event.outcome === 'failed' ? 'unknown' : 'none') });
-    this.duration.observe({ job, outcome: event.outcome }, event.durationMs / 1000);
-    if (event.skipKind === 'lock-busy') this.lockSkips.inc({ job });
+  private static fairQueues(registry: JobRegistry): string[] {
+    return [...new Set(registry.all().filter((d) => d.fairness).map((d) => d.queue))];
+  }
+
+  /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */
+  private record(event: JobEvent<'completed' | 'skipped' | 'failed' | 'retrying' | 'cancelled'>): void {
+    const job = event.jobId;
+    const outcome = event.name === 'completed' || event.name === 'skipped' ? event.name : 'failed';
+    const failureKind = 'failure' in event ? event.failure.kind : 'none';
+    this.runs.inc({ job, outcome, failure_kind: failureKind });
+    this.duration.observe({ job, outcome }, event.durationMs / 1000);
+    if (event.name === 'skipped' && event.kind === 'lock-busy') this.lockSkips.inc({ job });
   }
 }

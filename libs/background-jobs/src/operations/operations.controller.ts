@@ -15,11 +15,13 @@ import {
   Type,
   UseGuards,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobExecution, OperationsOptions, RecurringJobInfo } from '../contracts';
-import { BackgroundJobs, ExecutionPage, JobRegistry } from '../core';
+import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
+import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
-import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, RECURRING_NOT_FOUND, SCHEDULE_NOT_FOUND } from './operations.messages';
+import type { ResolvedOperations } from './operations.mount';
+import { buildOverview, OperationsOverview } from './operations.overview';
+import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, INVALID_QUERY, RECURRING_NOT_FOUND, SCHEDULE_NOT_FOUND } from './operations.messages';
 import { parseScheduleBody } from './schedule.body';
 
 /** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
@@ -30,6 +32,8 @@ export interface ExecutionDetail extends JobExecution {
 }
 
 const MAX_LOG_LINES = 500;
+/** Tenants `GET tenants/backlog` lists per queue unless `top` says otherwise, and the most it lists. */
+const BACKLOG_TOP = { default: 10, max: 100 };
 
 /**
  * The REST surface; mounted under `operations.path` behind `operations.guard` by `createOperationsController`.
@@ -40,7 +44,31 @@ export class OperationsController {
     readonly jobs: BackgroundJobs,
     readonly registry: JobRegistry,
     readonly metrics: BackgroundJobsMetrics,
+    readonly executions: ExecutionReader,
   ) {}
+
+  /** Runs queued per tenant in each queue of fair jobs (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
+  @Get('tenants/backlog')
+  tenantBacklog(@Query() query: Record<string, unknown>): Promise<TenantBacklog[]> {
+    for (const key of Object.keys(query)) {
+      if (key !== 'top' && key !== 'queue') throw new BadRequestException(INVALID_QUERY(key, query[key], 'one of the parameters top, queue'));
+    }
+    const fair = [...new Set(this.registry.all().filter((d) => d.fairness).map((d) => d.queue))];
+    const top = query.top === undefined ? BACKLOG_TOP.default : Number(query.top);
+    if (!Number.isInteger(top) || top < 1 || top > BACKLOG_TOP.max) {
+      throw new BadRequestException(INVALID_QUERY('top', query.top, `an integer from 1 to ${BACKLOG_TOP.max}`));
+    }
+    if (query.queue !== undefined && !fair.includes(query.queue as string)) {
+      throw new BadRequestException(INVALID_QUERY('queue', query.queue, `a queue of fair jobs: ${fair.join(', ') || '(none)'}`));
+    }
+    const queues = query.queue === undefined ? fair : [query.queue as string];
+    return Promise.all(queues.map((queue) => this.executions.tenantBacklog(queue, top)));
+  }
+
+  @Get('overview')
+  overview(): Promise<OperationsOverview> {
+    return buildOverview(this.jobs, this.registry);
+  }
 
   @Get('executions')
   listExecutions(@Query() query: Record<string, unknown>): Promise<ExecutionPage> {
@@ -158,12 +186,12 @@ export class OperationsController {
 }
 
 /** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
-export function createOperationsController(operations: { guard: NonNullable<OperationsOptions['guard']>; path: string }): Type {
+export function createOperationsController(operations: Pick<ResolvedOperations, 'guard' | 'path'>): Type {
   @Controller(operations.path)
   @UseGuards(operations.guard as Function)
   class BackgroundJobsOperationsController extends OperationsController {
-    constructor(jobs: BackgroundJobs, registry: JobRegistry, metrics: BackgroundJobsMetrics) {
-      super(jobs, registry, metrics);
+    constructor(jobs: BackgroundJobs, registry: JobRegistry, metrics: BackgroundJobsMetrics, executions: ExecutionReader) {
+      super(jobs, registry, metrics, executions);
     }
   }
   return BackgroundJobsOperationsController;

@@ -32,3 +32,9 @@ export const ASYNC_OPERATIONS_MISPLACED =
 export const MAXMEMORY_POLICY_WARNING = (policy: string): string =>
   `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs and schedulers. ` +
   `Fix: CONFIG SET maxmemory-policy noeviction (and in redis.conf).`;
+
+export const REPLICA_UNREACHABLE_WARNING = (addresses: string[]): string =>
+  `Redis Cluster replica(s) ${addresses.join(', ')} did not answer: a failover of their shard would have no replica to promote. ` +
+  'Fix: bring the replica(s) back (CLUSTER NODES shows their state).';
+
+export const MASTERS_UNREACHABLE = (addresses: string[]): string => `Redis Cluster master(s) ${addresses.join(', ')} did not answer.`;

@@ -1,13 +1,30 @@
 import { DynamicModule, Provider } from '@nestjs/common';
 import { BackgroundJobsModuleOptions, INVALID_MODULE_OPTION, JobDefinitionError, OperationsOptions } from '../contracts';
 import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
+import { createDashboardController } from './dashboard.controller';
 import { createOperationsController } from './operations.controller';
 import { ASYNC_OPERATIONS_MISPLACED, OPERATIONS_WITHOUT_GUARD } from './operations.messages';
 
-/** Validates `operations` and returns the guard and the path without surrounding slashes. */
-export function resolveOperations(operations: OperationsOptions): { guard: NonNullable<OperationsOptions['guard']>; path: string } {
+/** `operations` as validated: the guard, the path without surrounding slashes, and whether the dashboard is served. */
+export interface ResolvedOperations {
+  guard: NonNullable<OperationsOptions['guard']>;
+  path: string;
+  ui: boolean;
+}
+
+const OPERATIONS_KEYS = ['guard', 'path', 'ui'];
+
+/** Validates `operations`: an unknown key, a missing guard, a bad path or a non-boolean `ui` stops the boot. */
+export function resolveOperations(operations: OperationsOptions): ResolvedOperations {
   if (typeof operations !== 'object' || operations === null) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string }'));
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string, ui?: boolean }'));
+  }
+  const unknown = Object.keys(operations).find((key) => !OPERATIONS_KEYS.includes(key));
+  if (unknown !== undefined) {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION(`operations.${unknown}`, (operations as unknown as Record<string, unknown>)[unknown], `one of the keys ${OPERATIONS_KEYS.join(', ')}`));
+  }
+  if (operations.ui !== undefined && typeof operations.ui !== 'boolean') {
+    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.ui', operations.ui, 'true (serve the dashboard at <path>/ui) or false'));
   }
   const guard = operations.guard as { canActivate?: unknown } | Function | undefined;
   if (!guard) throw new JobDefinitionError(OPERATIONS_WITHOUT_GUARD);
@@ -18,7 +35,7 @@ export function resolveOperations(operations: OperationsOptions): { guard: NonNu
   if (typeof operations.path !== 'undefined' && (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))) {
     throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"));
   }
-  return { guard, path };
+  return { guard: guard as OperationsOptions['guard'], path, ui: operations.ui === true };
 }
 
 /**
@@ -40,5 +57,7 @@ export function withOperations(definition: DynamicModule, operations: Operations
     };
     return { ...definition, providers: [...(definition.providers ?? []), check] };
   }
-  return { ...definition, controllers: [...(definition.controllers ?? []), createOperationsController(resolveOperations(operations))] };
+  const resolved = resolveOperations(operations);
+  const controllers = [createOperationsController(resolved), ...(resolved.ui ? [createDashboardController(resolved)] : [])];
+  return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers] };
 }

@@ -32,8 +32,8 @@ describe('nestjs-background-jobs in a NestJS 12 ESM app: OpenTelemetry', () => {
   it('a run enqueued inside a trace runs inside the same trace; one enqueued outside carries none', async () => {
     const jobs = moduleRef.get(BackgroundJobs);
     const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
-    const inside = await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => jobs.runNow<void, string | null>(TracedJob));
-    const outside = await jobs.runNow<void, string | null>(TracedJob);
+    const inside = await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => jobs.runNow(TracedJob));
+    const outside = await jobs.runNow(TracedJob);
     expect([inside.result, outside.result]).toEqual([parent.traceId, null]);
   });
 });

@@ -105,6 +105,38 @@ export const NOTIFICATION_MIGRATIONS: ReadonlyArray<{ id: number; name: string; 
       )`,
     ],
   },
+  {
+    id: 2,
+    name: 'tenants, expiring claims with fencing tokens, tenant digests',
+    statements: [
+      `CREATE TABLE tenants (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        active boolean NOT NULL DEFAULT true,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      // NOTE: a database from before this migration: every tenant its rows name becomes an active tenant.
+      `INSERT INTO tenants (id, name)
+       SELECT tenant_id, tenant_id FROM notification_retries UNION SELECT tenant_id, tenant_id FROM campaigns
+       ON CONFLICT (id) DO NOTHING`,
+      // NOTE: each claim raises the row's fencing token; a delivery records the token of the claim that made it, so a
+      // holder whose claim was taken over can neither take the delivery back nor finish it.
+      `ALTER TABLE notification_retries ADD COLUMN fencing_token integer NOT NULL DEFAULT 0`,
+      `ALTER TABLE campaign_executions ADD COLUMN fencing_token integer NOT NULL DEFAULT 0`,
+      `ALTER TABLE campaign_executions ADD COLUMN claimed_at timestamptz`,
+      `ALTER TABLE notification_deliveries ADD COLUMN fencing_token integer NOT NULL DEFAULT 0`,
+      `CREATE TABLE tenant_daily_digests (
+        tenant_id text NOT NULL REFERENCES tenants (id),
+        day date NOT NULL,
+        sent integer NOT NULL,
+        failed integer NOT NULL,
+        dead_letters integer NOT NULL,
+        pending_retries integer NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, day)
+      )`,
+    ],
+  },
 ];
 
 /**

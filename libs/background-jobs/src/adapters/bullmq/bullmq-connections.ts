@@ -1,14 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
-import IORedis, { RedisOptions } from 'ioredis';
-import { REDIS_UNREACHABLE, RedisConnectionOptions } from '../../contracts';
+import { BullmqConnection, REDIS_UNREACHABLE } from '../../contracts';
 import { DEFAULTS } from '../../core';
+import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } from './redis-connection';
 
 /**
  * What a Redis client is for:
- * - `queue`: BullMQ Queues (commands; BullMQ makes the client from what `bullmq('queue')` returns);
- * - `worker`: BullMQ Workers (a blocking connection each; BullMQ makes it the same way);
- * - `commands`: the framework's own keys (pause flags, last runs, cancel tombstones, health);
+ * - `queue`: BullMQ Queues (they share the `commands` client: BullMQ lets non-blocking Queues share an instance);
+ * - `worker`: BullMQ Workers (a blocking connection each and one for commands; BullMQ makes them from what
+ *   `bullmq('worker')` returns);
+ * - `commands`: every Queue and the framework's own keys (pause flags, last runs, cancel tombstones, health);
  * - `subscriber`: the cross-instance cancel channel (a connection in subscriber mode);
  * - `lock`: the distributed lock (lazy, no offline queue, auto-pipelined);
  * - `probe`: the boot check that Redis answers.
@@ -20,23 +21,25 @@ export interface BullmqConnectionsConfig {
   connectTimeoutMs?: number;
 }
 
-/** ioredis options of each role, on top of the connection's own. */
-const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, RedisOptions> => ({
-  commands: { maxRetriesPerRequest: 1 },
+/** ioredis options of each role, on top of the connection's own (each client is named `bgj:<role>`). */
+const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, ClientOverrides> => ({
+  // NOTE: ioredis' retry defaults, as BullMQ gives its own Queue clients (which share this one): an enqueue rides out
+  // a short reconnect. The health indicator bounds its own wait.
+  commands: {},
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
   // (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
   // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
   // leaves no connection behind to keep its process alive.
-  lock: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'bgj-lock', enableAutoPipelining: true },
+  lock: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true },
   // NOTE: a short disconnectTimeout: after a refused connection ioredis otherwise keeps a 2 s timer alive, and a
   // host whose boot failed would linger that long before exiting.
   probe: {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
-    retryStrategy: () => null,
+    failFast: true,
     connectTimeout: connectTimeoutMs,
     disconnectTimeout: 100,
   },
@@ -44,42 +47,70 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
 
 /**
  * The one place the BullMQ transport (and the Redis lock the entry wires beside it) gets its Redis clients from,
- * each made for its role. `commands()` is the one shared client of the framework's own keys.
+ * each made for its role from `transport.connection` (validated here: a bad key stops the boot before any
+ * connection). `commands()` is the one shared client of every Queue and the framework's own keys. The host's own
+ * client, when it passed one, is used as the commands client and never closed.
  */
 export class BullmqConnections {
   private readonly logger = new Logger('BackgroundJobs');
-  private readonly owned: IORedis[] = [];
-  private shared?: IORedis;
+  private readonly factory: RedisConnectionFactory;
+  private readonly owned: RedisClient[] = [];
+  private shared?: RedisClient;
+  private workerTemplate?: RedisClient;
   private reachable?: Promise<void>;
 
   constructor(
-    private readonly connection: RedisConnectionOptions,
+    connection: BullmqConnection,
     private readonly config: BullmqConnectionsConfig = {},
-  ) {}
+  ) {
+    this.factory = new RedisConnectionFactory(connection);
+  }
 
   private get connectTimeoutMs(): number {
     return this.config.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
   }
 
-  /** What a BullMQ Queue or Worker takes as `connection`: BullMQ makes (and closes) that client itself. */
-  bullmq(_role: 'queue' | 'worker'): ConnectionOptions {
-    return this.connection;
+  /** A Redis Cluster (given as `cluster: { nodes }` or as the host's ioredis Cluster). */
+  get isCluster(): boolean {
+    return this.factory.isCluster;
+  }
+
+  get target(): RedisTarget {
+    return this.factory.target;
+  }
+
+  /**
+   * What a BullMQ Queue or Worker takes as `connection`. Queues share the commands client (BullMQ never closes an
+   * instance it was given). A Worker needs connections of its own: options for one server or Sentinel, which
+   * BullMQ turns into clients it closes; otherwise a lazy template that BullMQ duplicates and that never connects.
+   */
+  bullmq(role: 'queue' | 'worker'): ConnectionOptions {
+    if (role === 'queue') return this.commands();
+    const target = this.factory.target;
+    // NOTE: ioredis' and BullMQ's option types differ in details only (BullMQ passes these on to ioredis).
+    if (target.kind === 'server') return (target.url ? { url: target.url, ...target.options } : target.options) as ConnectionOptions;
+    if (target.kind === 'sentinel') return target.options as ConnectionOptions;
+    // NOTE: a Worker refuses an instance whose maxRetriesPerRequest is not null (it blocks on it).
+    if (!this.workerTemplate) {
+      this.workerTemplate = this.factory.create('worker', { maxRetriesPerRequest: null, lazyConnect: true });
+      this.owned.push(this.workerTemplate);
+    }
+    return this.workerTemplate;
   }
 
   /** A new client for `role`; the caller owns it, except `commands` and `subscriber`, which `close()` disconnects. */
-  createClient(role: Exclude<RedisRole, 'queue' | 'worker'>): IORedis {
-    const { url, ...rest } = this.connection;
-    const options = { ...rest, ...ROLE_OPTIONS(this.connectTimeoutMs)[role] };
-    const client = url ? new IORedis(url, options) : new IORedis(options);
-    if (role === 'commands') client.on('error', () => undefined);
-    if (role === 'subscriber') client.on('error', (error: Error) => this.logger.debug(`Redis: ${error.message}`));
-    if (role === 'commands' || role === 'subscriber') this.owned.push(client);
+  createClient(role: Exclude<RedisRole, 'queue' | 'worker'>): RedisClient {
+    const client = this.factory.create(role, ROLE_OPTIONS(this.connectTimeoutMs)[role]);
+    if (role === 'commands' || role === 'subscriber') {
+      client.on('error', (error: Error) => this.logger.debug(`Redis (${role}): ${error.message}`));
+      this.owned.push(client);
+    }
     return client;
   }
 
-  /** The framework's own keys (paused ids, last runs, tombstones) live beside the queues, on a client of their own. */
-  commands(): IORedis {
-    this.shared ??= this.createClient('commands');
+  /** Every Queue and the framework's own keys (paused ids, last runs, tombstones): one client, or the host's. */
+  commands(): RedisClient {
+    this.shared ??= this.factory.shared ?? this.createClient('commands');
     return this.shared;
   }
 
@@ -89,37 +120,35 @@ export class BullmqConnections {
     return this.reachable;
   }
 
-  /** Disconnects the clients this object owns (BullMQ closes its own). */
+  /** Disconnects the clients this object owns (BullMQ closes its own; the host's client is the host's). */
   close(): void {
     for (const client of this.owned.splice(0)) client.disconnect();
   }
 
   private async probe(): Promise<void> {
     const timeoutMs = this.connectTimeoutMs;
-    const client = this.createClient('probe');
+    const hostClient = this.factory.shared;
+    const client = hostClient ?? this.createClient('probe');
     let lastError: Error | undefined;
-    client.on('error', (error: Error) => {
+    const onError = (error: Error) => {
       lastError = error;
-    });
+    };
+    client.on('error', onError);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        client.connect().then(() => client.ping()),
+        (hostClient ? Promise.resolve() : client.connect()).then(() => client.ping()),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (error) {
       const cause = (lastError ?? (error as Error)).message.replace(/\.$/, '');
-      throw new Error(REDIS_UNREACHABLE(describeConnection(this.connection), cause));
+      throw new Error(REDIS_UNREACHABLE(this.factory.describe(), cause));
     } finally {
       if (timer) clearTimeout(timer);
-      client.disconnect();
+      client.off('error', onError);
+      if (!hostClient) client.disconnect();
     }
   }
-}
-
-function describeConnection(connection: RedisConnectionOptions): string {
-  if (connection.url) return connection.url.replace(/\/\/([^@/]*)@/, '//***@');
-  return `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}${connection.db ? `/${connection.db}` : ''}`;
 }

@@ -1,5 +1,6 @@
 import { JobExecution, WAIT_TIMEOUT } from '../../contracts';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, QueueDepth, RetryResult } from '../../core';
+import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, QueueDepth, RetryResult, TenantBacklog } from '../../core';
+import { BullmqFairness } from './bullmq-fairness';
 import { BullmqConnections } from './bullmq-connections';
 import { ALL_STATES, BULL_TYPES_OF, FINAL_STATES, reviveExecution, toExecution } from './bullmq-execution.mapper';
 import { BullmqKeys } from './bullmq-keys';
@@ -14,8 +15,13 @@ export class BullmqExecutionsReader extends ExecutionReader {
     private readonly queues: BullmqQueues,
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
+    private readonly fairness: BullmqFairness,
   ) {
     super();
+  }
+
+  tenantBacklog(queue: string, top: number): Promise<TenantBacklog> {
+    return this.fairness.backlog(this.queues.get(queue), top);
   }
 
   async getExecution(executionId: string): Promise<JobExecution | null> {

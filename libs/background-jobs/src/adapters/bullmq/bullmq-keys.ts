@@ -1,6 +1,31 @@
-/** The framework's own Redis keys, beside BullMQ's under the same prefix: `<prefix>:bgj:…`. */
+/**
+ * The framework's own Redis keys, beside BullMQ's under the same prefix: `<prefix>:bgj:…`, and each queue's BullMQ
+ * prefix. On a Redis Cluster with a prefix without a hash tag they carry one (docs/operations.md#production-redis).
+ */
 export class BullmqKeys {
-  constructor(readonly prefix: string) {}
+  /** On a cluster with a prefix without `{…}`: one hash tag per queue, one for the framework's keys. */
+  readonly hashTagged: boolean;
+
+  constructor(
+    readonly prefix: string,
+    cluster = false,
+  ) {
+    this.hashTagged = cluster && !/\{[^}]+\}/.test(prefix);
+  }
+
+  /**
+   * BullMQ's prefix for `queue`. BullMQ needs every key of a queue in one hash slot: on a cluster a prefix without a
+   * tag gets one per queue (`<prefix>:{<queue>}`), so different queues spread over the shards; a prefix with its own
+   * tag (`{bull}`) keeps everything in that one slot. One server or Sentinel: the prefix as given.
+   */
+  queuePrefix(queue: string): string {
+    return this.hashTagged ? `${this.prefix}:{${queue}}` : this.prefix;
+  }
+
+  /** Per-queue sentinel on a cluster (the shard holding a queue's schedulers can lose its data alone); none otherwise. */
+  queueAlive(queue: string): string | undefined {
+    return this.hashTagged ? `${this.queuePrefix(queue)}:bgj:alive` : undefined;
+  }
 
   /** Pause flags of recurring jobs: a hash of job id → `{ pausedAt }`. */
   get paused(): string {
@@ -47,7 +72,24 @@ export class BullmqKeys {
     return this.key('cancelled', executionId);
   }
 
+  /**
+   * Fair queue: a hash of tenant → the round of its last queued run (the BullMQ priority it was given). Touched in one
+   * Lua call with the queue's own `prioritized` set, so it must live in the queue's slot.
+   */
+  fairRounds(queue: string): string {
+    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:rounds`;
+  }
+
+  /**
+   * The running runs of one tenant of a capped fair job: a sorted set of execution id → expiry (ms), self-expiring.
+   * `tenant` is '' for host-level runs (a real tenant id is never empty). In the queue's slot, like the rounds.
+   */
+  fairSlots(queue: string, jobId: string, tenant: string): string {
+    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:slots:${jobId}:${tenant}`;
+  }
+
+  /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads three (alive, paused, schedules) in one MULTI. */
   private key(...parts: string[]): string {
-    return [this.prefix, 'bgj', ...parts].join(':');
+    return [this.hashTagged ? `{${this.prefix}:bgj}` : `${this.prefix}:bgj`, ...parts].join(':');
   }
 }

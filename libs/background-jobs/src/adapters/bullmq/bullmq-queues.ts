@@ -3,7 +3,9 @@ import { Job, JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqKeys } from './bullmq-keys';
 import { JobEnvelope } from './bullmq-envelope';
+import { BullmqFairness, PLAIN_LANE } from './bullmq-fairness';
 import { captureTraceContext } from './bullmq-trace';
 
 /** One BullMQ Queue per `queue` name under the prefix: what runs are added to and looked up in. */
@@ -11,21 +13,29 @@ export class BullmqQueues {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly queues = new Map<string, Queue>();
   private registry?: JobRegistry;
+  /** Queues that hold a fair job: plain runs added to them take rounds as one more lane (see `enqueue`). */
+  private fairQueues = new Set<string>();
 
   constructor(
     private readonly connections: BullmqConnections,
-    readonly prefix: string,
+    readonly keys: BullmqKeys,
+    private readonly fairness: BullmqFairness,
   ) {}
+
+  get prefix(): string {
+    return this.keys.prefix;
+  }
 
   /** The registry whose queues `known()` lists; set at boot. */
   use(registry: JobRegistry): void {
     this.registry = registry;
+    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
   }
 
   get(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.prefix });
+      queue = new Queue(name, { connection: this.connections.bullmq('queue'), prefix: this.keys.queuePrefix(name) });
       queue.on('error', (error) => this.logger.error(`Queue "${name}" failed: ${error.message}`));
       this.queues.set(name, queue);
     }
@@ -46,7 +56,8 @@ export class BullmqQueues {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
     if (run.fanOut) envelope.fanOut = true;
-    const trace = await captureTraceContext();
+    let trace = captureTraceContext();
+    if (trace instanceof Promise) trace = await trace;
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
     // enqueue, all of what this library added to Queue.add (bench/README.md).
@@ -59,18 +70,27 @@ export class BullmqQueues {
     // worker slot instead of starving behind a backlog on a shared queue (bench: "recurring start lag").
     options.priority = ENQUEUED_PRIORITY;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
-    const job = await this.get(definition.queue).add(definition.id, envelope, options);
+    const queue = this.get(definition.queue);
+    if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
+    // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
+    // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
+    // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
+    else if (this.fairQueues.has(definition.queue)) options.priority = await this.fairness.round(queue, PLAIN_LANE);
+    const job = await queue.add(definition.id, envelope, options);
     return job.id as string;
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     if (runs.length === 0) return [];
     const options = jobOptions(definition);
-    const jobs = await this.get(definition.queue).addBulk(
-      runs.map((run) => {
+    const queue = this.get(definition.queue);
+    const lanes = definition.fairness ? runs.map((run) => run.tenantId) : this.fairQueues.has(definition.queue) ? runs.map(() => PLAIN_LANE) : undefined;
+    const rounds = lanes ? await this.fairness.rounds(queue, lanes) : undefined;
+    const jobs = await queue.addBulk(
+      runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
-        return { name: definition.id, data, opts: { ...options, jobId: run.id } };
+        return { name: definition.id, data, opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id } };
       }),
     );
     return jobs.map((job) => job.id as string);
@@ -86,7 +106,7 @@ export class BullmqQueues {
   }
 }
 
-/** BullMQ priority of every enqueued run: behind the wait list, where recurring ticks land. */
+/** BullMQ priority of every enqueued run of a queue without fair jobs: behind the wait list, where recurring ticks land. */
 export const ENQUEUED_PRIORITY = 1;
 
 /** The backoff type of the framework's jobs: the worker host computes its delays with core's `retryDelayMs`. */

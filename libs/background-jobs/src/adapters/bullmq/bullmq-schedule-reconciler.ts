@@ -171,7 +171,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
         if (error) throw error;
         return value;
       }) as [number, Record<string, string>, Record<string, string>];
-      if (alive === 1) {
+      if (alive === 1 && (await this.queuesAlive(this.registry))) {
         this.rememberPaused(flags);
         this.runtimeSchedules.remember(runtime);
         return;
@@ -243,6 +243,17 @@ export class BullmqScheduleReconciler extends ScheduleStore {
       }
     }
     await this.redis.set(this.keys.alive, String(Date.now()));
+    for (const name of registry.queues()) {
+      const key = this.keys.queueAlive(name);
+      if (key) await this.redis.set(key, String(Date.now()));
+    }
+  }
+
+  /** On a cluster, each queue's slot keeps a sentinel of its own: one shard can come back empty alone. */
+  private async queuesAlive(registry: JobRegistry): Promise<boolean> {
+    const keys = registry.queues().map((name) => this.keys.queueAlive(name)).filter((key): key is string => !!key);
+    const found = await Promise.all(keys.map((key) => this.redis.exists(key)));
+    return found.every((exists) => exists === 1);
   }
 
   /** True when the runtime schedule's job is known to this app and lives on another queue than `queue`. */

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
 import { DelayedError, Job, MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import {
   CANCELLED_BEFORE_START,
@@ -8,16 +7,23 @@ import {
   JobExecution,
   UNREGISTERED_QUEUE_JOB,
 } from '../../contracts';
-import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
+import { DEFAULTS, JobRegistry, retryDelayMs, JobRunFailure, LazyAbortController, recordedFailure, ResolvedWorkerOptions, RunHandler, RunInterrupted, RunRequest } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
+import { BullmqFairness, tenantKey } from './bullmq-fairness';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { runInTraceContext } from './bullmq-trace';
+import { BullmqWorker } from './bullmq-worker';
+import { RedisClient } from './redis-connection';
 
 /** How long a cancel for a run not (yet) running here is remembered. */
 const EARLY_CANCEL_TTL_MS = 60_000;
+
+// NOTE: a run of a capped fair job whose tenant has no free slot goes back to delayed for this long (no attempt used).
+// Short enough that a freed slot is taken again soon; each wait costs one take and one move per such run (docs/fairness.md).
+const FAIR_DEFER_MS = 250;
 
 /**
  * One BullMQ Worker per queue on consumer instances: takes jobs, hands each to the pipeline, maps its outcome
@@ -30,7 +36,7 @@ export class BullmqWorkerHost {
   readonly running = new Map<string, LazyAbortController>();
   /** Cancel messages for ids not running here yet (the window between BullMQ's moveToActive and our processor). */
   private readonly earlyCancels = new Map<string, number>();
-  private subscriber?: IORedis;
+  private subscriber?: RedisClient;
   private registry?: JobRegistry;
 
   constructor(
@@ -38,6 +44,7 @@ export class BullmqWorkerHost {
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
     private readonly worker: ResolvedWorkerOptions | false,
+    private readonly fairness: BullmqFairness,
   ) {}
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
@@ -49,9 +56,9 @@ export class BullmqWorkerHost {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
-      const worker = new Worker(name, (job, token) => this.process(job, run, token), {
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
         connection: this.connections.bullmq('worker'),
-        prefix: this.queues.prefix,
+        prefix: this.keys.queuePrefix(name),
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
         // NOTE: BullMQ gates its stalled check with a key that lives one interval, so a check that lands on the
@@ -117,6 +124,8 @@ export class BullmqWorkerHost {
     if (!definition) throw new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name));
     const executionId = job.id as string;
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
+    const cap = envelope.fanOut ? undefined : definition.fairness?.concurrencyPerTenant;
+    const slot = cap === undefined ? undefined : await this.takeSlot(job, definition.queue, envelope.tenantId ?? null, cap, token);
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
     if (this.earlyCancels.delete(executionId)) controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
@@ -158,13 +167,38 @@ export class BullmqWorkerHost {
       }
       if (!(error instanceof JobRunFailure)) throw error;
       await job
-        .updateData({ ...envelope, failure: { kind: error.kind, message: error.message } })
+        .updateData({ ...envelope, failure: recordedFailure(error) })
         .catch((e: Error) => this.logger.warn(`Could not record the failure kind of ${job.id}: ${e.message}`));
       if (error.retry) throw error;
       throw new UnrecoverableError(error.message);
     } finally {
       this.running.delete(executionId);
+      if (slot) await slot.release();
     }
+  }
+
+  /**
+   * A slot of the run's tenant (renewed while the run lives, so a crashed instance's slot expires within
+   * lockDurationMs), or the run goes back to delayed without using an attempt when all `cap` are taken.
+   */
+  private async takeSlot(job: Job, queue: string, tenantId: string | null, cap: number, token?: string): Promise<{ release(): Promise<void> }> {
+    const executionId = job.id as string;
+    const slots = this.keys.fairSlots(queue, job.name, tenantKey(tenantId));
+    const ttlMs = (this.worker as ResolvedWorkerOptions).lockDurationMs;
+    if (!(await this.fairness.acquire(slots, executionId, ttlMs, cap))) {
+      await job.moveToDelayed(Date.now() + FAIR_DEFER_MS, token);
+      throw new DelayedError(`tenant at its cap of ${cap} running run(s)`);
+    }
+    const timer = setInterval(() => {
+      this.fairness.renew(slots, executionId, ttlMs).catch((e: Error) => this.logger.warn(`Renewing the fairness slot of ${executionId} failed: ${e.message}`));
+    }, ttlMs / 2);
+    timer.unref();
+    return {
+      release: async () => {
+        clearInterval(timer);
+        await this.fairness.release(slots, executionId).catch((e: Error) => this.logger.warn(`Releasing the fairness slot of ${executionId} failed (it expires): ${e.message}`));
+      },
+    };
   }
 }
 

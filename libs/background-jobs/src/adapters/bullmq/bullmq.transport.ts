@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { JobAbortedError, RedisConnectionOptions, SHUTDOWN_HANDED_BACK } from '../../contracts';
+import { BullmqConnection, JobAbortedError, SHUTDOWN_HANDED_BACK } from '../../contracts';
 import { DEFAULTS, IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun, ResolvedWorkerOptions, RunHandler, RunQueue, TransportHealth } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
 import { bullmqHealth } from './bullmq-health';
 import { BullmqKeys } from './bullmq-keys';
@@ -14,7 +15,7 @@ import { BullmqWorkerHost } from './bullmq-worker-host';
  * `transport.prefix` and `worker`; the two timings below are for tests and benchmarks only (DEFAULTS otherwise).
  */
 export interface BullmqTransportConfig {
-  connection: RedisConnectionOptions;
+  connection: BullmqConnection;
   /** BullMQ key prefix; DEFAULTS.prefix when absent. */
   prefix?: string;
   /**
@@ -49,11 +50,12 @@ export class BullmqTransport extends RunQueue {
   ) {
     super();
     this.connections = connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
-    const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix);
-    this.queues = new BullmqQueues(this.connections, keys.prefix);
-    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys);
+    const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
+    const fairness = new BullmqFairness(() => this.connections.commands(), keys);
+    this.queues = new BullmqQueues(this.connections, keys, fairness);
+    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
     this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs, worker: config.worker !== false });
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker);
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }
 
   get prefix(): string {
@@ -122,7 +124,9 @@ export class BullmqTransport extends RunQueue {
     // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
     // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
     await Promise.all(workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));
-    await Promise.all([...workers, ...this.queues.opened()].map((closable) => step('disconnect', () => closable.disconnect(), 200)));
+    // NOTE: not the Queues: they share the commands client (or the host's), and BullMQ's Queue.disconnect() would
+    // close it although the Queue does not own it. connections.close() disconnects it, unless it is the host's.
+    await Promise.all(workers.map((worker) => step('disconnect', () => worker.disconnect(), 200)));
     this.connections.close();
   }
 }

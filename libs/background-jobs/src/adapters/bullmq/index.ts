@@ -1,2 +1,3 @@
 export * from './bullmq.transport';
 export * from './bullmq-connections';
+export * from './redis-connection';

@@ -1,2 +1,3 @@
 export * from './local.transport';
 export * from './in-memory.lock';
+export * from './manual-clock';

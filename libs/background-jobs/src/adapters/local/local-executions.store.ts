@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult } from '../../core';
+import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult, TenantBacklog, topTenants } from '../../core';
 import { FINAL, LocalRun, snapshot } from './local-run';
+import { LocalClock } from './manual-clock';
 
 /**
  * The embedded transport's runs, in memory: the read model, history retention, and a change event per run
@@ -13,7 +14,10 @@ export class LocalExecutionsStore extends ExecutionReader {
   private readonly finished = new Map<string, Set<string>>();
 
   /** @param requeue puts a retried run back in the run queue. */
-  constructor(private readonly requeue: (run: LocalRun) => void) {
+  constructor(
+    private readonly requeue: (run: LocalRun) => void,
+    private readonly clock: LocalClock,
+  ) {
     super();
     this.events.setMaxListeners(0);
   }
@@ -90,10 +94,18 @@ export class LocalExecutionsStore extends ExecutionReader {
     return [...depths.values()];
   }
 
+  async tenantBacklog(queue: string, top: number): Promise<TenantBacklog> {
+    const counts = new Map<string | null, number>();
+    for (const run of this.runs.values()) {
+      if (run.state === 'pending' && run.definition.fairness && run.definition.queue === queue) counts.set(run.tenantId, (counts.get(run.tenantId) ?? 0) + 1);
+    }
+    return topTenants(queue, counts, top);
+  }
+
   /** Records a run's final state, tells its waiters, and applies history retention. */
   finish(run: LocalRun, state: JobState, fields: Partial<LocalRun>): void {
     if (state === 'completed' || state === 'skipped') run.attemptsMade += 1;
-    Object.assign(run, fields, { state, finishedAt: new Date() });
+    Object.assign(run, fields, { state, finishedAt: new Date(this.clock.now()) });
     if (state === 'completed') run.failure = undefined;
     this.changed(run);
     this.prune(run, state === 'failed' || state === 'cancelled' ? 'failed' : 'completed');
@@ -118,7 +130,7 @@ export class LocalExecutionsStore extends ExecutionReader {
     ids.delete(run.id);
     ids.add(run.id);
     const keep = run.definition.history[kind];
-    const oldest = Date.now() - keep.maxAgeSeconds * 1000;
+    const oldest = this.clock.now() - keep.maxAgeSeconds * 1000;
     for (const id of ids) {
       const finishedAt = this.runs.get(id)?.finishedAt?.getTime() ?? 0;
       if (ids.size <= keep.count && finishedAt >= oldest) break;

@@ -26,7 +26,7 @@ export interface LocalRun {
   progress?: number;
   logs: string[];
   dedupeKey?: string;
-  timer?: NodeJS.Timeout;
+  timer?: unknown;
   controller?: LazyAbortController;
 }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import { CronExpressionParser } from 'cron-parser';
 import { RecurringJobInfo } from '../../contracts';
 import { decoratorSchedule, JobDefinition, JobRegistry, loadOptionalPeer, recurringInfo, ScheduleSpec, ScheduleStore } from '../../core';
 
@@ -9,6 +10,7 @@ const SCHEDULE_PEER = {
   feature: "The embedded transport (transport: { type: 'local' })",
   install: 'npm install @nestjs/schedule@^6 (NestJS 11) or @nestjs/schedule@^12 (NestJS 12).',
 };
+import { ManualClock } from './manual-clock';
 
 /** Called on each tick with the tick it was due for (ms): the run queue adds the run. */
 export type TickHandler = (definition: JobDefinition, schedule: ScheduleSpec, tick: number) => void;
@@ -36,10 +38,15 @@ export class LocalSchedules extends ScheduleStore {
   private readonly paused = new Set<string>();
   private readonly lastRunIds = new Map<string, string>();
   private stopped = false;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
 
-  constructor(private readonly onTick: TickHandler) {
+  /** @param clock tests (`forTest()`): ticks computed here (cron-parser for cron) and fired by this clock, not @nestjs/schedule or timers. */
+  constructor(
+    private readonly onTick: TickHandler,
+    private readonly clock?: ManualClock,
+  ) {
     super();
+    this.startedAt = clock ? clock.now() : Date.now();
   }
 
   async reconcile(registry: JobRegistry): Promise<void> {
@@ -140,8 +147,29 @@ export class LocalSchedules extends ScheduleStore {
       if (spec.endDate && tick > spec.endDate.getTime()) return this.cancel(spec.id);
       this.onTick(definition, spec, tick);
     };
-    if (spec.everyMs !== undefined) this.startInterval(schedule, spec.everyMs, fire);
+    if (this.clock) this.startOnClock(schedule, this.clock, fire);
+    else if (spec.everyMs !== undefined) this.startInterval(schedule, spec.everyMs, fire);
     else this.startCron(schedule, fire);
+  }
+
+  /** Tests: each next tick computed from the manual clock's time and fired when the clock reaches it. */
+  private startOnClock(schedule: LocalSchedule, clock: ManualClock, fire: (tick: number) => void): void {
+    const { spec } = schedule;
+    let handle: unknown;
+    const arm = () => {
+      const now = clock.now();
+      const next =
+        spec.everyMs !== undefined
+          ? nextInterval(spec.startDate?.getTime() ?? 0, spec.everyMs, now)
+          : CronExpressionParser.parse(spec.cron as string, { currentDate: new Date(now), tz: spec.timezone }).next().getTime();
+      schedule.next = next;
+      handle = clock.setTimer(() => {
+        fire(next);
+        if (this.running.get(spec.id) === schedule) arm();
+      }, next - now);
+    };
+    schedule.cancel = () => clock.clearTimer(handle);
+    arm();
   }
 
   /** Ticks at startDate + k × everyMs, or at multiples of everyMs (as BullMQ's `every`). */
@@ -150,7 +178,7 @@ export class LocalSchedules extends ScheduleStore {
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       const now = Date.now();
-      const next = now < origin ? origin : origin + Math.ceil((now + 1 - origin) / everyMs) * everyMs;
+      const next = nextInterval(origin, everyMs, now);
       schedule.next = next;
       timer = setTimeout(() => {
         fire(next);
@@ -188,4 +216,9 @@ export class LocalSchedules extends ScheduleStore {
     expected = job.nextDate().toMillis();
     schedule.next = expected;
   }
+}
+
+/** The next tick of an interval after `now`: startDate + k × everyMs, or a multiple of everyMs (as BullMQ's `every`). */
+function nextInterval(origin: number, everyMs: number, now: number): number {
+  return now < origin ? origin : origin + Math.ceil((now + 1 - origin) / everyMs) * everyMs;
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { CANCELLED_BEFORE_START, CANCELLED_ON_REQUEST, JobAbortedError, SHUTDOWN_INTERRUPTED } from '../../contracts';
+import { CANCELLED_BEFORE_START, CANCELLED_ON_REQUEST, DRAIN_WITHOUT_WORKER, JobAbortedError, JobExecution, SHUTDOWN_INTERRUPTED } from '../../contracts';
 import {
   IdentifiedRun,
   JobDefinition,
@@ -12,16 +12,24 @@ import {
   RunInterrupted,
   RunOutcome,
   RunQueue,
+  recordedFailure,
   RunSchedule,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
 import { LocalExecutionsStore } from './local-executions.store';
-import { FINAL, LocalRun } from './local-run';
+import { LocalFairLanes } from './local-fair-lanes';
+import { FINAL, LocalRun, snapshot } from './local-run';
 import { LocalSchedules } from './local-schedules';
+import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
+  /**
+   * Tests (`BackgroundJobsModule.forTest`): delays, retries and cron ticks wait on this clock instead of real time,
+   * and the cron ticks are computed by cron-parser instead of @nestjs/schedule's engine.
+   */
+  clock?: ManualClock;
 }
 
 /**
@@ -31,18 +39,17 @@ export interface LocalTransportConfig {
  */
 export class LocalTransport extends RunQueue {
   private readonly logger = new Logger('BackgroundJobs');
-  readonly executions = new LocalExecutionsStore((run) => {
-    this.waiting.push(run);
-    this.pump();
-  });
-  readonly schedules = new LocalSchedules((definition, schedule, tick) => {
-    const id = `repeat:${schedule.id}:${tick}`;
-    if (this.executions.runs.has(id) || this.closing) return;
-    const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
-    const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
-    this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate });
-  });
+  readonly executions: LocalExecutionsStore;
+  readonly schedules: LocalSchedules;
+  private readonly clock: LocalClock;
+  private readonly executing = new Set<Promise<void>>();
+  /** Runs finished since `drain()` began, while it runs. */
+  private drained?: LocalRun[];
   private readonly waiting: LocalRun[] = [];
+  /** Runs of fair jobs: taken after `waiting` (as BullMQ takes its wait list before prioritized jobs), round robin. */
+  readonly fair = new LocalFairLanes();
+  /** Queues that hold a fair job: their plain runs are one lane of the round robin, not ahead of every fair run. */
+  private fairQueues = new Set<string>();
   private readonly dedupe = new Map<string, string>();
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
@@ -51,9 +58,51 @@ export class LocalTransport extends RunQueue {
 
   constructor(private readonly config: LocalTransportConfig) {
     super();
+    this.clock = config.clock ?? SYSTEM_CLOCK;
+    this.executions = new LocalExecutionsStore((run) => {
+      this.queue(run);
+      this.pump();
+    }, this.clock);
+    this.schedules = new LocalSchedules((definition, schedule, tick) => {
+      const id = `repeat:${schedule.id}:${tick}`;
+      if (this.executions.runs.has(id) || this.closing) return;
+      const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
+      const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
+      // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads fromSchedule as it starts.
+      this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate });
+    }, config.clock);
   }
 
-  async start(_registry: JobRegistry, run: RunHandler): Promise<void> {
+  /**
+   * Runs what is due until nothing waits or runs, and resolves the snapshots of the runs that finished meanwhile, in
+   * the order they finished. With `delayed`, delayed runs and retries count as due (their time is not waited for);
+   * without, they wait for the clock. Cron ticks are never made here: move the clock for those.
+   */
+  async drain(options: { delayed: boolean }): Promise<JobExecution[]> {
+    if (this.config.worker === false) throw new Error(DRAIN_WITHOUT_WORKER);
+    const drained: LocalRun[] = (this.drained = []);
+    try {
+      for (;;) {
+        for (const run of options.delayed ? this.executions.runs.values() : []) {
+          if (run.state !== 'delayed') continue;
+          this.clock.clearTimer(run.timer);
+          run.timer = undefined;
+          run.state = 'pending';
+          this.queue(run);
+        }
+        this.pump();
+        if (this.executing.size === 0) break;
+        await Promise.all(this.executing);
+      }
+    } finally {
+      this.drained = undefined;
+    }
+    return drained.map(snapshot);
+  }
+
+  async start(registry: JobRegistry, run: RunHandler): Promise<void> {
+    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
+    for (const waiting of this.waiting.splice(this.ticksWaiting())) this.queue(waiting);
     this.handler = run;
     this.accepting = this.config.worker !== false;
     this.pump();
@@ -84,9 +133,10 @@ export class LocalTransport extends RunQueue {
       run.controller?.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
       return true;
     }
-    if (run.timer) clearTimeout(run.timer);
+    if (run.timer) this.clock.clearTimer(run.timer);
     const index = this.waiting.indexOf(run);
     if (index >= 0) this.waiting.splice(index, 1);
+    else this.fair.remove(run);
     this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } });
     return true;
   }
@@ -116,7 +166,7 @@ export class LocalTransport extends RunQueue {
     scheduledAt?: Date,
     schedule?: RunSchedule,
   ): LocalRun {
-    const now = Date.now();
+    const now = this.clock.now();
     const run: LocalRun = {
       id,
       definition,
@@ -135,20 +185,20 @@ export class LocalTransport extends RunQueue {
     };
     this.executions.runs.set(id, run);
     if (delayMs > 0) this.delay(run, delayMs);
-    // NOTE: a tick goes ahead of every waiting run, as on BullMQ, so a backlog never starves a schedule.
+    // NOTE: a tick goes ahead of every waiting run, fair or not, as on BullMQ, so a backlog never starves a schedule.
     else if (schedule) this.waiting.splice(this.ticksWaiting(), 0, run);
-    else this.waiting.push(run);
+    else this.queue(run);
     this.pump();
     return run;
   }
 
   private delay(run: LocalRun, ms: number): void {
     run.state = 'delayed';
-    run.dueAt = Date.now() + ms;
-    run.timer = setTimeout(() => {
+    run.dueAt = this.clock.now() + ms;
+    run.timer = this.clock.setTimer(() => {
       run.timer = undefined;
       run.state = 'pending';
-      this.waiting.push(run);
+      this.queue(run);
       this.pump();
     }, ms);
   }
@@ -160,11 +210,19 @@ export class LocalTransport extends RunQueue {
     return index;
   }
 
+  private queue(run: LocalRun, front = false): void {
+    if (run.definition.fairness || this.fairQueues.has(run.definition.queue)) this.fair.push(run, front);
+    else if (front) this.waiting.unshift(run);
+    else this.waiting.push(run);
+  }
+
   private pump(): void {
     if (!this.accepting || !this.handler || this.config.worker === false) return;
-    while (this.active.size < this.config.worker.concurrency && this.waiting.length > 0) {
-      const run = this.waiting.shift() as LocalRun;
-      void this.execute(run);
+    while (this.active.size < this.config.worker.concurrency) {
+      const run = this.waiting.shift() ?? this.fair.take();
+      if (!run) return;
+      const executing = this.execute(run).finally(() => this.executing.delete(executing));
+      this.executing.add(executing);
     }
   }
 
@@ -173,7 +231,7 @@ export class LocalTransport extends RunQueue {
     this.active.add(run);
     run.state = 'running';
     run.attemptsStarted += 1;
-    run.startedAt = new Date();
+    run.startedAt = new Date(this.clock.now());
     run.controller = new LazyAbortController();
     this.executions.changed(run);
     let outcome: RunOutcome | undefined;
@@ -201,6 +259,7 @@ export class LocalTransport extends RunQueue {
       error = thrown;
     } finally {
       this.active.delete(run);
+      this.fair.finished(run);
       run.controller = undefined;
     }
     if (outcome) {
@@ -209,11 +268,11 @@ export class LocalTransport extends RunQueue {
     } else if (error instanceof RunInterrupted) {
       // NOTE: in one process nobody else can take it over; it waits here until this instance goes away.
       run.state = 'pending';
-      this.waiting.unshift(run);
+      this.queue(run, true);
     } else {
       run.attemptsMade += 1;
       const failure =
-        error instanceof JobRunFailure ? { kind: error.kind, message: error.message } : { kind: 'transient' as const, message: String(error) };
+        error instanceof JobRunFailure ? recordedFailure(error) : { kind: 'transient' as const, message: String(error) };
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
@@ -229,6 +288,7 @@ export class LocalTransport extends RunQueue {
   private finish(run: LocalRun, state: LocalRun['state'], fields: Partial<LocalRun>): void {
     if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
     this.executions.finish(run, state, fields);
+    this.drained?.push(run);
   }
 
   private async closeAll(): Promise<void> {
@@ -240,9 +300,10 @@ export class LocalTransport extends RunQueue {
     for (const run of this.active) run.controller?.abort(new JobAbortedError('shutdown', SHUTDOWN_INTERRUPTED(run.id, grace)));
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const run of this.executions.runs.values()) if (run.timer) clearTimeout(run.timer);
-    if (this.waiting.length > 0) {
-      this.logger.warn(`Closing: ${this.waiting.length} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
+    for (const run of this.executions.runs.values()) if (run.timer) this.clock.clearTimer(run.timer);
+    const dropped = this.waiting.length + this.fair.size;
+    if (dropped > 0) {
+      this.logger.warn(`Closing: ${dropped} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
     }
   }
 }

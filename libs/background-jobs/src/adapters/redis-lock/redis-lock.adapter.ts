@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import IORedis from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
 import { assertAcquireOptions, RenewingLease, withLease } from '../../core';
@@ -8,6 +8,12 @@ import { ACQUIRE, EXTEND, RELEASE } from './redis-lock.scripts';
 export interface RedisLockConfig {
   /** Key prefix: locks live at `<prefix>:bgj:lock:<key>`, fencing counters at `<prefix>:bgj:fence:<key>`. */
   prefix: string;
+  /**
+   * Redis Cluster: wrap the lock key in a hash tag (`lock:{<key>}`, `fence:{<key>}`), so a lock and its fencing
+   * counter share a slot (one script touches both) while different locks spread over the shards.
+   * @default false
+   */
+  hashTags?: boolean;
   /**
    * Longest wait for Redis in `acquire` before it fails with `LockUnavailableError`.
    * @default 5000
@@ -31,7 +37,7 @@ export class RedisLock extends DistributedLock {
   private closing?: Promise<void>;
 
   constructor(
-    private readonly redis: IORedis,
+    private readonly redis: IORedis | Cluster,
     private readonly config: RedisLockConfig,
   ) {
     super();
@@ -44,29 +50,40 @@ export class RedisLock extends DistributedLock {
   }
 
   lockKey(key: string): string {
-    return `${this.config.prefix}:bgj:lock:${key}`;
+    return `${this.config.prefix}:bgj:lock:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
   fenceKey(key: string): string {
-    return `${this.config.prefix}:bgj:fence:${key}`;
+    return `${this.config.prefix}:bgj:fence:${this.config.hashTags ? `{${key}}` : key}`;
   }
 
-  async acquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    assertAcquireOptions(key, options);
+  acquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+    try {
+      assertAcquireOptions(key, options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const { ttlMs, maxHoldMs } = options;
     // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/README.md).
     const token = randomUUID();
     const started = Date.now();
-    let fence: unknown;
-    try {
-      fence = await bounded(this.ready().then(() => this.redis.eval(ACQUIRE, 2, this.lockKey(key), this.fenceKey(key), token, ttlMs)), this.acquireTimeoutMs);
-    } catch (error) {
-      throw new LockUnavailableError(key, LOCK_UNAVAILABLE(key, this.acquireTimeoutMs, (error as Error).message), { cause: error });
-    }
-    if (fence === null) return null;
-    const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
-    this.leases.add(lease);
-    return lease;
+    const timeoutMs = this.acquireTimeoutMs;
+    // NOTE: one promise for the bounded wait and its outcome, not an async function awaiting a bounded race: this runs
+    // on every locked run, and every promise costs (bench/README.md, fix 10).
+    return new Promise<Lease | null>((resolve, reject) => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(new LockUnavailableError(key, LOCK_UNAVAILABLE(key, timeoutMs, error.message), { cause: error }));
+      };
+      const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      this.eval(ACQUIRE, 2, this.lockKey(key), this.fenceKey(key), token, ttlMs).then((fence) => {
+        clearTimeout(timer);
+        if (fence === null) return resolve(null);
+        const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
+        this.leases.add(lease);
+        resolve(lease);
+      }, fail);
+    });
   }
 
   withLock<R>(key: string, options: AcquireOptions, fn: (lease: Lease) => Promise<R>): Promise<{ acquired: true; result: R } | { acquired: false }> {
@@ -90,9 +107,10 @@ export class RedisLock extends DistributedLock {
     return this.closing;
   }
 
-  /** @internal */
-  eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.ready().then(() => this.redis.eval(script, keys.length, ...keys, ...args));
+  /** @internal `EVAL script numKeys ...keysAndArgs`, once the connection is ready (at once when it is). */
+  eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown> {
+    if (!this.closing && this.redis.status === 'ready') return this.redis.eval(script, numKeys, ...keysAndArgs);
+    return this.ready().then(() => this.redis.eval(script, numKeys, ...keysAndArgs));
   }
 
   /** @internal */
@@ -133,7 +151,7 @@ class RedisLease extends RenewingLease {
   async extend(): Promise<boolean> {
     if (this.done) return false;
     const requestedAt = Date.now();
-    const extended = await this.lock.eval(EXTEND, [this.lock.lockKey(this.key)], [this.token, this.ttlMs]);
+    const extended = await this.lock.eval(EXTEND, 1, this.lock.lockKey(this.key), this.token, this.ttlMs);
     if (this.done) return false;
     if (extended === 1) {
       this.expiresAt = requestedAt + this.ttlMs;
@@ -149,8 +167,8 @@ class RedisLease extends RenewingLease {
     this.lock.forget(this);
   }
 
-  protected async deleteIfOurs(): Promise<void> {
-    await this.lock.eval(RELEASE, [this.lock.lockKey(this.key)], [this.token]);
+  protected deleteIfOurs(): Promise<unknown> {
+    return this.lock.eval(RELEASE, 1, this.lock.lockKey(this.key), this.token);
   }
 
   protected override async renew(every: number): Promise<void> {
@@ -167,7 +185,7 @@ class RedisLease extends RenewingLease {
 
 /** Rejects when `promise` does not settle within `ms`. */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  // NOTE: one promise, not a race of two and a finally: this runs on every acquire.
+  // NOTE: one promise, not a race of two and a finally.
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     promise.then(

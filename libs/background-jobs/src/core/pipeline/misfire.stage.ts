@@ -1,3 +1,4 @@
+import { Clock } from '../clock';
 import { Logger } from '@nestjs/common';
 import { MISFIRE_SKIP, MISFIRE_SKIP_LOG, SCHEDULE_ENDED_SKIP } from '../../contracts';
 import { JobDefinition } from '../job-definition';
@@ -21,6 +22,7 @@ export class MisfireStage implements PipelineStage {
   constructor(
     private readonly calendar: CronCalendar,
     private readonly schedules: ScheduleStore,
+    private readonly clock: Clock,
   ) {}
 
   appliesTo(_definition: JobDefinition, tick: boolean): boolean {
@@ -39,9 +41,10 @@ export class MisfireStage implements PipelineStage {
       return new SkipRun(SCHEDULE_ENDED_SKIP(schedule.id, schedule.endDate), 'misfire');
     }
     if (schedule.misfire !== 'skip') return next();
-    const lateMs = Date.now() - request.scheduledAt.getTime();
+    const now = this.clock.now();
+    const lateMs = now - request.scheduledAt.getTime();
     if (lateMs <= schedule.misfireThresholdMs) return next();
-    const missed = ticksBetween(schedule, this.calendar, request.scheduledAt, Date.now() - schedule.misfireThresholdMs, MAX_COUNTED);
+    const missed = ticksBetween(schedule, this.calendar, request.scheduledAt, now - schedule.misfireThresholdMs, MAX_COUNTED);
     if (missed === 0) return next();
     // NOTE: a tick due while workers ran (since before it fell due, without a gap) is late only because they were
     // busy: it runs, late. Only one that fell due while no worker ran is a misfire.

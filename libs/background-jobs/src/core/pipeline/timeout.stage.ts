@@ -6,26 +6,28 @@ import { Invocation, PipelineStage } from './pipeline-stage';
  * cancel, shutdown, lock loss): a late result is ignored.
  */
 export class TimeoutStage implements PipelineStage {
-  async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
+  // NOTE: one promise settled by whichever comes first (the body, or an abort) instead of Promise.race over an
+  // async function and a second promise: two promises per run instead of five (bench/README.md, fix 9).
+  run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { controller } = invocation.context;
     const { timeoutMs, id } = invocation.definition;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(
-            () => controller.abort(new JobAbortedError('timeout', JOB_TIMED_OUT(id, timeoutMs))),
-            timeoutMs,
-          )
-        : undefined;
-    let stopListening: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      stopListening = controller.onAbort(reject);
+    return new Promise<unknown>((resolve, reject) => {
+      const timer =
+        timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbortedError('timeout', JOB_TIMED_OUT(id, timeoutMs))), timeoutMs) : undefined;
+      const stopListening = controller.onAbort((reason) => {
+        if (timer) clearTimeout(timer);
+        reject(reason);
+      });
+      const settle = (ok: boolean, value: unknown) => {
+        if (timer) clearTimeout(timer);
+        stopListening();
+        if (ok) resolve(value);
+        else reject(value as Error);
+      };
+      next().then(
+        (value) => settle(true, value),
+        (error: unknown) => settle(false, error),
+      );
     });
-    aborted.catch(() => undefined);
-    try {
-      return await Promise.race([next(), aborted]);
-    } finally {
-      if (timer) clearTimeout(timer);
-      stopListening?.();
-    }
   }
 }

@@ -1,4 +1,5 @@
 import { JobExecution } from '../../contracts';
+import { TenantBacklog } from '../tenant-backlog';
 import { ExecutionLogs, ExecutionPage, ExecutionQuery, QueueDepth, RetryResult } from './transport.types';
 
 /** Reading executions: the read model behind `getExecution`, listings, logs and depths (and `retry` of a failed run). */
@@ -13,4 +14,6 @@ export abstract class ExecutionReader {
   /** Re-queues a failed run as a fresh attempt. */
   abstract retry(executionId: string): Promise<RetryResult>;
   abstract queueDepths(): Promise<QueueDepth[]>;
+  /** Runs of fair jobs queued per tenant in `queue` (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
+  abstract tenantBacklog(queue: string, top: number): Promise<TenantBacklog>;
 }

@@ -67,6 +67,18 @@ export interface TransportHealth {
   workersExpected: number;
   workersRunning: number;
   queues: QueueDepth[];
+  /** Redis Cluster: every node the client knows, with its role and whether it answered. */
+  nodes?: RedisNodeHealth[];
+  /** Sentinel: the master the sentinels named and this instance is connected to (`host:port`). */
+  master?: string;
+}
+
+/** One Redis Cluster node as the health check saw it. */
+export interface RedisNodeHealth {
+  address: string;
+  role: 'master' | 'replica';
+  reachable: boolean;
+  error?: string;
 }
 
 /** The last lines a run logged, oldest first, and how many it logged in all. */

@@ -1,0 +1,70 @@
+import IORedis, { Cluster } from 'ioredis';
+import type { BullmqConnection } from 'nestjs-background-jobs';
+import { deleteKeysUnder, deletePrefix, testRedisUrl } from './redis';
+import { TestRedisCluster } from './redis-cluster';
+import { TestRedisSentinel } from './redis-sentinel';
+
+/** Where a BullMQ suite runs: the suite's standalone Redis, a 3+3 Redis Cluster, or a Sentinel set. */
+export type RedisTopologyKind = 'standalone' | 'cluster' | 'sentinel';
+
+/** A Redis topology a suite runs on: the connection to give the module, key clean-up, and its own teardown. */
+export interface RedisTopology {
+  kind: RedisTopologyKind;
+  connection: BullmqConnection;
+  cluster?: TestRedisCluster;
+  sentinel?: TestRedisSentinel;
+  /** A client of the topology for assertions (a Cluster on the cluster); the caller disconnects it. */
+  client(): IORedis | Cluster;
+  /** Deletes every key under `prefix`, on every master. */
+  deletePrefix(prefix: string): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Starts (cluster, Sentinel) or reuses (standalone) the topology; call in beforeAll with a 60 s timeout. */
+export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
+  if (kind === 'cluster') {
+    const cluster = await TestRedisCluster.create();
+    return {
+      kind,
+      cluster,
+      connection: { cluster: { nodes: cluster.seeds } },
+      client: () => cluster.client(),
+      deletePrefix: async (prefix) => {
+        // NOTE: SCAN runs per node; a prefix's keys spread over the masters (one hash tag per queue).
+        for (const port of await cluster.masterPorts()) await deletePrefix(prefix, `redis://127.0.0.1:${port}`).catch(() => undefined);
+      },
+      destroy: () => cluster.destroy(),
+    };
+  }
+  if (kind === 'sentinel') {
+    const sentinel = await TestRedisSentinel.create();
+    const client = () => {
+      const redis = new IORedis({ sentinels: sentinel.sentinels, name: sentinel.name, maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      return redis;
+    };
+    return {
+      kind,
+      sentinel,
+      connection: { sentinels: sentinel.sentinels, name: sentinel.name },
+      client,
+      deletePrefix: async (prefix) => {
+        const redis = client();
+        try {
+          await deleteKeysUnder(redis, prefix);
+        } finally {
+          redis.disconnect();
+        }
+      },
+      destroy: () => sentinel.destroy(),
+    };
+  }
+  const url = testRedisUrl();
+  return {
+    kind,
+    connection: { url },
+    client: () => new IORedis(url, { maxRetriesPerRequest: 1 }),
+    deletePrefix: (prefix) => deletePrefix(prefix, url),
+    destroy: async () => undefined,
+  };
+}
