@@ -473,6 +473,37 @@ describe.each<ContractTarget>(['bullmq standalone', 'local', 'bullmq cluster', '
     expect(floodFinished).toBeLessThan(750);
   }, 60_000);
 
+  it('fairness with plain runs on the same queue: neither a plain flood nor a fair flood keeps the other side waiting behind it', async () => {
+    const concurrency = 5;
+    const started: string[] = [];
+    const finished: string[] = [];
+    const body = (kind: string) => async () => {
+      started.push(kind);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      finished.push(kind);
+    };
+    const Fair = defineJob('SharedFairJob', { id: 'shared-fair', fairness: 'tenant' }, body('fair'));
+    const Plain = defineJob('SharedPlainJob', { id: 'shared-plain' }, body('plain'));
+    const jobs = await boot({ jobs: [Fair, Plain], worker: { concurrency } });
+
+    // NOTE: one turn each per round; besides that, what was taken when the late runs arrived and what BullMQ's worker
+    // fetched ahead, one slot's worth each: 20 + 2 × 5 flood runs at most start while the 20 late ones do.
+    const floodDuring = (flood: string, late: string, before: number) => started.slice(before, started.lastIndexOf(late)).filter((k) => k === flood).length;
+
+    await Promise.all(Array.from({ length: 600 }, () => jobs.enqueue(Plain)));
+    let before = started.length;
+    await Promise.all(Array.from({ length: 20 }, () => jobs.enqueue(Fair, undefined, { tenantId: 'quiet' })));
+    await waitFor('the 20 fair runs behind a plain flood', () => finished.filter((k) => k === 'fair').length === 20, 20_000);
+    expect(floodDuring('plain', 'fair', before)).toBeLessThanOrEqual(20 + 2 * concurrency);
+    await waitFor('the plain flood to drain', () => finished.filter((k) => k === 'plain').length === 600, 30_000);
+
+    await Promise.all(Array.from({ length: 600 }, () => jobs.enqueue(Fair, undefined, { tenantId: 'flood' })));
+    before = started.length;
+    await Promise.all(Array.from({ length: 20 }, () => jobs.enqueue(Plain)));
+    await waitFor('the 20 plain runs behind a fair flood', () => finished.filter((k) => k === 'plain').length === 620, 20_000);
+    expect(floodDuring('fair', 'plain', before)).toBeLessThanOrEqual(20 + 2 * concurrency);
+  }, 90_000);
+
   it('fairness { concurrencyPerTenant: 2 }: at most 2 runs of one tenant at once, host-level runs as one tenant, no attempt used by waiting', async () => {
     const runningNow = new Map<string | null, number>();
     const maxRunning = new Map<string | null, number>();
