@@ -18,9 +18,11 @@ import {
   EXECUTION_NOT_FOUND,
   INVALID_QUERY,
   MAXMEMORY_POLICY_WARNING,
+  INVALID_SCHEDULE_BODY,
   RECURRING_NOT_FOUND,
+  SCHEDULE_NOT_FOUND,
 } from 'nestjs-background-jobs/operations/operations.messages';
-import { NOT_RECURRING, RETRY_NOT_FAILED, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts';
+import { INVALID_SCHEDULE, NOT_RECURRING, RETRY_NOT_FAILED, SCHEDULE_ID_TAKEN, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts';
 import { OpsModule } from '../../apps/sample-app/src/ops/ops.module';
 import { OpsTokenGuard } from '../../apps/sample-app/src/ops/ops-token.guard';
 import { defineJob, startHttpJobsApp } from '../support/jobs-app';
@@ -99,7 +101,7 @@ describe('operations surface (HTTP)', () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
     const app = await boot([Job], { operations: { guard: TokenGuard, path: '/admin/jobs/' } });
     const server = app.getHttpServer();
-    const routes: Array<['get' | 'post', string]> = [
+    const routes: Array<['get' | 'post' | 'put' | 'delete', string]> = [
       ['get', '/admin/jobs/executions'],
       ['get', '/admin/jobs/executions/x'],
       ['post', '/admin/jobs/executions/x/cancel'],
@@ -108,6 +110,8 @@ describe('operations surface (HTTP)', () => {
       ['post', '/admin/jobs/recurring/nightly/pause'],
       ['post', '/admin/jobs/recurring/nightly/resume'],
       ['post', '/admin/jobs/recurring/nightly/trigger'],
+      ['put', '/admin/jobs/schedules/nightly:extra'],
+      ['delete', '/admin/jobs/schedules/nightly:extra'],
       ['get', '/admin/jobs/metrics'],
     ];
     for (const [method, path] of routes) {
@@ -280,7 +284,8 @@ describe('operations surface (HTTP)', () => {
     expect(after.lastRun.executionId).toBe(triggered.body.executionId);
 
     const jobs = app.get(BackgroundJobs);
-    await expect(jobs.pause('nope')).rejects.toThrow(new InvalidJobInputError(UNKNOWN_JOB('nope', ['nightly', 'one-off'])));
+    await expect(jobs.pause('nope')).rejects.toThrow(new InvalidJobInputError(NOT_RECURRING('nope', 'pause')));
+    await expect(jobs.trigger('nope')).rejects.toThrow(new InvalidJobInputError(UNKNOWN_JOB('nope', ['nightly', 'one-off'])));
     await expect(jobs.resume(OneOff)).rejects.toThrow(new InvalidJobInputError(NOT_RECURRING('one-off', 'resume')));
 
     for (const action of ['pause', 'resume', 'trigger']) {
@@ -288,6 +293,40 @@ describe('operations surface (HTTP)', () => {
       expect(unknown.body.message).toBe(RECURRING_NOT_FOUND('nope', ['nightly']));
       await request(server).post(`/jobs/recurring/one-off/${action}`).set(auth).expect(404);
     }
+  });
+
+  it('PUT and DELETE schedules/:id create, replace and remove a runtime schedule; a bad body is a 400 naming the field', async () => {
+    const payloads: unknown[] = [];
+    const Report = defineJob('ReportJob', { id: 'report' }, (ctx) => {
+      payloads.push(ctx.data);
+    });
+    const app = await boot([Report]);
+    const server = app.getHttpServer();
+
+    const created = await request(server).put('/jobs/schedules/report:acme').set(auth).send({ jobId: 'report', everyMs: 1_000, data: { v: 1 }, tenantId: 'acme' }).expect(200);
+    expect(created.body).toMatchObject({ scheduleId: 'report:acme', source: 'runtime', jobId: 'report', everyMs: 1_000, tenantId: 'acme', data: { v: 1 } });
+    await waitFor('a tick with the payload', () => payloads.some((p) => (p as { v: number }).v === 1), 3_000);
+    const startDate = new Date(Date.now() + 60_000).toISOString();
+    const replaced = await request(server).put('/jobs/schedules/report:acme').set(auth).send({ jobId: 'report', cron: '0 6 * * *', startDate }).expect(200);
+    expect(replaced.body).toMatchObject({ scheduleId: 'report:acme', cron: '0 6 * * *', startDate });
+    expect((await request(server).get('/jobs/recurring').set(auth).expect(200)).body.map((r: { scheduleId: string }) => r.scheduleId)).toEqual(['report:acme']);
+    await request(server).post('/jobs/recurring/report:acme/pause').set(auth).expect(200);
+
+    const bad: Array<[object, string]> = [
+      [{ everyMs: 1_000 }, INVALID_SCHEDULE_BODY('jobId', undefined, 'the id of a @PipelineJob')],
+      [{ jobId: 'report', everyMs: 1_000, startDate: 'soon' }, INVALID_SCHEDULE_BODY('startDate', 'soon', 'an ISO 8601 date string')],
+      [{ jobId: 'report', everyMs: -5 }, INVALID_SCHEDULE('report:bad', 'everyMs', -5, 'a positive integer (milliseconds)')],
+    ];
+    for (const [body, message] of bad) {
+      expect((await request(server).put('/jobs/schedules/report:bad').set(auth).send(body).expect(400)).body.message).toBe(message);
+    }
+    expect((await request(server).put('/jobs/schedules/report').set(auth).send({ jobId: 'report', everyMs: 1_000 }).expect(400)).body.message).toBe(
+      SCHEDULE_ID_TAKEN('report', 'upsert'),
+    );
+
+    await request(server).delete('/jobs/schedules/report:acme').set(auth).expect(200, { scheduleId: 'report:acme', removed: true });
+    expect((await request(server).delete('/jobs/schedules/report:acme').set(auth).expect(404)).body.message).toBe(SCHEDULE_NOT_FOUND('report:acme'));
+    expect((await request(server).get('/jobs/recurring').set(auth).expect(200)).body).toEqual([]);
   });
 
   it('pause stops a one-second job for three seconds, survives a restart, and resume restarts it', async () => {

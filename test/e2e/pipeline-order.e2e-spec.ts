@@ -85,9 +85,9 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     apps.push(app);
     const runner = app.get(PipelineRunner);
     const registry = app.get(JobRegistry);
-    const names = (fanOut: boolean, id: string) => runner.chainOf(registry.get(id)!, fanOut).map((stage) => stage.constructor.name);
+    const names = (fanOut: boolean, id: string, tick = false) => runner.chainOf(registry.get(id)!, fanOut, tick).map((stage) => stage.constructor.name);
 
-    expect(names(false, 'full')).toEqual([
+    expect(names(false, 'full', true)).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',
@@ -99,8 +99,12 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
       'LockStage',
       'HostInterceptorsStage',
     ]);
-    expect(names(true, 'full')).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'MisfireStage', 'PauseStage', 'LastRunStage', 'TimeoutStage']);
+    expect(names(true, 'full', true)).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'MisfireStage', 'PauseStage', 'LastRunStage', 'TimeoutStage']);
+    // NOTE: a run that is not a tick skips misfire and pause; a job with a decorator schedule still records it as its last run.
+    expect(names(false, 'full')).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'LastRunStage', 'TimeoutStage', 'SchemaStage', 'LockStage', 'HostInterceptorsStage']);
     expect(names(false, 'plain')).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'TimeoutStage', 'HostInterceptorsStage']);
+    // NOTE: any job may have runtime schedules: their ticks pass the schedule stages.
+    expect(names(false, 'plain', true)).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'MisfireStage', 'PauseStage', 'LastRunStage', 'TimeoutStage', 'HostInterceptorsStage']);
   });
 });
 

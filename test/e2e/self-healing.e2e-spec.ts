@@ -43,12 +43,15 @@ describe('self-healing schedules and the misfire policy', () => {
     return queue;
   };
 
-  it('Redis stopped for 5 s and restarted empty: within 10 s schedulers and pause flags are back and ticks run, no app restart', async () => {
+  it('Redis stopped for 5 s and restarted empty: within 10 s schedulers (runtime ones too) and pause flags are back and ticks run, no app restart', async () => {
     const ticks: number[] = [];
+    const payloads: unknown[] = [];
     const Tick = defineJob('TickJob', { id: 'tick', cron: '* * * * * *' }, (ctx: JobContext) => ticks.push(ctx.scheduledAt!.getTime()));
     const Paused = defineJob('PausedJob', { id: 'paused-report', cron: '0 3 * * *' });
-    const app = await boot([Tick, Paused]);
+    const Report = defineJob('ReportJob', { id: 'report' }, (ctx: JobContext) => payloads.push(ctx.data));
+    const app = await boot([Tick, Paused, Report]);
     await app.get(BackgroundJobs).pause('paused-report');
+    await app.get(BackgroundJobs).upsertSchedule(Report, { id: 'report:every', everyMs: 1_000, data: { runtime: true } });
     await waitFor('a first tick', () => ticks.length >= 1, 5_000);
 
     await redis.stop();
@@ -57,10 +60,13 @@ describe('self-healing schedules and the misfire policy', () => {
     await redis.start();
     const back = Date.now();
 
+    const payloadsBefore = payloads.length;
     await waitFor('a tick after Redis came back', () => ticks.some((t) => t >= back), 10_000, 100);
+    await waitFor('a runtime tick after Redis came back', () => payloads.length > payloadsBefore, 10_000, 100);
     expect(Date.now() - back).toBeLessThan(10_000);
     const schedulers = await plainQueue().getJobSchedulers(0, -1);
-    expect(schedulers.map((s) => s.key)).toEqual(['tick']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['report:every', 'tick']);
+    expect(payloads[payloads.length - 1]).toEqual({ runtime: true });
     expect((await app.get(BackgroundJobs).listRecurring()).find((r) => r.jobId === 'paused-report')).toMatchObject({ paused: true });
   }, 30_000);
 
@@ -69,7 +75,8 @@ describe('self-healing schedules and the misfire policy', () => {
     ['run-once', 1],
   ])("every instance down across three ticks: misfire '%s' makes up %i run(s)", async (misfire, catchUps) => {
     const runs: Array<{ tick: number; at: number }> = [];
-    const Job = defineJob('MinuteJob', { id: 'every-second', cron: '* * * * * *', misfire }, (ctx: JobContext) => {
+    // NOTE: 1 s past its tick a run counts as missed; the downtime below is over three ticks.
+    const Job = defineJob('MinuteJob', { id: 'every-second', cron: '* * * * * *', misfire, misfireThresholdMs: 1_000 }, (ctx: JobContext) => {
       runs.push({ tick: ctx.scheduledAt!.getTime(), at: Date.now() });
     });
     const first = await boot([Job]);
@@ -99,7 +106,7 @@ describe('self-healing schedules and the misfire policy', () => {
     const attempts: Array<{ tick: number; attempt: number }> = [];
     const Job = defineJob(
       'FlakyTickJob',
-      { id: 'flaky-tick', cron: '* * * * * *', misfire: 'skip', retry: { attempts: 2, backoffMs: 2_500 } },
+      { id: 'flaky-tick', cron: '* * * * * *', misfire: 'skip', misfireThresholdMs: 1_000, retry: { attempts: 2, backoffMs: 2_500 } },
       (ctx: JobContext) => {
         attempts.push({ tick: ctx.scheduledAt!.getTime(), attempt: ctx.attempt });
         if (ctx.attempt === 1 && attempts.filter((a) => a.attempt === 1).length === 1) throw new Error('ECONNRESET');

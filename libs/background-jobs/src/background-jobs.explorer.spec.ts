@@ -106,6 +106,17 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
     expect((error as Error).message).toBe(INVALID_JOB_OPTION('misfire-job', 'MisfireJob', 'misfire', 'catch-up', "'skip' or 'run-once'"));
   });
 
+  it.each<[string, Record<string, unknown>, string, unknown, string]>([
+    ['cron and everyMs both', { cron: '0 3 * * *', everyMs: 1_000 }, 'cron/everyMs', { cron: '0 3 * * *', everyMs: 1_000 }, 'one of cron or everyMs, not both'],
+    ['everyMs not a positive integer', { everyMs: 0 }, 'everyMs', 0, 'a positive integer (milliseconds)'],
+    ['an end before the start', { everyMs: 1_000, startDate: new Date(2_000), endDate: new Date(1_000) }, 'endDate', new Date(1_000).toISOString(), `a date after startDate ${new Date(2_000).toISOString()}`],
+    ['a misfireThresholdMs below 0', { cron: '0 3 * * *', misfireThresholdMs: -1 }, 'misfireThresholdMs', -1, 'an integer ≥ 0 (milliseconds)'],
+  ])('bad schedule timing: %s', async (_label, options, option, value, expected) => {
+    const error = await boot([job('TimedJob', { id: 'timed-job', ...options })]);
+    expect(error).toBeInstanceOf(JobDefinitionError);
+    expect((error as Error).message).toBe(INVALID_JOB_OPTION('timed-job', 'TimedJob', option, value, expected));
+  });
+
   it('a bad module option stops the boot too', async () => {
     const error = await boot([], { worker: { concurrency: -1 } });
     expect((error as Error).message).toBe(INVALID_MODULE_OPTION('worker.concurrency', -1, 'a positive integer'));

@@ -21,16 +21,27 @@ import {
   JobEventName,
 } from './contracts';
 import { BackgroundJob, JobInterceptor } from './contracts';
-import { intAtLeast, JobDefinition, JobEvents, jobPolicyProblem, JobRegistry, ResolvedJobsOptions, TenantDirectoryLocator } from './core';
+import {
+  CronCalendar,
+  DEFAULTS,
+  intAtLeast,
+  JobDefinition,
+  JobEvents,
+  jobPolicyProblem,
+  JobRegistry,
+  ResolvedJobsOptions,
+  SCHEDULE_ID,
+  scheduleProblem,
+  TenantDirectoryLocator,
+} from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
-const JOB_ID = /^[a-z0-9][a-z0-9:._-]*$/;
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
 const OPTION_KEYS = new Set([
   'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
-  'misfire', 'schema', 'fairness',
+  'misfire', 'misfireThresholdMs', 'schema', 'everyMs', 'startDate', 'endDate', 'data', 'fairness',
 ]);
 const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
 
@@ -48,6 +59,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     private readonly registry: JobRegistry,
     private readonly options: ResolvedJobsOptions,
     private readonly directories: TenantDirectoryLocator,
+    private readonly calendar: CronCalendar,
     private readonly moduleRef: ModuleRef,
     private readonly scanner: MetadataScanner,
     private readonly events: JobEvents,
@@ -128,7 +140,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
 
   private define(wrapper: InstanceWrapper, jobClass: Function, options: PipelineJobOptions): JobDefinition {
     const className = jobClass.name || '(anonymous class)';
-    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !JOB_ID.test(options.id)) {
+    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !SCHEDULE_ID.test(options.id)) {
       throw new JobDefinitionError(INVALID_JOB_ID(options?.id, className));
     }
     const { id } = options;
@@ -150,6 +162,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const problem = cronProblem(options.cron, timezone);
       if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
     }
+    const timing = scheduleProblem(options, this.calendar, false);
+    if (timing) throw bad(timing.option, timing.value, timing.expected);
     const queue = options.queue ?? DEFAULT_QUEUE;
     if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) {
       throw bad('queue', queue, "a name of letters, digits, '.', '_' or '-' (BullMQ forbids ':')");
@@ -182,8 +196,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     }
     const enabled = options.enabled ?? true;
     if (typeof enabled !== 'boolean') throw bad('enabled', enabled, 'true or false');
-    const misfire = options.misfire ?? 'skip';
-    if (misfire !== 'skip' && misfire !== 'run-once') throw bad('misfire', misfire, "'skip' or 'run-once'");
+    const misfire = options.misfire ?? DEFAULTS.misfire;
+    const misfireThresholdMs = options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs;
     const schema = options.schema;
     if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
@@ -195,6 +209,10 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       jobClass,
       instance,
       cron: options.cron,
+      everyMs: options.everyMs,
+      startDate: options.startDate,
+      endDate: options.endDate,
+      data: options.data,
       timezone,
       queue,
       tenancy,
@@ -205,6 +223,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       replaces,
       enabled,
       misfire,
+      misfireThresholdMs,
       schema,
       fairness,
     };

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { CronCalendar } from './core';
+import { cronProblem, isKnownTimezone } from './cron-validation';
 
 /** CronCalendar on cron-parser, the parser BullMQ computes its scheduler ticks with. */
 export class CronParserCalendar extends CronCalendar {
@@ -8,5 +9,13 @@ export class CronParserCalendar extends CronCalendar {
     let count = 0;
     while (count < max && ticks.next().getTime() <= until) count += 1;
     return count;
+  }
+
+  cronProblem(pattern: unknown, timezone: string): string | undefined {
+    return cronProblem(pattern, timezone);
+  }
+
+  isKnownTimezone(timezone: unknown): boolean {
+    return isKnownTimezone(timezone);
   }
 }

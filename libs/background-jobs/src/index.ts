@@ -38,6 +38,7 @@ export type {
   RunNowOptions,
   RecurringJobInfo,
   PipelineJobOptions,
+  ScheduleOptions,
   RetryOptions,
   HistoryOptions,
   JobLockOptions,

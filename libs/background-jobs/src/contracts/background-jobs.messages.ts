@@ -74,7 +74,20 @@ export const WAIT_TIMEOUT = (executionId: string, ms: number): string =>
   `Fix: raise waitTimeoutMs, or poll getExecution().`;
 
 export const NOT_RECURRING = (id: string, action: string): string =>
-  `Job "${id}" is not recurring (no cron, or enabled: false), so there is no schedule to ${action}. Fix: ${action} a job with a cron.`;
+  `"${id}" is neither a recurring job (cron or everyMs, enabled) nor a runtime schedule, so there is no schedule to ${action}. ` +
+  `Fix: ${action} a job with a cron or everyMs, or the id of a schedule made with upsertSchedule.`;
+
+export const INVALID_SCHEDULE = (scheduleId: unknown, option: string, value: unknown, expected: string): string =>
+  `Schedule ${show(scheduleId)} has invalid ${option} ${show(value)}: expected ${expected}. Fix: pass ${expected}; nothing was scheduled.`;
+
+export const SCHEDULE_ID_TAKEN = (scheduleId: string, action: 'upsert' | 'remove'): string =>
+  `Schedule id "${scheduleId}" is the id of a @PipelineJob, whose own schedule is declared by its decorator. ` +
+  (action === 'upsert'
+    ? `Fix: choose another id for the runtime schedule (e.g. "${scheduleId}:runtime").`
+    : `Fix: pause it (pause("${scheduleId}")) or set enabled: false on the job; removeSchedule removes runtime schedules only.`);
+
+export const SCHEDULE_OF_DISABLED_JOB = (scheduleId: string, jobId: string): string =>
+  `Schedule "${scheduleId}" names job "${jobId}", which is disabled (enabled: false). Fix: enable the job first; nothing was scheduled.`;
 
 export const RETRY_NOT_FAILED = (executionId: string, state: string): string =>
   `Execution "${executionId}" is ${state}; only failed runs can be retried. ` +
@@ -207,10 +220,14 @@ export const SHUTDOWN_INTERRUPTED = (executionId: string, graceMs: number): stri
 
 export const PAUSED_SKIP = (id: string): string => `Job "${id}" is paused.`;
 
-export const MISFIRE_SKIP = (missed: number): string => `misfire: ${missed} later tick(s) were missed while no instance was running`;
+export const MISFIRE_SKIP = (missed: number, lateMs: number, thresholdMs: number): string =>
+  `misfire: ${missed} later tick(s) were missed while no worker ran (the tick started ${lateMs} ms late, past misfireThresholdMs ${thresholdMs})`;
 
-export const MISFIRE_SKIP_LOG = (id: string, missed: number): string =>
-  `Skipped a run of "${id}": ${missed} later tick(s) were already due when it started (misfire: 'skip').`;
+export const SCHEDULE_ENDED_SKIP = (scheduleId: string, endDate: Date): string =>
+  `schedule "${scheduleId}" ended at ${endDate.toISOString()}: a tick due after its endDate does not run`;
+
+export const MISFIRE_SKIP_LOG = (scheduleId: string, missed: number, lateMs: number): string =>
+  `Skipped a tick of schedule "${scheduleId}": ${lateMs} ms late, ${missed} later tick(s) already due when it started (misfire: 'skip').`;
 
 export const MISSING_OPTIONAL_PEER = (pkg: string, feature: string, install: string): string =>
   `${feature} needs ${pkg}, which is not installed (it is an optional peer dependency of nestjs-background-jobs). ` +

@@ -69,9 +69,22 @@ export interface RunNowOptions<T = unknown> extends EnqueueOptions {
 
 /** A recurring job as registered. */
 export interface RecurringJobInfo {
+  /** The schedule's id: the job id for a `@PipelineJob` schedule, the given id for a runtime one. */
+  scheduleId: string;
+  /** `decorator`: declared by `@PipelineJob`; `runtime`: made by `upsertSchedule`. */
+  source: 'decorator' | 'runtime';
   jobId: string;
-  cron: string;
+  /** The cron pattern, or absent for an interval schedule. */
+  cron?: string;
+  /** The interval, or absent for a cron schedule. */
+  everyMs?: number;
   timezone: string;
+  startDate?: Date;
+  endDate?: Date;
+  /** Tenant the ticks run as (null: host level). */
+  tenantId: string | null;
+  /** The ticks' payload. */
+  data?: unknown;
   queue: string;
   tenancy: 'host' | 'per-tenant';
   enabled: boolean;

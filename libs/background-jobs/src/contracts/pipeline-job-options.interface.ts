@@ -64,6 +64,26 @@ export interface PipelineJobOptions {
    */
   cron?: string;
   /**
+   * Run every this many milliseconds instead of on a cron pattern (BullMQ's `every`); a positive integer.
+   * @default undefined (not recurring)
+   */
+  everyMs?: number;
+  /**
+   * No tick before this date (the schedule waits for it).
+   * @default undefined (from now)
+   */
+  startDate?: Date;
+  /**
+   * No tick after this date (the schedule ends).
+   * @default undefined (never ends)
+   */
+  endDate?: Date;
+  /**
+   * The payload of every scheduled tick (`ctx.data`).
+   * @default undefined
+   */
+  data?: unknown;
+  /**
    * IANA time zone the cron pattern is read in.
    * @default 'UTC'
    */
@@ -99,14 +119,21 @@ export interface PipelineJobOptions {
    */
   history?: HistoryOptions;
   /**
-   * What a recurring job does about ticks missed while no instance was running: `skip` (not made up: a
-   * scheduled run that starts after its next tick was already due ends `skipped`) or `run-once` (one
-   * catch-up run at start when at least one tick was missed, however many). A run counts as overdue when its
-   * next tick was already due over a second before its first attempt started (retries are never skipped).
-   * Ignored by the embedded transport: it keeps nothing across restarts, so it never knows a tick was missed.
-   * @default 'skip'
+   * What a recurring job does about ticks missed while no instance was running: `run-once` (one catch-up run at
+   * start however many ticks were missed, as Hangfire's Relaxed mode and Quartz's smart policy) or `skip` (a tick
+   * that starts more than `misfireThresholdMs` late while a later tick was already due, and that fell due while no
+   * worker ran, ends `skipped`; one late only because workers were busy runs). Ticks go ahead of enqueued runs on a
+   * shared queue, so a busy queue delays a tick by at most the runs already started.
+   * The embedded transport keeps nothing across restarts, so it has no ticks missed while down.
+   * @default 'run-once'
    */
   misfire?: 'skip' | 'run-once';
+  /**
+   * How late a tick may start before it counts as missed (`misfire: 'skip'`); first attempts only, retries are
+   * never skipped. Quartz's default.
+   * @default 60000
+   */
+  misfireThresholdMs?: number;
   /**
    * Checks the payload on the worker before the run: `parse(data)` (a zod-like schema) or a function that
    * returns the data or throws. A payload it rejects fails the run permanently (no retry).
@@ -131,4 +158,55 @@ export interface PipelineJobOptions {
    * @default true
    */
   enabled?: boolean;
+}
+
+/** Options of `BackgroundJobs.upsertSchedule`: one runtime schedule of a job, created or replaced in place. */
+export interface ScheduleOptions {
+  /** Schedule id, `/^[a-z0-9][a-z0-9:._-]*$/`, not a `@PipelineJob` id. It is also the BullMQ job scheduler id. */
+  id: string;
+  /**
+   * Cron pattern (5 fields, or 6 with seconds first); exactly one of `cron` and `everyMs`.
+   * @default undefined
+   */
+  cron?: string;
+  /**
+   * Interval in milliseconds, a positive integer; exactly one of `cron` and `everyMs`.
+   * @default undefined
+   */
+  everyMs?: number;
+  /**
+   * IANA time zone the cron pattern is read in.
+   * @default 'UTC'
+   */
+  timezone?: string;
+  /**
+   * The payload of every tick (`ctx.data`).
+   * @default undefined
+   */
+  data?: unknown;
+  /**
+   * Tenant every tick runs as; a per-tenant job with `null` fans out to every tenant.
+   * @default null (host level)
+   */
+  tenantId?: string | null;
+  /**
+   * No tick before this date.
+   * @default undefined (from now)
+   */
+  startDate?: Date;
+  /**
+   * No tick after this date.
+   * @default undefined (never ends)
+   */
+  endDate?: Date;
+  /**
+   * Missed-tick policy, as `@PipelineJob`'s `misfire`.
+   * @default the job's `misfire`
+   */
+  misfire?: 'skip' | 'run-once';
+  /**
+   * How late a tick may start before it counts as missed, as `@PipelineJob`'s.
+   * @default the job's `misfireThresholdMs`
+   */
+  misfireThresholdMs?: number;
 }

@@ -17,6 +17,10 @@ import {
   JobExecution,
   RecurringJobInfo,
   RunNowOptions,
+  INVALID_SCHEDULE,
+  SCHEDULE_ID_TAKEN,
+  SCHEDULE_OF_DISABLED_JOB,
+  ScheduleOptions,
   TenantContext,
   UNKNOWN_JOB,
 } from '../contracts';
@@ -32,6 +36,10 @@ import { ExecutionReader } from './ports/execution-reader.port';
 import { RunQueue } from './ports/run-queue.port';
 import { ScheduleStore } from './ports/schedule-store.port';
 import { ExecutionPage, ExecutionQuery } from './ports/transport.types';
+import { CronCalendar } from './ports/cron-calendar.port';
+import { decoratorSchedule, SCHEDULE_ID, scheduleProblem, ScheduleSpec } from './schedule';
+
+const SCHEDULE_OPTION_KEYS = new Set(['id', 'cron', 'everyMs', 'timezone', 'data', 'tenantId', 'startDate', 'endDate', 'misfire', 'misfireThresholdMs']);
 
 /**
  * A job class decorated with `@PipelineJob` (payload and result types follow from its `execute`), or its id
@@ -53,6 +61,7 @@ export class BackgroundJobs {
     private readonly schedules: ScheduleStore,
     private readonly tenant: TenantContext,
     private readonly options: ResolvedJobsOptions,
+    private readonly calendar: CronCalendar,
     private readonly clock: Clock,
   ) {}
 
@@ -94,9 +103,64 @@ export class BackgroundJobs {
     return (await this.executions.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<JobResultOf<J>>;
   }
 
-  /** Runs a job now, as its schedule would (host level, no payload; a per-tenant job fans out). Resolves the execution id. */
-  trigger(job: JobRef): Promise<string> {
-    return this.enqueue(job, undefined, { tenantId: null });
+  /**
+   * Runs a schedule's tick now, as the schedule would (its tenant and payload; a per-tenant job at host level fans
+   * out). Takes a job (its decorator schedule, or host level without payload when it has none) or a runtime
+   * schedule id. Resolves the execution id.
+   */
+  async trigger(job: JobRef): Promise<string> {
+    const runtime = typeof job === 'string' && !this.registry.get(job) ? await this.schedules.runtime(job) : undefined;
+    if (runtime) return this.enqueue(runtime.jobId, runtime.data, { tenantId: runtime.tenantId });
+    const definition = this.resolve(job);
+    return this.enqueue(definition.id, isRecurring(definition) ? definition.data : undefined, { tenantId: null });
+  }
+
+  /**
+   * Creates or replaces (in place, one scheduler per id) a runtime schedule of `job`: cron or everyMs, with its own
+   * payload, tenant and window. Persisted where the transport keeps its runs (Redis on BullMQ), so it survives
+   * restarts and other instances' boots. Rejects with InvalidJobInputError, scheduling nothing, on bad input.
+   */
+  async upsertSchedule<T = unknown>(job: JobRef, options: ScheduleOptions & { data?: T }): Promise<RecurringJobInfo> {
+    const definition = this.resolve(job);
+    const id = (options as { id?: unknown } | undefined)?.id;
+    const bad = (option: string, value: unknown, expected: string) => new InvalidJobInputError(INVALID_SCHEDULE(id, option, value, expected));
+    if (typeof options !== 'object' || options === null) throw bad('options', options, 'an object { id, cron | everyMs, … }');
+    for (const key of Object.keys(options)) {
+      if (!SCHEDULE_OPTION_KEYS.has(key)) throw bad(`option "${key}"`, (options as unknown as Record<string, unknown>)[key], `one of ${[...SCHEDULE_OPTION_KEYS].join(', ')}`);
+    }
+    if (typeof id !== 'string' || !SCHEDULE_ID.test(id)) throw bad('id', id, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/');
+    if (this.registry.get(id)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(id, 'upsert'));
+    if (!definition.enabled) throw new InvalidJobInputError(SCHEDULE_OF_DISABLED_JOB(id, definition.id));
+    const problem = scheduleProblem(options, this.calendar, true);
+    if (problem) throw bad(problem.option, problem.value, problem.expected);
+    const tenantId = options.tenantId ?? null;
+    if (tenantId !== null && !isValidTenantId(tenantId)) throw bad('tenantId', tenantId, 'null or a non-empty tenant id');
+    const payload = payloadProblem(options.data, this.options.maxPayloadBytes).problem;
+    if (payload) throw bad('data', '(the payload)', payload);
+    const schedule: ScheduleSpec = {
+      id,
+      jobId: definition.id,
+      source: 'runtime',
+      cron: options.cron,
+      everyMs: options.everyMs,
+      timezone: options.timezone ?? 'UTC',
+      data: options.data,
+      tenantId,
+      startDate: options.startDate,
+      endDate: options.endDate,
+      misfire: options.misfire ?? definition.misfire,
+      misfireThresholdMs: options.misfireThresholdMs ?? definition.misfireThresholdMs,
+    };
+    return this.schedules.upsert(definition, schedule);
+  }
+
+  /** Removes a runtime schedule on every instance (its next tick with it); false when there is none with this id. */
+  async removeSchedule(scheduleId: string): Promise<boolean> {
+    if (typeof scheduleId !== 'string' || !SCHEDULE_ID.test(scheduleId)) {
+      throw new InvalidJobInputError(INVALID_SCHEDULE(scheduleId, 'id', scheduleId, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'));
+    }
+    if (this.registry.get(scheduleId)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(scheduleId, 'remove'));
+    return this.schedules.remove(scheduleId);
   }
 
   /** Cancels a waiting, delayed or running run on any instance; false when unknown or already finished. */
@@ -119,7 +183,7 @@ export class BackgroundJobs {
     const [jobs, lastRuns] = await Promise.all([this.schedules.listRecurring(this.registry), this.schedules.lastRuns()]);
     return Promise.all(
       jobs.map(async (info) => {
-        const lastId = lastRuns.get(info.jobId);
+        const lastId = lastRuns.get(info.scheduleId);
         const last = lastId ? await this.executions.getExecution(lastId) : null;
         return last ? { ...info, lastRun: { executionId: last.executionId, state: last.state, startedAt: last.startedAt, finishedAt: last.finishedAt } } : info;
       }),
@@ -127,16 +191,18 @@ export class BackgroundJobs {
   }
 
   /**
-   * Stops a recurring job's schedule on every instance until `resume`; persisted in Redis, so it survives
-   * restarts. Runs already queued by the schedule are skipped. `trigger` and `enqueue` still work.
+   * Stops a schedule (a recurring job's, or a runtime schedule by id) on every instance until `resume`; persisted
+   * in Redis, so it survives restarts. Ticks already queued are skipped. `trigger` and `enqueue` still work.
    */
   async pause(job: JobRef): Promise<void> {
-    await this.schedules.pause(this.resolveRecurring(job, 'pause'));
+    const { definition, schedule } = await this.resolveSchedule(job, 'pause');
+    await this.schedules.pause(definition, schedule);
   }
 
-  /** Re-creates a paused job's schedule; it runs again from its next tick. Resuming a running job changes nothing. */
+  /** Re-creates a paused schedule; it runs again from its next tick. Resuming a running schedule changes nothing. */
   async resume(job: JobRef): Promise<void> {
-    await this.schedules.resume(this.resolveRecurring(job, 'resume'));
+    const { definition, schedule } = await this.resolveSchedule(job, 'resume');
+    await this.schedules.resume(definition, schedule);
   }
 
   /**
@@ -163,10 +229,15 @@ export class BackgroundJobs {
     return this.executions.getExecutionLogs(executionId, limit);
   }
 
-  private resolveRecurring(job: JobRef, action: string): JobDefinition {
+  private async resolveSchedule(job: JobRef, action: string): Promise<{ definition: JobDefinition; schedule: ScheduleSpec }> {
+    if (typeof job === 'string' && !this.registry.get(job)) {
+      const runtime = await this.schedules.runtime(job);
+      if (!runtime) throw new InvalidJobInputError(NOT_RECURRING(job, action));
+      return { definition: this.resolve(runtime.jobId), schedule: runtime };
+    }
     const definition = this.resolve(job);
     if (!isRecurring(definition)) throw new InvalidJobInputError(NOT_RECURRING(definition.id, action));
-    return definition;
+    return { definition, schedule: decoratorSchedule(definition) };
   }
 
   private resolve(job: JobRef): JobDefinition {

@@ -20,6 +20,9 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** How often each instance checks that Redis still holds its schedules. */
   healIntervalMs: 2_000,
+  /** Missed-tick policy of a recurring job, and how late a tick may start before it counts as missed (Quartz's). */
+  misfire: 'run-once',
+  misfireThresholdMs: 60_000,
 } as const;
 
 /** True for an integer of at least `min`: the one integer check of module, job and call options. */

@@ -25,4 +25,5 @@ export * from './defaults';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';
+export * from './schedule';
 export * from './tenant-backlog';

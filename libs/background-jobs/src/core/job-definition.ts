@@ -7,6 +7,11 @@ export interface JobDefinition {
   readonly jobClass: Function;
   readonly instance: BackgroundJob;
   readonly cron?: string;
+  readonly everyMs?: number;
+  readonly startDate?: Date;
+  readonly endDate?: Date;
+  /** Payload of the decorator schedule's ticks. */
+  readonly data?: unknown;
   readonly timezone: string;
   readonly queue: string;
   readonly tenancy: JobTenancy;
@@ -17,6 +22,7 @@ export interface JobDefinition {
   readonly replaces: string[];
   readonly enabled: boolean;
   readonly misfire: 'skip' | 'run-once';
+  readonly misfireThresholdMs: number;
   /** Per-tenant fairness: round robin between tenants, and the cap of each tenant's running runs when set. */
   readonly fairness?: { readonly concurrencyPerTenant?: number };
   readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
@@ -24,5 +30,4 @@ export interface JobDefinition {
 
 /** True when the definition should own a recurring schedule. */
 export const isRecurring = (definition: JobDefinition): boolean =>
-  definition.enabled && typeof definition.cron === 'string';
-
+  definition.enabled && (typeof definition.cron === 'string' || typeof definition.everyMs === 'number');

@@ -1,5 +1,6 @@
 import { FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
+import { RunSchedule } from './schedule';
 
 /** What a transport hands the pipeline for one run. */
 export interface RunRequest {
@@ -17,6 +18,8 @@ export interface RunRequest {
   fanOut?: boolean;
   /** A run its recurring schedule made (a tick), not one enqueued or triggered: misfire and pause apply to it. */
   fromSchedule?: boolean;
+  /** The schedule that made this tick (its id, timing and misfire policy); absent on a run that is not a tick. */
+  schedule?: RunSchedule;
   reportProgress(percent: number, message?: string): Promise<void>;
   log(message: string): Promise<void>;
 }

@@ -1,24 +1,28 @@
 import {
   BadRequestException,
+  Body,
   ConflictException,
   Controller,
+  Delete,
   Get,
   Header,
   HttpCode,
   NotFoundException,
   Param,
   Post,
+  Put,
   Query,
   Type,
   UseGuards,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
-import { BackgroundJobs, ExecutionPage, ExecutionReader, isRecurring, JobRegistry, TenantBacklog } from '../core';
+import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
 import { buildOverview, OperationsOverview } from './operations.overview';
-import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, INVALID_QUERY, RECURRING_NOT_FOUND } from './operations.messages';
+import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, INVALID_QUERY, RECURRING_NOT_FOUND, SCHEDULE_NOT_FOUND } from './operations.messages';
+import { parseScheduleBody } from './schedule.body';
 
 /** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
 export interface ExecutionDetail extends JobExecution {
@@ -111,21 +115,50 @@ export class OperationsController {
   @Post('recurring/:id/pause')
   @HttpCode(200)
   async pause(@Param('id') id: string): Promise<RecurringJobInfo> {
-    await this.jobs.pause(this.recurringId(id));
+    await this.onSchedule(id, () => this.jobs.pause(id));
     return this.recurringInfo(id);
   }
 
   @Post('recurring/:id/resume')
   @HttpCode(200)
   async resume(@Param('id') id: string): Promise<RecurringJobInfo> {
-    await this.jobs.resume(this.recurringId(id));
+    await this.onSchedule(id, () => this.jobs.resume(id));
     return this.recurringInfo(id);
   }
 
   @Post('recurring/:id/trigger')
   @HttpCode(202)
   async trigger(@Param('id') id: string): Promise<{ jobId: string; executionId: string }> {
-    return { jobId: id, executionId: await this.jobs.trigger(this.recurringId(id)) };
+    const info = await this.recurringInfo(id);
+    return { jobId: info.jobId, executionId: await this.jobs.trigger(id) };
+  }
+
+  /** Creates or replaces a runtime schedule: `{ jobId, cron | everyMs, timezone?, data?, tenantId?, startDate?, endDate?, misfire? }`. */
+  @Put('schedules/:id')
+  @HttpCode(200)
+  async upsertSchedule(@Param('id') id: string, @Body() body: unknown): Promise<RecurringJobInfo> {
+    const { jobId, options } = parseScheduleBody(id, body);
+    try {
+      return await this.jobs.upsertSchedule(jobId, options);
+    } catch (error) {
+      if (error instanceof InvalidJobInputError) throw new BadRequestException(error.message);
+      throw error;
+    }
+  }
+
+  /** Removes a runtime schedule; 404 when there is none with this id. */
+  @Delete('schedules/:id')
+  @HttpCode(200)
+  async removeSchedule(@Param('id') id: string): Promise<{ scheduleId: string; removed: true }> {
+    let removed: boolean;
+    try {
+      removed = await this.jobs.removeSchedule(id);
+    } catch (error) {
+      if (error instanceof InvalidJobInputError) throw new BadRequestException(error.message);
+      throw error;
+    }
+    if (!removed) throw new NotFoundException(SCHEDULE_NOT_FOUND(id));
+    return { scheduleId: id, removed: true };
   }
 
   @Get('metrics')
@@ -134,17 +167,20 @@ export class OperationsController {
     return this.metrics.registry.metrics();
   }
 
-  private recurringId(id: string): string {
-    const definition = this.registry.get(id);
-    if (!definition || !isRecurring(definition)) {
-      throw new NotFoundException(RECURRING_NOT_FOUND(id, this.registry.recurring().map((d) => d.id)));
+  /** Runs `action` on a schedule id; an id that names no schedule is a 404 listing the known ones. */
+  private async onSchedule(id: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      if (!(error instanceof InvalidJobInputError)) throw error;
+      throw new NotFoundException(RECURRING_NOT_FOUND(id, (await this.jobs.listRecurring()).map((r) => r.scheduleId)));
     }
-    return id;
   }
 
   private async recurringInfo(id: string): Promise<RecurringJobInfo> {
-    const info = (await this.jobs.listRecurring()).find((r) => r.jobId === id);
-    if (!info) throw new NotFoundException(RECURRING_NOT_FOUND(id, []));
+    const all = await this.jobs.listRecurring();
+    const info = all.find((r) => r.scheduleId === id);
+    if (!info) throw new NotFoundException(RECURRING_NOT_FOUND(id, all.map((r) => r.scheduleId)));
     return info;
   }
 }

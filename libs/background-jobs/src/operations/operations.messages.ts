@@ -10,7 +10,13 @@ export const EXECUTION_NOT_FOUND = (executionId: string): string =>
   `No execution "${executionId}" (never enqueued, or removed by history retention).`;
 
 export const RECURRING_NOT_FOUND = (jobId: string, known: string[]): string =>
-  `No recurring job "${jobId}". Recurring jobs: ${known.length ? known.join(', ') : '(none)'}.`;
+  `No recurring job or schedule "${jobId}". Schedules: ${known.length ? known.join(', ') : '(none)'}.`;
+
+export const SCHEDULE_NOT_FOUND = (scheduleId: string): string =>
+  `No runtime schedule "${scheduleId}" (never made with PUT schedules/:id, or removed already).`;
+
+export const INVALID_SCHEDULE_BODY = (field: string, value: unknown, expected: string): string =>
+  `Body field "${field}" is invalid (${JSON.stringify(value)}): expected ${expected}.`;
 
 export const CANCEL_FINISHED = (executionId: string, state: string): string =>
   `Execution "${executionId}" is ${state}; only pending, delayed or running runs can be cancelled.`;

@@ -7,6 +7,8 @@ export interface JobEnvelope {
   payload?: unknown;
   /** Fingerprint of a recurring definition, so an unchanged boot does not rewrite its scheduler. */
   fp?: string;
+  /** The schedule a scheduler's ticks belong to: its id, source (`d` decorator, `r` runtime), timing and misfire policy. */
+  sched?: ScheduleMark;
   /** A per-tenant job's tick or trigger: the run enqueues one child per tenant. */
   fanOut?: true;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */
@@ -22,3 +24,16 @@ export type ResultEnvelope =
 
 export const isEnvelope = (data: unknown): data is JobEnvelope =>
   typeof data === 'object' && data !== null && (data as { bgj?: unknown }).bgj === 1;
+
+/** What a scheduler's template carries of its schedule (short keys: it is copied into every tick). */
+export interface ScheduleMark {
+  id: string;
+  src: 'd' | 'r';
+  cron?: string;
+  every?: number;
+  tz: string;
+  misfire: 'skip' | 'run-once';
+  thr: number;
+  /** The end date (ms), when the schedule has one. */
+  end?: number;
+}

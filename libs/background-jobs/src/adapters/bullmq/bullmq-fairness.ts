@@ -12,6 +12,9 @@ const TOP_FIELD = '\u0000top';
 /** How a tenant is named in the fairness keys: host-level runs are the tenant '' (a real tenant id is never empty). */
 export const tenantKey = (tenantId: string | null): string => tenantId ?? '';
 
+/** The rounds hash's lane of plain (non-fair) runs on a queue shared with fair jobs: one lane for all of them. */
+export const PLAIN_LANE = '\u0000plain';
+
 // NOTE: BullMQ keeps prioritized jobs in a sorted set scored priority × 2^32 + an insertion counter and takes the
 // lowest first (after the plain wait list). Giving a tenant's next queued run the round max(its last round + 1, the
 // round being served now: the lowest pending priority) interleaves tenants round robin, FIFO inside a tenant. When
@@ -153,7 +156,7 @@ export class BullmqFairness {
     if (head.length > 0) {
       const current = Math.floor(Number(head[1]) / 2 ** 32);
       for (const [tenant, last] of Object.entries(rounds)) {
-        if (tenant !== TOP_FIELD && Number(last) >= current) counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
+        if (tenant !== TOP_FIELD && tenant !== PLAIN_LANE && Number(last) >= current) counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
       }
     }
     return topTenants(queue.name, counts, top);

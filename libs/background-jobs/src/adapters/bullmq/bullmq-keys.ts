@@ -37,6 +37,26 @@ export class BullmqKeys {
     return this.key('last-run');
   }
 
+  /** Runtime schedules (`upsertSchedule`): a hash of schedule id → its definition (JSON). */
+  get schedules(): string {
+    return this.key('schedules');
+  }
+
+  /** Every queue this app has used under the prefix: a set, so reconcile finds schedulers a moved job left behind. */
+  get queues(): string {
+    return this.key('queues');
+  }
+
+  /** Worker presence: set by every worker instance each second with a short expiry; gone while none runs. */
+  get workersBeat(): string {
+    return this.key('workers-beat');
+  }
+
+  /** Since when (ms) worker instances have been running without a gap (written when `workersBeat` was gone). */
+  get workersUpSince(): string {
+    return this.key('workers-up-since');
+  }
+
   /** Sentinel: gone when Redis lost its data (restart without persistence, flush, failover). */
   get alive(): string {
     return this.key('alive');
@@ -68,7 +88,7 @@ export class BullmqKeys {
     return `${this.queuePrefix(queue)}:bgj:fair:${queue}:slots:${jobId}:${tenant}`;
   }
 
-  /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads two in one MULTI. */
+  /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads three (alive, paused, schedules) in one MULTI. */
   private key(...parts: string[]): string {
     return [this.hashTagged ? `{${this.prefix}:bgj}` : `${this.prefix}:bgj`, ...parts].join(':');
   }

@@ -5,7 +5,7 @@ import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../co
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqKeys } from './bullmq-keys';
 import { JobEnvelope } from './bullmq-envelope';
-import { BullmqFairness } from './bullmq-fairness';
+import { BullmqFairness, PLAIN_LANE } from './bullmq-fairness';
 import { captureTraceContext } from './bullmq-trace';
 
 /** One BullMQ Queue per `queue` name under the prefix: what runs are added to and looked up in. */
@@ -13,6 +13,8 @@ export class BullmqQueues {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly queues = new Map<string, Queue>();
   private registry?: JobRegistry;
+  /** Queues that hold a fair job: plain runs added to them take rounds as one more lane (see `enqueue`). */
+  private fairQueues = new Set<string>();
 
   constructor(
     private readonly connections: BullmqConnections,
@@ -27,6 +29,7 @@ export class BullmqQueues {
   /** The registry whose queues `known()` lists; set at boot. */
   use(registry: JobRegistry): void {
     this.registry = registry;
+    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
   }
 
   get(name: string): Queue {
@@ -61,9 +64,18 @@ export class BullmqQueues {
     const options = jobOptions(definition);
     options.jobId = randomUUID();
     options.delay = run.delayMs;
+    // NOTE: BullMQ's moveToActive takes the wait list before the prioritized set, and a scheduler's ticks are
+    // promoted onto the wait list (their template's lifo or priority does not survive the delayed set). Enqueued runs
+    // therefore go through the prioritized set (FIFO among themselves), so a recurring tick is taken by the next free
+    // worker slot instead of starving behind a backlog on a shared queue (bench: "recurring start lag").
+    options.priority = ENQUEUED_PRIORITY;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
     const queue = this.get(definition.queue);
     if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
+    // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
+    // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
+    // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
+    else if (this.fairQueues.has(definition.queue)) options.priority = await this.fairness.round(queue, PLAIN_LANE);
     const job = await queue.add(definition.id, envelope, options);
     return job.id as string;
   }
@@ -72,7 +84,8 @@ export class BullmqQueues {
     if (runs.length === 0) return [];
     const options = jobOptions(definition);
     const queue = this.get(definition.queue);
-    const rounds = definition.fairness ? await this.fairness.rounds(queue, runs.map((run) => run.tenantId)) : undefined;
+    const lanes = definition.fairness ? runs.map((run) => run.tenantId) : this.fairQueues.has(definition.queue) ? runs.map(() => PLAIN_LANE) : undefined;
+    const rounds = lanes ? await this.fairness.rounds(queue, lanes) : undefined;
     const jobs = await queue.addBulk(
       runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
@@ -92,6 +105,9 @@ export class BullmqQueues {
     return null;
   }
 }
+
+/** BullMQ priority of every enqueued run of a queue without fair jobs: behind the wait list, where recurring ticks land. */
+export const ENQUEUED_PRIORITY = 1;
 
 /** The backoff type of the framework's jobs: the worker host computes its delays with core's `retryDelayMs`. */
 export const RETRY_BACKOFF_TYPE = 'bgj-retry';

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { JobSchedulerJson } from 'bullmq';
-import { createHash } from 'node:crypto';
 import { RecurringJobInfo } from '../../contracts';
-import { DEFAULTS, JobDefinition, JobRegistry, recurringInfo, ScheduleStore } from '../../core';
+import { decoratorSchedule, DEFAULTS, JobDefinition, JobRegistry, recurringInfo, ScheduleSpec, ScheduleStore } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope } from './bullmq-envelope';
+import { isEnvelope } from './bullmq-envelope';
+import { BullmqRuntimeSchedules } from './bullmq-runtime-schedules';
+import { BullmqWorkerPresence } from './bullmq-worker-presence';
 import { BullmqKeys } from './bullmq-keys';
-import { BullmqQueues, jobOptions } from './bullmq-queues';
+import { BullmqQueues } from './bullmq-queues';
+import { describeTiming, fingerprint, schedulerId, writeScheduler } from './bullmq-scheduler';
 
 export interface BullmqScheduleConfig {
   /**
@@ -14,7 +15,10 @@ export interface BullmqScheduleConfig {
    * schedulers and pause flags when Redis came back empty; DEFAULTS.healIntervalMs when absent.
    */
   healIntervalMs?: number;
+  /** Whether this instance runs workers: only then does it mark worker presence (misfire tells downtime from busy). */
+  worker?: boolean;
 }
+
 
 /**
  * Recurring jobs on BullMQ's job schedulers: one per recurring id, reconciled at boot; pause flags and last runs
@@ -24,6 +28,8 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private readonly logger = new Logger('BackgroundJobs');
   /** Pause flags as this instance last knew them, to write back if Redis loses them. */
   private readonly knownPaused = new Map<string, string>();
+  private readonly runtimeSchedules: BullmqRuntimeSchedules;
+  private readonly presence: BullmqWorkerPresence;
   private registry?: JobRegistry;
   private healTimer?: NodeJS.Timeout;
   private healing?: Promise<void>;
@@ -36,6 +42,8 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     private readonly config: BullmqScheduleConfig = {},
   ) {
     super();
+    this.runtimeSchedules = new BullmqRuntimeSchedules(connections, keys);
+    this.presence = new BullmqWorkerPresence(connections, keys);
   }
 
   private get redis() {
@@ -49,37 +57,74 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     await this.connections.assertReachable();
     await this.reconcileOnce(registry);
     this.watchForEmptyRedis();
+    if (this.config.worker) await this.presence.start();
+  }
+
+  workersUpSince(): Promise<number | undefined> {
+    return this.presence.upSince();
   }
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
     const paused = await this.pausedIds();
+    const runtime = (await this.runtimeSchedules.all()).flatMap(({ spec }) => {
+      const definition = registry.get(spec.jobId);
+      return definition ? [{ definition, spec }] : [];
+    });
+    const all = [...registry.recurring().map((definition) => ({ definition, spec: decoratorSchedule(definition) })), ...runtime];
     return Promise.all(
-      registry.recurring().map(async (definition) => {
-        const scheduler = await this.queues.get(definition.queue).getJobScheduler(definition.id);
-        return recurringInfo(definition, paused.has(definition.id), scheduler?.next ? new Date(scheduler.next) : undefined);
+      all.map(async ({ definition, spec }) => {
+        const scheduler = await this.queues.get(definition.queue).getJobScheduler(spec.id);
+        return recurringInfo(definition, spec, paused.has(spec.id), scheduler?.next ? new Date(scheduler.next) : undefined);
       }),
     );
+  }
+
+  async upsert(definition: JobDefinition, spec: ScheduleSpec): Promise<RecurringJobInfo> {
+    const previous = await this.runtimeSchedules.get(spec.id);
+    await this.runtimeSchedules.put({ spec, queue: definition.queue });
+    await this.rememberQueue(definition.queue);
+    // NOTE: the schedule moved with its job (or to another job on another queue): its old scheduler goes.
+    if (previous && previous.queue !== definition.queue) await this.queues.get(previous.queue).removeJobScheduler(spec.id);
+    const paused = await this.isPaused(spec.id);
+    if (!paused) await this.upsertScheduler(definition, spec);
+    this.logger.log(`Upserted schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${definition.queue}".`);
+    const scheduler = paused ? undefined : await this.queues.get(definition.queue).getJobScheduler(spec.id);
+    return recurringInfo(definition, spec, paused, scheduler?.next ? new Date(scheduler.next) : undefined);
+  }
+
+  async remove(scheduleId: string): Promise<boolean> {
+    const stored = await this.runtimeSchedules.get(scheduleId);
+    if (!stored) return false;
+    await this.runtimeSchedules.delete(scheduleId);
+    this.knownPaused.delete(scheduleId);
+    await this.queues.get(stored.queue).removeJobScheduler(scheduleId);
+    this.logger.log(`Removed schedule "${scheduleId}" of job "${stored.spec.jobId}".`);
+    return true;
+  }
+
+  async runtime(scheduleId: string): Promise<ScheduleSpec | undefined> {
+    return (await this.runtimeSchedules.get(scheduleId))?.spec;
   }
 
   async lastRuns(): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.lastRun)));
   }
 
-  async pause(definition: JobDefinition): Promise<void> {
+  async pause(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
     const flag = JSON.stringify({ pausedAt: new Date().toISOString() });
-    await this.redis.hset(this.keys.paused, definition.id, flag);
-    this.knownPaused.set(definition.id, flag);
-    await this.queues.get(definition.queue).removeJobScheduler(definition.id);
-    this.logger.log(`Paused recurring job "${definition.id}".`);
+    await this.redis.hset(this.keys.paused, spec.id, flag);
+    this.knownPaused.set(spec.id, flag);
+    await this.queues.get(definition.queue).removeJobScheduler(spec.id);
+    this.logger.log(`Paused schedule "${spec.id}".`);
   }
 
-  async resume(definition: JobDefinition): Promise<void> {
-    const wasPaused = (await this.redis.hdel(this.keys.paused, definition.id)) === 1;
-    this.knownPaused.delete(definition.id);
-    // NOTE: resuming a running job leaves its schedule alone, unless the scheduler went missing (e.g. Redis was emptied).
-    if (!wasPaused && (await this.queues.get(definition.queue).getJobScheduler(definition.id))) return;
-    await this.upsertScheduler(definition);
-    this.logger.log(`Resumed recurring job "${definition.id}".`);
+  async resume(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
+    const wasPaused = (await this.redis.hdel(this.keys.paused, spec.id)) === 1;
+    this.knownPaused.delete(spec.id);
+    // NOTE: resuming a running schedule leaves it alone, unless the scheduler went missing (e.g. Redis was emptied).
+    if (!wasPaused && (await this.queues.get(definition.queue).getJobScheduler(spec.id))) return;
+    await this.upsertScheduler(definition, spec);
+    this.logger.log(`Resumed schedule "${spec.id}".`);
   }
 
   async isPaused(jobId: string): Promise<boolean> {
@@ -104,6 +149,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   stop(): void {
     this.stopped = true;
     if (this.healTimer) clearInterval(this.healTimer);
+    this.presence.stop();
   }
 
   private watchForEmptyRedis(): void {
@@ -117,19 +163,22 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private async healIfEmpty(): Promise<void> {
     if (this.stopped || !this.registry) return;
     try {
-      // NOTE: one atomic read of the sentinel and the pause flags: while Redis holds its data, every instance
-      // refreshes what it knows of pauses made elsewhere, so whichever instance heals first writes them all back.
-      const replies = await this.redis.multi().exists(this.keys.alive).hgetall(this.keys.paused).exec();
-      const [alive, flags] = (replies ?? []).map(([error, value]) => {
+      // NOTE: one atomic read of the sentinel, the pause flags and the runtime schedules: while Redis holds its data,
+      // every instance refreshes what it knows of pauses and schedules made elsewhere, so whichever instance heals
+      // first writes them all back.
+      const replies = await this.redis.multi().exists(this.keys.alive).hgetall(this.keys.paused).hgetall(this.keys.schedules).exec();
+      const [alive, flags, runtime] = (replies ?? []).map(([error, value]) => {
         if (error) throw error;
         return value;
-      }) as [number, Record<string, string>];
+      }) as [number, Record<string, string>, Record<string, string>];
       if (alive === 1 && (await this.queuesAlive(this.registry))) {
         this.rememberPaused(flags);
+        this.runtimeSchedules.remember(runtime);
         return;
       }
       this.logger.warn('Redis lost the schedules (restart without persistence, flush or failover): re-asserting them.');
       if (this.knownPaused.size > 0) await this.redis.hset(this.keys.paused, Object.fromEntries(this.knownPaused));
+      await this.runtimeSchedules.restore();
       await this.reconcileOnce(this.registry);
       this.logger.log('Schedules re-asserted.');
     } catch (error) {
@@ -145,31 +194,44 @@ export class BullmqScheduleReconciler extends ScheduleStore {
 
   private async reconcileOnce(registry: JobRegistry): Promise<void> {
     this.rememberPaused(await this.redis.hgetall(this.keys.paused));
-    for (const name of registry.queues()) {
+    const runtime = await this.runtimeSchedules.all();
+    const runtimeIds = new Set(runtime.map(({ spec }) => spec.id));
+    // NOTE: every queue this app (any version of it) has used under the prefix, so a scheduler left on a queue a job
+    // moved away from, or on a queue whose last job was deleted, is found and removed.
+    for (const name of registry.queues()) await this.rememberQueue(name);
+    const queueNames = new Set([...registry.queues(), ...(await this.redis.smembers(this.keys.queues)), ...runtime.map((stored) => stored.queue)]);
+    const paused = await this.pausedIds();
+    for (const name of queueNames) {
       const queue = this.queues.get(name);
-      const desired = registry.recurring().filter((definition) => definition.queue === name);
+      const desired = new Map<string, { definition: JobDefinition; spec: ScheduleSpec }>();
+      for (const definition of registry.recurring()) if (definition.queue === name) desired.set(definition.id, { definition, spec: decoratorSchedule(definition) });
+      for (const { spec } of runtime) {
+        const definition = registry.get(spec.jobId);
+        if (definition?.enabled && definition.queue === name) desired.set(spec.id, { definition, spec });
+      }
       const existing = await queue.getJobSchedulers(0, -1);
       const current = new Map(existing.map((scheduler) => [schedulerId(scheduler), scheduler]));
-      const paused = await this.pausedIds();
-      for (const definition of desired) {
-        const scheduler = current.get(definition.id);
+      for (const { definition, spec } of desired.values()) {
+        const scheduler = current.get(spec.id);
         // NOTE: a pause is cluster-wide: an instance booting later must not bring the schedule back.
-        if (paused.has(definition.id)) {
-          if (scheduler) await queue.removeJobScheduler(definition.id);
-          this.logger.log(`Recurring job "${definition.id}" is paused: no schedule until it is resumed.`);
+        if (paused.has(spec.id)) {
+          if (scheduler) await queue.removeJobScheduler(spec.id);
+          this.logger.log(`Schedule "${spec.id}" is paused: no ticks until it is resumed.`);
           continue;
         }
-        if (scheduler && isEnvelope(scheduler.template?.data) && scheduler.template.data.fp === fingerprint(definition)) continue;
-        await this.upsertScheduler(definition);
-        this.logger.log(`${scheduler ? 'Updated' : 'Registered'} recurring job "${definition.id}" (${definition.cron} ${definition.timezone}) on queue "${name}".`);
+        if (scheduler && isEnvelope(scheduler.template?.data) && scheduler.template.data.fp === fingerprint(definition, spec)) continue;
+        await this.upsertScheduler(definition, spec);
+        this.logger.log(`${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${name}".`);
       }
-      const wanted = new Set(desired.map((definition) => definition.id));
       for (const scheduler of existing) {
         const id = schedulerId(scheduler);
-        if (!wanted.has(id) && isEnvelope(scheduler.template?.data)) {
-          await queue.removeJobScheduler(id);
-          this.logger.log(`Removed recurring job "${id}" from queue "${name}": no such job in this app any more.`);
-        }
+        const data = scheduler.template?.data;
+        if (desired.has(id) || !isEnvelope(data)) continue;
+        // NOTE: a runtime schedule is another instance's to keep while it is stored and its job is not known here
+        // to live on another queue; a decorator schedule this app no longer declares on this queue goes.
+        if (data.sched?.src === 'r' && runtimeIds.has(id) && !this.movedAway(registry, runtime, id, name)) continue;
+        await queue.removeJobScheduler(id);
+        this.logger.log(`Removed schedule "${id}" from queue "${name}": no such schedule on this queue any more.`);
       }
     }
     // NOTE: a disabled job is the rollback flag of a cutover: it leaves the legacy schedulers it replaces alone.
@@ -194,26 +256,22 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     return found.every((exists) => exists === 1);
   }
 
-  private async upsertScheduler(definition: JobDefinition): Promise<void> {
-    const data: JobEnvelope = { bgj: 1, tenantId: null, fp: fingerprint(definition) };
-    if (definition.tenancy === 'per-tenant') data.fanOut = true;
-    await this.queues
-      .get(definition.queue)
-      .upsertJobScheduler(definition.id, { pattern: definition.cron, tz: definition.timezone }, { name: definition.id, data, opts: jobOptions(definition) });
+  /** True when the runtime schedule's job is known to this app and lives on another queue than `queue`. */
+  private movedAway(registry: JobRegistry, runtime: { spec: ScheduleSpec }[], id: string, queue: string): boolean {
+    const spec = runtime.find((stored) => stored.spec.id === id)?.spec;
+    const definition = spec && registry.get(spec.jobId);
+    return definition !== undefined && definition.queue !== queue;
+  }
+
+  private async rememberQueue(name: string): Promise<void> {
+    await this.redis.sadd(this.keys.queues, name);
+  }
+
+  private upsertScheduler(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
+    return writeScheduler(this.queues.get(definition.queue), definition, spec);
   }
 
   private async pausedIds(): Promise<Set<string>> {
     return new Set(Object.keys(await this.redis.hgetall(this.keys.paused)));
   }
-}
-
-const schedulerId = (scheduler: JobSchedulerJson): string => scheduler.key ?? scheduler.id ?? scheduler.name;
-
-/** What, when changed, must rewrite a scheduler. */
-function fingerprint(definition: JobDefinition): string {
-  const { cron, timezone, retry, history, tenancy } = definition;
-  return createHash('sha1')
-    .update(JSON.stringify([cron, timezone, retry, history, tenancy]))
-    .digest('hex')
-    .slice(0, 16);
 }

@@ -138,6 +138,15 @@ export class BullmqWorkerHost {
       controller,
       fanOut: envelope.fanOut === true,
       fromSchedule: Boolean(job.repeatJobKey),
+      schedule: envelope.sched && {
+        id: envelope.sched.id,
+        cron: envelope.sched.cron,
+        everyMs: envelope.sched.every,
+        timezone: envelope.sched.tz,
+        misfire: envelope.sched.misfire,
+        misfireThresholdMs: envelope.sched.thr,
+        endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
+      },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);

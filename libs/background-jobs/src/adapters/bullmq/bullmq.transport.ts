@@ -54,7 +54,7 @@ export class BullmqTransport extends RunQueue {
     const fairness = new BullmqFairness(() => this.connections.commands(), keys);
     this.queues = new BullmqQueues(this.connections, keys, fairness);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
-    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs });
+    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs, worker: config.worker !== false });
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }
 

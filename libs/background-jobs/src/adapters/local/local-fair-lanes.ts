@@ -2,7 +2,8 @@ import { LocalRun } from './local-run';
 
 /**
  * The embedded transport's fair runs (`@PipelineJob({ fairness })`): one lane per (queue, tenant), taken round robin,
- * a tenant at its `concurrencyPerTenant` passed over until one of its runs ends. Host-level runs are one lane.
+ * a tenant at its `concurrencyPerTenant` passed over until one of its runs ends. Host-level runs are one lane, and
+ * so are the plain runs of a queue shared with fair jobs (as on BullMQ, docs/fairness.md).
  */
 export class LocalFairLanes {
   private readonly lanes = new Map<string, LocalRun[]>();
@@ -88,7 +89,8 @@ export class LocalFairLanes {
 }
 
 // NOTE: '\u0000' cannot occur in a queue name, job id or tenant id, so the joined keys never collide; '' is the host.
-const laneOf = (run: LocalRun): string => `${run.definition.queue}\u0000${run.tenantId ?? ''}`;
+// Plain runs of a queue shared with fair jobs are one lane of that queue ('\u0000plain': no tenant id holds NUL).
+const laneOf = (run: LocalRun): string => `${run.definition.queue}\u0000${run.definition.fairness ? (run.tenantId ?? '') : '\u0000plain'}`;
 const slotOf = (run: LocalRun): string => `${run.definition.id}\u0000${run.tenantId ?? ''}`;
 /** A fan-out tick only enqueues its children: it takes no tenant slot. */
 const capOf = (run: LocalRun): number | undefined => (run.fanOut ? undefined : run.definition.fairness?.concurrencyPerTenant);

@@ -1,5 +1,5 @@
 import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController } from '../../core';
+import { JobDefinition, LazyAbortController, RunSchedule } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -10,6 +10,8 @@ export interface LocalRun {
   fanOut: boolean;
   /** Made by the job's schedule (a tick). */
   fromSchedule: boolean;
+  /** The schedule of a tick. */
+  schedule?: RunSchedule;
   state: JobState;
   attemptsStarted: number;
   attemptsMade: number;

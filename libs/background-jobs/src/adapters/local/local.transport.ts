@@ -13,6 +13,7 @@ import {
   RunOutcome,
   RunQueue,
   recordedFailure,
+  RunSchedule,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
@@ -47,6 +48,8 @@ export class LocalTransport extends RunQueue {
   private readonly waiting: LocalRun[] = [];
   /** Runs of fair jobs: taken after `waiting` (as BullMQ takes its wait list before prioritized jobs), round robin. */
   readonly fair = new LocalFairLanes();
+  /** Queues that hold a fair job: their plain runs are one lane of the round robin, not ahead of every fair run. */
+  private fairQueues = new Set<string>();
   private readonly dedupe = new Map<string, string>();
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
@@ -60,11 +63,13 @@ export class LocalTransport extends RunQueue {
       this.queue(run);
       this.pump();
     }, this.clock);
-    this.schedules = new LocalSchedules((definition, tick) => {
-      const id = `repeat:${definition.id}:${tick}`;
+    this.schedules = new LocalSchedules((definition, schedule, tick) => {
+      const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
+      const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
+      const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
       // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads fromSchedule as it starts.
-      this.add(definition, id, null, undefined, definition.tenancy === 'per-tenant', 0, new Date(tick), true);
+      this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate });
     }, config.clock);
   }
 
@@ -95,7 +100,9 @@ export class LocalTransport extends RunQueue {
     return drained.map(snapshot);
   }
 
-  async start(_registry: JobRegistry, run: RunHandler): Promise<void> {
+  async start(registry: JobRegistry, run: RunHandler): Promise<void> {
+    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
+    for (const waiting of this.waiting.splice(this.ticksWaiting())) this.queue(waiting);
     this.handler = run;
     this.accepting = this.config.worker !== false;
     this.pump();
@@ -157,7 +164,7 @@ export class LocalTransport extends RunQueue {
     fanOut: boolean,
     delayMs: number,
     scheduledAt?: Date,
-    fromSchedule = false,
+    schedule?: RunSchedule,
   ): LocalRun {
     const now = this.clock.now();
     const run: LocalRun = {
@@ -166,7 +173,8 @@ export class LocalTransport extends RunQueue {
       tenantId,
       data,
       fanOut,
-      fromSchedule,
+      fromSchedule: schedule !== undefined,
+      schedule,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
@@ -177,6 +185,8 @@ export class LocalTransport extends RunQueue {
     };
     this.executions.runs.set(id, run);
     if (delayMs > 0) this.delay(run, delayMs);
+    // NOTE: a tick goes ahead of every waiting run, fair or not, as on BullMQ, so a backlog never starves a schedule.
+    else if (schedule) this.waiting.splice(this.ticksWaiting(), 0, run);
     else this.queue(run);
     this.pump();
     return run;
@@ -193,8 +203,15 @@ export class LocalTransport extends RunQueue {
     }, ms);
   }
 
+  /** Ticks at the head of the waiting line (a new tick goes after them, before every other run). */
+  private ticksWaiting(): number {
+    let index = 0;
+    while (index < this.waiting.length && this.waiting[index].fromSchedule && this.waiting[index].attemptsMade === 0) index += 1;
+    return index;
+  }
+
   private queue(run: LocalRun, front = false): void {
-    if (run.definition.fairness) this.fair.push(run, front);
+    if (run.definition.fairness || this.fairQueues.has(run.definition.queue)) this.fair.push(run, front);
     else if (front) this.waiting.unshift(run);
     else this.waiting.push(run);
   }
@@ -229,6 +246,7 @@ export class LocalTransport extends RunQueue {
         controller: run.controller,
         fanOut: run.fanOut,
         fromSchedule: run.fromSchedule,
+        schedule: run.schedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;
           if (message) run.logs.push(message);

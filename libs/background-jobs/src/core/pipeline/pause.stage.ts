@@ -4,17 +4,19 @@ import { ScheduleStore } from '../ports/schedule-store.port';
 import { SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
-/** A tick of a paused job queued before the pause landed (on any instance) is skipped, not run. */
+/** A tick of a paused schedule queued before the pause landed (on any instance) is skipped, not run. */
 export class PauseStage implements PipelineStage {
   constructor(private readonly schedules: ScheduleStore) {}
 
-  appliesTo(definition: JobDefinition): boolean {
-    return definition.cron !== undefined;
+  appliesTo(_definition: JobDefinition, tick: boolean): boolean {
+    return tick;
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
-    if (request.fromSchedule && (await this.schedules.isPaused(definition.id))) return new SkipRun(PAUSED_SKIP(definition.id), 'paused');
+    if (!request.fromSchedule) return next();
+    const scheduleId = request.schedule?.id ?? definition.id;
+    if (await this.schedules.isPaused(scheduleId)) return new SkipRun(PAUSED_SKIP(scheduleId), 'paused');
     return next();
   }
 }

@@ -35,8 +35,8 @@ export class PipelineRunner {
   private readonly outer: PipelineStage[];
   /** Stages around the job's own `execute` only. */
   private readonly inner: PipelineStage[];
-  private readonly chains = new WeakMap<JobDefinition, PipelineStage[]>();
-  private readonly fanOutChains = new WeakMap<JobDefinition, PipelineStage[]>();
+  /** A job's four chains: [run, fan-out, tick, fan-out tick]. */
+  private readonly chains = new WeakMap<JobDefinition, PipelineStage[][]>();
 
   constructor(
     options: ResolvedJobsOptions,
@@ -53,7 +53,7 @@ export class PipelineRunner {
       new TenantContextStage(tenant),
       new ObserveStage(events),
       new ClassifyFailureStage(options),
-      new MisfireStage(calendar, clock),
+      new MisfireStage(calendar, schedules, clock),
       new PauseStage(schedules),
       new LastRunStage(schedules),
       new TimeoutStage(),
@@ -62,22 +62,28 @@ export class PipelineRunner {
     this.inner = [new SchemaStage(), new LockStage(lock), new HostInterceptorsStage(options.interceptors)];
   }
 
-  /** The stages a job's runs pass (its fan-outs: the outer ones only), those with nothing to do for it left out. */
-  chainOf(definition: JobDefinition, fanOut = false): PipelineStage[] {
-    const cache = fanOut ? this.fanOutChains : this.chains;
-    let chain = cache.get(definition);
-    if (!chain) {
-      chain = [...this.outer, ...(fanOut ? [] : this.inner)].filter((stage) => stage.appliesTo?.(definition) ?? true);
-      cache.set(definition, chain);
+  /**
+   * The stages a job's runs pass (its fan-outs: the outer ones only; its ticks: the schedule stages too), those with
+   * nothing to do for it left out.
+   */
+  chainOf(definition: JobDefinition, fanOut = false, tick = false): PipelineStage[] {
+    let chains = this.chains.get(definition);
+    if (!chains) {
+      chains = [false, true].flatMap((isTick) =>
+        [false, true].map((isFanOut) =>
+          [...this.outer, ...(isFanOut ? [] : this.inner)].filter((stage) => stage.appliesTo?.(definition, isTick) ?? true),
+        ),
+      );
+      this.chains.set(definition, chains);
     }
-    return chain;
+    return chains[(fanOut ? 1 : 0) + (tick ? 2 : 0)];
   }
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request);
     const invocation: Invocation = { definition, request, context };
-    const stages = this.chainOf(definition, request.fanOut === true);
+    const stages = this.chainOf(definition, request.fanOut === true, request.fromSchedule === true);
     const body = request.fanOut
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);

@@ -12,6 +12,9 @@ export interface Invocation {
 /** One concern of the pipeline; calls `next()` at most once. */
 export interface PipelineStage {
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown>;
-  /** False when the stage has nothing to do for this job: it is then left out of the job's chain. Default true. */
-  appliesTo?(definition: JobDefinition): boolean;
+  /**
+   * False when the stage has nothing to do for this job (for its ticks when `tick`, for its other runs when not): it
+   * is then left out of that chain. Default true.
+   */
+  appliesTo?(definition: JobDefinition, tick: boolean): boolean;
 }
