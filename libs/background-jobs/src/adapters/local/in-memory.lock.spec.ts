@@ -1,6 +1,5 @@
 import { INVALID_LOCK_OPTION, LOCK_MAX_HOLD } from '../../contracts/background-jobs.messages';
 import { JobAbortedError } from '../../contracts';
-import { waitFor } from '../../../../../test/support/redis';
 import { InMemoryLock } from './in-memory.lock';
 
 describe('InMemoryLock', () => {
@@ -15,18 +14,27 @@ describe('InMemoryLock', () => {
   });
 
   it('gives a lease up after maxHoldMs, though renewal would keep it: lock-lost, and the key is free again', async () => {
-    const lock = newLock();
-    const lease = (await lock.acquire('capped', { ttlMs: 300, maxHoldMs: 400 }))!;
-    const acquiredAt = Date.now();
+    // NOTE: the clock is Jest's, so a busy CI host cannot delay a renewal past the TTL and lose the lease early.
+    jest.useFakeTimers();
+    try {
+      const lock = newLock();
+      const lease = (await lock.acquire('capped', { ttlMs: 300, maxHoldMs: 400 }))!;
 
-    await waitFor('the cap', () => lease.signal.aborted, 2_000, 5);
+      // Renewal every 100 ms keeps a 300 ms lease alive past its TTL…
+      await jest.advanceTimersByTimeAsync(399);
+      expect(lease.signal.aborted).toBe(false);
+      expect(await lock.acquire('capped', { ttlMs: 300 })).toBeNull();
 
-    // NOTE: renewal every 100 ms would hold it forever; the cap ends it at 400 ms (timers may fire late, never early).
-    expect(Date.now() - acquiredAt).toBeGreaterThanOrEqual(395);
-    expect(lease.signal.reason).toBeInstanceOf(JobAbortedError);
-    expect(lease.signal.reason).toMatchObject({ kind: 'lock-lost', message: LOCK_MAX_HOLD('capped', 400) });
-    expect(await lock.acquire('capped', { ttlMs: 300 })).not.toBeNull();
-    expect(await lease.extend()).toBe(false);
+      // …until the cap ends it at 400 ms.
+      await jest.advanceTimersByTimeAsync(1);
+      expect(lease.signal.aborted).toBe(true);
+      expect(lease.signal.reason).toBeInstanceOf(JobAbortedError);
+      expect(lease.signal.reason).toMatchObject({ kind: 'lock-lost', message: LOCK_MAX_HOLD('capped', 400) });
+      expect(await lock.acquire('capped', { ttlMs: 300 })).not.toBeNull();
+      expect(await lease.extend()).toBe(false);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it.each([
