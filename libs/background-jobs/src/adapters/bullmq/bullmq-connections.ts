@@ -32,7 +32,8 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
   // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
   // leaves no connection behind to keep its process alive.
-  lock: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true },
+  // EVALSHA is left out of it: the lock sends the acquires and releases of one tick as one EVALSHA of its own (fix 13).
+  lock: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['evalsha'] },
   // NOTE: a short disconnectTimeout: after a refused connection ioredis otherwise keeps a 2 s timer alive, and a
   // host whose boot failed would linger that long before exiting.
   probe: {

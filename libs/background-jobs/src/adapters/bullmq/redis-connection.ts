@@ -25,6 +25,8 @@ export interface ClientOverrides {
   maxRetriesPerRequest?: number | null;
   enableOfflineQueue?: boolean;
   enableAutoPipelining?: boolean;
+  /** Commands sent on their own even with auto-pipelining on (ioredis `autoPipeliningIgnoredCommands`). */
+  autoPipeliningIgnoredCommands?: string[];
   /** One connection attempt, no reconnect: for the boot check. */
   failFast?: boolean;
   connectTimeout?: number;
@@ -202,13 +204,14 @@ export class RedisConnectionFactory {
 
   /** A new client for `role` (its CLIENT SETNAME is `bgj:<role>`), owned by the caller. */
   create(role: string, overrides: ClientOverrides = {}): RedisClient {
-    const { failFast, lazyConnect, enableOfflineQueue, enableAutoPipelining, ...perNode } = overrides;
+    const { failFast, lazyConnect, enableOfflineQueue, enableAutoPipelining, autoPipeliningIgnoredCommands, ...perNode } = overrides;
     const nodeOptions: RedisOptions = { ...perNode, connectionName: `bgj:${role}` };
     if (failFast) nodeOptions.retryStrategy = () => null;
     const clientLevel: Partial<ClusterOptions> = {};
     if (lazyConnect !== undefined) clientLevel.lazyConnect = lazyConnect;
     if (enableOfflineQueue !== undefined) clientLevel.enableOfflineQueue = enableOfflineQueue;
     if (enableAutoPipelining !== undefined) clientLevel.enableAutoPipelining = enableAutoPipelining;
+    if (autoPipeliningIgnoredCommands !== undefined) clientLevel.autoPipeliningIgnoredCommands = autoPipeliningIgnoredCommands;
     const target = this.target;
     switch (target.kind) {
       case 'server':

@@ -177,7 +177,51 @@ describe('RedisLock (real Redis)', () => {
     expect(await raw.exists(`${prefix}:bgj:lock:wl`)).toBe(0);
   });
 
+  it('300 acquires of one key asked for in the same tick (one batched call): exactly one lease, the rest null', async () => {
+    const lock = newLock();
+    const commandsBefore = await evalCalls(raw);
+    const results = await Promise.all(Array.from({ length: 300 }, () => lock.acquire('crowded', { ttlMs: 5_000 })));
+    const leases = results.filter((lease) => lease !== null);
+
+    expect(leases).toHaveLength(1);
+    expect(await raw.get(`${prefix}:bgj:lock:crowded`)).not.toBeNull();
+    // NOTE: 300 operations in one tick leave in ceil(300 / 256) = 2 script calls, not 300.
+    expect((await evalCalls(raw)) - commandsBefore).toBe(2);
+    await leases[0]!.release();
+    expect(await raw.exists(`${prefix}:bgj:lock:crowded`)).toBe(0);
+  });
+
+  it('a release and the next acquire of the same key in one tick keep their order: the acquire finds the key free', async () => {
+    const lock = newLock();
+    const first = (await lock.acquire('handover', { ttlMs: 5_000 }))!;
+    const [, second] = await Promise.all([first.release(), lock.acquire('handover', { ttlMs: 5_000 })]);
+
+    expect(second).not.toBeNull();
+    expect(second!.fencingToken).toBe(first.fencingToken + 1);
+    await second!.release();
+  });
+
+  it('keeps working after the server drops its script cache (SCRIPT FLUSH, as after a failover)', async () => {
+    const lock = newLock();
+    const before = (await lock.acquire('flushed', { ttlMs: 5_000 }))!;
+    await raw.script('FLUSH');
+
+    await before.release();
+    expect(await raw.exists(`${prefix}:bgj:lock:flushed`)).toBe(0);
+    const after = await lock.acquire('flushed', { ttlMs: 5_000 });
+    expect(after!.fencingToken).toBe(before.fencingToken + 1);
+    await after!.release();
+  });
+
   it('rejects a bad ttl with a message naming the key and the value', async () => {
     await expect(newLock().acquire('bad', { ttlMs: 0 })).rejects.toThrow('DistributedLock.acquire("bad") got invalid ttlMs 0');
   });
 });
+
+/** Script calls (EVAL + EVALSHA) the server has run so far. */
+async function evalCalls(redis: IORedis): Promise<number> {
+  const stats = await redis.info('commandstats');
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_(eval|evalsha):calls=(\d+)/gm)) calls += Number(match[2]);
+  return calls;
+}

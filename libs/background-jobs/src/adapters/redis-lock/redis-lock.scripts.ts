@@ -16,3 +16,29 @@ return 0`;
 export const RELEASE = `
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0`;
+
+/**
+ * The acquires and releases of concurrent runs issued in one tick, as one script call (standalone Redis; on a cluster
+ * each lock is its own slot, so ACQUIRE and RELEASE go one by one). KEYS: lock, fence per operation. ARGV: kind
+ * (`a` acquire, `r` release), token, ttlMs per operation, in the order they were asked for. Returns one entry per
+ * operation: ACQUIRE's (the fencing token, or false → nil when held) or RELEASE's (1 or 0).
+ */
+export const BATCH = `
+local out = {}
+for i = 1, #KEYS / 2 do
+  local lock = KEYS[2 * i - 1]
+  local token = ARGV[3 * i - 1]
+  if ARGV[3 * i - 2] == 'a' then
+    if redis.call('exists', lock) == 1 then
+      out[i] = false
+    else
+      out[i] = redis.call('incr', KEYS[2 * i])
+      redis.call('set', lock, token, 'PX', ARGV[3 * i])
+    end
+  elseif redis.call('get', lock) == token then
+    out[i] = redis.call('del', lock)
+  else
+    out[i] = 0
+  end
+end
+return out`;
