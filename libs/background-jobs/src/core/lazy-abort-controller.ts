@@ -6,7 +6,8 @@
  */
 export class LazyAbortController {
   private controller?: AbortController;
-  private readonly listeners = new Set<(reason: unknown) => void>();
+  // NOTE: an array made on the first listener, not a Set per run: a run has one or two (timeout stage, lock loss).
+  private listeners?: Array<(reason: unknown) => void>;
   private isAborted = false;
   private abortReason: unknown;
 
@@ -32,7 +33,9 @@ export class LazyAbortController {
     this.isAborted = true;
     this.abortReason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
     this.controller?.abort(this.abortReason);
-    for (const listener of [...this.listeners]) listener(this.abortReason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(this.abortReason);
   }
 
   /** Calls `listener` once on abort (at once when already aborted); returns the function that unsubscribes it. */
@@ -41,11 +44,10 @@ export class LazyAbortController {
       listener(this.abortReason);
       return () => undefined;
     }
-    const once = (reason: unknown) => {
-      this.listeners.delete(once);
-      listener(reason);
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const index = this.listeners?.indexOf(listener) ?? -1;
+      if (index >= 0) this.listeners!.splice(index, 1);
     };
-    this.listeners.add(once);
-    return () => this.listeners.delete(once);
   }
 }

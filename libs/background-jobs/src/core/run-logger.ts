@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, LoggerService, LogLevel } from '@nestjs/common';
 import { JobEvent, JobEventBase, JobEventFailure } from '../contracts';
 import { JobEvents } from './job-events';
 
@@ -20,6 +20,10 @@ export class RunLogger {
   }
 
   private write(event: JobEvent): void {
+    // NOTE: `started` and `completed` are DEBUG lines on every run: when the logger in use says it drops DEBUG (Nest's
+    // ConsoleLogger, or any logger with `isLevelEnabled`), their strings are not built (bench/README.md, fix 12). A
+    // logger without `isLevelEnabled` gets every line, as before.
+    if ((event.name === 'started' || event.name === 'completed') && !this.debugEnabled()) return;
     const label = runLabel(event);
     switch (event.name) {
       case 'started':
@@ -42,6 +46,10 @@ export class RunLogger {
           ...stackOf(event.failure),
         );
     }
+  }
+  private debugEnabled(): boolean {
+    const target = this.logger.localInstance as (LoggerService & { isLevelEnabled?(level: LogLevel): boolean }) | undefined;
+    return typeof target?.isLevelEnabled !== 'function' || target.isLevelEnabled('debug');
   }
 }
 

@@ -52,12 +52,18 @@ export class BullmqQueues {
     return [...this.queues.values()];
   }
 
-  async enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
+  // NOTE: not an async function: the common path (no fairness, the trace capture a plain value) is one `then` on
+  // Queue.add, since every promise costs on every enqueue (bench/README.md, fixes 11 and 12).
+  enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
     if (run.fanOut) envelope.fanOut = true;
-    let trace = captureTraceContext();
-    if (trace instanceof Promise) trace = await trace;
+    const trace = captureTraceContext();
+    if (trace instanceof Promise) return trace.then((captured) => this.add(definition, run, envelope, captured));
+    return this.add(definition, run, envelope, trace);
+  }
+
+  private add(definition: JobDefinition, run: OutgoingRun, envelope: JobEnvelope, trace: Record<string, string> | undefined): Promise<string> {
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
     // enqueue, all of what this library added to Queue.add (bench/README.md).
@@ -71,13 +77,15 @@ export class BullmqQueues {
     options.priority = ENQUEUED_PRIORITY;
     if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
     const queue = this.get(definition.queue);
-    if (definition.fairness) options.priority = await this.fairness.round(queue, run.tenantId);
     // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
     // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
     // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
-    else if (this.fairQueues.has(definition.queue)) options.priority = await this.fairness.round(queue, PLAIN_LANE);
-    const job = await queue.add(definition.id, envelope, options);
-    return job.id as string;
+    const fair = Boolean(definition.fairness) || this.fairQueues.has(definition.queue);
+    if (!fair) return queue.add(definition.id, envelope, options).then(idOf);
+    return this.fairness.round(queue, definition.fairness ? run.tenantId : PLAIN_LANE).then((round) => {
+      options.priority = round;
+      return queue.add(definition.id, envelope, options).then(idOf);
+    });
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
@@ -105,6 +113,8 @@ export class BullmqQueues {
     return null;
   }
 }
+
+const idOf = (job: Job): string => job.id as string;
 
 /** BullMQ priority of every enqueued run of a queue without fair jobs: behind the wait list, where recurring ticks land. */
 export const ENQUEUED_PRIORITY = 1;

@@ -9,7 +9,7 @@ import { JobDefinition } from '../job-definition';
 import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -35,6 +35,10 @@ export class PipelineRunner {
   private readonly outer: PipelineStage[];
   /** Stages around the job's own `execute` only. */
   private readonly inner: PipelineStage[];
+  /** Runs in flight on this instance (shutdown waits for them). */
+  running = 0;
+  /** Runs interrupted by shutdown and handed back to the queue since the count was last reset. */
+  handedBack = 0;
   /** A job's four chains: [run, fan-out, tick, fan-out tick]. */
   private readonly chains = new WeakMap<JobDefinition, PipelineStage[][]>();
 
@@ -97,7 +101,24 @@ export class PipelineRunner {
         return Promise.reject(error);
       }
     };
-    // NOTE: one `then`, not an async function with an await (bench/README.md, fix 9).
-    return dispatch(0).then((result): RunOutcome => (result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result }));
+    this.running += 1;
+    let settled: Promise<unknown>;
+    try {
+      settled = dispatch(0);
+    } catch (error) {
+      settled = Promise.reject(error);
+    }
+    // NOTE: one `then`, not an async function with an await (bench/README.md, fixes 9 and 12).
+    return settled.then(
+      (result): RunOutcome => {
+        this.running -= 1;
+        return result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result };
+      },
+      (error: unknown) => {
+        this.running -= 1;
+        if (error instanceof RunInterrupted) this.handedBack += 1;
+        throw error;
+      },
+    );
   }
 }
