@@ -71,7 +71,7 @@ export abstract class RenewingLease implements LossReportingLease {
   release(): Promise<void> {
     if (this.done) return Promise.resolve();
     this.stop();
-    return this.deleteIfOurs().then(noop);
+    return this.deleteIfOurs();
   }
 
   /** Stops the timers without touching the store or the signal. */
@@ -82,7 +82,7 @@ export abstract class RenewingLease implements LossReportingLease {
   }
 
   /** Compare-and-delete in the store: removes the key only while this lease owns it. */
-  protected abstract deleteIfOurs(): Promise<unknown>;
+  protected abstract deleteIfOurs(): Promise<void>;
 
   /** One renewal, every ttl/3. */
   protected async renew(_every: number): Promise<void> {
@@ -95,5 +95,3 @@ export abstract class RenewingLease implements LossReportingLease {
     this.controller.abort(new JobAbortedError('lock-lost', message));
   }
 }
-
-const noop = (): void => undefined;

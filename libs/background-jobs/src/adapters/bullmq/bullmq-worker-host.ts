@@ -135,7 +135,7 @@ export class BullmqWorkerHost {
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
   // costs on every run with CLS's async hooks on (bench/README.md, fixes 9 and 12). A fair job's slot is the only wait
   // before the run.
-  private process(job: Job, run: RunHandler, token?: string): Promise<ResultEnvelope> {
+  private process(job: Job, run: RunHandler, token?: string): Promise<ResultEnvelope | undefined> {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
@@ -152,7 +152,7 @@ export class BullmqWorkerHost {
     );
   }
 
-  private runHere(job: Job, definition: JobDefinition, envelope: JobEnvelope, run: RunHandler, token?: string): Promise<ResultEnvelope> {
+  private runHere(job: Job, definition: JobDefinition, envelope: JobEnvelope, run: RunHandler, token?: string): Promise<ResultEnvelope | undefined> {
     const executionId = job.id as string;
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
@@ -190,9 +190,12 @@ export class BullmqWorkerHost {
       outcome = Promise.reject(error);
     }
     return outcome.then(
-      (done): ResultEnvelope | Promise<ResultEnvelope> => {
+      (done): ResultEnvelope | undefined | Promise<ResultEnvelope | undefined> => {
         this.running.delete(executionId);
-        const result: ResultEnvelope = done.status === 'skipped' ? { bgj: 1, outcome: 'skipped', reason: done.reason } : { bgj: 1, outcome: 'completed', value: done.value };
+        // NOTE: a run that completed without a value stores no result, as a raw processor that returns nothing (the
+        // read model maps a finished job without a result to `completed`): no envelope to serialise and store per run.
+        const result: ResultEnvelope | undefined =
+          done.status === 'skipped' ? { bgj: 1, outcome: 'skipped', reason: done.reason } : done.value === undefined ? undefined : { bgj: 1, outcome: 'completed', value: done.value };
         // NOTE: a success after a recorded failure clears the failure kind the earlier attempt stored.
         return envelope.failure ? job.updateData({ ...envelope, failure: undefined }).then(() => result) : result;
       },

@@ -92,13 +92,20 @@ export class RedisLock extends DistributedLock {
         reject(new LockUnavailableError(key, LOCK_UNAVAILABLE(key, timeoutMs, error.message), { cause: error }));
       };
       const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      this.operate('a', key, token, ttlMs).then((fence) => {
-        clearTimeout(timer);
-        if (fence === null) return resolve(null);
-        const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
-        this.leases.add(lease);
-        resolve(lease);
-      }, fail);
+      this.operate(
+        'a',
+        key,
+        token,
+        ttlMs,
+        (fence) => {
+          clearTimeout(timer);
+          if (fence === null) return resolve(null);
+          const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
+          this.leases.add(lease);
+          resolve(lease);
+        },
+        fail,
+      );
     });
   }
 
@@ -130,28 +137,29 @@ export class RedisLock extends DistributedLock {
   }
 
   /**
-   * @internal Acquire (`a`) or release (`r`) `key`. On one Redis server, the operations of concurrent runs asked for
-   * in the same tick go as one BATCH script call: one command, one reply and one promise of ioredis's for all of
-   * them, instead of one each (the lock's cost per run was mostly that: bench/README.md, fix 13). Same scripts'
-   * logic, same order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
+   * @internal Acquire (`a`) or release (`r`) `key`, then `done` with the script's reply or `failed`. On one Redis
+   * server, the operations of concurrent runs asked for in the same tick go as one BATCH script call: one command, one
+   * reply and one promise of ioredis's for all of them, instead of one each (the lock's cost per run was mostly that:
+   * bench/README.md, fix 13); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
+   * order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
    */
-  operate(kind: 'a' | 'r', key: string, token: string, ttlMs: number): Promise<unknown> {
+  operate(kind: 'a' | 'r', key: string, token: string, ttlMs: number, done: (reply: unknown) => void, failed: (error: Error) => void): void {
     const lockKey = this.lockKey(key);
     if (this.config.hashTags || isCluster(this.redis)) {
-      return kind === 'a' ? this.eval(ACQUIRE, 2, lockKey, this.fenceKey(key), token, ttlMs) : this.eval(RELEASE, 1, lockKey, token);
+      const reply = kind === 'a' ? this.eval(ACQUIRE, 2, lockKey, this.fenceKey(key), token, ttlMs) : this.eval(RELEASE, 1, lockKey, token);
+      reply.then(done, failed);
+      return;
     }
-    return new Promise((resolve, reject) => {
-      let batch = this.batch;
-      if (!batch) {
-        const fresh: Batch = { keys: [], args: [], waiters: [], sent: false };
-        this.batch = batch = fresh;
-        process.nextTick(() => this.flush(fresh));
-      }
-      batch.keys.push(lockKey, this.fenceKey(key));
-      batch.args.push(kind, token, ttlMs);
-      batch.waiters.push({ resolve, reject });
-      if (batch.waiters.length >= MAX_BATCH) this.flush(batch);
-    });
+    let batch = this.batch;
+    if (!batch) {
+      const fresh: Batch = { keys: [], args: [], waiters: [], sent: false };
+      this.batch = batch = fresh;
+      process.nextTick(() => this.flush(fresh));
+    }
+    batch.keys.push(lockKey, this.fenceKey(key));
+    batch.args.push(kind, token, ttlMs);
+    batch.waiters.push({ resolve: done, reject: failed });
+    if (batch.waiters.length >= MAX_BATCH) this.flush(batch);
   }
 
   private flush(batch: Batch): void {
@@ -244,8 +252,8 @@ class RedisLease extends RenewingLease {
     this.lock.forget(this);
   }
 
-  protected deleteIfOurs(): Promise<unknown> {
-    return this.lock.operate('r', this.key, this.token, 0);
+  protected deleteIfOurs(): Promise<void> {
+    return new Promise((resolve, reject) => this.lock.operate('r', this.key, this.token, 0, () => resolve(), reject));
   }
 
   protected override async renew(every: number): Promise<void> {
