@@ -1,11 +1,9 @@
 // NOTE: every step that must be atomic is one Lua script, so no other client can interleave between check and act.
 
-/** KEYS: lock, fence. ARGV: token, ttlMs. Returns the new fencing token, or nil when the lock is held. */
+/** KEYS: lock, fence. ARGV: token, ttlMs. Returns the new fencing token, or nil when the lock is held (SET NX, then INCR). */
 export const ACQUIRE = `
-if redis.call('exists', KEYS[1]) == 1 then return nil end
-local fence = redis.call('incr', KEYS[2])
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return fence`;
+if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
+return redis.call('incr', KEYS[2])`;
 
 /** KEYS: lock. ARGV: token, ttlMs. Compare-and-extend: 1 when still ours and extended, else 0. */
 export const EXTEND = `
@@ -29,11 +27,10 @@ for i = 1, #KEYS / 2 do
   local lock = KEYS[2 * i - 1]
   local token = ARGV[3 * i - 1]
   if ARGV[3 * i - 2] == 'a' then
-    if redis.call('exists', lock) == 1 then
-      out[i] = false
-    else
+    if redis.call('set', lock, token, 'NX', 'PX', ARGV[3 * i]) then
       out[i] = redis.call('incr', KEYS[2 * i])
-      redis.call('set', lock, token, 'PX', ARGV[3 * i])
+    else
+      out[i] = false
     end
   elseif redis.call('get', lock) == token then
     out[i] = redis.call('del', lock)
