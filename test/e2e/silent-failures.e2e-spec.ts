@@ -50,6 +50,22 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
     expect(logs.find('warn', 'ProvidedJob')).toHaveLength(0);
   });
 
+  it('does not warn about a class another app of the same process provides (tests, benches), and still about one none provides', async () => {
+    const ReportJob = defineJob('OtherAppsReportJob', { id: 'other-apps-report', cron: '0 3 * * *' });
+    const InvoiceJob = defineJob('ThisAppsInvoiceJob', { id: 'this-apps-invoice' });
+    defineJob('NobodysJob', { id: 'nobodys', cron: '0 4 * * *' });
+    await boot({}, [ReportJob]);
+    const first = logs;
+
+    logs = new LogCapture();
+    await boot({}, [InvoiceJob]);
+
+    expect(first.find('warn', UNPROVIDED_JOB('NobodysJob', 'nobodys'))).toHaveLength(1);
+    expect(first.find('warn', UNPROVIDED_JOB('ThisAppsInvoiceJob', 'this-apps-invoice'))).toHaveLength(1);
+    expect(logs.find('warn', 'OtherAppsReportJob')).toHaveLength(0);
+    expect(logs.find('warn', UNPROVIDED_JOB('NobodysJob', 'nobodys'))).toHaveLength(1);
+  });
+
   it(`warns once, ${SHUTDOWN_HOOKS_CHECK_MS} ms after boot, when shutdown hooks are not enabled, and not when they are`, async () => {
     const Job = defineJob('AnyJob', { id: 'any' });
     await boot({}, [Job]);

@@ -76,6 +76,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const options = this.accessor.getOptions(target);
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
+      this.accessor.recordProvided(target as Function);
     }
     this.subscribeEventHandlers();
     this.warnAboutSilentGaps();
@@ -128,8 +129,9 @@ export class BackgroundJobsExplorer implements OnModuleInit {
 
   /** What would otherwise fail without a word: a job class no module provides, the default prefix in production. */
   private warnAboutSilentGaps(): void {
-    for (const jobClass of this.accessor.decoratedClasses()) {
-      if (this.registry.getByClass(jobClass)) continue;
+    // NOTE: a class another app of this process provides is not this app's omission (one app per process is the
+    // production case; several apps per process are tests and benches).
+    for (const jobClass of this.accessor.unprovidedClasses()) {
       this.logger.warn(UNPROVIDED_JOB(jobClass.name || '(anonymous class)', this.accessor.getOptions(jobClass)?.id));
     }
     const transport = this.options.transport;

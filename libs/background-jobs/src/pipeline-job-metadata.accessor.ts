@@ -8,6 +8,12 @@ import { JobEventName, ON_JOB_EVENT_METADATA, PIPELINE_JOB_METADATA, PipelineJob
  */
 const decoratedClasses = new Set<Function>();
 
+/**
+ * Every `@PipelineJob` class some app in this process registered. A process that boots several apps (a test file, a
+ * bench) would otherwise warn in each app about the classes the others provide.
+ */
+const providedClasses = new WeakSet<Function>();
+
 /** Called by `@PipelineJob` for each class it decorates. */
 export function recordDecoratedJob(target: Function): void {
   decoratedClasses.add(target);
@@ -28,8 +34,13 @@ export class PipelineJobMetadataAccessor {
     return this.reflector.get<JobEventName[] | undefined>(ON_JOB_EVENT_METADATA, method);
   }
 
-  /** Every class decorated with `@PipelineJob` so far in this process, whether or not a module provides it. */
-  decoratedClasses(): Function[] {
-    return [...decoratedClasses];
+  /** Records that an app of this process registered `target` (a module provides it). */
+  recordProvided(target: Function): void {
+    providedClasses.add(target);
+  }
+
+  /** Every class decorated with `@PipelineJob` so far in this process that no app of this process has registered yet. */
+  unprovidedClasses(): Function[] {
+    return [...decoratedClasses].filter((target) => !providedClasses.has(target));
   }
 }
