@@ -213,6 +213,30 @@ describe('RedisLock (real Redis)', () => {
     await after!.release();
   });
 
+  it('an acquire that timed out while Redis was busy gives the key back when its late answer took it', async () => {
+    const lock = newLock({ acquireTimeoutMs: 50 });
+    await (await lock.acquire('warm-up', { ttlMs: 5_000 }))!.release();
+    const blocker = new IORedis(testRedisUrl());
+    await blocker.ping();
+    // NOTE: a script that keeps Redis busy for 300 ms, written to Redis before the acquire is asked for: the acquire
+    // waits behind it and cannot answer within its 50 ms, then takes the key once the script is done.
+    const busy = blocker.eval(
+      "local t = redis.call('TIME'); local start = t[1] * 1000000 + t[2]; repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000; return 1",
+      0,
+    );
+
+    await expect(lock.acquire('late', { ttlMs: 5_000 })).rejects.toBeInstanceOf(LockUnavailableError);
+    await busy;
+    blocker.disconnect();
+
+    await waitFor('the late acquire to be given back', async () => (await raw.exists(`${prefix}:bgj:lock:late`)) === 0, 2_000, 10);
+    // NOTE: the late answer did take the key (the fencing counter moved); nobody holds it now.
+    expect(Number(await raw.get(`${prefix}:bgj:fence:late`))).toBe(1);
+    const next = await newLock().acquire('late', { ttlMs: 5_000 });
+    expect(next?.fencingToken).toBe(2);
+    await next!.release();
+  });
+
   it('rejects a bad ttl with a message naming the key and the value', async () => {
     await expect(newLock().acquire('bad', { ttlMs: 0 })).rejects.toThrow('DistributedLock.acquire("bad") got invalid ttlMs 0');
   });

@@ -91,7 +91,11 @@ export class RedisLock extends DistributedLock {
         clearTimeout(timer);
         reject(new LockUnavailableError(key, LOCK_UNAVAILABLE(key, timeoutMs, error.message), { cause: error }));
       };
-      const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        fail(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.operate(
         'a',
         key,
@@ -99,6 +103,11 @@ export class RedisLock extends DistributedLock {
         ttlMs,
         (fence) => {
           clearTimeout(timer);
+          // NOTE: the caller was told the lock is unavailable; a key this late answer set is given back at once.
+          if (timedOut) {
+            if (fence !== null) this.operate('r', key, token, 0, ignore, ignore);
+            return;
+          }
           if (fence === null) return resolve(null);
           const lease = new RedisLease(this, key, token, Number(fence), ttlMs, started, maxHoldMs);
           this.leases.add(lease);
@@ -285,6 +294,8 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+
+const ignore = (): void => undefined;
 
 function isCluster(redis: IORedis | Cluster): redis is Cluster {
   return (redis as Cluster).isCluster === true;
