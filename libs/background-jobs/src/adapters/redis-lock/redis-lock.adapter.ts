@@ -3,7 +3,7 @@ import IORedis, { Cluster } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
 import { assertAcquireOptions, RenewingLease, withLease } from '../../core';
-import { ACQUIRE, BATCH, EXTEND, RELEASE } from './redis-lock.scripts';
+import { BATCH, EXTEND } from './redis-lock.scripts';
 
 const BATCH_SHA = createHash('sha1').update(BATCH).digest('hex');
 
@@ -48,6 +48,8 @@ export class RedisLock extends DistributedLock {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly leases = new Set<RedisLease>();
   private closing?: Promise<void>;
+  /** A cluster (or hash-tagged keys): each lock is its own slot, so operations go one by one, not batched. */
+  private readonly oneByOne: boolean;
   private batch?: Batch;
   /** Whether BATCH is known to be in the server's script cache (EVALSHA), else sent whole (EVAL, which caches it). */
   private batchLoaded = false;
@@ -57,6 +59,7 @@ export class RedisLock extends DistributedLock {
     private readonly config: RedisLockConfig,
   ) {
     super();
+    this.oneByOne = config.hashTags === true || isCluster(redis);
     // NOTE: ioredis reconnects by itself; an unhandled 'error' event would crash the process.
     redis.on('error', () => undefined);
   }
@@ -141,8 +144,7 @@ export class RedisLock extends DistributedLock {
 
   /** @internal `EVAL script numKeys ...keysAndArgs`, once the connection is ready (at once when it is). */
   eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown> {
-    if (!this.closing && this.redis.status === 'ready') return this.redis.eval(script, numKeys, ...keysAndArgs);
-    return this.ready().then(() => this.redis.eval(script, numKeys, ...keysAndArgs));
+    return this.whenReady(() => this.redis.eval(script, numKeys, ...keysAndArgs));
   }
 
   /**
@@ -154,9 +156,9 @@ export class RedisLock extends DistributedLock {
    */
   operate(kind: 'a' | 'r', key: string, token: string, ttlMs: number, done: (reply: unknown) => void, failed: (error: Error) => void): void {
     const lockKey = this.lockKey(key);
-    if (this.config.hashTags || isCluster(this.redis)) {
-      const reply = kind === 'a' ? this.eval(ACQUIRE, 2, lockKey, this.fenceKey(key), token, ttlMs) : this.eval(RELEASE, 1, lockKey, token);
-      reply.then(done, failed);
+    if (this.oneByOne) {
+      // NOTE: the same script with one operation, as an auto-pipelined EVAL (grouped per node by ioredis).
+      this.eval(BATCH, 2, lockKey, this.fenceKey(key), kind, token, ttlMs).then((replies) => done((replies as unknown[])[0]), failed);
       return;
     }
     let batch = this.batch;
@@ -201,10 +203,15 @@ export class RedisLock extends DistributedLock {
     });
   }
 
-  /** @internal `EVALSHA sha numKeys ...keysAndArgs`, once the connection is ready. */
+  /** `EVALSHA sha numKeys ...keysAndArgs`, once the connection is ready. */
   private evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown> {
-    if (!this.closing && this.redis.status === 'ready') return this.redis.evalsha(sha, numKeys, ...keysAndArgs);
-    return this.ready().then(() => this.redis.evalsha(sha, numKeys, ...keysAndArgs));
+    return this.whenReady(() => this.redis.evalsha(sha, numKeys, ...keysAndArgs));
+  }
+
+  /** Sends at once when the connection is ready, else once it is (or fails when it cannot be). */
+  private whenReady<T>(send: () => Promise<T>): Promise<T> {
+    if (!this.closing && this.redis.status === 'ready') return send();
+    return this.ready().then(send);
   }
 
   /** @internal */

@@ -1,25 +1,16 @@
 // NOTE: every step that must be atomic is one Lua script, so no other client can interleave between check and act.
 
-/** KEYS: lock, fence. ARGV: token, ttlMs. Returns the new fencing token, or nil when the lock is held (SET NX, then INCR). */
-export const ACQUIRE = `
-if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
-return redis.call('incr', KEYS[2])`;
-
 /** KEYS: lock. ARGV: token, ttlMs. Compare-and-extend: 1 when still ours and extended, else 0. */
 export const EXTEND = `
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0`;
 
-/** KEYS: lock. ARGV: token. Compare-and-delete: 1 when ours and deleted, else 0 (someone else's lock is left alone). */
-export const RELEASE = `
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0`;
-
 /**
- * The acquires and releases of concurrent runs issued in one tick, as one script call (standalone Redis; on a cluster
- * each lock is its own slot, so ACQUIRE and RELEASE go one by one). KEYS: lock, fence per operation. ARGV: kind
- * (`a` acquire, `r` release), token, ttlMs per operation, in the order they were asked for. Returns one entry per
- * operation: ACQUIRE's (the fencing token, or false → nil when held) or RELEASE's (1 or 0).
+ * Acquires and releases, in the order they were asked for: those of concurrent runs issued in one tick as one call
+ * (standalone Redis), or one operation per call (a cluster, where each lock is its own slot). KEYS: lock, fence per
+ * operation. ARGV: kind, token, ttlMs per operation. An acquire (`a`) is SET NX PX, then INCR of the fencing counter:
+ * the new fencing token, or false (nil) when the lock is held. A release (`r`) is compare-and-delete: 1 when the
+ * lock was this token's and is deleted, else 0 (someone else's lock is left alone).
  */
 export const BATCH = `
 local out = {}
