@@ -80,9 +80,8 @@ export class BullmqQueues {
     // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
     // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
     // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
-    const fair = Boolean(definition.fairness) || this.fairQueues.has(definition.queue);
-    if (!fair) return queue.add(definition.id, envelope, options).then(idOf);
-    return this.fairness.round(queue, definition.fairness ? run.tenantId : PLAIN_LANE).then((round) => {
+    if (!this.takesRounds(definition)) return queue.add(definition.id, envelope, options).then(idOf);
+    return this.fairness.round(queue, laneOf(definition, run.tenantId)).then((round) => {
       options.priority = round;
       return queue.add(definition.id, envelope, options).then(idOf);
     });
@@ -92,7 +91,7 @@ export class BullmqQueues {
     if (runs.length === 0) return [];
     const options = jobOptions(definition);
     const queue = this.get(definition.queue);
-    const lanes = definition.fairness ? runs.map((run) => run.tenantId) : this.fairQueues.has(definition.queue) ? runs.map(() => PLAIN_LANE) : undefined;
+    const lanes = this.takesRounds(definition) ? runs.map((run) => laneOf(definition, run.tenantId)) : undefined;
     const rounds = lanes ? await this.fairness.rounds(queue, lanes) : undefined;
     const jobs = await queue.addBulk(
       runs.map((run, i) => {
@@ -102,6 +101,11 @@ export class BullmqQueues {
       }),
     );
     return jobs.map((job) => job.id as string);
+  }
+
+  /** Whether runs of `definition` take rounds of the round robin: a fair job's, or any on a queue shared with one. */
+  private takesRounds(definition: JobDefinition): boolean {
+    return Boolean(definition.fairness) || this.fairQueues.has(definition.queue);
   }
 
   /** The job of an execution id in whichever of the known queues holds it. */
@@ -115,6 +119,11 @@ export class BullmqQueues {
 }
 
 const idOf = (job: Job): string => job.id as string;
+
+/** The round-robin lane of a run that takes rounds: its tenant for a fair job, the one plain lane otherwise. */
+function laneOf(definition: JobDefinition, tenantId: string | null): string | null {
+  return definition.fairness ? tenantId : PLAIN_LANE;
+}
 
 /** BullMQ priority of every enqueued run of a queue without fair jobs: behind the wait list, where recurring ticks land. */
 export const ENQUEUED_PRIORITY = 1;
