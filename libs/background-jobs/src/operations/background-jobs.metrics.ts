@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { JobEvent } from '../contracts';
 import { ExecutionReader, JobEvents, JobRegistry } from '../core';
+import { RunTallies } from './run-tallies';
 
 /** Tenants per fair queue the backlog gauge names; the rest are summed under `tenant="(others)"`. */
 const BACKLOG_TENANTS = 10;
@@ -23,31 +24,11 @@ const BACKLOG_TENANTS = 10;
 export class BackgroundJobsMetrics {
   /** This module's registry; never the global default, so several apps in one process do not collide. */
   readonly registry = new Registry();
-  private readonly runs: Counter<'job' | 'outcome' | 'failure_kind'>;
-  private readonly duration: Histogram<'job' | 'outcome'>;
-  private readonly lockSkips: Counter<'job'>;
+  private readonly tallies: RunTallies;
 
   constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry) {
     const registers = [this.registry];
-    this.runs = new Counter({
-      name: 'background_jobs_runs_total',
-      help: 'Job attempts by job, outcome and failure kind.',
-      labelNames: ['job', 'outcome', 'failure_kind'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'background_jobs_run_duration_seconds',
-      help: 'Duration of job attempts.',
-      labelNames: ['job', 'outcome'],
-      buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
-      registers,
-    });
-    this.lockSkips = new Counter({
-      name: 'background_jobs_lock_skips_total',
-      help: 'Attempts skipped because another run held the job lock.',
-      labelNames: ['job'],
-      registers,
-    });
+    this.tallies = new RunTallies(this.registry);
     new Gauge({
       name: 'background_jobs_queue_depth',
       help: 'Jobs per queue and BullMQ state.',
@@ -84,11 +65,8 @@ export class BackgroundJobsMetrics {
 
   /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */
   private record(event: JobEvent<'completed' | 'skipped' | 'failed' | 'retrying' | 'cancelled'>): void {
-    const job = event.jobId;
     const outcome = event.name === 'completed' || event.name === 'skipped' ? event.name : 'failed';
     const failureKind = 'failure' in event ? event.failure.kind : 'none';
-    this.runs.inc({ job, outcome, failure_kind: failureKind });
-    this.duration.observe({ job, outcome }, event.durationMs / 1000);
-    if (event.name === 'skipped' && event.kind === 'lock-busy') this.lockSkips.inc({ job });
+    this.tallies.record(event.jobId, outcome, failureKind, event.durationMs / 1000, event.name === 'skipped' && event.kind === 'lock-busy');
   }
 }
