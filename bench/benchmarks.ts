@@ -280,11 +280,12 @@ async function throughput(ctx: BenchContext, lock: boolean): Promise<BenchOutput
   const goal = lock ? 0.8 : 0.95;
   const others: Side[] = lock ? ['raw'] : ['raw', 'nestjs'];
   const top = Math.max(...ctx.sizes.concurrencies);
-  // NOTE: one unmeasured drain per side first, so JIT warm-up does not land on whichever side runs first.
-  const warmup = Math.min(1_000, ctx.sizes.throughputJobs);
-  for (const side of ['framework', ...others] as Side[]) await drain(ctx, side, 10, warmup, lock);
   for (const concurrency of ctx.sizes.concurrencies) {
-    const jobs = concurrency === 1 ? Math.max(10, Math.round(ctx.sizes.throughputJobs / 4)) : ctx.sizes.throughputJobs;
+    const jobs = ctx.sizes.throughputJobs;
+    // NOTE: one unmeasured drain per side at this concurrency and size first, so the measured pairs see each side's
+    // steady state (a long-running worker's), not the JIT warming up the side with more code: at c = 1, drains of
+    // 1,500 runs right after one 1,000-run warm-up measured that warm-up (bench/README.md, fifth round).
+    for (const side of ['framework', ...others] as Side[]) await drain(ctx, side, concurrency, jobs, lock);
     const cpu: Record<Side, number[]> = { framework: [], raw: [], nestjs: [] };
     const redisCpu: Record<Side, number[]> = { framework: [], raw: [], nestjs: [] };
     const commandsPerRun: Partial<Record<Side, Record<string, number>>> = {};
