@@ -112,6 +112,67 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
     expect((await jobs.getExecution(execution.executionId))?.attempts).toBe(1);
   });
 
+  it('the key is free once a run’s completion can be seen: 60 runs alternating between two instances, none skipped', async () => {
+    let executed = 0;
+    const Serial = defineJob('SerialJob', { id: 'serial', lock: { ttlMs: 5_000 } }, () => {
+      executed++;
+    });
+    const instances = [(await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs), (await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs)];
+
+    const states: string[] = [];
+    const heldAfterCompletion: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const execution = await instances[i % 2].runNow(Serial);
+      states.push(execution.state);
+      heldAfterCompletion.push(await raw.exists(`${prefix}:bgj:lock:serial`));
+    }
+
+    expect(states.filter((state) => state !== 'completed')).toEqual([]);
+    expect(executed).toBe(60);
+    expect(heldAfterCompletion.filter((held) => held !== 0)).toEqual([]);
+  });
+
+  it('sends the release on the connection that records the run’s outcome, ahead of it (no wait for its reply)', async () => {
+    const Ordered = defineJob('OrderedJob', { id: 'ordered', lock: { ttlMs: 5_000 } }, () => undefined);
+    const jobs = (await boot({ prefix, jobs: [Ordered] })).get(BackgroundJobs);
+    await jobs.runNow(Ordered); // the scripts are loaded and the worker's connection known
+    const monitor = await raw.monitor();
+    const seen: Array<{ args: string[]; source: string }> = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ args, source }));
+    try {
+      const { executionId } = await jobs.runNow(Ordered);
+      const lockKey = `${prefix}:bgj:lock:ordered`;
+      const acquire = seen.findIndex(({ args }) => args.includes(lockKey) && args.includes('a'));
+      const release = seen.findIndex(({ args }) => args.includes(lockKey) && args.includes('r'));
+      expect(acquire).toBeGreaterThanOrEqual(0);
+      expect(release).toBeGreaterThan(acquire);
+      // The lock's own connection takes the acquire; the release goes on another: the worker's, which then records
+      // the outcome (BullMQ's moveToFinished names the job's key).
+      expect(seen[release].source).not.toBe(seen[acquire].source);
+      const outcome = seen.findIndex(
+        ({ args, source }, index) => index > release && source === seen[release].source && args.some((arg) => arg.endsWith(`:${executionId}`)),
+      );
+      expect(outcome).toBeGreaterThan(release);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('a release sent ahead that fails (the script cache flushed mid-run) is done again on the lock’s connection', async () => {
+    const Flushing = defineJob('FlushingJob', { id: 'flushing', lock: { ttlMs: 60_000 } }, async () => {
+      await raw.script('FLUSH');
+    });
+    const jobs = (await boot({ prefix, jobs: [Flushing] })).get(BackgroundJobs);
+    await jobs.runNow(Flushing);
+
+    const execution = await jobs.runNow(Flushing);
+
+    expect(execution.state).toBe('completed');
+    // NOTE: without the retry the key would stay held for its 60 s TTL.
+    await waitFor('the lock to be released', async () => (await raw.exists(`${prefix}:bgj:lock:flushing`)) === 0, 2_000);
+    expect((await jobs.runNow(Flushing)).state).toBe('completed');
+  });
+
   it('exports DistributedLock so a host can inject and use it', async () => {
     const app = await boot({ prefix, jobs: [] });
     const lock = app.get(DistributedLock);

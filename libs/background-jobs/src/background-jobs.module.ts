@@ -81,7 +81,11 @@ const providers: Provider[] = [
     provide: DistributedLock,
     useFactory: (transport: BullmqTransport | LocalTransport): DistributedLock =>
       transport instanceof BullmqTransport
-        ? new RedisLock(transport.connections.createClient('lock'), { prefix: transport.prefix, hashTags: transport.connections.isCluster })
+        ? new RedisLock(transport.connections.createClient('lock'), {
+            prefix: transport.prefix,
+            hashTags: transport.connections.isCluster,
+            completionOnSameServer: true,
+          })
         : new InMemoryLock(),
     inject: [RunQueue],
   },

@@ -20,6 +20,11 @@ export interface RunRequest {
   fromSchedule?: boolean;
   /** The schedule that made this tick (its id, timing and misfire policy); absent on a run that is not a tick. */
   schedule?: RunSchedule;
+  /**
+   * The connection the transport will record this run's outcome on, when a lease of the same store may send its
+   * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
+   */
+  completionChannel?: object;
   reportProgress(percent: number, message?: string): Promise<void>;
   log(message: string): Promise<void>;
 }

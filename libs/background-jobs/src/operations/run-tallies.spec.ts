@@ -62,8 +62,8 @@ describe('RunTallies', () => {
     const { registry } = talliedRegistry(attempts);
     expect(await registry.getMetricsAsJSON()).toEqual(await reference.getMetricsAsJSON());
     expect(await Registry.merge([registry]).metrics()).toBe(await Registry.merge([reference]).metrics());
-    reference.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    reference.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as typeof reference.contentType);
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as typeof registry.contentType);
     expect(await registry.metrics()).toBe(await reference.metrics());
   });
 

@@ -69,7 +69,11 @@ export class BullmqWorkerHost {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (bench/README.md).
-      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token), {
+      // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server, a locked
+      // run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs taken
+      // before the connection is known release as usual.
+      const completion: { channel?: object } = {};
+      const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token, completion.channel), {
         connection: this.connections.bullmq('worker'),
         prefix: this.keys.queuePrefix(name),
         concurrency: settings.concurrency,
@@ -84,6 +88,12 @@ export class BullmqWorkerHost {
         settings: { backoffStrategy: (failedAttempts, _type, _error, job) => retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts) },
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
+      if (!this.connections.isCluster) {
+        worker.getBackend().client.then(
+          (client) => (completion.channel = client),
+          () => undefined,
+        );
+      }
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
@@ -135,14 +145,14 @@ export class BullmqWorkerHost {
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
   // costs on every run with CLS's async hooks on (bench/README.md, fixes 9 and 12). A fair job's slot is the only wait
   // before the run.
-  private process(job: Job, run: RunHandler, token?: string): Promise<ResultEnvelope | undefined> {
+  private process(job: Job, run: RunHandler, token: string | undefined, completionChannel: object | undefined): Promise<ResultEnvelope | undefined> {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
     const cap = envelope.fanOut ? undefined : definition.fairness?.concurrencyPerTenant;
-    if (cap === undefined) return this.runHere(job, definition, envelope, run, token);
+    if (cap === undefined) return this.runHere(job, definition, envelope, run, token, completionChannel);
     return this.takeSlot(job, definition.queue, envelope.tenantId ?? null, cap, token).then((slot) =>
-      this.runHere(job, definition, envelope, run, token).then(
+      this.runHere(job, definition, envelope, run, token, completionChannel).then(
         (result) => slot.release().then(() => result),
         (error: unknown) =>
           slot.release().then(() => {
@@ -152,7 +162,14 @@ export class BullmqWorkerHost {
     );
   }
 
-  private runHere(job: Job, definition: JobDefinition, envelope: JobEnvelope, run: RunHandler, token?: string): Promise<ResultEnvelope | undefined> {
+  private runHere(
+    job: Job,
+    definition: JobDefinition,
+    envelope: JobEnvelope,
+    run: RunHandler,
+    token: string | undefined,
+    completionChannel: object | undefined,
+  ): Promise<ResultEnvelope | undefined> {
     const executionId = job.id as string;
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
@@ -175,6 +192,7 @@ export class BullmqWorkerHost {
         misfireThresholdMs: envelope.sched.thr,
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
+      completionChannel,
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import IORedis, { Cluster } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
-import { assertAcquireOptions, RenewingLease, withLease } from '../../core';
+import { AheadReleasingLease, assertAcquireOptions, RenewingLease, withLease } from '../../core';
 import { BATCH, EXTEND } from './redis-lock.scripts';
 
 const BATCH_SHA = createHash('sha1').update(BATCH).digest('hex');
@@ -32,6 +32,12 @@ export interface RedisLockConfig {
    * @default 5000
    */
   acquireTimeoutMs?: number;
+  /**
+   * @internal The transport's completion channel (`RunRequest.completionChannel`, the BullMQ worker's connection)
+   * reaches the same Redis server as this lock's connection: leases may send their release there, ahead of the run's
+   * outcome (the module sets it; both connections come from one connection config).
+   */
+  completionOnSameServer?: boolean;
 }
 
 /**
@@ -203,6 +209,20 @@ export class RedisLock extends DistributedLock {
     });
   }
 
+  /**
+   * @internal Sends the release of `key` on `channel` (a connection to this lock's server, see
+   * `completionOnSameServer`) without waiting: the commands sent after it there run after it. False, and nothing
+   * sent, when that cannot hold: a cluster (each lock its own slot), or `channel` not a ready single-server connection.
+   * A release that fails there (a script cache flushed, a failover in between) is done again on the lock's connection.
+   */
+  releaseOn(channel: object, key: string, token: string, onError: (error: Error) => void): boolean {
+    if (!this.config.completionOnSameServer || this.oneByOne || this.closing || !isReadyServer(channel)) return false;
+    const keys = [this.lockKey(key), this.fenceKey(key)];
+    const sent = this.batchLoaded ? channel.evalsha(BATCH_SHA, 2, ...keys, 'r', token, 0) : channel.eval(BATCH, 2, ...keys, 'r', token, 0);
+    sent.catch(() => this.operate('r', key, token, 0, ignore, onError));
+    return true;
+  }
+
   /** `EVALSHA sha numKeys ...keysAndArgs`, once the connection is ready. */
   private evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown> {
     return this.whenReady(() => this.redis.evalsha(sha, numKeys, ...keysAndArgs));
@@ -231,7 +251,7 @@ export class RedisLock extends DistributedLock {
 }
 
 /** One held lock; renews itself every ttl/3 until released, lost, or capped by `maxHoldMs`. */
-class RedisLease extends RenewingLease {
+class RedisLease extends RenewingLease implements AheadReleasingLease {
   /** The earliest moment the key may have expired, as far as this process knows. */
   private expiresAt: number;
 
@@ -266,6 +286,14 @@ class RedisLease extends RenewingLease {
   override stop(): void {
     super.stop();
     this.lock.forget(this);
+  }
+
+  /** Sends the release ahead of the run's outcome on the transport's connection when the lock can (see `RedisLock.releaseOn`). */
+  releaseAhead(channel: object, onError: (error: Error) => void): boolean {
+    if (this.done) return true;
+    if (!this.lock.releaseOn(channel, this.key, this.token, onError)) return false;
+    this.stop();
+    return true;
   }
 
   protected deleteIfOurs(): Promise<void> {
@@ -303,6 +331,12 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 const ignore = (): void => undefined;
+
+/** A single-server ioredis connection that is ready: what is sent on it now goes out in order. */
+function isReadyServer(channel: object): channel is IORedis {
+  const client = channel as Partial<IORedis> & { isCluster?: boolean };
+  return client.isCluster !== true && client.status === 'ready' && typeof client.evalsha === 'function' && typeof client.eval === 'function';
+}
 
 function isCluster(redis: IORedis | Cluster): redis is Cluster {
   return (redis as Cluster).isCluster === true;
