@@ -54,7 +54,7 @@ export interface BenchSizes {
 
 export const FULL_SIZES: BenchSizes = {
   reps: 5,
-  throughputJobs: 6_000,
+  throughputJobs: 20_000,
   concurrencies: [1, 10, 50],
   enqueueJobs: 4_000,
   cronTicks: 60,
