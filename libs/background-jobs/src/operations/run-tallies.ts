@@ -57,12 +57,13 @@ export class RunTallies {
         for (const { job, outcome, failureKind, count } of runLines) this.inc({ job, outcome, failure_kind: failureKind }, count);
       },
     });
-    registry.registerMetric(
-      new TalliedHistogram('background_jobs_run_duration_seconds', 'Duration of job attempts.', RUN_DURATION_BUCKETS,
-        () => this.durationLines,
-        () => this.reset(),
-      ) as unknown as Metric,
+    const duration = new TalliedHistogram(
+      'background_jobs_run_duration_seconds',
+      'Duration of job attempts.',
+      () => this.durationLines,
+      () => this.reset(),
     );
+    registry.registerMetric(duration as unknown as Metric);
     new Counter({
       name: 'background_jobs_lock_skips_total',
       help: 'Attempts skipped because another run held the job lock.',
@@ -133,18 +134,17 @@ interface MetricValue {
 }
 
 /**
- * A histogram read from tallies at scrape time, in the shape prom-client's `Registry` formats (`getForPromString` for
- * the text exposition, `get` for JSON and `Registry.merge`): the same lines, labels and order as a prom-client
- * `Histogram` given the same observations.
+ * A histogram of `RUN_DURATION_BUCKETS` read from tallies at scrape time, in the shape prom-client's `Registry` formats
+ * (`getForPromString` for the text exposition, `get` for JSON and `Registry.merge`): the same lines, labels and order
+ * as a prom-client `Histogram` given the same observations.
  */
-export class TalliedHistogram {
+class TalliedHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
 
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly bounds: readonly number[],
     private readonly read: () => DurationTally[],
     private readonly onReset: () => void,
   ) {}
@@ -154,7 +154,7 @@ export class TalliedHistogram {
     const values: MetricValue[] = [];
     for (const { labels, count, sum, buckets } of this.read()) {
       let cumulative = 0;
-      this.bounds.forEach((le, i) => {
+      RUN_DURATION_BUCKETS.forEach((le, i) => {
         cumulative += buckets[i];
         values.push({ labels: { le }, sharedLabels: labels, value: cumulative, metricName: bucketName, exemplar: null });
       });
