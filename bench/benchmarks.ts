@@ -90,7 +90,20 @@ export const SMOKE_SIZES: BenchSizes = {
   fairIdleTenants: 20,
 };
 
-export const BENCHMARKS = ['throughput', 'throughput-lock', 'enqueue', 'cron-lag', 'boot', 'fan-out', 'soak', 'lock-roundtrip', 'local', 'throughput-cluster', 'fairness', 'recurring-backlog'] as const;
+export const BENCHMARKS = [
+  'throughput',
+  'throughput-lock',
+  'enqueue',
+  'cron-lag',
+  'boot',
+  'fan-out',
+  'soak',
+  'lock-roundtrip',
+  'local',
+  'throughput-cluster',
+  'fairness',
+  'recurring-backlog',
+] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** One line of the printed table. */
@@ -143,7 +156,11 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<unknown
 }
 
 /** Adds `n` jobs in batches of 1,000 with `addBulk`. */
-async function fill(queue: Queue, n: number, make: (i: number) => { name: string; data: unknown; opts?: JobsOptions }): Promise<void> {
+async function fill(
+  queue: Queue,
+  n: number,
+  make: (i: number) => { name: string; data: unknown; opts?: JobsOptions },
+): Promise<void> {
   for (let start = 0; start < n; start += 1_000) {
     const batch = Array.from({ length: Math.min(1_000, n - start) }, (_, k) => make(start + k));
     await queue.addBulk(batch);
@@ -159,7 +176,12 @@ interface SideFigures {
  * Side-by-side repetitions: `measure(side)` for the framework and each of `others` (default: raw), order rotating
  * (`orderOf`), `reps` times. `ratio` = framework / raw per repetition; `ratioNestjs` = framework / nestjs.
  */
-async function sideBySide(reps: number, measure: (side: Side) => Promise<number>, afterPair?: () => Promise<void>, others: Side[] = ['raw']) {
+async function sideBySide(
+  reps: number,
+  measure: (side: Side) => Promise<number>,
+  afterPair?: () => Promise<void>,
+  others: Side[] = ['raw'],
+) {
   const sides: Side[] = ['framework', ...others];
   const values = new Map<Side, number[]>(sides.map((side) => [side, []]));
   const ratios = new Map<Side, number[]>(others.map((side) => [side, []]));
@@ -170,12 +192,17 @@ async function sideBySide(reps: number, measure: (side: Side) => Promise<number>
     for (const side of sides) values.get(side)?.push(pair[side] as number);
     for (const side of others) ratios.get(side)?.push((pair.framework as number) / (pair[side] as number));
   }
-  const figures = (samples: number[] = [], digits = 1): SideFigures => ({ median: median(samples), runs: samples.map((v) => round(v, digits)) });
+  const figures = (samples: number[] = [], digits = 1): SideFigures => ({
+    median: median(samples),
+    runs: samples.map((v) => round(v, digits)),
+  });
   return {
     framework: figures(values.get('framework')),
     raw: figures(values.get('raw')),
     ratio: figures(ratios.get('raw'), 3),
-    ...(others.includes('nestjs') ? { nestjs: figures(values.get('nestjs')), ratioNestjs: figures(ratios.get('nestjs'), 3) } : {}),
+    ...(others.includes('nestjs')
+      ? { nestjs: figures(values.get('nestjs')), ratioNestjs: figures(ratios.get('nestjs'), 3) }
+      : {}),
   };
 }
 
@@ -187,13 +214,23 @@ async function sideBySide(reps: number, measure: (side: Side) => Promise<number>
  * Drains `jobs` no-op runs, pre-filled identically for both sides (same envelope, same job options), and returns
  * runs per second between the first and the last `execute` entered: boot and worker start-up are not measured.
  */
-export async function drain(ctx: BenchContext, side: Side | 'transport', concurrency: number, jobs: number, lock: boolean): Promise<DrainResult> {
+export async function drain(
+  ctx: BenchContext,
+  side: Side | 'transport',
+  concurrency: number,
+  jobs: number,
+  lock: boolean,
+): Promise<DrainResult> {
   const prefix = benchPrefix(`tp${lock ? 'l' : ''}${concurrency}`);
   const connection = { url: ctx.url };
   const queue = new Queue(DEFAULT_QUEUE, { connection, prefix });
   // NOTE: with the lock on, every run carries its own tenant so its lock key (`<job>:<tenant>`) is uncontended:
   // this measures the cost of taking and releasing a lease, not of skipping busy runs.
-  await fill(queue, jobs, (i) => ({ name: NOOP_JOB_ID, data: { bgj: 1, tenantId: lock ? `t${i}` : null }, opts: FRAMEWORK_DEFAULT_JOB_OPTIONS }));
+  await fill(queue, jobs, (i) => ({
+    name: NOOP_JOB_ID,
+    data: { bgj: 1, tenantId: lock ? `t${i}` : null },
+    opts: FRAMEWORK_DEFAULT_JOB_OPTIONS,
+  }));
   let count = 0;
   let first = 0;
   let last = 0;
@@ -257,7 +294,9 @@ export async function drain(ctx: BenchContext, side: Side | 'transport', concurr
     rate: ((jobs - 1) * 1_000) / (last - first),
     cpuUsPerRun: (cpuLast.user + cpuLast.system) / (jobs - 1),
     redisCpuUsPerRun: ((redisCpuAfter - redisCpuBefore) * 1e6) / jobs,
-    commandsPerRun: Object.fromEntries(Object.entries(commands).map(([command, calls]) => [command, round(calls / jobs, 2)])),
+    commandsPerRun: Object.fromEntries(
+      Object.entries(commands).map(([command, calls]) => [command, round(calls / jobs, 2)]),
+    ),
   };
 }
 
@@ -298,20 +337,44 @@ async function throughput(ctx: BenchContext, lock: boolean): Promise<BenchOutput
           transportCpu.push((await drain(ctx, 'transport', concurrency, jobs, false)).cpuUsPerRun);
         }
       : undefined;
-    const result = await sideBySide(ctx.sizes.reps, async (side) => {
-      const { rate, cpuUsPerRun, redisCpuUsPerRun, commandsPerRun: perRun } = await drain(ctx, side, concurrency, jobs, lock);
-      cpu[side].push(cpuUsPerRun);
-      redisCpu[side].push(redisCpuUsPerRun);
-      commandsPerRun[side] = perRun;
-      return rate;
-    }, afterPair, others);
-    const cpuUs = { framework: round(median(cpu.framework), 1), raw: round(median(cpu.raw), 1), nestjs: round(median(cpu.nestjs), 1) };
-    const redisUs = { framework: round(median(redisCpu.framework), 1), raw: round(median(redisCpu.raw), 1), nestjs: round(median(redisCpu.nestjs), 1) };
+    const result = await sideBySide(
+      ctx.sizes.reps,
+      async (side) => {
+        const {
+          rate,
+          cpuUsPerRun,
+          redisCpuUsPerRun,
+          commandsPerRun: perRun,
+        } = await drain(ctx, side, concurrency, jobs, lock);
+        cpu[side].push(cpuUsPerRun);
+        redisCpu[side].push(redisCpuUsPerRun);
+        commandsPerRun[side] = perRun;
+        return rate;
+      },
+      afterPair,
+      others,
+    );
+    const cpuUs = {
+      framework: round(median(cpu.framework), 1),
+      raw: round(median(cpu.raw), 1),
+      nestjs: round(median(cpu.nestjs), 1),
+    };
+    const redisUs = {
+      framework: round(median(redisCpu.framework), 1),
+      raw: round(median(redisCpu.raw), 1),
+      nestjs: round(median(redisCpu.nestjs), 1),
+    };
     ctx.log(
       `${name} c=${concurrency}: framework ${result.framework.runs.join('/')} raw ${result.raw.runs.join('/')} ratio ${result.ratio.runs.join('/')}` +
         `; CPU µs/run node ${cpuUs.framework} vs ${cpuUs.raw}, redis ${redisUs.framework} vs ${redisUs.raw}`,
     );
-    out.details[`c${concurrency}`] = { jobs, ...result, nodeCpuUsPerRun: cpuUs, redisCpuUsPerRun: redisUs, lastRunCommandsPerRun: commandsPerRun };
+    out.details[`c${concurrency}`] = {
+      jobs,
+      ...result,
+      nodeCpuUsPerRun: cpuUs,
+      redisCpuUsPerRun: redisUs,
+      lastRunCommandsPerRun: commandsPerRun,
+    };
     out.figures[`c${concurrency}.cpuUs.framework`] = cpuUs.framework;
     out.figures[`c${concurrency}.cpuUs.raw`] = cpuUs.raw;
     out.figures[`c${concurrency}.redisCpuUs.framework`] = redisUs.framework;
@@ -329,7 +392,9 @@ async function throughput(ctx: BenchContext, lock: boolean): Promise<BenchOutput
       met: result.ratio.median >= goal,
     });
     if (result.nestjs && result.ratioNestjs) {
-      ctx.log(`${name} c=${concurrency}: @nestjs/bullmq ${result.nestjs.runs.join('/')} ratio ${result.ratioNestjs.runs.join('/')}; CPU µs/run node ${cpuUs.nestjs}`);
+      ctx.log(
+        `${name} c=${concurrency}: @nestjs/bullmq ${result.nestjs.runs.join('/')} ratio ${result.ratioNestjs.runs.join('/')}; CPU µs/run node ${cpuUs.nestjs}`,
+      );
       out.figures[`c${concurrency}.nestjs`] = result.nestjs.median;
       out.figures[`c${concurrency}.ratioNestjs`] = result.ratioNestjs.median;
       out.figures[`c${concurrency}.cpuUs.nestjs`] = cpuUs.nestjs;
@@ -345,9 +410,13 @@ async function throughput(ctx: BenchContext, lock: boolean): Promise<BenchOutput
     }
     if (attribute) {
       const transportUs = round(median(transportCpu), 1);
-      ctx.log(`${name} c=${concurrency}: node CPU µs/run of the transport alone (no pipeline) ${transportCpu.map((v) => Math.round(v)).join('/')}`);
+      ctx.log(
+        `${name} c=${concurrency}: node CPU µs/run of the transport alone (no pipeline) ${transportCpu.map((v) => Math.round(v)).join('/')}`,
+      );
       out.figures[`c${concurrency}.cpuUs.transportOnly`] = transportUs;
-      out.details[`c${concurrency}.transportOnly`] = { nodeCpuUsPerRun: { median: transportUs, runs: transportCpu.map((v) => round(v, 1)) } };
+      out.details[`c${concurrency}.transportOnly`] = {
+        nodeCpuUsPerRun: { median: transportUs, runs: transportCpu.map((v) => round(v, 1)) },
+      };
       out.rows.push({
         benchmark: '1. throughput',
         figure: `concurrency ${concurrency}: node CPU µs/run raw / transport, no pipeline / framework`,
@@ -369,7 +438,13 @@ async function redisCpuSeconds(redis: ReturnType<typeof redisClient>): Promise<n
 // 3. Enqueue rate: BackgroundJobs.enqueue vs Queue.add
 // ---------------------------------------------------------------------------------------------------------------
 
-export async function enqueueRate(ctx: BenchContext, side: Side, n: number, inFlight: number, uuidIds = false): Promise<number> {
+export async function enqueueRate(
+  ctx: BenchContext,
+  side: Side,
+  n: number,
+  inFlight: number,
+  uuidIds = false,
+): Promise<number> {
   const prefix = benchPrefix(`enq${inFlight}`);
   let add: (i: number) => Promise<unknown>;
   let stop: () => Promise<unknown>;
@@ -383,7 +458,12 @@ export async function enqueueRate(ctx: BenchContext, side: Side, n: number, inFl
   } else {
     const queue = new Queue(DEFAULT_QUEUE, { connection: { url: ctx.url }, prefix });
     await queue.waitUntilReady();
-    add = (i) => queue.add(NOOP_JOB_ID, { n: i }, uuidIds ? { ...FRAMEWORK_DEFAULT_JOB_OPTIONS, jobId: randomUUID() } : FRAMEWORK_DEFAULT_JOB_OPTIONS);
+    add = (i) =>
+      queue.add(
+        NOOP_JOB_ID,
+        { n: i },
+        uuidIds ? { ...FRAMEWORK_DEFAULT_JOB_OPTIONS, jobId: randomUUID() } : FRAMEWORK_DEFAULT_JOB_OPTIONS,
+      );
     stop = () => queue.close();
   }
   try {
@@ -401,14 +481,18 @@ async function enqueue(ctx: BenchContext): Promise<BenchOutput> {
   const out: BenchOutput = { figures: {}, rows: [], details: {} };
   for (const inFlight of [1, 50]) {
     const result = await sideBySide(ctx.sizes.reps, (side) => enqueueRate(ctx, side, ctx.sizes.enqueueJobs, inFlight));
-    ctx.log(`enqueue in-flight=${inFlight}: framework ${result.framework.runs.join('/')} raw ${result.raw.runs.join('/')} ratio ${result.ratio.runs.join('/')}`);
+    ctx.log(
+      `enqueue in-flight=${inFlight}: framework ${result.framework.runs.join('/')} raw ${result.raw.runs.join('/')} ratio ${result.ratio.runs.join('/')}`,
+    );
     out.details[`inFlight${inFlight}`] = { jobs: ctx.sizes.enqueueJobs, ...result };
     out.figures[`inFlight${inFlight}.framework`] = result.framework.median;
     out.figures[`inFlight${inFlight}.raw`] = result.raw.median;
     out.figures[`inFlight${inFlight}.ratio`] = result.ratio.median;
     // NOTE: the framework gives every run a UUID execution id; BullMQ's own cost for a caller-chosen jobId is
     // measured the same way, so the README can tell it apart from ours.
-    const uuid = await sideBySide(ctx.sizes.reps, (side) => enqueueRate(ctx, side, ctx.sizes.enqueueJobs, inFlight, true));
+    const uuid = await sideBySide(ctx.sizes.reps, (side) =>
+      enqueueRate(ctx, side, ctx.sizes.enqueueJobs, inFlight, true),
+    );
     ctx.log(`enqueue in-flight=${inFlight} vs Queue.add with UUID jobIds: ratio ${uuid.ratio.runs.join('/')}`);
     out.details[`inFlight${inFlight}.uuidJobIds`] = uuid;
     out.figures[`inFlight${inFlight}.uuidRatio`] = uuid.ratio.median;
@@ -446,7 +530,12 @@ interface LagStats {
  * window, each recording (time `execute`/the processor is entered) − (the tick it was scheduled for).
  * With `hz`, Redis runs at that `hz` for the pass (restored afterwards).
  */
-async function cronLagPass(ctx: BenchContext, ticks: number, warmupTicks: number, hz?: number): Promise<{ framework: LagStats; raw: LagStats }> {
+async function cronLagPass(
+  ctx: BenchContext,
+  ticks: number,
+  warmupTicks: number,
+  hz?: number,
+): Promise<{ framework: LagStats; raw: LagStats }> {
   const needed = ticks + warmupTicks;
   const fwPrefix = benchPrefix('cron');
   const rawPrefix = benchPrefix('cronraw');
@@ -463,16 +552,26 @@ async function cronLagPass(ctx: BenchContext, ticks: number, warmupTicks: number
   const rawWorker = new Worker(
     DEFAULT_QUEUE,
     async (job: Job) => {
-      const scheduled = (job.opts as JobsOptions & { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
+      const scheduled =
+        (job.opts as JobsOptions & { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
       raw.push(Date.now() - scheduled);
     },
     { connection, prefix: rawPrefix, concurrency: 10 },
   );
   let app: INestApplicationContext | undefined;
   try {
-    await rawQueue.upsertJobScheduler('raw-every-second', { pattern: '* * * * * *' }, { name: 'raw-every-second', data: {} });
+    await rawQueue.upsertJobScheduler(
+      'raw-every-second',
+      { pattern: '* * * * * *' },
+      { name: 'raw-every-second', data: {} },
+    );
     app = await startApp({ redis: ctx.url, prefix: fwPrefix, jobs: [EverySecond], worker: { concurrency: 10 } });
-    await waitFor(`${needed} cron ticks`, () => framework.length >= needed && raw.length >= needed, (needed + 15) * 1_000, 50);
+    await waitFor(
+      `${needed} cron ticks`,
+      () => framework.length >= needed && raw.length >= needed,
+      (needed + 15) * 1_000,
+      50,
+    );
   } finally {
     await app?.close();
     await rawWorker.close();
@@ -498,12 +597,16 @@ async function cronLag(ctx: BenchContext): Promise<BenchOutput> {
   const hz = Number(((await redis.config('GET', 'hz')) as string[])[1]);
   redis.disconnect();
   const atDefault = await cronLagPass(ctx, cronTicks, cronWarmupTicks);
-  ctx.log(`cron lag (hz ${hz}): framework p50 ${atDefault.framework.p50} p99 ${atDefault.framework.p99}; raw p50 ${atDefault.raw.p50} p99 ${atDefault.raw.p99}`);
+  ctx.log(
+    `cron lag (hz ${hz}): framework p50 ${atDefault.framework.p50} p99 ${atDefault.framework.p99}; raw p50 ${atDefault.raw.p50} p99 ${atDefault.raw.p99}`,
+  );
   // NOTE: evidence for the README: BullMQ wakes a worker for a due delayed job through a BZPOPMIN timeout, and Redis
   // expires blocking timeouts on its own clock (every 1/hz s). A shorter pass at hz 100 shows what is Redis's part.
   const hzTicks = Math.max(1, Math.round(cronTicks / 2));
   const atHz100 = await cronLagPass(ctx, hzTicks, cronWarmupTicks, 100);
-  ctx.log(`cron lag (hz 100): framework p50 ${atHz100.framework.p50} p99 ${atHz100.framework.p99}; raw p50 ${atHz100.raw.p50} p99 ${atHz100.raw.p99}`);
+  ctx.log(
+    `cron lag (hz 100): framework p50 ${atHz100.framework.p50} p99 ${atHz100.framework.p99}; raw p50 ${atHz100.raw.p50} p99 ${atHz100.raw.p99}`,
+  );
   const fw = atDefault.framework;
   return {
     figures: {
@@ -546,8 +649,24 @@ async function cronLag(ctx: BenchContext): Promise<BenchOutput> {
 
 /** Redis write commands: a scheduler key touched by one of these was (re)written. */
 const WRITE_COMMANDS = new Set([
-  'hset', 'hmset', 'hsetnx', 'hdel', 'hincrby', 'set', 'del', 'unlink', 'zadd', 'zrem', 'expire', 'pexpire', 'rename', 'incr',
-  'lpush', 'rpush', 'lrem', 'xadd',
+  'hset',
+  'hmset',
+  'hsetnx',
+  'hdel',
+  'hincrby',
+  'set',
+  'del',
+  'unlink',
+  'zadd',
+  'zrem',
+  'expire',
+  'pexpire',
+  'rename',
+  'incr',
+  'lpush',
+  'rpush',
+  'lrem',
+  'xadd',
 ]);
 
 interface BootSample {
@@ -589,10 +708,12 @@ async function bootUnderMonitor(ctx: BenchContext, jobs: Type[]) {
       return;
     }
     const key = args[1] ?? '';
-    if (!key.startsWith(`${prefix}:`) && !args.some((arg) => typeof arg === 'string' && arg.startsWith(`${prefix}:`))) return;
+    if (!key.startsWith(`${prefix}:`) && !args.some((arg) => typeof arg === 'string' && arg.startsWith(`${prefix}:`)))
+      return;
     if (/lua/i.test(source)) counts.lua += 1;
     else counts.client += 1;
-    if (WRITE_COMMANDS.has(String(args[0]).toLowerCase()) && key.startsWith(`${prefix}:`) && key.includes(':repeat')) counts.schedulerWrites += 1;
+    if (WRITE_COMMANDS.has(String(args[0]).toLowerCase()) && key.startsWith(`${prefix}:`) && key.includes(':repeat'))
+      counts.schedulerWrites += 1;
   });
   const phase = async () => {
     Object.assign(counts, { client: 0, lua: 0, schedulerWrites: 0 });
@@ -635,10 +756,21 @@ async function boot(ctx: BenchContext): Promise<BenchOutput> {
   const pick = (samples: BootSample[]) => {
     const ms = median(samples.map((s) => s.ms));
     const chosen = samples.find((s) => s.ms === ms) as BootSample;
-    return { ms: round(ms, 1), runsMs: samples.map((s) => round(s.ms, 1)), commands: chosen.commands, byCommand: chosen.byCommand };
+    return {
+      ms: round(ms, 1),
+      runsMs: samples.map((s) => round(s.ms, 1)),
+      commands: chosen.commands,
+      byCommand: chosen.byCommand,
+    };
   };
-  const details = { definitions: n, cold: { ...pick(cold), monitor: monitored.cold }, warm: { ...pick(warm), monitor: monitored.warm } };
-  ctx.log(`boot: cold ${details.cold.runsMs.join('/')} ms, warm ${details.warm.runsMs.join('/')} ms; warm scheduler writes ${monitored.warm.schedulerWrites}`);
+  const details = {
+    definitions: n,
+    cold: { ...pick(cold), monitor: monitored.cold },
+    warm: { ...pick(warm), monitor: monitored.warm },
+  };
+  ctx.log(
+    `boot: cold ${details.cold.runsMs.join('/')} ms, warm ${details.warm.runsMs.join('/')} ms; warm scheduler writes ${monitored.warm.schedulerWrites}`,
+  );
   return {
     figures: {
       'cold.ms': details.cold.ms,
@@ -672,7 +804,11 @@ async function boot(ctx: BenchContext): Promise<BenchOutput> {
 // 6. Per-tenant fan-out: time to enqueue one child per tenant
 // ---------------------------------------------------------------------------------------------------------------
 
-async function fanOutOnce(ctx: BenchContext, side: Side, tenants: string[]): Promise<{ enqueueMs: number; allDoneMs?: number }> {
+async function fanOutOnce(
+  ctx: BenchContext,
+  side: Side,
+  tenants: string[],
+): Promise<{ enqueueMs: number; allDoneMs?: number }> {
   const prefix = benchPrefix('fan');
   try {
     if (side === 'raw') {
@@ -711,7 +847,8 @@ async function fanOutOnce(ctx: BenchContext, side: Side, tenants: string[]): Pro
     try {
       const started = Date.now();
       const parent = await app.get(BackgroundJobs).runNow(FanOut, { tenantId: null, waitTimeoutMs: 60_000 });
-      if (parent.state !== 'completed' || !parent.finishedAt) throw new Error(`bench: the fan-out run ended ${parent.state}`);
+      if (parent.state !== 'completed' || !parent.finishedAt)
+        throw new Error(`bench: the fan-out run ended ${parent.state}`);
       // NOTE: finishedOn is stamped by the worker right after the fan-out body (listTenantIds → addBulk) returned.
       const enqueueMs = parent.finishedAt.getTime() - listedAt;
       await waitFor(`${tenants.length} children`, () => children >= tenants.length, 60_000, 5);
@@ -740,7 +877,11 @@ async function fanOut(ctx: BenchContext): Promise<BenchOutput> {
     frameworkAllChildrenDoneMs: { median: median(allDone), runs: allDone },
   };
   return {
-    figures: { 'framework.enqueueMs': result.framework.median, 'raw.addBulkMs': result.raw.median, 'framework.allDoneMs': median(allDone) },
+    figures: {
+      'framework.enqueueMs': result.framework.median,
+      'raw.addBulkMs': result.raw.median,
+      'framework.allDoneMs': median(allDone),
+    },
     rows: [
       {
         benchmark: '6. per-tenant fan-out',
@@ -817,7 +958,9 @@ async function soak(ctx: BenchContext): Promise<BenchOutput> {
   // pages the earlier benchmarks freed but the allocator had not yet given back to the OS.
   const growthMb = round(samples[samples.length - 1].rssMb - Math.min(...samples.map((s) => s.rssMb)), 1);
   const heapGrowthMb = round(samples[samples.length - 1].heapUsedMb - Math.min(...samples.map((s) => s.heapUsedMb)), 1);
-  ctx.log(`soak: ${total} runs in ${seconds.toFixed(1)} s; RSS ${mb(baseline.rss)} → ${mb(end.rss)} MB; growth ${growthMb} MB`);
+  ctx.log(
+    `soak: ${total} runs in ${seconds.toFixed(1)} s; RSS ${mb(baseline.rss)} → ${mb(end.rss)} MB; growth ${growthMb} MB`,
+  );
   return {
     figures: { rssGrowthMb: growthMb, heapGrowthMb, runsPerSecond: total / seconds },
     rows: [
@@ -829,7 +972,14 @@ async function soak(ctx: BenchContext): Promise<BenchOutput> {
         met: growthMb <= 10,
       },
     ],
-    details: { runs: total, warmupRuns: warmup, seconds: round(seconds, 1), baselineRssMb: mb(baseline.rss), endRssMb: mb(end.rss), samples },
+    details: {
+      runs: total,
+      warmupRuns: warmup,
+      seconds: round(seconds, 1),
+      baselineRssMb: mb(baseline.rss),
+      endRssMb: mb(end.rss),
+      samples,
+    },
   };
 }
 
@@ -841,7 +991,9 @@ async function lockRoundTrip(ctx: BenchContext): Promise<BenchOutput> {
   const iterations = ctx.sizes.lockIterations;
   const ping = await measurePingRoundTrip(ctx.url, iterations);
   const lock = await measureLockRoundTrip(ctx.url, iterations);
-  ctx.log(`lock round trip: p50 ${lock.p50.toFixed(3)} p99 ${lock.p99.toFixed(3)} ms; PING p50 ${ping.p50.toFixed(3)} ms`);
+  ctx.log(
+    `lock round trip: p50 ${lock.p50.toFixed(3)} p99 ${lock.p99.toFixed(3)} ms; PING p50 ${ping.p50.toFixed(3)} ms`,
+  );
   return {
     figures: { p50: lock.p50, p99: lock.p99, 'ping.p50': ping.p50, 'ping.p99': ping.p99 },
     rows: [
@@ -912,14 +1064,18 @@ async function quietStartDelays(ctx: BenchContext, fair: boolean, flood: number)
   const enqueuedAt = new Map<string, number>();
   const delays: number[] = [];
   let quietDone = 0;
-  const Job = defineJob('BenchFairJob', { id: FAIR_JOB_ID, ...(fair ? { fairness: 'tenant' as const } : {}) }, async (ctx) => {
-    if (ctx.tenantId !== 'flood') {
-      const at = enqueuedAt.get(ctx.executionId);
-      if (at !== undefined) delays.push(Date.now() - at);
-    }
-    await sleep(FAIR_BODY_MS);
-    if (ctx.tenantId !== 'flood') quietDone += 1;
-  });
+  const Job = defineJob(
+    'BenchFairJob',
+    { id: FAIR_JOB_ID, ...(fair ? { fairness: 'tenant' as const } : {}) },
+    async (ctx) => {
+      if (ctx.tenantId !== 'flood') {
+        const at = enqueuedAt.get(ctx.executionId);
+        if (at !== undefined) delays.push(Date.now() - at);
+      }
+      await sleep(FAIR_BODY_MS);
+      if (ctx.tenantId !== 'flood') quietDone += 1;
+    },
+  );
   const app = await startApp({ redis: ctx.url, prefix, jobs: [Job], worker: { concurrency: 10 } });
   try {
     const jobs = app.get(BackgroundJobs);
@@ -942,16 +1098,24 @@ async function quietStartDelays(ctx: BenchContext, fair: boolean, flood: number)
  * `jobs` no-op runs over 100 tenants: enqueued through the facade by a producer-only app (50 in flight; runs/s), then
  * drained by a worker app of concurrency 10 (runs/s between the first and the last body entered, boot not measured).
  */
-async function fairThroughputOnce(ctx: BenchContext, fair: boolean, jobs: number): Promise<{ enqueue: number; drain: number }> {
+async function fairThroughputOnce(
+  ctx: BenchContext,
+  fair: boolean,
+  jobs: number,
+): Promise<{ enqueue: number; drain: number }> {
   const prefix = benchPrefix(`fairtp${fair ? 'f' : 'p'}`);
   let count = 0;
   let first = 0;
   let last = 0;
-  const Job = defineJob('BenchFairNoopJob', { id: FAIR_JOB_ID, ...(fair ? { fairness: 'tenant' as const } : {}) }, () => {
-    last = performance.now();
-    if (count === 0) first = last;
-    count += 1;
-  });
+  const Job = defineJob(
+    'BenchFairNoopJob',
+    { id: FAIR_JOB_ID, ...(fair ? { fairness: 'tenant' as const } : {}) },
+    () => {
+      last = performance.now();
+      if (count === 0) first = last;
+      count += 1;
+    },
+  );
   const producer = await startApp({ redis: ctx.url, prefix, jobs: [Job], worker: false });
   try {
     const facade = producer.get(BackgroundJobs);
@@ -972,13 +1136,20 @@ async function fairThroughputOnce(ctx: BenchContext, fair: boolean, jobs: number
 }
 
 /** Bytes of the fairness keys with `tenants` tenants each holding one queued run, and what is left once they ran. */
-async function fairMemory(ctx: BenchContext, tenants: number): Promise<{ perTenant: number; afterDrain: number; keysAfterDrain: number }> {
+async function fairMemory(
+  ctx: BenchContext,
+  tenants: number,
+): Promise<{ perTenant: number; afterDrain: number; keysAfterDrain: number }> {
   const prefix = benchPrefix('fairmem');
   const redis = redisClient(ctx.url);
   let count = 0;
-  const Job = defineJob('BenchFairMemJob', { id: FAIR_JOB_ID, fairness: { by: 'tenant', concurrencyPerTenant: 1 } }, () => {
-    count += 1;
-  });
+  const Job = defineJob(
+    'BenchFairMemJob',
+    { id: FAIR_JOB_ID, fairness: { by: 'tenant', concurrencyPerTenant: 1 } },
+    () => {
+      count += 1;
+    },
+  );
   const producer = await startApp({ redis: ctx.url, prefix, jobs: [Job], worker: false });
   try {
     const jobs = producer.get(BackgroundJobs);
@@ -1012,7 +1183,9 @@ async function fairness(ctx: BenchContext): Promise<BenchOutput> {
   const fairFlooded = await quietStartDelays(ctx, true, fairFlood);
   const plainFlooded = await quietStartDelays(ctx, false, fairFlood);
   const p99 = (samples: number[]) => quantile(samples, 0.99);
-  ctx.log(`fairness p99 quiet start delay: baseline ${p99(baseline)} ms, fair+flood ${p99(fairFlooded)} ms, plain+flood ${p99(plainFlooded)} ms`);
+  ctx.log(
+    `fairness p99 quiet start delay: baseline ${p99(baseline)} ms, fair+flood ${p99(fairFlooded)} ms, plain+flood ${p99(plainFlooded)} ms`,
+  );
   const enqueueRates: Record<Side, number[]> = { framework: [], raw: [], nestjs: [] };
   const tp = await sideBySide(reps, async (side) => {
     const rates = await fairThroughputOnce(ctx, side === 'framework', throughputJobs);
@@ -1020,7 +1193,9 @@ async function fairness(ctx: BenchContext): Promise<BenchOutput> {
     return rates.drain;
   });
   const enqueueRatio = median(enqueueRates.framework) / median(enqueueRates.raw);
-  ctx.log(`fairness drain fair/plain: ${tp.ratio.runs.join('/')}; enqueue ${enqueueRates.framework.map(Math.round).join('/')} vs ${enqueueRates.raw.map(Math.round).join('/')} runs/s`);
+  ctx.log(
+    `fairness drain fair/plain: ${tp.ratio.runs.join('/')}; enqueue ${enqueueRates.framework.map(Math.round).join('/')} vs ${enqueueRates.raw.map(Math.round).join('/')} runs/s`,
+  );
   const memory = await fairMemory(ctx, ctx.sizes.fairIdleTenants);
   const delayRatio = p99(fairFlooded) / Math.max(1, p99(baseline));
   const quiet = `${fairQuietTenants} quiet tenants × ${fairQuietRuns} runs`;
@@ -1057,10 +1232,25 @@ async function fairness(ctx: BenchContext): Promise<BenchOutput> {
         figure: `enqueue them (50 in flight): fair / plain`,
         value: `${round(enqueueRatio, 3)} (${Math.round(median(enqueueRates.framework))} vs ${Math.round(median(enqueueRates.raw))} runs/s)`,
       },
-      { benchmark: 'fairness', figure: `Redis bytes per tenant with a run queued (rounds hash, ${ctx.sizes.fairIdleTenants} tenants)`, value: `${round(memory.perTenant, 1)}` },
-      { benchmark: 'fairness', figure: 'Redis bytes of fairness keys per idle tenant once drained (all tenants)', value: `${memory.afterDrain} in ${memory.keysAfterDrain} key(s) total` },
+      {
+        benchmark: 'fairness',
+        figure: `Redis bytes per tenant with a run queued (rounds hash, ${ctx.sizes.fairIdleTenants} tenants)`,
+        value: `${round(memory.perTenant, 1)}`,
+      },
+      {
+        benchmark: 'fairness',
+        figure: 'Redis bytes of fairness keys per idle tenant once drained (all tenants)',
+        value: `${memory.afterDrain} in ${memory.keysAfterDrain} key(s) total`,
+      },
     ],
-    details: { baseline: summary(baseline), fairFlooded: summary(fairFlooded), plainFlooded: summary(plainFlooded), drain: tp, enqueue: enqueueRates, memory },
+    details: {
+      baseline: summary(baseline),
+      fairFlooded: summary(fairFlooded),
+      plainFlooded: summary(plainFlooded),
+      drain: tp,
+      enqueue: enqueueRates,
+      memory,
+    },
   };
 }
 
@@ -1085,7 +1275,11 @@ async function clusterDrain(cluster: TestRedisCluster, side: Side, concurrency: 
   };
   const filler = client(1);
   const queue = new Queue(DEFAULT_QUEUE, { connection: filler, prefix: bullPrefix });
-  await fill(queue, jobs, () => ({ name: NOOP_JOB_ID, data: { bgj: 1, tenantId: null }, opts: FRAMEWORK_DEFAULT_JOB_OPTIONS }));
+  await fill(queue, jobs, () => ({
+    name: NOOP_JOB_ID,
+    data: { bgj: 1, tenantId: null },
+    opts: FRAMEWORK_DEFAULT_JOB_OPTIONS,
+  }));
   let count = 0;
   let first = 0;
   let last = 0;
@@ -1098,7 +1292,13 @@ async function clusterDrain(cluster: TestRedisCluster, side: Side, concurrency: 
   let stop: () => Promise<unknown>;
   if (side === 'framework') {
     const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID }, body);
-    const app = await startApp({ redis: '', connection: { cluster: { nodes: cluster.seeds } }, prefix, jobs: [NoopJob], worker: { concurrency } });
+    const app = await startApp({
+      redis: '',
+      connection: { cluster: { nodes: cluster.seeds } },
+      prefix,
+      jobs: [NoopJob],
+      worker: { concurrency },
+    });
     stop = () => app.close();
   } else {
     const connection = client(null);
@@ -1128,7 +1328,9 @@ async function clusterThroughput(ctx: BenchContext): Promise<BenchOutput> {
     const warmup = Math.min(1_000, jobs);
     for (const side of ['framework', 'raw'] as const) await clusterDrain(cluster, side, 10, warmup);
     const result = await sideBySide(ctx.sizes.reps, (side) => clusterDrain(cluster, side, concurrency, jobs));
-    ctx.log(`throughput-cluster c=${concurrency}: framework ${result.framework.runs.join('/')} raw ${result.raw.runs.join('/')} ratio ${result.ratio.runs.join('/')}`);
+    ctx.log(
+      `throughput-cluster c=${concurrency}: framework ${result.framework.runs.join('/')} raw ${result.raw.runs.join('/')} ratio ${result.ratio.runs.join('/')}`,
+    );
     out.details[`c${concurrency}`] = { jobs, ...result };
     out.figures[`c${concurrency}.framework`] = result.framework.median;
     out.figures[`c${concurrency}.raw`] = result.raw.median;
@@ -1217,9 +1419,16 @@ async function backlogLagPass(ctx: BenchContext, side: Side): Promise<{ drainMs:
     const drained = Date.now();
     // NOTE: ticks due from the start of the enqueueing to the end of the drain (at least the first one due after the
     // start, which a short drain may outlast): their lag is what a recurring job suffers behind enqueued work.
-    const first = await waitFor('a tick after the enqueueing began', () => lags.find((l) => l.tick >= started), 10_000, 20);
+    const first = await waitFor(
+      'a tick after the enqueueing began',
+      () => lags.find((l) => l.tick >= started),
+      10_000,
+      20,
+    );
     const during = lags.filter((l) => l.tick >= started && (l.tick <= drained || l === first)).map((l) => l.lag);
-    ctx.log(`recurring-backlog ${side}: ${ctx.sizes.backlogJobs} runs drained in ${drained - enqueued} ms (${drained - started} ms with enqueueing); ticks during the drain ${during.length}, lags ${JSON.stringify(during)}`);
+    ctx.log(
+      `recurring-backlog ${side}: ${ctx.sizes.backlogJobs} runs drained in ${drained - enqueued} ms (${drained - started} ms with enqueueing); ticks during the drain ${during.length}, lags ${JSON.stringify(during)}`,
+    );
     return { drainMs: drained - enqueued, lags: during };
   } finally {
     await app?.close();
@@ -1266,7 +1475,10 @@ async function recurringBacklog(ctx: BenchContext): Promise<BenchOutput> {
 }
 
 /** Runs the selected benchmarks in order against the Redis at `ctx.url`. */
-export async function runBenchmarks(ctx: BenchContext, only: readonly BenchmarkName[] = BENCHMARKS): Promise<Record<string, BenchOutput>> {
+export async function runBenchmarks(
+  ctx: BenchContext,
+  only: readonly BenchmarkName[] = BENCHMARKS,
+): Promise<Record<string, BenchOutput>> {
   const results: Record<string, BenchOutput> = {};
   for (const name of BENCHMARKS) {
     if (!only.includes(name)) continue;

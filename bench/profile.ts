@@ -55,7 +55,10 @@ async function pipelineOnly(concurrency: number, count: number): Promise<void> {
  * Promises made per call of `measure(n)` (which makes `n` runs or enqueues): one unhooked warm-up, then `count` and
  * 2 × `count` under an async hook; start-up and shutdown cancel out in the difference. Needs its own Redis.
  */
-async function promisesPer(count: number, measure: (ctx: BenchContext, n: number) => Promise<unknown>): Promise<number> {
+async function promisesPer(
+  count: number,
+  measure: (ctx: BenchContext, n: number) => Promise<unknown>,
+): Promise<number> {
   const server = await TestRedisServer.create();
   const ctx: BenchContext = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
   let promises = 0;
@@ -80,24 +83,35 @@ async function promisesPer(count: number, measure: (ctx: BenchContext, n: number
   }
 }
 
-async function promisesPerRun(side: 'framework' | 'raw' | 'transport' | 'nestjs', concurrency: number, count: number, lock: boolean): Promise<void> {
+async function promisesPerRun(
+  side: 'framework' | 'raw' | 'transport' | 'nestjs',
+  concurrency: number,
+  count: number,
+  lock: boolean,
+): Promise<void> {
   let commands: Record<string, number> = {};
   const perRun = await promisesPer(count, async (ctx, n) => {
     commands = (await drain(ctx, side, concurrency, n, lock)).commandsPerRun;
   });
-  console.log(`promises ${side} ${concurrency}${lock ? ' lock' : ''}: ${perRun.toFixed(2)} per run; Redis commands per run ${JSON.stringify(commands)}`);
+  console.log(
+    `promises ${side} ${concurrency}${lock ? ' lock' : ''}: ${perRun.toFixed(2)} per run; Redis commands per run ${JSON.stringify(commands)}`,
+  );
 }
 
 async function promisesPerEnqueue(side: 'framework' | 'raw', inFlight: number, count: number): Promise<void> {
   const perCall = await promisesPer(count, (ctx, n) => enqueueRate(ctx, side, n, inFlight, true));
-  console.log(`promises per enqueue, ${side === 'raw' ? 'Queue.add with a UUID jobId' : 'enqueue'}, ${inFlight} in flight: ${perCall.toFixed(2)}`);
+  console.log(
+    `promises per enqueue, ${side === 'raw' ? 'Queue.add with a UUID jobId' : 'enqueue'}, ${inFlight} in flight: ${perCall.toFixed(2)}`,
+  );
 }
 
 async function main(): Promise<void> {
   const [what = 'throughput', side = 'framework', width = '50', count = '20000'] = process.argv.slice(2);
   if (what === 'pipeline') return pipelineOnly(Number(width), Number(count));
-  if (side !== 'framework' && side !== 'raw' && side !== 'transport' && side !== 'nestjs') throw new Error('side: framework, raw, transport or nestjs');
-  if (what === 'promises' || what === 'promises-lock') return promisesPerRun(side, Number(width), Number(count), what === 'promises-lock');
+  if (side !== 'framework' && side !== 'raw' && side !== 'transport' && side !== 'nestjs')
+    throw new Error('side: framework, raw, transport or nestjs');
+  if (what === 'promises' || what === 'promises-lock')
+    return promisesPerRun(side, Number(width), Number(count), what === 'promises-lock');
   if (what === 'promises-enqueue') {
     if (side !== 'framework' && side !== 'raw') throw new Error('promises-enqueue: framework or raw');
     return promisesPerEnqueue(side, Number(width), Number(count));
@@ -107,7 +121,9 @@ async function main(): Promise<void> {
   try {
     if (what === 'enqueue') {
       if (side !== 'framework' && side !== 'raw') throw new Error('enqueue: framework or raw');
-      console.log(`${what} ${side} ${width}: ${Math.round(await enqueueRate(ctx, side, Number(count), Number(width)))} per s`);
+      console.log(
+        `${what} ${side} ${width}: ${Math.round(await enqueueRate(ctx, side, Number(count), Number(width)))} per s`,
+      );
     } else {
       const { rate, cpuUsPerRun } = await drain(ctx, side, Number(width), Number(count), what === 'throughput-lock');
       console.log(`${what} ${side} ${width}: ${Math.round(rate)} per s, ${cpuUsPerRun.toFixed(1)} µs CPU per run`);

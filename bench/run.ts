@@ -42,7 +42,8 @@ function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
   }
   if (process.env.BENCH_CONCURRENCIES) {
     sizes.concurrencies = process.env.BENCH_CONCURRENCIES.split(',').map(Number);
-    if (sizes.concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONCURRENCIES: expected e.g. 1,10,50');
+    if (sizes.concurrencies.some((c) => !Number.isInteger(c) || c < 1))
+      throw new Error('BENCH_CONCURRENCIES: expected e.g. 1,10,50');
     changed = true;
   }
   return { sizes, changed };
@@ -53,15 +54,26 @@ function selected(): BenchmarkName[] {
   if (!raw) return [...BENCHMARKS];
   const names = raw.split(',').map((name) => name.trim());
   const unknown = names.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
-  if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
   return names as BenchmarkName[];
 }
 
 function printTable(rows: BenchRow[]): string {
-  const cells = rows.map((row) => [row.benchmark, row.figure, row.value, row.goal ?? '', row.met === undefined ? '' : row.met ? 'met' : 'MISSED']);
+  const cells = rows.map((row) => [
+    row.benchmark,
+    row.figure,
+    row.value,
+    row.goal ?? '',
+    row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
+  ]);
   const header = ['benchmark', 'figure', 'value', 'goal', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');
 }
 
@@ -77,7 +89,9 @@ async function main(): Promise<void> {
     const redis = redisClient(url);
     const machine = await describeMachine(redis);
     redis.disconnect();
-    log(`redis ${String(machine.redis)} at ${url}; ${String(machine.cores)} × ${String(machine.cpuModel)}; node ${process.version}`);
+    log(
+      `redis ${String(machine.redis)} at ${url}; ${String(machine.cores)} × ${String(machine.cpuModel)}; node ${process.version}`,
+    );
     const results = await runBenchmarks({ url, sizes, log }, only);
     const rows = Object.values(results).flatMap((result) => result.rows);
     const table = printTable(rows);
@@ -93,7 +107,9 @@ async function main(): Promise<void> {
       sizes,
       note: 'Shared 2-core machine: compare the framework/raw ratios (measured side by side, alternating, median), not absolute rates.',
       table: rows,
-      results: Object.fromEntries(Object.entries(results).map(([name, result]) => [name, { figures: result.figures, ...result.details }])),
+      results: Object.fromEntries(
+        Object.entries(results).map(([name, result]) => [name, { figures: result.figures, ...result.details }]),
+      ),
     };
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${out}`);

@@ -63,7 +63,8 @@ export async function startApp(options: BenchAppOptions): Promise<INestApplicati
     module: BenchAppModule,
     imports: [
       BackgroundJobsModule.forRoot({
-        transport: redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: redis }, prefix },
+        transport:
+          redis === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: redis }, prefix },
         ...rest,
       }),
     ],
@@ -91,7 +92,10 @@ export async function commandStats(redis: IORedis): Promise<Map<string, number>>
 }
 
 /** `after - before` per command, leaving out the one `INFO` the bench itself sent to read `before`. */
-export function commandDelta(before: Map<string, number>, after: Map<string, number>): { total: number; byCommand: Record<string, number> } {
+export function commandDelta(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { total: number; byCommand: Record<string, number> } {
   const byCommand: Record<string, number> = {};
   let total = 0;
   for (const [command, calls] of after) {
@@ -146,7 +150,13 @@ function packageVersion(name: string): string {
  * Redis and prefix, `registerQueue`, and one `@Processor` class extending `WorkerHost` whose `process` calls `body`.
  * The worker starts when the app context is created.
  */
-export async function startNestBullmqApp(url: string, prefix: string, queue: string, concurrency: number, body: () => void): Promise<INestApplicationContext> {
+export async function startNestBullmqApp(
+  url: string,
+  prefix: string,
+  queue: string,
+  concurrency: number,
+  body: () => void,
+): Promise<INestApplicationContext> {
   class NoopProcessor extends WorkerHost {
     async process(): Promise<void> {
       body();

@@ -15,7 +15,14 @@ describe('public API report (libs/background-jobs/etc/nestjs-background-jobs.api
     out = mkdtempSync(join(tmpdir(), 'bgj-api-'));
     execFileSync(
       process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', join(LIB, 'tsconfig.lib.json'), '--emitDeclarationOnly', '--outDir', join(out, 'dist')],
+      [
+        require.resolve('typescript/bin/tsc'),
+        '-p',
+        join(LIB, 'tsconfig.lib.json'),
+        '--emitDeclarationOnly',
+        '--outDir',
+        join(out, 'dist'),
+      ],
       { cwd: ROOT, stdio: 'pipe' },
     );
   }, 60_000);
@@ -27,7 +34,11 @@ describe('public API report (libs/background-jobs/etc/nestjs-background-jobs.api
     const configObject = ExtractorConfig.loadFile(configObjectFullPath);
     configObject.mainEntryPointFilePath = join(out, 'dist/index.d.ts');
     configObject.apiReport!.reportTempFolder = join(out, 'report-temp');
-    const config = ExtractorConfig.prepare({ configObject, configObjectFullPath, packageJsonFullPath: join(LIB, 'package.json') });
+    const config = ExtractorConfig.prepare({
+      configObject,
+      configObjectFullPath,
+      packageJsonFullPath: join(LIB, 'package.json'),
+    });
     // localBuild false: a difference from the committed report is an error, as in CI.
     return Extractor.invoke(config, { localBuild: false, messageCallback: (message) => (message.handled = true) });
   };

@@ -32,6 +32,10 @@ describe('doc links (npm run docs:check)', () => {
   });
 
   it('numbers duplicate headings like GitHub', () => {
-    expect([...headingSlugs('# Setup\n## Setup\n### `forRoot()` options')]).toEqual(['setup', 'setup-1', 'forroot-options']);
+    expect([...headingSlugs('# Setup\n## Setup\n### `forRoot()` options')]).toEqual([
+      'setup',
+      'setup-1',
+      'forroot-options',
+    ]);
   });
 });

@@ -21,9 +21,11 @@ const fixtures: Fixture[] = readdirSync(FIXTURES)
     const code = readFileSync(join(FIXTURES, file), 'utf8');
     const lintAs = /^\/\/ lint-as: (.+)$/m.exec(code)?.[1];
     const expect = /^\/\/ expect: (.+)$/m.exec(code)?.[1];
-    if (!lintAs || !expect) throw new Error(`${file}: needs '// lint-as: <path>' and '// expect: <rule id | clean>' lines`);
+    if (!lintAs || !expect)
+      throw new Error(`${file}: needs '// lint-as: <path>' and '// expect: <rule id | clean>' lines`);
     // NOTE: imports are resolved from the virtual file's folder, so that folder must exist on disk.
-    if (!existsSync(dirname(join(ROOT, lintAs)))) throw new Error(`${file}: lint-as folder ${dirname(lintAs)} does not exist`);
+    if (!existsSync(dirname(join(ROOT, lintAs))))
+      throw new Error(`${file}: lint-as folder ${dirname(lintAs)} does not exist`);
     return { file, lintAs, expect, code };
   });
 

@@ -19,7 +19,8 @@ function undocumentedOptions(): string[] {
     };
     // NOTE: direct members only; a nested literal (`completed?: { count?: … }`) is covered by its parent's @default.
     source.forEachChild((node) => {
-      if (ts.isInterfaceDeclaration(node) && /(Options|Defaults)$/.test(node.name.text)) node.members.forEach((m) => visit(m, node.name.text));
+      if (ts.isInterfaceDeclaration(node) && /(Options|Defaults)$/.test(node.name.text))
+        node.members.forEach((m) => visit(m, node.name.text));
     });
   }
   return problems;

@@ -18,10 +18,19 @@ function compile(): { diagnostics: readonly ts.Diagnostic[]; files: string[] } {
 describe('public types (test/types, compiled by tsc)', () => {
   it('reject every wrong call marked @ts-expect-error and compile the right ones', () => {
     const { diagnostics, files } = compile();
-    const text = diagnostics.map((d) => ts.formatDiagnostic(d, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' }));
+    const text = diagnostics.map((d) =>
+      ts.formatDiagnostic(d, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => ROOT,
+        getNewLine: () => '\n',
+      }),
+    );
 
     expect(text).toEqual([]);
-    const expectedErrors = files.reduce((sum, file) => sum + (readFileSync(file, 'utf8').match(/^\s*\/\/ @ts-expect-error /gm) ?? []).length, 0);
+    const expectedErrors = files.reduce(
+      (sum, file) => sum + (readFileSync(file, 'utf8').match(/^\s*\/\/ @ts-expect-error /gm) ?? []).length,
+      0,
+    );
     // NOTE: the wrong calls of issue 18 (payload, class, result, guard, decorator); fewer means some were lost.
     expect(expectedErrors).toBeGreaterThanOrEqual(12);
   }, 60_000);

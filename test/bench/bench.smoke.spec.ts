@@ -10,9 +10,16 @@ describe('bench smoke: every benchmark runs at a tiny size', () => {
     expect(Object.keys(results).sort()).toEqual([...BENCHMARKS].sort());
     for (const name of BENCHMARKS) {
       const { figures, rows } = results[name];
-      expect({ name, figures: Object.keys(figures).length > 0, rows: rows.length > 0 }).toEqual({ name, figures: true, rows: true });
+      expect({ name, figures: Object.keys(figures).length > 0, rows: rows.length > 0 }).toEqual({
+        name,
+        figures: true,
+        rows: true,
+      });
       for (const [figure, value] of Object.entries(figures)) {
-        expect({ figure: `${name}.${figure}`, finite: Number.isFinite(value) }).toEqual({ figure: `${name}.${figure}`, finite: true });
+        expect({ figure: `${name}.${figure}`, finite: Number.isFinite(value) }).toEqual({
+          figure: `${name}.${figure}`,
+          finite: true,
+        });
       }
     }
   }, 60_000);

@@ -29,7 +29,14 @@ describeWithChromium('sample app bull-board in Chromium', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // NOTE: no DATABASE_URL: the sample app's embedded PGlite; JOBS_MODE defaults to pipeline.
-    const sample = spawnSampleApp({ PORT: String(port), OPS_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), JOBS_PREFIX: prefix, DATABASE_URL: '', JOBS_MODE: '' });
+    const sample = spawnSampleApp({
+      PORT: String(port),
+      OPS_TOKEN: TOKEN,
+      REDIS_URL: testRedisUrl(),
+      JOBS_PREFIX: prefix,
+      DATABASE_URL: '',
+      JOBS_MODE: '',
+    });
     app = sample.child;
     const auth = { Authorization: `Bearer ${TOKEN}` };
 
@@ -43,7 +50,12 @@ describeWithChromium('sample app bull-board in Chromium', () => {
       45_000,
       200,
     )) as Array<{ jobId: string; queue: string }>;
-    expect(recurring.filter((r) => r.queue === NOTIFICATIONS_QUEUE).map((r) => r.jobId).sort()).toEqual(PIPELINE_SCHEDULES.map((s) => s.id).sort());
+    expect(
+      recurring
+        .filter((r) => r.queue === NOTIFICATIONS_QUEUE)
+        .map((r) => r.jobId)
+        .sort(),
+    ).toEqual(PIPELINE_SCHEDULES.map((s) => s.id).sort());
     expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
 
     browser = await launchChromium();
@@ -62,7 +74,9 @@ describeWithChromium('sample app bull-board in Chromium', () => {
     expect(statSync(schedulers).size).toBeGreaterThan(10_000);
 
     const queue = NOTIFICATIONS_QUEUE;
-    await page.goto(`${base}/admin/queues/queue/${encodeURIComponent(queue)}?status=delayed`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${base}/admin/queues/queue/${encodeURIComponent(queue)}?status=delayed`, {
+      waitUntil: 'domcontentloaded',
+    });
     for (const { jobId } of recurring.filter((r) => r.queue === queue)) {
       await page.getByText(jobId, { exact: false }).first().waitFor({ state: 'visible', timeout: 20_000 });
     }

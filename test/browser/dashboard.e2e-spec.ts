@@ -51,7 +51,8 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     });
     app = sample.child;
     const auth = { Authorization: `Bearer ${TOKEN}` };
-    const api = async <T>(path: string): Promise<T> => (await request(base).get(`/jobs/${path}`).set(auth).expect(200)).body as T;
+    const api = async <T>(path: string): Promise<T> =>
+      (await request(base).get(`/jobs/${path}`).set(auth).expect(200)).body as T;
 
     await waitFor(
       'the sample app to print the dashboard URL',
@@ -98,7 +99,10 @@ describeWithChromium('sample app dashboard in Chromium', () => {
       expect(await row.locator('code').textContent()).toBe(cron);
       const next = await row.locator('td.next-run time').getAttribute('datetime');
       const nextRun = new Date(next as string);
-      const tick = CronExpressionParser.parse(cron, { tz: 'UTC', currentDate: new Date(nextRun.getTime() - 1_000) }).next();
+      const tick = CronExpressionParser.parse(cron, {
+        tz: 'UTC',
+        currentDate: new Date(nextRun.getTime() - 1_000),
+      }).next();
       expect(tick.toISOString()).toBe(nextRun.toISOString());
       expect(nextRun.getTime()).toBeGreaterThan(Date.now() - 60_000);
     }
@@ -113,7 +117,11 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     await pausedRow.locator('td.paused .badge.paused').waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await pausedRow.locator('td.next-run').textContent()).toBe('none while paused');
     await page.getByRole('button', { name: `Resume ${paused}` }).waitFor();
-    expect(await page.getByRole('button', { name: `Resume ${paused}` }).evaluate((button) => button === button.ownerDocument.activeElement)).toBe(true);
+    expect(
+      await page
+        .getByRole('button', { name: `Resume ${paused}` })
+        .evaluate((button) => button === button.ownerDocument.activeElement),
+    ).toBe(true);
     await page.getByRole('status').getByText(`Paused ${paused}.`).waitFor();
     const recurring = await api<Array<{ jobId: string; paused: boolean }>>('recurring');
     expect(recurring.find((r) => r.jobId === paused)?.paused).toBe(true);
@@ -154,10 +162,15 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     await page.goto(`${base}/jobs/ui#/runs`);
     await page.getByLabel('State').selectOption('failed');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByRole('main').getByRole('link', { name: failedRun, exact: true }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page
+      .getByRole('main')
+      .getByRole('link', { name: failedRun, exact: true })
+      .waitFor({ timeout: UI_TIMEOUT_MS });
     await shoot('runs-failed');
     await page.getByRole('link', { name: 'Overview' }).click();
-    await page.getByRole('heading', { level: 2, name: /^Failures in the last hour: [1-9]/ }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page
+      .getByRole('heading', { level: 2, name: /^Failures in the last hour: [1-9]/ })
+      .waitFor({ timeout: UI_TIMEOUT_MS });
     await shoot('overview');
 
     expect(pageErrors).toEqual([]);

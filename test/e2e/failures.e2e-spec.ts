@@ -1,6 +1,12 @@
 import { TestingModule } from '@nestjs/testing';
 import { Queue } from 'bullmq';
-import { BackgroundJobs, BackgroundJobsHealthIndicator, JobContext, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
+import {
+  BackgroundJobs,
+  BackgroundJobsHealthIndicator,
+  JobContext,
+  PermanentJobError,
+  TransientJobError,
+} from 'nestjs-background-jobs';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 
@@ -51,7 +57,11 @@ describe('failure classification, retries, timeouts and cancellation', () => {
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
-    expect(execution).toMatchObject({ state: 'failed', attempts: 3, failure: { kind: 'transient', message: 'socket hang up' } });
+    expect(execution).toMatchObject({
+      state: 'failed',
+      attempts: 3,
+      failure: { kind: 'transient', message: 'socket hang up' },
+    });
     expect(startedAt).toHaveLength(3);
     const [first, second] = [startedAt[1] - startedAt[0], startedAt[2] - startedAt[1]];
     expect(first).toBeGreaterThanOrEqual(190);
@@ -75,12 +85,16 @@ describe('failure classification, retries, timeouts and cancellation', () => {
   it('a 200 ms timeout on a 5 s body ends in under 2 s with kind timeout, not retried, and the late result is ignored', async () => {
     let reason: unknown;
     let calls = 0;
-    const Job = defineJob('SlowJob', { id: 'slow', timeoutMs: 200, retry: { attempts: 3, backoffMs: 10 } }, async (ctx) => {
-      calls += 1;
-      ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
-      await new Promise((r) => setTimeout(r, 5_000).unref());
-      return 'too late';
-    });
+    const Job = defineJob(
+      'SlowJob',
+      { id: 'slow', timeoutMs: 200, retry: { attempts: 3, backoffMs: 10 } },
+      async (ctx) => {
+        calls += 1;
+        ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+        await new Promise((r) => setTimeout(r, 5_000).unref());
+        return 'too late';
+      },
+    );
     const app = await boot({ prefix, jobs: [Job] });
     const started = Date.now();
 
@@ -101,7 +115,10 @@ describe('failure classification, retries, timeouts and cancellation', () => {
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
-    expect(execution).toMatchObject({ state: 'failed', failure: { kind: 'transient', message: 'Non-error thrown: legacy code threw a string' } });
+    expect(execution).toMatchObject({
+      state: 'failed',
+      failure: { kind: 'transient', message: 'Non-error thrown: legacy code threw a string' },
+    });
   });
 
   it('the kind is stored on the BullMQ job, so a plain BullMQ client sees it too', async () => {
@@ -128,19 +145,26 @@ describe('failure classification, retries, timeouts and cancellation', () => {
   it('cancelling, from instance A, a run executing on instance B ends it cancelled, never retried', async () => {
     let started = 0;
     let abortReason: unknown;
-    const onB = defineJob('LongExportJob', { id: 'long-export', retry: { attempts: 3, backoffMs: 10 } }, async (ctx: JobContext) => {
-      started += 1;
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-      abortReason = ctx.signal.reason;
-      return 'should not count';
-    });
+    const onB = defineJob(
+      'LongExportJob',
+      { id: 'long-export', retry: { attempts: 3, backoffMs: 10 } },
+      async (ctx: JobContext) => {
+        started += 1;
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        abortReason = ctx.signal.reason;
+        return 'should not count';
+      },
+    );
     const onA = defineJob('LongExportJob', { id: 'long-export' });
     const a = await boot({ prefix, jobs: [onA], worker: false });
     const b = await boot({ prefix, jobs: [onB] });
     const jobsA = a.get(BackgroundJobs);
 
     const id = await jobsA.enqueue(onA);
-    await waitFor('the run to start on B', async () => (await jobsA.getExecution(id))?.state === 'running' && started === 1);
+    await waitFor(
+      'the run to start on B',
+      async () => (await jobsA.getExecution(id))?.state === 'running' && started === 1,
+    );
     expect(await jobsA.cancel(id)).toBe(true);
     const execution = await waitFor('the run to end', async () => {
       const e = await jobsA.getExecution(id);
@@ -152,7 +176,9 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     expect(started).toBe(1);
     expect(await jobsA.cancel(id)).toBe(false);
     // NOTE: the cancel ended one run, not the instance: B still has its worker running.
-    expect((await b.get(BackgroundJobsHealthIndicator).isHealthy('jobs')).jobs).toMatchObject({ workers: { expected: 1, running: 1 } });
+    expect((await b.get(BackgroundJobsHealthIndicator).isHealthy('jobs')).jobs).toMatchObject({
+      workers: { expected: 1, running: 1 },
+    });
   });
 
   it('cancelling a delayed run: it never runs, and getExecution reports it cancelled', async () => {
@@ -179,14 +205,19 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     const schema = {
       parse(data: unknown) {
         const d = data as { email?: unknown };
-        if (typeof d?.email !== 'string') throw Object.assign(new Error('email: expected string'), { name: 'ZodError' });
+        if (typeof d?.email !== 'string')
+          throw Object.assign(new Error('email: expected string'), { name: 'ZodError' });
         return { email: d.email.toLowerCase() };
       },
     };
-    const Job = defineJob('WelcomeJob', { id: 'welcome', schema, retry: { attempts: 3, backoffMs: 10 } }, (ctx: JobContext<{ email: string }>) => {
-      bodyRan += 1;
-      return ctx.data.email;
-    });
+    const Job = defineJob(
+      'WelcomeJob',
+      { id: 'welcome', schema, retry: { attempts: 3, backoffMs: 10 } },
+      (ctx: JobContext<{ email: string }>) => {
+        bodyRan += 1;
+        return ctx.data.email;
+      },
+    );
     const app = await boot({ prefix, jobs: [Job] });
     const jobs = app.get(BackgroundJobs);
 
@@ -196,7 +227,10 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     expect(bad).toMatchObject({
       state: 'failed',
       attempts: 1,
-      failure: { kind: 'permanent', message: 'The payload of job "welcome" was rejected by its schema: email: expected string' },
+      failure: {
+        kind: 'permanent',
+        message: 'The payload of job "welcome" was rejected by its schema: email: expected string',
+      },
     });
     expect(good).toMatchObject({ state: 'completed', result: 'ada@example.com' });
     expect(bodyRan).toBe(1);

@@ -1,5 +1,15 @@
 import { Injectable, Module } from '@nestjs/common';
-import { BackgroundJobs, BackgroundJobsMetrics, DistributedLock, JobContext, JobEvent, JobInterceptor, OnJobEvent, PermanentJobError, TransientJobError } from 'nestjs-background-jobs';
+import {
+  BackgroundJobs,
+  BackgroundJobsMetrics,
+  DistributedLock,
+  JobContext,
+  JobEvent,
+  JobInterceptor,
+  OnJobEvent,
+  PermanentJobError,
+  TransientJobError,
+} from 'nestjs-background-jobs';
 import { LogCapture } from '../support/log-capture';
 import { waitFor } from '../support/redis';
 import { UNKNOWN_JOB_EVENT, UNRESOLVABLE_INTERCEPTOR } from 'nestjs-background-jobs/contracts/background-jobs.messages';
@@ -38,7 +48,12 @@ describe('hooks: interceptors resolved through Nest DI', () => {
 
   it('an interceptor given as a class is the provider the host declared, with its dependencies injected', async () => {
     const Job = defineJob('ReportJob', { id: 'report' }, () => 'sent');
-    const app = await boot({ jobs: [Job], imports: [AuditModule], providers: [AuditInterceptor], interceptors: [AuditInterceptor] });
+    const app = await boot({
+      jobs: [Job],
+      imports: [AuditModule],
+      providers: [AuditInterceptor],
+      interceptors: [AuditInterceptor],
+    });
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
@@ -128,28 +143,55 @@ describe('hooks: @OnJobEvent methods observe every run', () => {
     await lease?.release();
 
     expect(journal.seen).toEqual([
-      'flaky:started:1', 'flaky:retrying:1', 'flaky:started:2', 'flaky:completed:2',
-      'broken:started:1', 'broken:failed:1', 'broken:failed-handler:permanent',
-      'slow:started:1', 'slow:cancelled:1',
-      'locked:started:1', 'locked:skipped:1',
+      'flaky:started:1',
+      'flaky:retrying:1',
+      'flaky:started:2',
+      'flaky:completed:2',
+      'broken:started:1',
+      'broken:failed:1',
+      'broken:failed-handler:permanent',
+      'slow:started:1',
+      'slow:cancelled:1',
+      'locked:started:1',
+      'locked:skipped:1',
     ]);
-    const byName = (name: string, jobId: string) => journal.events.find((e) => e.name === name && e.jobId === jobId) as any;
-    expect(byName('retrying', 'flaky')).toMatchObject({ attempts: 2, retryDelayMs: 50, tenantId: null, failure: { kind: 'transient', message: '503 from upstream', unrecognised: false } });
+    const byName = (name: string, jobId: string) =>
+      journal.events.find((e) => e.name === name && e.jobId === jobId) as any;
+    expect(byName('retrying', 'flaky')).toMatchObject({
+      attempts: 2,
+      retryDelayMs: 50,
+      tenantId: null,
+      failure: { kind: 'transient', message: '503 from upstream', unrecognised: false },
+    });
     expect(byName('completed', 'flaky')).toMatchObject({ result: 'ok', durationMs: expect.any(Number) });
     expect(byName('failed', 'broken').failure.error).toBeInstanceOf(PermanentJobError);
     expect(byName('cancelled', 'slow')).toMatchObject({ executionId: slowId, failure: { kind: 'cancelled' } });
-    expect(byName('skipped', 'locked')).toMatchObject({ kind: 'lock-busy', reason: expect.stringContaining('lock "locked" is held') });
+    expect(byName('skipped', 'locked')).toMatchObject({
+      kind: 'lock-busy',
+      reason: expect.stringContaining('lock "locked" is held'),
+    });
     // The metrics count from the same events: one line per job, outcome and failure kind.
-    const counted = (await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_runs_total')!.get()).values
+    const counted = (
+      await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_runs_total')!.get()
+    ).values
       .map((v) => `${v.labels.job}/${v.labels.outcome}/${v.labels.failure_kind}=${v.value}`)
       .sort();
     expect(counted).toEqual([
-      'broken/failed/permanent=1', 'flaky/completed/none=1', 'flaky/failed/transient=1', 'locked/skipped/none=1', 'slow/failed/cancelled=1',
+      'broken/failed/permanent=1',
+      'flaky/completed/none=1',
+      'flaky/failed/transient=1',
+      'locked/skipped/none=1',
+      'slow/failed/cancelled=1',
     ]);
-    const lockSkips = await app.get(BackgroundJobsMetrics).registry.getSingleMetric('background_jobs_lock_skips_total')!.get();
+    const lockSkips = await app
+      .get(BackgroundJobsMetrics)
+      .registry.getSingleMetric('background_jobs_lock_skips_total')!
+      .get();
     expect(lockSkips.values.map((v) => [v.labels.job, v.value])).toEqual([['locked', 1]]);
     // A handler that throws is logged with its name and changes nothing: flaky still completed.
-    expect(logs.find('warn', '@OnJobEvent handler RunJournal.brokenHandler failed on the completed event of job=flaky')).toHaveLength(1);
+    expect(
+      logs.find('warn', '@OnJobEvent handler RunJournal.brokenHandler failed on the completed event of job=flaky'),
+    ).toHaveLength(1);
   });
 
   it('refuses to boot on an unknown event name, naming the method', async () => {
@@ -161,7 +203,14 @@ describe('hooks: @OnJobEvent methods observe every run', () => {
     const Job = defineJob('ReportJob', { id: 'report' });
 
     await expect(boot({ jobs: [Job], providers: [Typo] })).rejects.toThrow(
-      UNKNOWN_JOB_EVENT('Typo.onFinished', 'finished', ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying']),
+      UNKNOWN_JOB_EVENT('Typo.onFinished', 'finished', [
+        'started',
+        'completed',
+        'failed',
+        'skipped',
+        'cancelled',
+        'retrying',
+      ]),
     );
   });
 });

@@ -41,7 +41,9 @@ describe('input limits at enqueue', () => {
 
   it('rejects a circular payload, and a payload at the limit goes through', async () => {
     const jobs = app.get(BackgroundJobs);
-    await expect(jobs.enqueue(Job, circular)).rejects.toThrow(/enqueue\("import"\) got a payload that cannot be queued: it is not JSON-serialisable \(.*circular/i);
+    await expect(jobs.enqueue(Job, circular)).rejects.toThrow(
+      /enqueue\("import"\) got a payload that cannot be queued: it is not JSON-serialisable \(.*circular/i,
+    );
     expect(await queue.count()).toBe(0);
 
     const fits = { rows: 'x'.repeat(1024 - '{"rows":""}'.length) };

@@ -76,9 +76,13 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
     const PerTenant = defineJob('TenantLockedJob', { id: 'tenant-locked', lock: { ttlMs: 5_000 } }, (ctx) => {
       seen.push(ctx.lease);
     });
-    const Custom = defineJob('CustomKeyJob', { id: 'custom-key', lock: { ttlMs: 5_000, key: 'shared-export' } }, (ctx) => {
-      seen.push(ctx.lease);
-    });
+    const Custom = defineJob(
+      'CustomKeyJob',
+      { id: 'custom-key', lock: { ttlMs: 5_000, key: 'shared-export' } },
+      (ctx) => {
+        seen.push(ctx.lease);
+      },
+    );
     const jobs = (await boot({ prefix, jobs: [PerTenant, Custom] })).get(BackgroundJobs);
 
     await jobs.runNow(PerTenant, { tenantId: 'acme' });
@@ -96,7 +100,9 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
       async (ctx: JobContext) => {
         attempts++;
         await raw.del(`${prefix}:bgj:lock:fragile`); // another party takes the key away
-        reason = await new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason), { once: true }));
+        reason = await new Promise((resolve) =>
+          ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason), { once: true }),
+        );
       },
     );
     const jobs = (await boot({ prefix, jobs: [Fragile] })).get(BackgroundJobs);
@@ -117,7 +123,10 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
     const Serial = defineJob('SerialJob', { id: 'serial', lock: { ttlMs: 5_000 } }, () => {
       executed++;
     });
-    const instances = [(await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs), (await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs)];
+    const instances = [
+      (await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs),
+      (await boot({ prefix, jobs: [Serial] })).get(BackgroundJobs),
+    ];
 
     const states: string[] = [];
     const heldAfterCompletion: number[] = [];
@@ -150,7 +159,8 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
       // the outcome (BullMQ's moveToFinished names the job's key).
       expect(seen[release].source).not.toBe(seen[acquire].source);
       const outcome = seen.findIndex(
-        ({ args, source }, index) => index > release && source === seen[release].source && args.some((arg) => arg.endsWith(`:${executionId}`)),
+        ({ args, source }, index) =>
+          index > release && source === seen[release].source && args.some((arg) => arg.endsWith(`:${executionId}`)),
       );
       expect(outcome).toBeGreaterThan(release);
     } finally {
@@ -169,7 +179,11 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
 
     expect(execution.state).toBe('completed');
     // NOTE: without the retry the key would stay held for its 60 s TTL.
-    await waitFor('the lock to be released', async () => (await raw.exists(`${prefix}:bgj:lock:flushing`)) === 0, 2_000);
+    await waitFor(
+      'the lock to be released',
+      async () => (await raw.exists(`${prefix}:bgj:lock:flushing`)) === 0,
+      2_000,
+    );
     expect((await jobs.runNow(Flushing)).state).toBe('completed');
   });
 
@@ -180,6 +194,10 @@ describe('job-level lock: @PipelineJob({ lock })', () => {
     const outcome = await lock.withLock('host-owned', { ttlMs: 1_000 }, async (lease) => lease.fencingToken);
 
     expect(outcome).toEqual({ acquired: true, result: 1 });
-    await waitFor('the lock to be released', async () => (await raw.exists(`${prefix}:bgj:lock:host-owned`)) === 0, 2_000);
+    await waitFor(
+      'the lock to be released',
+      async () => (await raw.exists(`${prefix}:bgj:lock:host-owned`)) === 0,
+      2_000,
+    );
   });
 });

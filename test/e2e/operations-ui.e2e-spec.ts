@@ -1,4 +1,12 @@
-import { CanActivate, ExecutionContext, ForbiddenException, INestApplication, Injectable, Type, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  INestApplication,
+  Injectable,
+  Type,
+  UnauthorizedException,
+} from '@nestjs/common';
 import request from 'supertest';
 import { BackgroundJobs, BackgroundJobsModuleOptions, JobContext, PermanentJobError } from 'nestjs-background-jobs';
 import { OPERATIONS_WITHOUT_GUARD } from 'nestjs-background-jobs/operations/operations.messages';
@@ -14,7 +22,8 @@ const auth = { Authorization: `Bearer ${TOKEN}` };
 @Injectable()
 class TokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers.authorization;
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>()
+      .headers.authorization;
     if (!header) throw new UnauthorizedException('a bearer token is required');
     if (header !== `Bearer ${TOKEN}`) throw new ForbiddenException('wrong token');
     return true;
@@ -27,7 +36,8 @@ describe('operations dashboard (operations.ui)', () => {
   let prefix: string;
   const apps: INestApplication[] = [];
 
-  const boot = (jobs: Type[], options: Partial<BackgroundJobsModuleOptions>): Promise<INestApplication> => startHttpJobsApp(apps, prefix, jobs, options);
+  const boot = (jobs: Type[], options: Partial<BackgroundJobsModuleOptions>): Promise<INestApplication> =>
+    startHttpJobsApp(apps, prefix, jobs, options);
   const Nightly = () => defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
 
   beforeEach(() => {
@@ -42,7 +52,8 @@ describe('operations dashboard (operations.ui)', () => {
   it('is not mounted without ui: true, nor without operations, and refuses to boot with ui but no guard', async () => {
     const withoutUi = await boot([Nightly()], { operations: { guard: TokenGuard } });
     await request(withoutUi.getHttpServer()).get('/jobs/recurring').set(auth).expect(200);
-    for (const path of ['/jobs/ui', ...ASSETS.map((a) => `/jobs/${a}`)]) await request(withoutUi.getHttpServer()).get(path).set(auth).expect(404);
+    for (const path of ['/jobs/ui', ...ASSETS.map((a) => `/jobs/${a}`)])
+      await request(withoutUi.getHttpServer()).get(path).set(auth).expect(404);
 
     const withUiFalse = await boot([Nightly()], { operations: { guard: TokenGuard, ui: false } });
     await request(withUiFalse.getHttpServer()).get('/jobs/ui').set(auth).expect(404);
@@ -51,13 +62,15 @@ describe('operations dashboard (operations.ui)', () => {
     await request(withoutOperations.getHttpServer()).get('/jobs/ui').set(auth).expect(404);
     await request(withoutOperations.getHttpServer()).get('/jobs/overview').set(auth).expect(404);
 
-    await expect(boot([Nightly()], { operations: { guard: undefined as never, ui: true } })).rejects.toThrow(OPERATIONS_WITHOUT_GUARD);
+    await expect(boot([Nightly()], { operations: { guard: undefined as never, ui: true } })).rejects.toThrow(
+      OPERATIONS_WITHOUT_GUARD,
+    );
   });
 
   it('refuses to boot on a non-boolean ui or an unknown operations key, naming it', async () => {
-    await expect(boot([Nightly()], { operations: { guard: TokenGuard, ui: 'yes' as unknown as boolean } })).rejects.toThrow(
-      /operations\.ui is invalid \("yes"\): expected true/,
-    );
+    await expect(
+      boot([Nightly()], { operations: { guard: TokenGuard, ui: 'yes' as unknown as boolean } }),
+    ).rejects.toThrow(/operations\.ui is invalid \("yes"\): expected true/);
     await expect(boot([Nightly()], { operations: { guard: TokenGuard, dashboard: true } as never })).rejects.toThrow(
       /operations\.dashboard is invalid \(true\): expected one of the keys guard, path, ui/,
     );
@@ -71,7 +84,10 @@ describe('operations dashboard (operations.ui)', () => {
       await request(server).get(path).set({ Authorization: 'Bearer wrong' }).expect(403);
       await request(server).get(path).set('Cookie', `${DASHBOARD_COOKIE}=wrong`).expect(403);
     }
-    const login = await request(server).get('/admin/jobs/ui').expect(401).expect('content-type', /text\/html/);
+    const login = await request(server)
+      .get('/admin/jobs/ui')
+      .expect(401)
+      .expect('content-type', /text\/html/);
     expect(login.text).toContain('<label for="token">Operations token</label>');
     expect(login.text).not.toContain('app.js');
     const refused = await request(server).get('/admin/jobs/ui').set('Cookie', `${DASHBOARD_COOKIE}=wrong`).expect(403);
@@ -84,17 +100,31 @@ describe('operations dashboard (operations.ui)', () => {
   it('serves page, script and stylesheet with the bearer header or the login cookie; the cookie does not open the REST routes', async () => {
     const app = await boot([Nightly()], { operations: { guard: TokenGuard, ui: true } });
     const server = app.getHttpServer();
-    const page = await request(server).get('/jobs/ui').set(auth).expect(200).expect('content-type', /text\/html/);
+    const page = await request(server)
+      .get('/jobs/ui')
+      .set(auth)
+      .expect(200)
+      .expect('content-type', /text\/html/);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.text).toContain('<script src="/jobs/ui/app.js" defer></script>');
     expect(page.text).toContain('<link rel="stylesheet" href="/jobs/ui/app.css">');
     expect(page.text).toMatch(/<nav aria-label="Dashboard sections">/);
-    await request(server).get('/jobs/ui/app.js').set(auth).expect(200).expect('content-type', /javascript/);
-    await request(server).get('/jobs/ui/app.css').set(auth).expect(200).expect('content-type', /text\/css/);
+    await request(server)
+      .get('/jobs/ui/app.js')
+      .set(auth)
+      .expect(200)
+      .expect('content-type', /javascript/);
+    await request(server)
+      .get('/jobs/ui/app.css')
+      .set(auth)
+      .expect(200)
+      .expect('content-type', /text\/css/);
 
     const cookie = `${DASHBOARD_COOKIE}=${encodeURIComponent(TOKEN)}`;
-    for (const path of ['/jobs/ui', ...ASSETS.map((a) => `/jobs/${a}`)]) await request(server).get(path).set('Cookie', cookie).expect(200);
-    for (const path of ['/jobs/recurring', '/jobs/overview', '/jobs/executions']) await request(server).get(path).set('Cookie', cookie).expect(401);
+    for (const path of ['/jobs/ui', ...ASSETS.map((a) => `/jobs/${a}`)])
+      await request(server).get(path).set('Cookie', cookie).expect(200);
+    for (const path of ['/jobs/recurring', '/jobs/overview', '/jobs/executions'])
+      await request(server).get(path).set('Cookie', cookie).expect(401);
     await request(server).post('/jobs/recurring/nightly/pause').set('Cookie', cookie).expect(401);
   });
 
@@ -129,13 +159,18 @@ describe('operations dashboard (operations.ui)', () => {
     );
     expect(overview.body.queues).toHaveLength(2);
     // NOTE: the tombstone of a run cancelled before it started is not listed by the transport, so only `failed` counts.
-    expect(overview.body.failures).toMatchObject({ total: 1, byKind: { transient: 0, permanent: 1, cancelled: 0, timeout: 0, 'lock-lost': 0 } });
+    expect(overview.body.failures).toMatchObject({
+      total: 1,
+      byKind: { transient: 0, permanent: 1, cancelled: 0, timeout: 0, 'lock-lost': 0 },
+    });
     expect(Math.abs(Date.parse(overview.body.failures.since) - (before - FAILURE_WINDOW_MS))).toBeLessThan(5_000);
     expect(delayed).toBeDefined();
 
     const detail = await request(server).get(`/jobs/executions/${failed.executionId}`).set(auth).expect(200);
     expect(detail.body.failure).toMatchObject({ kind: 'permanent', message: 'the template is missing' });
-    expect(detail.body.failure.stack).toMatch(/^PermanentJobError: the template is missing\n\s+at throwsTemplateMissing/);
+    expect(detail.body.failure.stack).toMatch(
+      /^PermanentJobError: the template is missing\n\s+at throwsTemplateMissing/,
+    );
   });
 
   it('the embedded transport records the failure stack too', async () => {

@@ -1,4 +1,11 @@
-import { CanActivate, ExecutionContext, INestApplication, Injectable, Type, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  INestApplication,
+  Injectable,
+  Type,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
@@ -22,7 +29,13 @@ import {
   RECURRING_NOT_FOUND,
   SCHEDULE_NOT_FOUND,
 } from 'nestjs-background-jobs/operations/operations.messages';
-import { INVALID_SCHEDULE, NOT_RECURRING, RETRY_NOT_FAILED, SCHEDULE_ID_TAKEN, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts';
+import {
+  INVALID_SCHEDULE,
+  NOT_RECURRING,
+  RETRY_NOT_FAILED,
+  SCHEDULE_ID_TAKEN,
+  UNKNOWN_JOB,
+} from 'nestjs-background-jobs/contracts';
 import { OpsModule } from '../../apps/sample-app/src/ops/ops.module';
 import { OpsTokenGuard } from '../../apps/sample-app/src/ops/ops-token.guard';
 import { defineJob, startHttpJobsApp } from '../support/jobs-app';
@@ -33,7 +46,8 @@ const TOKEN = 'test-ops-token';
 @Injectable()
 class TokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers.authorization;
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>()
+      .headers.authorization;
     if (header !== `Bearer ${TOKEN}`) throw new UnauthorizedException('a bearer token is required');
     return true;
   }
@@ -73,14 +87,21 @@ describe('operations surface (HTTP)', () => {
 
   it('refuses to boot with operations but no guard', async () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
-    await expect(boot([Job], { operations: { guard: undefined as never } })).rejects.toThrow(/operations.guard is required/);
+    await expect(boot([Job], { operations: { guard: undefined as never } })).rejects.toThrow(
+      /operations.guard is required/,
+    );
   });
 
   it('forRootAsync mounts the surface from operations given beside useFactory, and refuses one returned by the factory', async () => {
     const Job = defineJob('NightlyJob', { id: 'nightly', cron: '0 2 * * *' });
     const transport = { type: 'bullmq' as const, connection: { url: testRedisUrl() }, prefix };
     const mounted = await Test.createTestingModule({
-      imports: [BackgroundJobsModule.forRootAsync({ operations: { guard: TokenGuard, path: 'ops' }, useFactory: () => ({ transport }) })],
+      imports: [
+        BackgroundJobsModule.forRootAsync({
+          operations: { guard: TokenGuard, path: 'ops' },
+          useFactory: () => ({ transport }),
+        }),
+      ],
       providers: [Job],
     }).compile();
     const app = mounted.createNestApplication({ logger: false });
@@ -91,7 +112,9 @@ describe('operations surface (HTTP)', () => {
 
     await expect(
       Test.createTestingModule({
-        imports: [BackgroundJobsModule.forRootAsync({ useFactory: () => ({ transport, operations: { guard: TokenGuard } }) })],
+        imports: [
+          BackgroundJobsModule.forRootAsync({ useFactory: () => ({ transport, operations: { guard: TokenGuard } }) }),
+        ],
         providers: [Job],
       }).compile(),
     ).rejects.toThrow(ASYNC_OPERATIONS_MISPLACED);
@@ -136,7 +159,8 @@ describe('operations surface (HTTP)', () => {
     const jobs = app.get(BackgroundJobs);
     const server = app.getHttpServer();
     const done = [];
-    for (let n = 1; n <= 3; n++) done.push(await jobs.runNow(Report, { data: { n }, tenantId: n === 2 ? 'acme' : null }));
+    for (let n = 1; n <= 3; n++)
+      done.push(await jobs.runNow(Report, { data: { n }, tenantId: n === 2 ? 'acme' : null }));
     const failed = await jobs.runNow(Broken);
     expect(failed.state).toBe('failed');
 
@@ -146,9 +170,15 @@ describe('operations surface (HTTP)', () => {
       [failed, ...done.slice().reverse()].map((e) => e.executionId),
     );
 
-    const byJob = await request(server).get('/jobs/executions?jobId=report&state=completed&limit=2&offset=1').set(auth).expect(200);
+    const byJob = await request(server)
+      .get('/jobs/executions?jobId=report&state=completed&limit=2&offset=1')
+      .set(auth)
+      .expect(200);
     expect(byJob.body).toMatchObject({ total: 3, offset: 1, limit: 2 });
-    expect(byJob.body.items.map((e: { executionId: string }) => e.executionId)).toEqual([done[1].executionId, done[0].executionId]);
+    expect(byJob.body.items.map((e: { executionId: string }) => e.executionId)).toEqual([
+      done[1].executionId,
+      done[0].executionId,
+    ]);
 
     const byPage = await request(server).get('/jobs/executions?jobId=report&page=2&size=2').set(auth).expect(200);
     expect(byPage.body.items.map((e: { executionId: string }) => e.executionId)).toEqual([done[0].executionId]);
@@ -160,15 +190,31 @@ describe('operations surface (HTTP)', () => {
 
     const failedOnly = await request(server).get('/jobs/executions?state=failed,cancelled').set(auth).expect(200);
     expect(failedOnly.body.items).toHaveLength(1);
-    expect(failedOnly.body.items[0]).toMatchObject({ jobId: 'broken', state: 'failed', failure: { kind: 'permanent', message: 'the template is missing' } });
+    expect(failedOnly.body.items[0]).toMatchObject({
+      jobId: 'broken',
+      state: 'failed',
+      failure: { kind: 'permanent', message: 'the template is missing' },
+    });
 
     const detail = await request(server).get(`/jobs/executions/${done[2].executionId}`).set(auth).expect(200);
-    expect(detail.body).toMatchObject({ jobId: 'report', state: 'completed', progress: 100, attempts: 1, result: 3, logs: ['loaded rows', 'report 3 done'], logCount: 2 });
+    expect(detail.body).toMatchObject({
+      jobId: 'report',
+      state: 'completed',
+      progress: 100,
+      attempts: 1,
+      result: 3,
+      logs: ['loaded rows', 'report 3 done'],
+      logCount: 2,
+    });
     expect(Date.parse(detail.body.createdAt)).toBeLessThanOrEqual(Date.parse(detail.body.startedAt));
     expect(Date.parse(detail.body.startedAt)).toBeLessThanOrEqual(Date.parse(detail.body.finishedAt));
 
     const failedDetail = await request(server).get(`/jobs/executions/${failed.executionId}`).set(auth).expect(200);
-    expect(failedDetail.body).toMatchObject({ state: 'failed', attempts: 1, failure: { kind: 'permanent', message: 'the template is missing' } });
+    expect(failedDetail.body).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      failure: { kind: 'permanent', message: 'the template is missing' },
+    });
   });
 
   it('answers 400 naming the field for bad filters and pagination', async () => {
@@ -181,7 +227,14 @@ describe('operations surface (HTTP)', () => {
       ['offset=-1', INVALID_QUERY('offset', '-1', 'an integer ≥ 0')],
       ['page=0', INVALID_QUERY('page', '0', 'an integer ≥ 1')],
       ['size=1000', INVALID_QUERY('size', '1000', 'an integer from 1 to 200')],
-      ['state=done', INVALID_QUERY('state', 'done', 'one or more (comma-separated) of pending, delayed, running, completed, failed, cancelled, skipped')],
+      [
+        'state=done',
+        INVALID_QUERY(
+          'state',
+          'done',
+          'one or more (comma-separated) of pending, delayed, running, completed, failed, cancelled, skipped',
+        ),
+      ],
       ['jobId=nope', INVALID_QUERY('jobId', 'nope', 'a registered job id: report')],
       ['offset=1&page=2', CONFLICTING_QUERY('offset', 'page')],
       ['limit=1&limit=2', INVALID_QUERY('limit', ['1', '2'], 'a single value')],
@@ -197,7 +250,8 @@ describe('operations surface (HTTP)', () => {
     const app = await boot([Fair], { worker: false });
     const server = app.getHttpServer();
     const jobs = app.get(BackgroundJobs);
-    for (let i = 1; i <= 5; i++) await Promise.all(Array.from({ length: i }, () => jobs.enqueue(Fair, undefined, { tenantId: `t${i}` })));
+    for (let i = 1; i <= 5; i++)
+      await Promise.all(Array.from({ length: i }, () => jobs.enqueue(Fair, undefined, { tenantId: `t${i}` })));
     await Promise.all(Array.from({ length: 7 }, () => jobs.enqueue(Fair, undefined, { tenantId: null })));
 
     const res = await request(server).get('/jobs/tenants/backlog?top=3').set(auth).expect(200);
@@ -218,7 +272,9 @@ describe('operations surface (HTTP)', () => {
       ['queue=nope', INVALID_QUERY('queue', 'nope', 'a queue of fair jobs: background-jobs')],
       ['tenant=t1', INVALID_QUERY('tenant', 't1', 'one of the parameters top, queue')],
     ]) {
-      expect((await request(server).get(`/jobs/tenants/backlog?${query}`).set(auth).expect(400)).body.message).toBe(message);
+      expect((await request(server).get(`/jobs/tenants/backlog?${query}`).set(auth).expect(400)).body.message).toBe(
+        message,
+      );
     }
   });
 
@@ -233,14 +289,21 @@ describe('operations surface (HTTP)', () => {
     const jobs = app.get(BackgroundJobs);
     const server = app.getHttpServer();
 
-    for (const [method, path] of [['get', '/jobs/executions/nope'], ['post', '/jobs/executions/nope/cancel'], ['post', '/jobs/executions/nope/retry']] as const) {
+    for (const [method, path] of [
+      ['get', '/jobs/executions/nope'],
+      ['post', '/jobs/executions/nope/cancel'],
+      ['post', '/jobs/executions/nope/retry'],
+    ] as const) {
       const res = await request(server)[method](path).set(auth).expect(404);
       expect(res.body.message).toBe(EXECUTION_NOT_FOUND('nope'));
     }
 
     const failed = await jobs.runNow(Flaky);
     expect(failed.state).toBe('failed');
-    await request(server).post(`/jobs/executions/${failed.executionId}/retry`).set(auth).expect(200, { executionId: failed.executionId, retried: true });
+    await request(server)
+      .post(`/jobs/executions/${failed.executionId}/retry`)
+      .set(auth)
+      .expect(200, { executionId: failed.executionId, retried: true });
     const retried = await waitFor('the retried run to complete', async () => {
       const e = await jobs.getExecution(failed.executionId);
       return e?.state === 'completed' ? e : null;
@@ -255,7 +318,10 @@ describe('operations surface (HTTP)', () => {
 
     const delayed = await jobs.enqueue(Flaky, undefined, { delayMs: 60_000 });
     expect((await request(server).get(`/jobs/executions/${delayed}`).set(auth).expect(200)).body.state).toBe('delayed');
-    await request(server).post(`/jobs/executions/${delayed}/cancel`).set(auth).expect(200, { executionId: delayed, cancelled: true });
+    await request(server)
+      .post(`/jobs/executions/${delayed}/cancel`)
+      .set(auth)
+      .expect(200, { executionId: delayed, cancelled: true });
     expect(calls).toBe(2);
     expect((await jobs.getExecution(delayed))?.state).toBe('cancelled');
   });
@@ -271,7 +337,12 @@ describe('operations surface (HTTP)', () => {
 
     const list = await request(server).get('/jobs/recurring').set(auth).expect(200);
     expect(list.body).toHaveLength(1);
-    expect(list.body[0]).toMatchObject({ jobId: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Berlin', paused: false });
+    expect(list.body[0]).toMatchObject({
+      jobId: 'nightly',
+      cron: '0 2 * * *',
+      timezone: 'Europe/Berlin',
+      paused: false,
+    });
     expect(Date.parse(list.body[0].nextRunAt)).toBeGreaterThan(Date.now());
     expect(list.body[0].lastRun).toBeUndefined();
 
@@ -285,7 +356,9 @@ describe('operations surface (HTTP)', () => {
 
     const jobs = app.get(BackgroundJobs);
     await expect(jobs.pause('nope')).rejects.toThrow(new InvalidJobInputError(NOT_RECURRING('nope', 'pause')));
-    await expect(jobs.trigger('nope')).rejects.toThrow(new InvalidJobInputError(UNKNOWN_JOB('nope', ['nightly', 'one-off'])));
+    await expect(jobs.trigger('nope')).rejects.toThrow(
+      new InvalidJobInputError(UNKNOWN_JOB('nope', ['nightly', 'one-off'])),
+    );
     await expect(jobs.resume(OneOff)).rejects.toThrow(new InvalidJobInputError(NOT_RECURRING('one-off', 'resume')));
 
     for (const action of ['pause', 'resume', 'trigger']) {
@@ -303,29 +376,67 @@ describe('operations surface (HTTP)', () => {
     const app = await boot([Report]);
     const server = app.getHttpServer();
 
-    const created = await request(server).put('/jobs/schedules/report:acme').set(auth).send({ jobId: 'report', everyMs: 1_000, data: { v: 1 }, tenantId: 'acme' }).expect(200);
-    expect(created.body).toMatchObject({ scheduleId: 'report:acme', source: 'runtime', jobId: 'report', everyMs: 1_000, tenantId: 'acme', data: { v: 1 } });
+    const created = await request(server)
+      .put('/jobs/schedules/report:acme')
+      .set(auth)
+      .send({ jobId: 'report', everyMs: 1_000, data: { v: 1 }, tenantId: 'acme' })
+      .expect(200);
+    expect(created.body).toMatchObject({
+      scheduleId: 'report:acme',
+      source: 'runtime',
+      jobId: 'report',
+      everyMs: 1_000,
+      tenantId: 'acme',
+      data: { v: 1 },
+    });
     await waitFor('a tick with the payload', () => payloads.some((p) => (p as { v: number }).v === 1), 3_000);
     const startDate = new Date(Date.now() + 60_000).toISOString();
-    const replaced = await request(server).put('/jobs/schedules/report:acme').set(auth).send({ jobId: 'report', cron: '0 6 * * *', startDate }).expect(200);
+    const replaced = await request(server)
+      .put('/jobs/schedules/report:acme')
+      .set(auth)
+      .send({ jobId: 'report', cron: '0 6 * * *', startDate })
+      .expect(200);
     expect(replaced.body).toMatchObject({ scheduleId: 'report:acme', cron: '0 6 * * *', startDate });
-    expect((await request(server).get('/jobs/recurring').set(auth).expect(200)).body.map((r: { scheduleId: string }) => r.scheduleId)).toEqual(['report:acme']);
+    expect(
+      (await request(server).get('/jobs/recurring').set(auth).expect(200)).body.map(
+        (r: { scheduleId: string }) => r.scheduleId,
+      ),
+    ).toEqual(['report:acme']);
     await request(server).post('/jobs/recurring/report:acme/pause').set(auth).expect(200);
 
     const bad: Array<[object, string]> = [
       [{ everyMs: 1_000 }, INVALID_SCHEDULE_BODY('jobId', undefined, 'the id of a @PipelineJob')],
-      [{ jobId: 'report', everyMs: 1_000, startDate: 'soon' }, INVALID_SCHEDULE_BODY('startDate', 'soon', 'an ISO 8601 date string')],
-      [{ jobId: 'report', everyMs: -5 }, INVALID_SCHEDULE('report:bad', 'everyMs', -5, 'a positive integer (milliseconds)')],
+      [
+        { jobId: 'report', everyMs: 1_000, startDate: 'soon' },
+        INVALID_SCHEDULE_BODY('startDate', 'soon', 'an ISO 8601 date string'),
+      ],
+      [
+        { jobId: 'report', everyMs: -5 },
+        INVALID_SCHEDULE('report:bad', 'everyMs', -5, 'a positive integer (milliseconds)'),
+      ],
     ];
     for (const [body, message] of bad) {
-      expect((await request(server).put('/jobs/schedules/report:bad').set(auth).send(body).expect(400)).body.message).toBe(message);
+      expect(
+        (await request(server).put('/jobs/schedules/report:bad').set(auth).send(body).expect(400)).body.message,
+      ).toBe(message);
     }
-    expect((await request(server).put('/jobs/schedules/report').set(auth).send({ jobId: 'report', everyMs: 1_000 }).expect(400)).body.message).toBe(
-      SCHEDULE_ID_TAKEN('report', 'upsert'),
-    );
+    expect(
+      (
+        await request(server)
+          .put('/jobs/schedules/report')
+          .set(auth)
+          .send({ jobId: 'report', everyMs: 1_000 })
+          .expect(400)
+      ).body.message,
+    ).toBe(SCHEDULE_ID_TAKEN('report', 'upsert'));
 
-    await request(server).delete('/jobs/schedules/report:acme').set(auth).expect(200, { scheduleId: 'report:acme', removed: true });
-    expect((await request(server).delete('/jobs/schedules/report:acme').set(auth).expect(404)).body.message).toBe(SCHEDULE_NOT_FOUND('report:acme'));
+    await request(server)
+      .delete('/jobs/schedules/report:acme')
+      .set(auth)
+      .expect(200, { scheduleId: 'report:acme', removed: true });
+    expect((await request(server).delete('/jobs/schedules/report:acme').set(auth).expect(404)).body.message).toBe(
+      SCHEDULE_NOT_FOUND('report:acme'),
+    );
     expect((await request(server).get('/jobs/recurring').set(auth).expect(200)).body).toEqual([]);
   });
 
@@ -399,7 +510,12 @@ describe('operations surface (HTTP)', () => {
     const queue = plainQueue();
     expect(await queue.getCompletedCount()).toBe(2);
     expect(await queue.getFailedCount()).toBe(1);
-    expect((await queue.getCompleted()).map((j) => j.id).sort()).toEqual(ok.slice(3).map((e) => e.executionId).sort());
+    expect((await queue.getCompleted()).map((j) => j.id).sort()).toEqual(
+      ok
+        .slice(3)
+        .map((e) => e.executionId)
+        .sort(),
+    );
     expect(await jobs.getExecution(ok[0].executionId)).toBeNull();
   });
 
@@ -415,7 +531,13 @@ describe('operations surface (HTTP)', () => {
     await jobs.runNow(Bad);
     await jobs.enqueue(Ok, undefined, { delayMs: 60_000 });
 
-    const text = (await request(server(app)).get('/jobs/metrics').set(auth).expect(200).expect('content-type', /text\/plain/)).text;
+    const text = (
+      await request(server(app))
+        .get('/jobs/metrics')
+        .set(auth)
+        .expect(200)
+        .expect('content-type', /text\/plain/)
+    ).text;
     expect(text).toContain('background_jobs_runs_total{job="ok",outcome="completed",failure_kind="none"} 2');
     expect(text).toContain('background_jobs_runs_total{job="bad",outcome="failed",failure_kind="permanent"} 1');
     expect(text).toContain('background_jobs_run_duration_seconds_count{job="ok",outcome="completed"} 2');
@@ -430,13 +552,23 @@ describe('operations surface (HTTP)', () => {
     const health = app.get(BackgroundJobsHealthIndicator);
 
     const up = await health.isHealthy('jobs');
-    expect(up.jobs).toMatchObject({ status: 'up', redis: 'up', maxmemoryPolicy: 'noeviction', workers: { expected: 1, running: 1 }, backlog: 0 });
+    expect(up.jobs).toMatchObject({
+      status: 'up',
+      redis: 'up',
+      maxmemoryPolicy: 'noeviction',
+      workers: { expected: 1, running: 1 },
+      backlog: 0,
+    });
 
     const redis = new IORedis(testRedisUrl());
     try {
       await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
       const warned = await health.isHealthy('jobs');
-      expect(warned.jobs).toMatchObject({ status: 'up', maxmemoryPolicy: 'allkeys-lru', warnings: [MAXMEMORY_POLICY_WARNING('allkeys-lru')] });
+      expect(warned.jobs).toMatchObject({
+        status: 'up',
+        maxmemoryPolicy: 'allkeys-lru',
+        warnings: [MAXMEMORY_POLICY_WARNING('allkeys-lru')],
+      });
     } finally {
       await redis.config('SET', 'maxmemory-policy', 'noeviction');
       redis.disconnect();
@@ -448,8 +580,15 @@ describe('operations surface (HTTP)', () => {
     await plainQueue().add('ok', {});
     const producerOnly = await boot([defineJob('OkJob', { id: 'ok' })], { worker: false });
     const producerHealth = producerOnly.get(BackgroundJobsHealthIndicator);
-    expect((await producerHealth.isHealthy('jobs')).jobs).toMatchObject({ status: 'up', workers: { expected: 0, running: 0 }, backlog: 2 });
-    expect((await producerHealth.isHealthy('jobs', { maxBacklog: 1 })).jobs).toMatchObject({ status: 'down', message: 'Backlog of 2 waiting jobs exceeds maxBacklog 1.' });
+    expect((await producerHealth.isHealthy('jobs')).jobs).toMatchObject({
+      status: 'up',
+      workers: { expected: 0, running: 0 },
+      backlog: 2,
+    });
+    expect((await producerHealth.isHealthy('jobs', { maxBacklog: 1 })).jobs).toMatchObject({
+      status: 'down',
+      message: 'Backlog of 2 waiting jobs exceeds maxBacklog 1.',
+    });
   });
 });
 
@@ -508,9 +647,15 @@ describe('sample app: /jobs and bull-board behind OPS_TOKEN', () => {
   });
 
   it('GET /health reports Redis, workers and backlog', async () => {
-    const res = await request(server(app as INestApplication)).get('/health').expect(200);
+    const res = await request(server(app as INestApplication))
+      .get('/health')
+      .expect(200);
     expect(res.body.status).toBe('ok');
-    expect(res.body.info['background-jobs']).toMatchObject({ status: 'up', redis: 'up', workers: { expected: 1, running: 1 } });
+    expect(res.body.info['background-jobs']).toMatchObject({
+      status: 'up',
+      redis: 'up',
+      workers: { expected: 1, running: 1 },
+    });
   });
 });
 

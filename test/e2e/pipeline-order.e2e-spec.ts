@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { BackgroundJobs, BackgroundJobsModule, JobContext, JobInterceptor, TENANT_DIRECTORY, TenantContext } from 'nestjs-background-jobs';
+import {
+  BackgroundJobs,
+  BackgroundJobsModule,
+  JobContext,
+  JobInterceptor,
+  TENANT_DIRECTORY,
+  TenantContext,
+} from 'nestjs-background-jobs';
 import { JobRegistry, PipelineRunner } from 'nestjs-background-jobs/core';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix } from '../support/redis';
@@ -24,7 +31,9 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     const interceptor = (name: string): JobInterceptor => ({
       async intercept(ctx: JobContext, next) {
         const data = ctx.data as { parsed?: boolean };
-        seen.push(`${name} in: tenant=${context.tenant?.tenantId} parsed=${data.parsed === true} lease=${ctx.lease !== undefined}`);
+        seen.push(
+          `${name} in: tenant=${context.tenant?.tenantId} parsed=${data.parsed === true} lease=${ctx.lease !== undefined}`,
+        );
         const result = await next();
         seen.push(`${name} out`);
         return result;
@@ -38,7 +47,11 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
         return 'ok';
       },
     );
-    const app = await startJobsApp({ prefix, jobs: [Job], interceptors: [interceptor('first'), interceptor('second')] });
+    const app = await startJobsApp({
+      prefix,
+      jobs: [Job],
+      interceptors: [interceptor('first'), interceptor('second')],
+    });
     apps.push(app);
     context.tenant = app.get(TenantContext);
 
@@ -68,12 +81,22 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
-    expect(execution).toMatchObject({ state: 'failed', attempts: 2, failure: { kind: 'transient', message: 'interceptor down' } });
+    expect(execution).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+      failure: { kind: 'transient', message: 'interceptor down' },
+    });
     expect(calls).toBe(2);
   });
 
   it('a job’s chain is the documented order with the stages it needs, and its fan-out the outer part only', async () => {
-    const Full = defineJob('FullJob', { id: 'full', cron: '0 3 * * *', schema: (d: unknown) => d, lock: { ttlMs: 1_000 }, tenancy: 'per-tenant' });
+    const Full = defineJob('FullJob', {
+      id: 'full',
+      cron: '0 3 * * *',
+      schema: (d: unknown) => d,
+      lock: { ttlMs: 1_000 },
+      tenancy: 'per-tenant',
+    });
     const Plain = defineJob('PlainJob', { id: 'plain' });
     const app = await startJobsApp({
       prefix,
@@ -85,7 +108,8 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     apps.push(app);
     const runner = app.get(PipelineRunner);
     const registry = app.get(JobRegistry);
-    const names = (fanOut: boolean, id: string, tick = false) => runner.chainOf(registry.get(id)!, fanOut, tick).map((stage) => stage.constructor.name);
+    const names = (fanOut: boolean, id: string, tick = false) =>
+      runner.chainOf(registry.get(id)!, fanOut, tick).map((stage) => stage.constructor.name);
 
     expect(names(false, 'full', true)).toEqual([
       'TenantContextStage',
@@ -99,12 +123,44 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
       'LockStage',
       'HostInterceptorsStage',
     ]);
-    expect(names(true, 'full', true)).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'MisfireStage', 'PauseStage', 'LastRunStage', 'TimeoutStage']);
+    expect(names(true, 'full', true)).toEqual([
+      'TenantContextStage',
+      'ObserveStage',
+      'ClassifyFailureStage',
+      'MisfireStage',
+      'PauseStage',
+      'LastRunStage',
+      'TimeoutStage',
+    ]);
     // NOTE: a run that is not a tick skips misfire and pause; a job with a decorator schedule still records it as its last run.
-    expect(names(false, 'full')).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'LastRunStage', 'TimeoutStage', 'SchemaStage', 'LockStage', 'HostInterceptorsStage']);
-    expect(names(false, 'plain')).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'TimeoutStage', 'HostInterceptorsStage']);
+    expect(names(false, 'full')).toEqual([
+      'TenantContextStage',
+      'ObserveStage',
+      'ClassifyFailureStage',
+      'LastRunStage',
+      'TimeoutStage',
+      'SchemaStage',
+      'LockStage',
+      'HostInterceptorsStage',
+    ]);
+    expect(names(false, 'plain')).toEqual([
+      'TenantContextStage',
+      'ObserveStage',
+      'ClassifyFailureStage',
+      'TimeoutStage',
+      'HostInterceptorsStage',
+    ]);
     // NOTE: any job may have runtime schedules: their ticks pass the schedule stages.
-    expect(names(false, 'plain', true)).toEqual(['TenantContextStage', 'ObserveStage', 'ClassifyFailureStage', 'MisfireStage', 'PauseStage', 'LastRunStage', 'TimeoutStage', 'HostInterceptorsStage']);
+    expect(names(false, 'plain', true)).toEqual([
+      'TenantContextStage',
+      'ObserveStage',
+      'ClassifyFailureStage',
+      'MisfireStage',
+      'PauseStage',
+      'LastRunStage',
+      'TimeoutStage',
+      'HostInterceptorsStage',
+    ]);
   });
 });
 

@@ -73,7 +73,10 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
         });
       });
       const Locked = defineJob('LockedJob', { id: 'locked', lock: { ttlMs: 3_000 } }, () => gate.opened);
-      const Echo = defineJob('EchoJob', { id: 'echo' }, (ctx: JobContext<{ n: number }>) => ({ n: ctx.data.n, instance }));
+      const Echo = defineJob('EchoJob', { id: 'echo' }, (ctx: JobContext<{ n: number }>) => ({
+        n: ctx.data.n,
+        instance,
+      }));
       const app = await startJobsApp({ prefix, connection: topology.connection, jobs: [Tick, Waiter, Locked, Echo] });
       apps.push(app);
       instances.push(app.get(BackgroundJobs));
@@ -108,7 +111,11 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
     expect(skipped!.skipReason).toBe(LOCK_BUSY('locked'));
 
     const id = await a.enqueue('waiter');
-    const ranOn = await waitFor('the waiter to start', () => (running.has(id) ? { instance: running.get(id) } : null), 10_000);
+    const ranOn = await waitFor(
+      'the waiter to start',
+      () => (running.has(id) ? { instance: running.get(id) } : null),
+      10_000,
+    );
     const other = ranOn!.instance === 0 ? b : a;
     expect(await other.cancel(id)).toBe(true);
     const cancelled = await waitFor('the cancel to reach the instance running it', async () => {
@@ -133,8 +140,17 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
   const healthOf = async () => {
     const { jobs } = await apps[0].get(BackgroundJobsHealthIndicator).isHealthy('jobs');
     const nodes = (jobs.nodes ?? []) as Array<{ address: string; role: string; reachable: boolean }>;
-    const ports = (role: string) => nodes.filter((n) => n.role === role && n.reachable).map((n) => Number(n.address.split(':')[1])).sort();
-    return { status: jobs.status, masters: ports('master'), replicas: ports('replica'), master: jobs.master as string | undefined };
+    const ports = (role: string) =>
+      nodes
+        .filter((n) => n.role === role && n.reachable)
+        .map((n) => Number(n.address.split(':')[1]))
+        .sort();
+    return {
+      status: jobs.status,
+      masters: ports('master'),
+      replicas: ports('replica'),
+      master: jobs.master as string | undefined,
+    };
   };
 
   /** Health names the topology as Redis itself reports it. */
@@ -143,22 +159,43 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       const roles = await topology.cluster!.roles();
       const expected = {
         status: 'up',
-        masters: roles.filter((r) => r.role === 'master').map((r) => r.port).sort(),
-        replicas: roles.filter((r) => r.role === 'slave').map((r) => r.port).sort(),
+        masters: roles
+          .filter((r) => r.role === 'master')
+          .map((r) => r.port)
+          .sort(),
+        replicas: roles
+          .filter((r) => r.role === 'slave')
+          .map((r) => r.port)
+          .sort(),
       };
       // NOTE: the client learns the new roles from its next slot refresh, which a MOVED reply or its timer triggers.
-      await waitFor(`health to show masters ${expected.masters.join(',')}`, async () => {
-        const health = await healthOf();
-        return health.status === expected.status && String(health.masters) === String(expected.masters) && String(health.replicas) === String(expected.replicas);
-      }, 10_000, 200);
+      await waitFor(
+        `health to show masters ${expected.masters.join(',')}`,
+        async () => {
+          const health = await healthOf();
+          return (
+            health.status === expected.status &&
+            String(health.masters) === String(expected.masters) &&
+            String(health.replicas) === String(expected.replicas)
+          );
+        },
+        10_000,
+        200,
+      );
     } else {
       const port = await topology.sentinel!.masterPort();
-      await waitFor(`health to name the master 127.0.0.1:${port}`, async () => (await healthOf()).master === `127.0.0.1:${port}`, 10_000, 200);
+      await waitFor(
+        `health to name the master 127.0.0.1:${port}`,
+        async () => (await healthOf()).master === `127.0.0.1:${port}`,
+        10_000,
+        200,
+      );
       expect((await healthOf()).status).toBe('up');
     }
   };
 
-  const failover = (): Promise<unknown> => (kind === 'cluster' ? topology.cluster!.failoverEveryShard() : topology.sentinel!.killMaster());
+  const failover = (): Promise<unknown> =>
+    kind === 'cluster' ? topology.cluster!.failoverEveryShard() : topology.sentinel!.killMaster();
 
   it(`two instances: once per tick, runNow, lock, cross-instance cancel, pause/resume, health naming the ${kind === 'cluster' ? 'nodes' : 'master'}; the same after ${kind === 'cluster' ? 'a failover of every shard' : 'the master is killed'}`, async () => {
     const instances = await bootTwo();
@@ -173,11 +210,19 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
 
     // NOTE: 10 s is the issue's bound for ticks to continue after a failover.
     await waitFor('a tick scheduled after the failover', () => ticks.some((t) => t.scheduledAt >= after), 10_000, 20);
-    process.stdout.write(`[failover] ${kind}: failover took ${after - failoverStarted} ms; the first tick after it ran ${Date.now() - after} ms later\n`);
-    expect(await waitFor('the run enqueued before the failover to complete', async () => {
-      const execution = await instances[1].getExecution(delayed);
-      return execution?.state === 'completed' ? execution : null;
-    }, 10_000)).toMatchObject({ result: { n: 1 } });
+    process.stdout.write(
+      `[failover] ${kind}: failover took ${after - failoverStarted} ms; the first tick after it ran ${Date.now() - after} ms later\n`,
+    );
+    expect(
+      await waitFor(
+        'the run enqueued before the failover to complete',
+        async () => {
+          const execution = await instances[1].getExecution(delayed);
+          return execution?.state === 'completed' ? execution : null;
+        },
+        10_000,
+      ),
+    ).toMatchObject({ result: { n: 1 } });
     await exercise(instances);
     expectEachTickOnce();
     await expectHealthMatchesTopology();
@@ -188,15 +233,26 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
     try {
       const Tick = defineJob('TickJob', { id: 'tick', cron: '* * * * * *', queue: 'ticks' });
       const Echo = defineJob('EchoJob', { id: 'echo' }, (ctx: JobContext<{ n: number }>) => ({ n: ctx.data.n }));
-      const app = await startHttpJobsApp(httpApps, prefix, [Tick, Echo], { operations: { guard: OpenGuard, ui: true } }, topology.connection);
+      const app = await startHttpJobsApp(
+        httpApps,
+        prefix,
+        [Tick, Echo],
+        { operations: { guard: OpenGuard, ui: true } },
+        topology.connection,
+      );
       const server = app.getHttpServer();
       const run = await app.get(BackgroundJobs).runNow(Echo, { data: { n: 9 } });
 
       expect((await request(server).get('/jobs/overview').expect(200)).body).toBeDefined();
       const executions = (await request(server).get('/jobs/executions?jobId=echo').expect(200)).body;
       expect(executions.items.map((e: { executionId: string }) => e.executionId)).toContain(run.executionId);
-      await request(server).post('/jobs/recurring/tick/pause').expect((res) => expect(res.status).toBeLessThan(300));
-      const recurring = (await request(server).get('/jobs/recurring').expect(200)).body as Array<{ jobId: string; paused: boolean }>;
+      await request(server)
+        .post('/jobs/recurring/tick/pause')
+        .expect((res) => expect(res.status).toBeLessThan(300));
+      const recurring = (await request(server).get('/jobs/recurring').expect(200)).body as Array<{
+        jobId: string;
+        paused: boolean;
+      }>;
       expect(recurring.find((r) => r.jobId === 'tick')).toMatchObject({ paused: true });
       const metrics = (await request(server).get('/jobs/metrics').expect(200)).text;
       expect(metrics).toMatch(/background_jobs_runs_total\{[^}]*job="echo"[^}]*\} 1/);
@@ -212,7 +268,10 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       const local = new IORedis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, lazyConnect: true });
       local.on('error', () => undefined);
       const seenLocally: string[] = [];
-      const monitor = await local.connect().then(() => local.monitor(), () => undefined);
+      const monitor = await local.connect().then(
+        () => local.monitor(),
+        () => undefined,
+      );
       monitor?.on('monitor', (_time: string, args: string[]) => {
         if (args.some((arg) => arg.includes(prefix))) seenLocally.push(args.join(' '));
       });
@@ -249,25 +308,44 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
     it("fairness: a capped fair job's rounds and slots live in its queue's hash slot; round robin and the cap work", async () => {
       const runningNow = new Map<string | null, number>();
       const peak = new Map<string | null, number>();
-      const Fair = defineJob('FairJob', { id: 'fair', queue: 'fair-q', fairness: { by: 'tenant', concurrencyPerTenant: 1 } }, async (ctx: JobContext) => {
-        runningNow.set(ctx.tenantId, (runningNow.get(ctx.tenantId) ?? 0) + 1);
-        peak.set(ctx.tenantId, Math.max(peak.get(ctx.tenantId) ?? 0, runningNow.get(ctx.tenantId)!));
-        await new Promise((resolve) => setTimeout(resolve, 30));
-        runningNow.set(ctx.tenantId, runningNow.get(ctx.tenantId)! - 1);
+      const Fair = defineJob(
+        'FairJob',
+        { id: 'fair', queue: 'fair-q', fairness: { by: 'tenant', concurrencyPerTenant: 1 } },
+        async (ctx: JobContext) => {
+          runningNow.set(ctx.tenantId, (runningNow.get(ctx.tenantId) ?? 0) + 1);
+          peak.set(ctx.tenantId, Math.max(peak.get(ctx.tenantId) ?? 0, runningNow.get(ctx.tenantId)!));
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          runningNow.set(ctx.tenantId, runningNow.get(ctx.tenantId)! - 1);
+        },
+      );
+      const app = await startJobsApp({
+        prefix,
+        connection: topology.connection,
+        jobs: [Fair],
+        worker: { concurrency: 4 },
       });
-      const app = await startJobsApp({ prefix, connection: topology.connection, jobs: [Fair], worker: { concurrency: 4 } });
       apps.push(app);
       const jobs = app.get(BackgroundJobs);
 
-      const ids = await Promise.all(['t1', 't2'].flatMap((tenantId) => Array.from({ length: 4 }, () => jobs.enqueue(Fair, undefined, { tenantId }))));
-      await waitFor('the 8 fair runs', async () => (await Promise.all(ids.map((id) => jobs.getExecution(id)))).every((e) => e?.state === 'completed'), 20_000);
+      const ids = await Promise.all(
+        ['t1', 't2'].flatMap((tenantId) =>
+          Array.from({ length: 4 }, () => jobs.enqueue(Fair, undefined, { tenantId })),
+        ),
+      );
+      await waitFor(
+        'the 8 fair runs',
+        async () => (await Promise.all(ids.map((id) => jobs.getExecution(id)))).every((e) => e?.state === 'completed'),
+        20_000,
+      );
 
       expect(Object.fromEntries(peak)).toEqual({ t1: 1, t2: 1 });
       const client = topology.client();
       try {
         const rounds = `${prefix}:{fair-q}:bgj:fair:fair-q:rounds`;
         expect(await client.exists(rounds)).toBe(1);
-        expect(await client.call('CLUSTER', 'KEYSLOT', rounds)).toBe(await client.call('CLUSTER', 'KEYSLOT', `${prefix}:{fair-q}:prioritized`));
+        expect(await client.call('CLUSTER', 'KEYSLOT', rounds)).toBe(
+          await client.call('CLUSTER', 'KEYSLOT', `${prefix}:{fair-q}:prioritized`),
+        );
       } finally {
         client.disconnect();
       }
@@ -298,9 +376,18 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       await topology.cluster!.flushAll();
       const flushed = Date.now();
       // NOTE: each instance checks every heal interval; 2 intervals plus 1 s for the re-assert and a tick.
-      await waitFor('the pause flag to be written back', async () => (await b.listRecurring()).find((r) => r.jobId === 'tick')?.paused === true, 2 * HEAL_INTERVAL_MS + 1_000);
+      await waitFor(
+        'the pause flag to be written back',
+        async () => (await b.listRecurring()).find((r) => r.jobId === 'tick')?.paused === true,
+        2 * HEAL_INTERVAL_MS + 1_000,
+      );
       await b.resume('tick');
-      await waitFor('a tick after the cluster came back empty', () => ticks.some((t) => t.scheduledAt >= flushed), 2 * HEAL_INTERVAL_MS + 3_000, 100);
+      await waitFor(
+        'a tick after the cluster came back empty',
+        () => ticks.some((t) => t.scheduledAt >= flushed),
+        2 * HEAL_INTERVAL_MS + 3_000,
+        100,
+      );
       expectEachTickOnce();
     }, 60_000);
 
@@ -311,10 +398,15 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       await topology.cluster!.killNode(replica.port);
 
       // NOTE: the cluster flags a node after cluster-node-timeout (2 s here); 3 s of margin for the gossip.
-      const result = await waitFor('health to warn about the replica', async () => {
-        const result = await apps[0].get(BackgroundJobsHealthIndicator).isHealthy('jobs');
-        return Array.isArray(result.jobs.warnings) ? result : null;
-      }, 5_000, 200);
+      const result = await waitFor(
+        'health to warn about the replica',
+        async () => {
+          const result = await apps[0].get(BackgroundJobsHealthIndicator).isHealthy('jobs');
+          return Array.isArray(result.jobs.warnings) ? result : null;
+        },
+        5_000,
+        200,
+      );
       const jobs = result!.jobs;
       expect(jobs.status).toBe('up');
       expect(jobs.warnings).toEqual([REPLICA_UNREACHABLE_WARNING([`127.0.0.1:${replica.port}`])]);

@@ -3,7 +3,11 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { QueueOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { BackgroundJobs, BackgroundJobsModule, BullmqConnection, JobContext } from 'nestjs-background-jobs';
-import { CONFLICTING_CONNECTION_KEYS, CONNECTION_SERVER_KEYS, UNKNOWN_CONNECTION_KEY } from 'nestjs-background-jobs/contracts';
+import {
+  CONFLICTING_CONNECTION_KEYS,
+  CONNECTION_SERVER_KEYS,
+  UNKNOWN_CONNECTION_KEY,
+} from 'nestjs-background-jobs/contracts';
 import { DEFAULTS } from 'nestjs-background-jobs/core/defaults';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../support/redis';
@@ -48,14 +52,21 @@ describe('transport.connection', () => {
   describe('bad input stops the boot with one line, before or within the connect timeout', () => {
     it('an unknown key (the cluster shape of another library), before any connection', async () => {
       const failure = await bootFailure({ nodes: [{ host: '127.0.0.1', port: 7000 }] });
-      expect(failure.message).toBe(UNKNOWN_CONNECTION_KEY('connection', 'nodes', ['cluster', ...CONNECTION_SERVER_KEYS]));
+      expect(failure.message).toBe(
+        UNKNOWN_CONNECTION_KEY('connection', 'nodes', ['cluster', ...CONNECTION_SERVER_KEYS]),
+      );
       // NOTE: validation is synchronous at DI time; 1 s covers compiling the testing module.
       expect(failure.ms).toBeLessThan(1_000);
     });
 
     it('both url and cluster', async () => {
-      const failure = await bootFailure({ url: testRedisUrl(), cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } });
-      expect(failure.message).toBe(CONFLICTING_CONNECTION_KEYS('cluster', 'url', 'a cluster is reached through cluster.nodes, not one server'));
+      const failure = await bootFailure({
+        url: testRedisUrl(),
+        cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] },
+      });
+      expect(failure.message).toBe(
+        CONFLICTING_CONNECTION_KEYS('cluster', 'url', 'a cluster is reached through cluster.nodes, not one server'),
+      );
       expect(failure.ms).toBeLessThan(1_000);
     });
 
@@ -64,7 +75,9 @@ describe('transport.connection', () => {
       const failure = await bootFailure({ cluster: { nodes: ports.map((port) => ({ host: '127.0.0.1', port })) } });
       expect(failure.message.split('\n')).toHaveLength(1);
       expect(failure.message).toMatch(
-        new RegExp(`^BackgroundJobs cannot use Redis at cluster 127\\.0\\.0\\.1:${ports[0]},127\\.0\\.0\\.1:${ports[1]}: .+\\. Fix: `),
+        new RegExp(
+          `^BackgroundJobs cannot use Redis at cluster 127\\.0\\.0\\.1:${ports[0]},127\\.0\\.0\\.1:${ports[1]}: .+\\. Fix: `,
+        ),
       );
       // NOTE: 1 s of margin over the timeout for compiling the module and closing the probe.
       expect(failure.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 1_000);
@@ -73,7 +86,11 @@ describe('transport.connection', () => {
     it('an unreachable Sentinel set: one line naming the master and the sentinels, within the connect timeout', async () => {
       const port = await freePort();
       const failure = await bootFailure({ sentinels: [{ host: '127.0.0.1', port }], name: 'mymaster' });
-      expect(failure.message).toMatch(new RegExp(`^BackgroundJobs cannot use Redis at master "mymaster" of sentinels 127\\.0\\.0\\.1:${port}: .+\\. Fix: `));
+      expect(failure.message).toMatch(
+        new RegExp(
+          `^BackgroundJobs cannot use Redis at master "mymaster" of sentinels 127\\.0\\.0\\.1:${port}: .+\\. Fix: `,
+        ),
+      );
       expect(failure.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 1_000);
     });
   });
@@ -101,17 +118,25 @@ describe('transport.connection', () => {
 
     it('rediss:// with the CA: runs complete', async () => {
       const app = await boot({ url: tls.url, tls: { ca: tls.ca } });
-      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 1 } })).toMatchObject({ state: 'completed', result: { n: 1 } });
+      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 1 } })).toMatchObject({
+        state: 'completed',
+        result: { n: 1 },
+      });
     });
 
     it('host, port and tls: runs complete', async () => {
       const app = await boot({ host: '127.0.0.1', port: tls.port, tls: { ca: tls.ca } });
-      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 2 } })).toMatchObject({ state: 'completed', result: { n: 2 } });
+      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 2 } })).toMatchObject({
+        state: 'completed',
+        result: { n: 2 },
+      });
     });
 
     it('without the CA the certificate is refused: one line, no plain-text fallback', async () => {
       const failure = await bootFailure({ url: tls.url });
-      expect(failure.message).toMatch(/^BackgroundJobs cannot use Redis at rediss:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate[.;][^\n]* Fix: /);
+      expect(failure.message).toMatch(
+        /^BackgroundJobs cannot use Redis at rediss:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate[.;][^\n]* Fix: /,
+      );
       expect(failure.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 1_000);
     });
   });
@@ -122,7 +147,10 @@ describe('transport.connection', () => {
       closers.push(async () => host.disconnect());
       const app = await startJobsApp({ prefix, connection: host, jobs: [Echo] });
 
-      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 3 } })).toMatchObject({ state: 'completed', result: { n: 3 } });
+      expect(await app.get(BackgroundJobs).runNow(Echo, { data: { n: 3 } })).toMatchObject({
+        state: 'completed',
+        result: { n: 3 },
+      });
       await app.close();
 
       expect(host.status).toBe('ready');
@@ -137,7 +165,9 @@ describe('transport.connection', () => {
           BullModule.forRoot({ connection: host, prefix }),
           BackgroundJobsModule.forRootAsync({
             inject: [getSharedConfigToken()],
-            useFactory: (bull: QueueOptions) => ({ transport: { type: 'bullmq', connection: bull.connection as BullmqConnection, prefix: bull.prefix } }),
+            useFactory: (bull: QueueOptions) => ({
+              transport: { type: 'bullmq', connection: bull.connection as BullmqConnection, prefix: bull.prefix },
+            }),
           }),
         ],
         providers: [Echo],
@@ -146,7 +176,10 @@ describe('transport.connection', () => {
       await moduleRef.init();
       closers.push(() => moduleRef.close());
 
-      expect(await moduleRef.get(BackgroundJobs).runNow(Echo, { data: { n: 4 } })).toMatchObject({ state: 'completed', result: { n: 4 } });
+      expect(await moduleRef.get(BackgroundJobs).runNow(Echo, { data: { n: 4 } })).toMatchObject({
+        state: 'completed',
+        result: { n: 4 },
+      });
       await moduleRef.close();
       expect(await host.ping()).toBe('PONG');
     });

@@ -22,14 +22,23 @@ describe('run log lines', () => {
 
   const boot = async (jobs: any[]) => {
     app = await Test.createTestingModule({
-      imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix } })],
+      imports: [
+        BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix } }),
+      ],
       providers: jobs,
     }).compile();
     app.useLogger(logs);
     await app.init();
     return app.get(BackgroundJobs);
   };
-  const print = (title: string) => process.stdout.write(`[run-logs] ${title}\n${logs.jobLines().filter((l) => !/Registered|Shutting|Shut down/.test(l)).map((l) => `  ${l}`).join('\n')}\n`);
+  const print = (title: string) =>
+    process.stdout.write(
+      `[run-logs] ${title}\n${logs
+        .jobLines()
+        .filter((l) => !/Registered|Shutting|Shut down/.test(l))
+        .map((l) => `  ${l}`)
+        .join('\n')}\n`,
+    );
 
   it('a retried transient failure', async () => {
     const Job = defineJob('SyncJob', { id: 'sync', retry: { attempts: 2, backoffMs: 250 } }, (ctx) => {
@@ -43,7 +52,9 @@ describe('run log lines', () => {
     const retry = logs.find('warn', 'retrying job=sync');
     expect(retry.map((l) => l.message)).toEqual([
       expect.stringMatching(
-        new RegExp(`^retrying job=sync execution=${executionId} tenant=null attempt=1/2 kind=transient: failed after \\d+ ms, next attempt in 250 ms: upstream answered 503$`),
+        new RegExp(
+          `^retrying job=sync execution=${executionId} tenant=null attempt=1/2 kind=transient: failed after \\d+ ms, next attempt in 250 ms: upstream answered 503$`,
+        ),
       ),
     ]);
     // NOTE: a recognised transient error is expected: no stack for it, and nothing at ERROR.
@@ -79,9 +90,15 @@ describe('run log lines', () => {
 
     const failed = logs.lines.filter((l) => l.level === 'error');
     expect(failed.map((l) => l.message)).toEqual([
-      expect.stringMatching(new RegExp(`^failed job=import execution=${executionId} tenant=acme attempt=1/3 kind=permanent after \\d+ ms: row 3: "price" is not a number$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^failed job=import execution=${executionId} tenant=acme attempt=1/3 kind=permanent after \\d+ ms: row 3: "price" is not a number$`,
+        ),
+      ),
     ]);
-    expect(failed[0].params).toEqual([expect.stringMatching(/^PermanentJobError: row 3: "price" is not a number\n\s+at .*run-logs\.e2e-spec\.ts/)]);
+    expect(failed[0].params).toEqual([
+      expect.stringMatching(/^PermanentJobError: row 3: "price" is not a number\n\s+at .*run-logs\.e2e-spec\.ts/),
+    ]);
   });
 
   it('a deliberate cancel', async () => {
@@ -100,7 +117,9 @@ describe('run log lines', () => {
     print('cancel');
 
     expect(logs.find('log', 'cancelled job=export')[0].message).toMatch(
-      new RegExp(`^cancelled job=export execution=${id} tenant=null attempt=1/3 kind=cancelled after \\d+ ms: Execution ${id} was cancelled on request\\.$`),
+      new RegExp(
+        `^cancelled job=export execution=${id} tenant=null attempt=1/3 kind=cancelled after \\d+ ms: Execution ${id} was cancelled on request\\.$`,
+      ),
     );
     expect(logs.lines.filter((l) => l.level === 'error')).toEqual([]);
   });

@@ -1,7 +1,11 @@
 import { TestingModule } from '@nestjs/testing';
 import { Queue } from 'bullmq';
 import { BackgroundJobs, InvalidJobInputError, JobContext } from 'nestjs-background-jobs';
-import { INVALID_SCHEDULE, SCHEDULE_ID_TAKEN, UNKNOWN_JOB } from 'nestjs-background-jobs/contracts/background-jobs.messages';
+import {
+  INVALID_SCHEDULE,
+  SCHEDULE_ID_TAKEN,
+  UNKNOWN_JOB,
+} from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 
@@ -20,7 +24,12 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
   const apps: TestingModule[] = [];
   const queues: Queue[] = [];
   const ReportJob = defineJob('ReportJob', { id: 'report' }, (ctx: JobContext) => {
-    ticks.push({ data: ctx.data, tenantId: ctx.tenantId, scheduledAt: ctx.scheduledAt?.getTime() ?? 0, startedAt: Date.now() });
+    ticks.push({
+      data: ctx.data,
+      tenantId: ctx.tenantId,
+      scheduledAt: ctx.scheduledAt?.getTime() ?? 0,
+      startedAt: Date.now(),
+    });
   });
 
   beforeEach(() => {
@@ -42,7 +51,8 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
 
   /** Runtime schedulers as plain BullMQ sees them on the default queue; on the embedded transport, its runtime list. */
   const runtimeSchedules = async (jobs: BackgroundJobs): Promise<string[]> => {
-    if (transport === 'local') return (await jobs.listRecurring()).filter((info) => info.source === 'runtime').map((info) => info.scheduleId);
+    if (transport === 'local')
+      return (await jobs.listRecurring()).filter((info) => info.source === 'runtime').map((info) => info.scheduleId);
     const url = new URL(testRedisUrl());
     const queue = new Queue('background-jobs', { connection: { host: url.hostname, port: Number(url.port) }, prefix });
     queues.push(queue);
@@ -52,14 +62,32 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
   it('an everyMs: 1000 schedule runs with its payload; an upsert changes it in place; pause, resume and trigger take its id; removeSchedule stops it', async () => {
     const jobs = await boot();
 
-    const info = await jobs.upsertSchedule(ReportJob, { id: 'report:acme', everyMs: 1_000, data: { v: 1 }, tenantId: 'acme' });
+    const info = await jobs.upsertSchedule(ReportJob, {
+      id: 'report:acme',
+      everyMs: 1_000,
+      data: { v: 1 },
+      tenantId: 'acme',
+    });
 
-    expect(info).toMatchObject({ scheduleId: 'report:acme', source: 'runtime', jobId: 'report', everyMs: 1_000, tenantId: 'acme', paused: false });
-    await waitFor('two ticks with the first payload', () => ticks.filter((t) => (t.data as { v: number }).v === 1).length >= 2, 5_000);
+    expect(info).toMatchObject({
+      scheduleId: 'report:acme',
+      source: 'runtime',
+      jobId: 'report',
+      everyMs: 1_000,
+      tenantId: 'acme',
+      paused: false,
+    });
+    await waitFor(
+      'two ticks with the first payload',
+      () => ticks.filter((t) => (t.data as { v: number }).v === 1).length >= 2,
+      5_000,
+    );
     expect(ticks[0]).toMatchObject({ data: { v: 1 }, tenantId: 'acme' });
     // NOTE: BullMQ runs an interval's first tick at once (no scheduled time), then every 1 000 ms from it.
     const scheduled = ticks.filter((t) => t.scheduledAt > 0);
-    expect(scheduled.slice(1).map((t, i) => t.scheduledAt - scheduled[i].scheduledAt)).toEqual(scheduled.slice(1).map(() => 1_000));
+    expect(scheduled.slice(1).map((t, i) => t.scheduledAt - scheduled[i].scheduledAt)).toEqual(
+      scheduled.slice(1).map(() => 1_000),
+    );
 
     const updatedAt = Date.now();
     await jobs.upsertSchedule(ReportJob, { id: 'report:acme', everyMs: 1_000, data: { v: 2 }, tenantId: 'acme' });
@@ -68,7 +96,13 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     expect(ticks.filter((t) => t.startedAt > updatedAt + 100 && (t.data as { v: number }).v === 1)).toEqual([]);
     expect(await runtimeSchedules(jobs)).toEqual(['report:acme']);
     const listed = (await jobs.listRecurring()).filter((r) => r.source === 'runtime');
-    expect(listed).toEqual([expect.objectContaining({ scheduleId: 'report:acme', data: { v: 2 }, lastRun: expect.objectContaining({ state: 'completed' }) })]);
+    expect(listed).toEqual([
+      expect.objectContaining({
+        scheduleId: 'report:acme',
+        data: { v: 2 },
+        lastRun: expect.objectContaining({ state: 'completed' }),
+      }),
+    ]);
 
     // NOTE: pause, resume and trigger take the schedule id; trigger runs a tick now with its tenant and payload.
     await jobs.pause('report:acme');
@@ -76,10 +110,14 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     await jobs.resume('report:acme');
     expect((await jobs.listRecurring()).find((r) => r.scheduleId === 'report:acme')).toMatchObject({ paused: false });
     const triggered = await jobs.trigger('report:acme');
-    const execution = await waitFor('the triggered run', async () => {
-      const e = await jobs.getExecution(triggered);
-      return e?.state === 'completed' ? e : null;
-    }, 3_000);
+    const execution = await waitFor(
+      'the triggered run',
+      async () => {
+        const e = await jobs.getExecution(triggered);
+        return e?.state === 'completed' ? e : null;
+      },
+      3_000,
+    );
     expect(execution).toMatchObject({ jobId: 'report', tenantId: 'acme', data: { v: 2 } });
 
     expect(await jobs.removeSchedule('report:acme')).toBe(true);
@@ -99,9 +137,14 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     const second = await boot();
     const bootedAt = Date.now();
 
-    await waitFor('two ticks after the second boot', () => ticks.filter((t) => t.scheduledAt >= bootedAt).length >= 2, 4_000);
+    await waitFor(
+      'two ticks after the second boot',
+      () => ticks.filter((t) => t.scheduledAt >= bootedAt).length >= 2,
+      4_000,
+    );
     expect(await runtimeSchedules(jobs)).toEqual(['report:every']);
-    if (transport === 'bullmq') expect((await second.listRecurring()).map((r) => r.scheduleId)).toEqual(['report:every']);
+    if (transport === 'bullmq')
+      expect((await second.listRecurring()).map((r) => r.scheduleId)).toEqual(['report:every']);
     expect(new Set(ticks.map((t) => t.scheduledAt)).size).toBe(ticks.length);
   }, 15_000);
 
@@ -110,7 +153,13 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     const startDate = new Date(Math.ceil(Date.now() / 1_000) * 1_000 + 3_000);
     const endDate = new Date(startDate.getTime() + 3_000);
 
-    await jobs.upsertSchedule(ReportJob, { id: 'report:window', cron: '* * * * * *', startDate, endDate, data: 'window' });
+    await jobs.upsertSchedule(ReportJob, {
+      id: 'report:window',
+      cron: '* * * * * *',
+      startDate,
+      endDate,
+      data: 'window',
+    });
     // NOTE: 1.5 s past the end covers a tick that would be due after it.
     await waitFor('the end of the window', () => Date.now() > endDate.getTime() + 1_500, 9_000, 100);
 
@@ -122,14 +171,31 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
 
   it('@PipelineJob({ everyMs, data, endDate }) ticks with its payload, lists as a decorator schedule, and stops at its end', async () => {
     const endDate = new Date(Date.now() + 3_500);
-    const Digest = defineJob('DigestJob', { id: 'digest', everyMs: 1_000, data: { kind: 'short' }, endDate }, (ctx: JobContext) => {
-      ticks.push({ data: ctx.data, tenantId: ctx.tenantId, scheduledAt: ctx.scheduledAt?.getTime() ?? 0, startedAt: Date.now() });
-    });
+    const Digest = defineJob(
+      'DigestJob',
+      { id: 'digest', everyMs: 1_000, data: { kind: 'short' }, endDate },
+      (ctx: JobContext) => {
+        ticks.push({
+          data: ctx.data,
+          tenantId: ctx.tenantId,
+          scheduledAt: ctx.scheduledAt?.getTime() ?? 0,
+          startedAt: Date.now(),
+        });
+      },
+    );
     const app = await startJobsApp({ prefix, transport, jobs: [Digest] });
     apps.push(app);
     const jobs = app.get(BackgroundJobs);
 
-    expect(await jobs.listRecurring()).toEqual([expect.objectContaining({ scheduleId: 'digest', source: 'decorator', everyMs: 1_000, data: { kind: 'short' }, endDate })]);
+    expect(await jobs.listRecurring()).toEqual([
+      expect.objectContaining({
+        scheduleId: 'digest',
+        source: 'decorator',
+        everyMs: 1_000,
+        data: { kind: 'short' },
+        endDate,
+      }),
+    ]);
     await waitFor('two ticks', () => ticks.length >= 2, 4_000);
     expect(ticks.every((t) => (t.data as { kind: string }).kind === 'short')).toBe(true);
     // NOTE: 1.5 s past the end covers a tick that would be due after it.
@@ -141,24 +207,49 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     const jobs = await boot();
     const now = Date.now();
     const cases: Array<[Parameters<BackgroundJobs['upsertSchedule']>[1], string]> = [
-      [{ id: 's1', cron: '* * * * *', everyMs: 1_000 }, INVALID_SCHEDULE('s1', 'cron/everyMs', { cron: '* * * * *', everyMs: 1_000 }, 'one of cron or everyMs, not both')],
+      [
+        { id: 's1', cron: '* * * * *', everyMs: 1_000 },
+        INVALID_SCHEDULE(
+          's1',
+          'cron/everyMs',
+          { cron: '* * * * *', everyMs: 1_000 },
+          'one of cron or everyMs, not both',
+        ),
+      ],
       [{ id: 's2' }, INVALID_SCHEDULE('s2', 'cron/everyMs', undefined, 'a cron pattern or an everyMs interval')],
       [{ id: 's4', everyMs: 0 }, INVALID_SCHEDULE('s4', 'everyMs', 0, 'a positive integer (milliseconds)')],
       [{ id: 's5', everyMs: 1.5 }, INVALID_SCHEDULE('s5', 'everyMs', 1.5, 'a positive integer (milliseconds)')],
-      [{ id: 's6', cron: '* * * *', timezone: 'Mars/Base' }, INVALID_SCHEDULE('s6', 'timezone', 'Mars/Base', 'an IANA zone name such as "UTC" or "Europe/Berlin"')],
+      [
+        { id: 's6', cron: '* * * *', timezone: 'Mars/Base' },
+        INVALID_SCHEDULE('s6', 'timezone', 'Mars/Base', 'an IANA zone name such as "UTC" or "Europe/Berlin"'),
+      ],
       [
         { id: 's7', everyMs: 1_000, startDate: new Date(now + 5_000), endDate: new Date(now + 1_000) },
-        INVALID_SCHEDULE('s7', 'endDate', new Date(now + 1_000).toISOString(), `a date after startDate ${new Date(now + 5_000).toISOString()}`),
+        INVALID_SCHEDULE(
+          's7',
+          'endDate',
+          new Date(now + 1_000).toISOString(),
+          `a date after startDate ${new Date(now + 5_000).toISOString()}`,
+        ),
       ],
-      [{ id: 'Bad Id', everyMs: 1_000 }, INVALID_SCHEDULE('Bad Id', 'id', 'Bad Id', 'a string matching /^[a-z0-9][a-z0-9:._-]*$/')],
+      [
+        { id: 'Bad Id', everyMs: 1_000 },
+        INVALID_SCHEDULE('Bad Id', 'id', 'Bad Id', 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'),
+      ],
       [{ id: 'report', everyMs: 1_000 }, SCHEDULE_ID_TAKEN('report', 'upsert')],
     ];
     for (const [options, message] of cases) {
       await expect(jobs.upsertSchedule(ReportJob, options)).rejects.toThrow(new InvalidJobInputError(message));
     }
-    await expect(jobs.upsertSchedule(ReportJob, { id: 's3', cron: 'not a cron' })).rejects.toThrow(/Schedule "s3" has invalid cron "not a cron"/);
-    await expect(jobs.upsertSchedule(ReportJob, { id: 's8', everyMs: 1_000, extra: 1 } as never)).rejects.toThrow(/invalid option "extra" 1/);
-    await expect(jobs.upsertSchedule('no-such-job', { id: 's9', everyMs: 1_000 })).rejects.toThrow(new InvalidJobInputError(UNKNOWN_JOB('no-such-job', ['report'])));
+    await expect(jobs.upsertSchedule(ReportJob, { id: 's3', cron: 'not a cron' })).rejects.toThrow(
+      /Schedule "s3" has invalid cron "not a cron"/,
+    );
+    await expect(jobs.upsertSchedule(ReportJob, { id: 's8', everyMs: 1_000, extra: 1 } as never)).rejects.toThrow(
+      /invalid option "extra" 1/,
+    );
+    await expect(jobs.upsertSchedule('no-such-job', { id: 's9', everyMs: 1_000 })).rejects.toThrow(
+      new InvalidJobInputError(UNKNOWN_JOB('no-such-job', ['report'])),
+    );
 
     expect(await runtimeSchedules(jobs)).toEqual([]);
     expect(await jobs.listRecurring()).toEqual([]);
@@ -194,7 +285,9 @@ describe('stale schedulers (bullmq)', () => {
     const url = new URL(testRedisUrl());
     const queue = new Queue(name, { connection: { host: url.hostname, port: Number(url.port) }, prefix });
     queues.push(queue);
-    return (await queue.getJobSchedulers(0, -1)).map((scheduler) => scheduler.key ?? scheduler.id ?? scheduler.name).sort();
+    return (await queue.getJobSchedulers(0, -1))
+      .map((scheduler) => scheduler.key ?? scheduler.id ?? scheduler.name)
+      .sort();
   };
 
   it("moving a job to another queue, and deleting a queue's last job, leave no scheduler behind", async () => {

@@ -42,7 +42,11 @@ describe('graceful shutdown', () => {
 
     expect(Date.now() - closing).toBeGreaterThanOrEqual(1_500);
     expect(completions).toEqual([id]);
-    expect(await observer.get(BackgroundJobs).getExecution(id)).toMatchObject({ state: 'completed', result: 'done', attempts: 1 });
+    expect(await observer.get(BackgroundJobs).getExecution(id)).toMatchObject({
+      state: 'completed',
+      result: 'done',
+      attempts: 1,
+    });
   });
 
   it('shutdown with a 200 ms grace during a 10 s job: aborted there, completed exactly once by another instance', async () => {
@@ -50,10 +54,14 @@ describe('graceful shutdown', () => {
     const makeJob = (instance: string) =>
       defineJob('LongJob', { id: 'long' }, async (ctx) => {
         events.push(`${instance}:start`);
-        const aborted = new Promise<'aborted'>((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
+        const aborted = new Promise<'aborted'>((resolve) =>
+          ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true }),
+        );
         const finished = new Promise<'finished'>((resolve) => setTimeout(() => resolve('finished'), 10_000).unref());
         const how = await Promise.race([aborted, finished]);
-        events.push(`${instance}:${how}${how === 'aborted' ? `(${(ctx.signal.reason as { kind: string }).kind})` : ''}`);
+        events.push(
+          `${instance}:${how}${how === 'aborted' ? `(${(ctx.signal.reason as { kind: string }).kind})` : ''}`,
+        );
         return instance;
       });
     const first = await startJobsApp({ prefix, jobs: [makeJob('A')], worker: { shutdownGraceMs: 200 } });

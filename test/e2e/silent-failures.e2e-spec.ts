@@ -1,6 +1,12 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { Queue } from 'bullmq';
-import { BackgroundJobs, BackgroundJobsModule, BackgroundJobsModuleOptions, InvalidJobInputError, JobContext } from 'nestjs-background-jobs';
+import {
+  BackgroundJobs,
+  BackgroundJobsModule,
+  BackgroundJobsModuleOptions,
+  InvalidJobInputError,
+  JobContext,
+} from 'nestjs-background-jobs';
 import {
   DEFAULT_PREFIX_IN_PRODUCTION,
   PAYLOAD_CHANGED_BY_JSON,
@@ -28,9 +34,18 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
     await deletePrefix(prefix);
   });
 
-  const boot = async (options: Partial<BackgroundJobsModuleOptions>, providers: any[], before?: (app: TestingModule) => void) => {
+  const boot = async (
+    options: Partial<BackgroundJobsModuleOptions>,
+    providers: any[],
+    before?: (app: TestingModule) => void,
+  ) => {
     const app = await Test.createTestingModule({
-      imports: [BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix }, ...options })],
+      imports: [
+        BackgroundJobsModule.forRoot({
+          transport: { type: 'bullmq', connection: { url: testRedisUrl() }, prefix },
+          ...options,
+        }),
+      ],
       providers,
     }).compile();
     app.useLogger(logs);
@@ -69,7 +84,11 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
   it(`warns once, ${SHUTDOWN_HOOKS_CHECK_MS} ms after boot, when shutdown hooks are not enabled, and not when they are`, async () => {
     const Job = defineJob('AnyJob', { id: 'any' });
     await boot({}, [Job]);
-    await waitFor('the shutdown-hooks warning', () => logs.find('warn', SHUTDOWN_HOOKS_DISABLED).length > 0, SHUTDOWN_HOOKS_CHECK_MS + 2_000);
+    await waitFor(
+      'the shutdown-hooks warning',
+      () => logs.find('warn', SHUTDOWN_HOOKS_DISABLED).length > 0,
+      SHUTDOWN_HOOKS_CHECK_MS + 2_000,
+    );
     expect(logs.find('warn', SHUTDOWN_HOOKS_DISABLED)).toHaveLength(1);
 
     const enabled = new LogCapture();
@@ -95,7 +114,9 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
     expect(logs.find('log', SHUTDOWN_DRAIN(1, 25_000)).map((l) => l.message)).toEqual([
       'Shutting down: waiting up to 25 s for 1 run to finish (worker.shutdownGraceMs); after that, running jobs are aborted and handed back to the queue.',
     ]);
-    expect(logs.find('log', 'Shut down after').map((l) => l.message)).toEqual([expect.stringMatching(/: 1 run finished, 0 handed back to the queue\.$/)]);
+    expect(logs.find('log', 'Shut down after').map((l) => l.message)).toEqual([
+      expect.stringMatching(/: 1 run finished, 0 handed back to the queue\.$/),
+    ]);
   });
 
   describe('payloads that JSON would change', () => {
@@ -110,7 +131,13 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
       ['a Map', { totals: new Map([['a', 1]]) }, 'data.totals', 'a Map', '{}'],
       ['a Set', { tags: { list: new Set(['x']) } }, 'data.tags.list', 'a Set', '{}'],
       ['undefined in an array', { ids: [1, undefined, 3] }, 'data.ids[1]', 'undefined in an array', 'null'],
-      ['a class instance with methods', { lines: [{ price: new Money(250) }] }, 'data.lines[0].price', 'an instance of Money', 'a plain object without its methods or prototype'],
+      [
+        'a class instance with methods',
+        { lines: [{ price: new Money(250) }] },
+        'data.lines[0].price',
+        'an instance of Money',
+        'a plain object without its methods or prototype',
+      ],
     ])('rejects %s, naming the path, and enqueues nothing', async (_label, data, path, what, arrivesAs) => {
       const Job = defineJob('ImportJob', { id: 'import' });
       const app = await boot({ worker: false }, [Job]);
@@ -130,10 +157,14 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
       const Job = defineJob('ImportJob', { id: 'import' }, (ctx: JobContext<any>) => received.push(ctx.data));
       const app = await boot({ payloadChanges: 'warn' }, [Job]);
 
-      const execution = await app.get(BackgroundJobs).runNow(Job, { data: { sendAt: new Date('2026-01-01T00:00:00Z'), totals: new Map([['a', 1]]) } });
+      const execution = await app
+        .get(BackgroundJobs)
+        .runNow(Job, { data: { sendAt: new Date('2026-01-01T00:00:00Z'), totals: new Map([['a', 1]]) } });
 
       expect(execution.state).toBe('completed');
-      expect(logs.find('warn', PAYLOAD_CHANGED_BY_JSON('import', 'data.sendAt', 'a Date', 'an ISO string', false))).toHaveLength(1);
+      expect(
+        logs.find('warn', PAYLOAD_CHANGED_BY_JSON('import', 'data.sendAt', 'a Date', 'an ISO string', false)),
+      ).toHaveLength(1);
       expect(received).toEqual([{ sendAt: '2026-01-01T00:00:00.000Z', totals: {} }]);
     });
 
@@ -145,7 +176,14 @@ describe('no silent failures: warnings at boot and shutdown, payloads JSON would
       const app = await boot({ worker: false }, [Job]);
       const jobs = app.get(BackgroundJobs);
 
-      await expect(jobs.enqueue(Job, { a: [1, 'two', null, { b: true }], c: Object.assign(Object.create(null), { d: 1 }), e: new Dto(), u: undefined })).resolves.toEqual(expect.any(String));
+      await expect(
+        jobs.enqueue(Job, {
+          a: [1, 'two', null, { b: true }],
+          c: Object.assign(Object.create(null), { d: 1 }),
+          e: new Dto(),
+          u: undefined,
+        }),
+      ).resolves.toEqual(expect.any(String));
     });
   });
 

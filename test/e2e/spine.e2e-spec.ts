@@ -99,10 +99,18 @@ describe('spine: discovery, scheduling and running on BullMQ', () => {
 
   it('keeps schedulers it does not own, and removes the ones named in `replaces`', async () => {
     const queue = plainQueue();
-    await queue.upsertJobScheduler('campaign-cleanup', { pattern: '0 3 * * *' }, { name: 'campaign-cleanup', data: {} });
+    await queue.upsertJobScheduler(
+      'campaign-cleanup',
+      { pattern: '0 3 * * *' },
+      { name: 'campaign-cleanup', data: {} },
+    );
     await queue.upsertJobScheduler('someone-elses', { pattern: '0 4 * * *' }, { name: 'someone-elses', data: {} });
 
-    const Cleanup = defineJob('CampaignCleanupJob', { id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', replaces: ['campaign-cleanup'] });
+    const Cleanup = defineJob('CampaignCleanupJob', {
+      id: 'campaign-cleanup-pipeline',
+      cron: '0 3 * * *',
+      replaces: ['campaign-cleanup'],
+    });
     await boot({ prefix, jobs: [Cleanup] });
 
     const ids = (await queue.getJobSchedulers(0, -1)).map((s) => s.key).sort();
@@ -111,7 +119,11 @@ describe('spine: discovery, scheduling and running on BullMQ', () => {
 
   it('a disabled job leaves the legacy scheduler it replaces in place (rollback is a flag)', async () => {
     const queue = plainQueue();
-    await queue.upsertJobScheduler('campaign-cleanup', { pattern: '0 3 * * *' }, { name: 'campaign-cleanup', data: {} });
+    await queue.upsertJobScheduler(
+      'campaign-cleanup',
+      { pattern: '0 3 * * *' },
+      { name: 'campaign-cleanup', data: {} },
+    );
     const options = { id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', replaces: ['campaign-cleanup'] };
 
     const first = await boot({ prefix, jobs: [defineJob('CampaignCleanupJob', { ...options, enabled: false })] });

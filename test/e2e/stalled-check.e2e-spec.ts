@@ -44,6 +44,8 @@ describe('stalled checks', () => {
     const gaps = checksAt.slice(1, CHECKS).map((at, i) => at - checksAt[i]);
     // NOTE: 50 ms for the drift of a worker's interval timer (it restarts after each check's round trip).
     expect(Math.max(...gaps)).toBeLessThanOrEqual(INTERVAL_MS + 50);
-    process.stdout.write(`[stalled] ${gaps.length} gaps between checks: max ${Math.max(...gaps).toFixed(1)} ms, bound ${INTERVAL_MS} ms + 50 ms timer drift\n`);
+    process.stdout.write(
+      `[stalled] ${gaps.length} gaps between checks: max ${Math.max(...gaps).toFixed(1)} ms, bound ${INTERVAL_MS} ms + 50 ms timer drift\n`,
+    );
   }, 40_000);
 });

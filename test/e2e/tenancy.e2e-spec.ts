@@ -47,28 +47,34 @@ describe('tenant context', () => {
     const seen = new Map<string, string | null>();
     const holder: { tenant?: TenantContext } = {};
     const bus = new EventEmitter();
-    const Probe = defineJob('TenantProbeJob', { id: 'tenant-probe' }, async (ctx: JobContext<{ expected: string; n: number }>) => {
-      const check = (where: string) => {
-        if (ctx.tenantId !== ctx.data.expected || holder.tenant!.tenantId !== ctx.data.expected) {
-          mismatches.push(`${where} run ${ctx.data.n}: ctx=${ctx.tenantId} cls=${holder.tenant!.tenantId} expected=${ctx.data.expected}`);
-        }
-      };
-      check('start');
-      await new Promise((r) => setTimeout(r, 1 + (ctx.data.n % 7)));
-      check('after timer');
-      await Promise.resolve().then(() => check('in promise'));
-      await new Promise<void>((resolve) => {
-        bus.once(`tick-${ctx.executionId}`, () => {
-          check('in EventEmitter callback');
-          resolve();
+    const Probe = defineJob(
+      'TenantProbeJob',
+      { id: 'tenant-probe' },
+      async (ctx: JobContext<{ expected: string; n: number }>) => {
+        const check = (where: string) => {
+          if (ctx.tenantId !== ctx.data.expected || holder.tenant!.tenantId !== ctx.data.expected) {
+            mismatches.push(
+              `${where} run ${ctx.data.n}: ctx=${ctx.tenantId} cls=${holder.tenant!.tenantId} expected=${ctx.data.expected}`,
+            );
+          }
+        };
+        check('start');
+        await new Promise((r) => setTimeout(r, 1 + (ctx.data.n % 7)));
+        check('after timer');
+        await Promise.resolve().then(() => check('in promise'));
+        await new Promise<void>((resolve) => {
+          bus.once(`tick-${ctx.executionId}`, () => {
+            check('in EventEmitter callback');
+            resolve();
+          });
+          setImmediate(() => bus.emit(`tick-${ctx.executionId}`));
         });
-        setImmediate(() => bus.emit(`tick-${ctx.executionId}`));
-      });
-      await new Promise((r) => setTimeout(r, ctx.data.n % 3));
-      check('end');
-      seen.set(ctx.executionId, holder.tenant!.tenantId);
-      return holder.tenant!.tenantId;
-    });
+        await new Promise((r) => setTimeout(r, ctx.data.n % 3));
+        check('end');
+        seen.set(ctx.executionId, holder.tenant!.tenantId);
+        return holder.tenant!.tenantId;
+      },
+    );
     const app = await boot({ prefix, jobs: [Probe], worker: { concurrency: 50 } });
     const tenant = app.get(TenantContext);
     holder.tenant = tenant;
@@ -78,7 +84,9 @@ describe('tenant context', () => {
     const sampler = setInterval(() => outside.push(tenant.tenantId), 2);
     try {
       const ids = await Promise.all(
-        Array.from({ length: 200 }, (_, n) => jobs.enqueue(Probe, { expected: tenants[n % 17], n }, { tenantId: tenants[n % 17] })),
+        Array.from({ length: 200 }, (_, n) =>
+          jobs.enqueue(Probe, { expected: tenants[n % 17], n }, { tenantId: tenants[n % 17] }),
+        ),
       );
       const executions = await Promise.all(ids.map((id) => waitFinal(jobs, id)));
       expect(executions.map((e) => e!.state)).toEqual(ids.map(() => 'completed'));
@@ -132,7 +140,11 @@ describe('tenant context', () => {
     closers.push(() => http.close());
     holder.tenant = http.get(TenantContext);
 
-    const response = await request(http.getHttpServer()).post('/reports').set('x-tenant-id', 'acme').send({ reportId: 7 }).expect(201);
+    const response = await request(http.getHttpServer())
+      .post('/reports')
+      .set('x-tenant-id', 'acme')
+      .send({ reportId: 7 })
+      .expect(201);
 
     const execution = await waitFinal(http.get(BackgroundJobs), response.body.executionId);
     expect(execution).toMatchObject({ state: 'completed', tenantId: 'acme', result: 7 });
@@ -163,15 +175,22 @@ describe('tenant context', () => {
 
     expect(byTenant.alpha).toMatchObject({ state: 'completed', result: 'done for alpha' });
     expect(byTenant.gamma).toMatchObject({ state: 'completed', result: 'done for gamma' });
-    expect(byTenant.beta).toMatchObject({ state: 'failed', failure: { kind: 'transient', message: 'beta database is down' } });
+    expect(byTenant.beta).toMatchObject({
+      state: 'failed',
+      failure: { kind: 'transient', message: 'beta database is down' },
+    });
     expect(Object.fromEntries(attempts)).toEqual({ alpha: 1, beta: 3, gamma: 1 });
   });
 
   it('a per-tenant recurring tick fans out once per (tenant, tick); re-adding a tick’s children adds nothing', async () => {
     const runs: string[] = [];
-    const Hourly = defineJob('EverySecondPerTenantJob', { id: 'every-second-per-tenant', tenancy: 'per-tenant', cron: '* * * * * *' }, (ctx) => {
-      runs.push(`${ctx.tenantId}|${ctx.executionId}`);
-    });
+    const Hourly = defineJob(
+      'EverySecondPerTenantJob',
+      { id: 'every-second-per-tenant', tenancy: 'per-tenant', cron: '* * * * * *' },
+      (ctx) => {
+        runs.push(`${ctx.tenantId}|${ctx.executionId}`);
+      },
+    );
     const app = await boot({ prefix, jobs: [Hourly], providers: [directory(['t1', 't2'])] });
     await waitFor('two ticks for two tenants', () => runs.length >= 4, 8_000);
     expect(new Set(runs).size).toBe(runs.length);
@@ -185,7 +204,10 @@ describe('tenant context', () => {
     const ids = ['t1', 't2'].map((tenantId) => childExecutionId(definition.id, parent.id!, tenantId));
     expect(parent.returnvalue.value.children.sort()).toEqual([...ids].sort());
 
-    const again = await app.get(RunQueue).enqueueMany(definition, ids.map((id, n) => ({ id, tenantId: `t${n + 1}`, data: undefined })));
+    const again = await app.get(RunQueue).enqueueMany(
+      definition,
+      ids.map((id, n) => ({ id, tenantId: `t${n + 1}`, data: undefined })),
+    );
 
     expect(again.sort()).toEqual([...ids].sort());
     for (const id of ids) expect((await app.get(BackgroundJobs).getExecution(id))?.state).toBe('completed');
@@ -205,9 +227,13 @@ describe('tenant context', () => {
   it('a directory that throws fails the fan-out as transient, which is retried', async () => {
     let calls = 0;
     const ran: string[] = [];
-    const Job = defineJob('FlakyDirectoryJob', { id: 'flaky-directory', tenancy: 'per-tenant', retry: { attempts: 3, backoffMs: 20 } }, (ctx) => {
-      ran.push(ctx.tenantId!);
-    });
+    const Job = defineJob(
+      'FlakyDirectoryJob',
+      { id: 'flaky-directory', tenancy: 'per-tenant', retry: { attempts: 3, backoffMs: 20 } },
+      (ctx) => {
+        ran.push(ctx.tenantId!);
+      },
+    );
     const app = await boot({
       prefix,
       jobs: [Job],
@@ -239,7 +265,9 @@ describe('tenant context', () => {
     const app = await boot({ prefix, jobs: [Job], worker: false });
     const jobs = app.get(BackgroundJobs);
 
-    await expect(jobs.enqueue(Job, {}, { tenantId: tenantId as string })).rejects.toThrow(new InvalidJobInputError(INVALID_TENANT_ID('plain', tenantId)));
+    await expect(jobs.enqueue(Job, {}, { tenantId: tenantId as string })).rejects.toThrow(
+      new InvalidJobInputError(INVALID_TENANT_ID('plain', tenantId)),
+    );
 
     const { Queue } = await import('bullmq');
     const queue = new Queue('background-jobs', { connection: { url: testRedisUrl() }, prefix });

@@ -1,5 +1,13 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, BackgroundJobsTesting, JobContext, PipelineJob, TransientJobError } from 'nestjs-background-jobs';
+import {
+  BackgroundJob,
+  BackgroundJobs,
+  BackgroundJobsModule,
+  BackgroundJobsTesting,
+  JobContext,
+  PipelineJob,
+  TransientJobError,
+} from 'nestjs-background-jobs';
 
 // The testing module of docs/testing.md: a cron job and delayed runs driven by a test clock, with no real waiting.
 // Each test bounds its real time at 1 s while the clock moves minutes or hours: a sleep would break the bound.
@@ -84,7 +92,9 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
     const early = await jobs.enqueue(SendReportJob, { reportId: 1 }, { delayMs: 3_600_000 });
     expect(await jobs.getExecution(early)).toMatchObject({ state: 'delayed' });
 
-    expect((await testing.drain()).map((r) => [r.executionId, r.state, r.result])).toEqual([[early, 'completed', 'report 1 sent']]);
+    expect((await testing.drain()).map((r) => [r.executionId, r.state, r.result])).toEqual([
+      [early, 'completed', 'report 1 sent'],
+    ]);
 
     const onTime = await jobs.enqueue(SendReportJob, { reportId: 2 }, { runAt: new Date('2026-01-01T02:00:00Z') });
     expect(await testing.advanceTo(new Date('2026-01-01T01:59:59Z'))).toEqual([]);
@@ -92,7 +102,12 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
 
     const [run] = await testing.advanceTo(new Date('2026-01-01T02:30:00Z'));
 
-    expect(run).toMatchObject({ executionId: onTime, state: 'completed', result: 'report 2 sent', startedAt: new Date('2026-01-01T02:00:00Z') });
+    expect(run).toMatchObject({
+      executionId: onTime,
+      state: 'completed',
+      result: 'report 2 sent',
+      startedAt: new Date('2026-01-01T02:00:00Z'),
+    });
   });
 
   it('drain() runs the retries too, without their backoff (60 s, then 120 s)', async () => {
@@ -101,7 +116,9 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
 
     const runs = await testing.drain();
 
-    expect(runs).toEqual([expect.objectContaining({ executionId: id, state: 'completed', attempts: 3, result: 'report 3 sent' })]);
+    expect(runs).toEqual([
+      expect.objectContaining({ executionId: id, state: 'completed', attempts: 3, result: 'report 3 sent' }),
+    ]);
   });
 
   it('moving the clock runs each retry after its backoff: 60 s, then 120 s', async () => {
@@ -113,11 +130,18 @@ describe('BackgroundJobsModule.forTest(): drain() and a test clock', () => {
     expect(await jobs.getExecution(id)).toMatchObject({ state: 'delayed', attempts: 2 });
     const [run] = await testing.advanceBy(1);
 
-    expect(run).toMatchObject({ executionId: id, state: 'completed', attempts: 3, startedAt: new Date('2026-01-01T00:03:05Z') });
+    expect(run).toMatchObject({
+      executionId: id,
+      state: 'completed',
+      attempts: 3,
+      startedAt: new Date('2026-01-01T00:03:05Z'),
+    });
   });
 
   it('refuses to move the clock backwards', async () => {
-    await expect(testing.advanceTo(new Date('2025-12-31T23:59:59Z'))).rejects.toThrow(/cannot move to 2025-12-31T23:59:59.000Z \(it is 2026-01-01T00:00:05.000Z\)/);
+    await expect(testing.advanceTo(new Date('2025-12-31T23:59:59Z'))).rejects.toThrow(
+      /cannot move to 2025-12-31T23:59:59.000Z \(it is 2026-01-01T00:00:05.000Z\)/,
+    );
     await expect(testing.advanceBy(-1)).rejects.toThrow(RangeError);
   });
 });

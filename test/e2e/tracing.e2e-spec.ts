@@ -41,14 +41,20 @@ describe('OpenTelemetry: trace context from the enqueuing caller into the run', 
     });
     app = await startJobsApp({ prefix, jobs: [Traced] });
     const jobs = app.get(BackgroundJobs);
-    const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+    const parent = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+    };
 
     const inside = await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => jobs.runNow(Traced));
     const outside = await jobs.runNow(Traced);
 
     expect(seen).toEqual([parent.traceId, undefined]);
     queue = new Queue('background-jobs', { connection: { url: testRedisUrl() }, prefix });
-    expect((await queue.getJob(inside.executionId))?.data.trace).toEqual({ traceparent: `00-${parent.traceId}-${parent.spanId}-01` });
+    expect((await queue.getJob(inside.executionId))?.data.trace).toEqual({
+      traceparent: `00-${parent.traceId}-${parent.spanId}-01`,
+    });
     expect((await queue.getJob(outside.executionId))?.data.trace).toBeUndefined();
   });
 });

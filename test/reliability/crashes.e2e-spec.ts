@@ -18,9 +18,12 @@ describe('reliability: crashed instances', () => {
   beforeEach(() => world.setUpTest());
   afterEach(() => world.tearDownTest());
 
-
   it('kill -9 of the instance running a job: handed back within lockDuration + stalledInterval, another instance completes it, effect once', async () => {
-    const [a] = await world.start(['a', 'b'], [{ options: { id: 'import', retry: { attempts: 1 } }, kind: 'effect', holdMs: 60_000, holdFirstOnly: true }], { worker });
+    const [a] = await world.start(
+      ['a', 'b'],
+      [{ options: { id: 'import', retry: { attempts: 1 } }, kind: 'effect', holdMs: 60_000, holdFirstOnly: true }],
+      { worker },
+    );
     const id = await a.send<string>({ cmd: 'enqueue', jobId: 'import' });
     const [first] = await waitForRows('the first call', () => world.calls('import'), 10_000);
     const runner = world.instances.find((i) => i.name === first.instance) as AppInstance;
@@ -28,14 +31,20 @@ describe('reliability: crashed instances', () => {
 
     runner.kill('SIGKILL');
     const killedAt = (await runner.exited).at;
-    const execution = await waitFor('the run completed elsewhere', async () => {
-      const found = await survivor.send<JobExecution>({ cmd: 'getExecution', executionId: id });
-      return found?.state === 'completed' ? found : null;
-    }, LOCK_MS + STALLED_MS + 5_000);
+    const execution = await waitFor(
+      'the run completed elsewhere',
+      async () => {
+        const found = await survivor.send<JobExecution>({ cmd: 'getExecution', executionId: id });
+        return found?.state === 'completed' ? found : null;
+      },
+      LOCK_MS + STALLED_MS + 5_000,
+    );
     const recoveredMs = Date.now() - killedAt;
 
     expect(execution).toMatchObject({ result: survivor.name });
-    expect(await world.effects('import')).toEqual([expect.objectContaining({ execution_id: id, instance: survivor.name })]);
+    expect(await world.effects('import')).toEqual([
+      expect.objectContaining({ execution_id: id, instance: survivor.name }),
+    ]);
     expect((await world.calls('import')).map((c) => c.instance)).toEqual([runner.name, survivor.name]);
     expect(await world.effects('import')).toHaveLength(1);
     // NOTE: the guarantee is the hand-back: the lock expired and a stalled check on the survivor moved the run back to
@@ -45,19 +54,30 @@ describe('reliability: crashed instances', () => {
     const stalled = await stalledEventAt(world.client(), world.queue(), id);
     const handedBackMs = stalled - killedAt;
     const pickedUpMs = (await world.calls('import'))[1].at.getTime() - killedAt;
-    process.stdout.write(`[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`);
+    process.stdout.write(
+      `[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`,
+    );
     expect(handedBackMs).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 100);
     expect(pickedUpMs - handedBackMs).toBeLessThanOrEqual(500);
     expect(recoveredMs).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 1_000);
   }, 30_000);
 
   it('a job that crashes its process every time ends failed after maxStalledCount, no endless loop', async () => {
-    await world.start(['a', 'b', 'c'], [{ options: { id: 'poison', retry: { attempts: 3, backoffMs: 10 } }, kind: 'crash' }], { worker });
+    await world.start(
+      ['a', 'b', 'c'],
+      [{ options: { id: 'poison', retry: { attempts: 3, backoffMs: 10 } }, kind: 'crash' }],
+      { worker },
+    );
     const queue = world.queue();
     const id = await world.instances[0].send<string>({ cmd: 'enqueue', jobId: 'poison' });
     const startedAt = Date.now();
 
-    const failed = await waitFor('the job to end failed', async () => ((await queue.getJobState(id)) === 'failed' ? queue.getJob(id) : null), 20_000, 100);
+    const failed = await waitFor(
+      'the job to end failed',
+      async () => ((await queue.getJobState(id)) === 'failed' ? queue.getJob(id) : null),
+      20_000,
+      100,
+    );
     const failedMs = Date.now() - startedAt;
     const survivor = world.instances.find((i) => i.running) as AppInstance;
 

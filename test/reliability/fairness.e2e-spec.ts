@@ -8,7 +8,13 @@ describe('reliability: fair jobs across instances', () => {
   // NOTE: small stall settings so a dead instance's runs and slots come back in seconds, not the default minute.
   const LOCK_MS = 1_500;
   const STALLED_MS = 1_000;
-  const worker = { concurrency: 5, lockDurationMs: LOCK_MS, stalledIntervalMs: STALLED_MS, maxStalledCount: 1, shutdownGraceMs: 1_000 };
+  const worker = {
+    concurrency: 5,
+    lockDurationMs: LOCK_MS,
+    stalledIntervalMs: STALLED_MS,
+    maxStalledCount: 1,
+    shutdownGraceMs: 1_000,
+  };
   const capped = (holdMs: number): FixtureJob => ({
     options: { id: 'fair', fairness: { by: 'tenant', concurrencyPerTenant: 2 }, retry: { attempts: 1 } },
     kind: 'effect',
@@ -36,7 +42,9 @@ describe('reliability: fair jobs across instances', () => {
     const calls = await world.calls('fair');
 
     const peaks = peakConcurrency(calls, effects, tenants, Date.now());
-    process.stdout.write(`[reliability] fairness cap 2 over 2 × concurrency 5: peak running per tenant ${JSON.stringify(peaks)}, runs per instance ${JSON.stringify(countBy(calls, (c) => c.instance))}\n`);
+    process.stdout.write(
+      `[reliability] fairness cap 2 over 2 × concurrency 5: peak running per tenant ${JSON.stringify(peaks)}, runs per instance ${JSON.stringify(countBy(calls, (c) => c.instance))}\n`,
+    );
     expect(peaks).toEqual({ flood: 2, quiet: 2 });
     expect(calls).toHaveLength(40);
     expect(new Set(calls.map((c) => c.instance))).toEqual(new Set(['a', 'b']));
@@ -57,16 +65,23 @@ describe('reliability: fair jobs across instances', () => {
 
     // Nothing lost, nothing completed twice: one effect per execution id, the dead instance's runs redone elsewhere.
     expect(effects.map((e) => e.execution_id).sort()).toEqual([...ids].sort());
-    const killedRuns = calls.filter((c) => c.instance === victim.name && !effects.some((e) => e.execution_id === c.execution_id && e.instance === victim.name));
+    const killedRuns = calls.filter(
+      (c) =>
+        c.instance === victim.name &&
+        !effects.some((e) => e.execution_id === c.execution_id && e.instance === victim.name),
+    );
     expect(killedRuns.length).toBeGreaterThan(0);
-    for (const run of killedRuns) expect(effects.find((e) => e.execution_id === run.execution_id)?.instance).toBe(survivor.name);
+    for (const run of killedRuns)
+      expect(effects.find((e) => e.execution_id === run.execution_id)?.instance).toBe(survivor.name);
     // The cap held throughout, the dead instance's slots counted until they expired.
     expect(peakConcurrency(calls, effects, tenants, killedAt)).toEqual({ flood: 2 });
     // Its slots came back: the survivor ran 2 at once again within lockDurationMs + stalledIntervalMs of the kill
     // (plus 500 ms for a 400 ms run that held the survivor's own slot to end and the next to start).
     const survivorCalls = calls.filter((c) => c.instance === survivor.name);
     const twoAtOnce = firstTimeAt(survivorCalls, effects, 2, killedAt);
-    process.stdout.write(`[reliability] fairness kill -9: ${killedRuns.length} run(s) of the dead instance redone; survivor back at 2 running ${twoAtOnce - killedAt} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`);
+    process.stdout.write(
+      `[reliability] fairness kill -9: ${killedRuns.length} run(s) of the dead instance redone; survivor back at 2 running ${twoAtOnce - killedAt} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`,
+    );
     expect(twoAtOnce - killedAt).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 500);
   }, 60_000);
 
@@ -85,10 +100,14 @@ describe('reliability: fair jobs across instances', () => {
     expect(effects.map((e) => e.execution_id).sort()).toEqual([...ids].sort());
     expect(world.instances.every((i) => i.running)).toBe(true);
     // Runs that started after Redis came back (their first and only call) ran at most 2 at once.
-    const after = calls.filter((c) => c.at.getTime() >= back && calls.filter((o) => o.execution_id === c.execution_id).length === 1);
+    const after = calls.filter(
+      (c) => c.at.getTime() >= back && calls.filter((o) => o.execution_id === c.execution_id).length === 1,
+    );
     expect(after.length).toBeGreaterThan(0);
     expect(peakConcurrency(after, effects, tenants, Date.now())).toEqual({ flood: 2 });
-    process.stdout.write(`[reliability] fairness Redis restart: ${calls.length} calls for 20 runs, ${after.length} started after the restart\n`);
+    process.stdout.write(
+      `[reliability] fairness Redis restart: ${calls.length} calls for 20 runs, ${after.length} started after the restart\n`,
+    );
   }, 60_000);
 });
 
@@ -101,7 +120,12 @@ function intervals(calls: Row[], effects: Row[], deadAt: number): Array<{ call: 
 }
 
 /** The most body executions of each tenant running at the same moment. */
-function peakConcurrency(calls: Row[], effects: Row[], tenants: Map<string, string>, deadAt: number): Record<string, number> {
+function peakConcurrency(
+  calls: Row[],
+  effects: Row[],
+  tenants: Map<string, string>,
+  deadAt: number,
+): Record<string, number> {
   const peaks: Record<string, number> = {};
   const spans = intervals(calls, effects, deadAt);
   for (const tenant of new Set(tenants.values())) {
@@ -114,7 +138,10 @@ function peakConcurrency(calls: Row[], effects: Row[], tenants: Map<string, stri
 /** The first moment after `after` at which `count` of these calls run at once. */
 function firstTimeAt(calls: Row[], effects: Row[], count: number, after: number): number {
   const spans = intervals(calls, effects, Number.POSITIVE_INFINITY);
-  const starts = spans.map((s) => s.from).filter((t) => t >= after).sort((x, y) => x - y);
+  const starts = spans
+    .map((s) => s.from)
+    .filter((t) => t >= after)
+    .sort((x, y) => x - y);
   const at = starts.find((t) => spans.filter((o) => o.from <= t && t < o.to).length >= count);
   if (at === undefined) throw new Error(`never ${count} at once after ${new Date(after).toISOString()}`);
   return at;

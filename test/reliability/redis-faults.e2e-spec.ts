@@ -20,11 +20,14 @@ describe('reliability: Redis faults', () => {
   };
 
   it('Redis stopped for 5 s and restarted empty: within 10 s schedulers and pause flags are back and ticks run, no app restart', async () => {
-    const [a, b] = await world.start(['a', 'b'], [
-      { options: { id: 'tick', cron: '* * * * * *' }, kind: 'effect' },
-      { options: { id: 'nightly-report', cron: '0 3 * * *' }, kind: 'effect' },
-      { options: { id: 'weekly-report', cron: '0 4 * * 1' }, kind: 'effect' },
-    ]);
+    const [a, b] = await world.start(
+      ['a', 'b'],
+      [
+        { options: { id: 'tick', cron: '* * * * * *' }, kind: 'effect' },
+        { options: { id: 'nightly-report', cron: '0 3 * * *' }, kind: 'effect' },
+        { options: { id: 'weekly-report', cron: '0 4 * * 1' }, kind: 'effect' },
+      ],
+    );
     // NOTE: each instance pauses one job: whichever instance heals first must write back both flags.
     await a.send({ cmd: 'pause', jobId: 'nightly-report' });
     await b.send({ cmd: 'pause', jobId: 'weekly-report' });
@@ -44,10 +47,15 @@ describe('reliability: Redis faults', () => {
     await world.redis.start();
     const back = Date.now();
 
-    const schedulers = await waitFor('the scheduler re-asserted', async () => {
-      const found = await queue.getJobSchedulers(0, -1);
-      return found.length > 0 ? found : null;
-    }, 10_000, 50);
+    const schedulers = await waitFor(
+      'the scheduler re-asserted',
+      async () => {
+        const found = await queue.getJobSchedulers(0, -1);
+        return found.length > 0 ? found : null;
+      },
+      10_000,
+      50,
+    );
     const schedulerMs = Date.now() - back;
     await waitForRows('a tick after Redis came back', async () => ticksFrom(await world.effects('tick'), back), 10_000);
     const tickMs = Date.now() - back;
@@ -58,18 +66,28 @@ describe('reliability: Redis faults', () => {
     expect((await redis.hkeys(`${world.prefix}:bgj:paused`)).sort()).toEqual(['nightly-report', 'weekly-report']);
     for (const instance of [a, b]) {
       const recurring = await instance.send<RecurringJobInfo[]>({ cmd: 'listRecurring' });
-      expect(recurring.filter((r) => r.paused).map((r) => r.jobId).sort()).toEqual(['nightly-report', 'weekly-report']);
+      expect(
+        recurring
+          .filter((r) => r.paused)
+          .map((r) => r.jobId)
+          .sort(),
+      ).toEqual(['nightly-report', 'weekly-report']);
     }
     expect(doubled(await world.calls())).toEqual([]);
     expect(world.instances.every((i) => i.running)).toBe(true);
-    process.stdout.write(`[reliability] Redis restarted empty: scheduler back ${schedulerMs} ms, first tick ran ${tickMs} ms after its return\n`);
+    process.stdout.write(
+      `[reliability] Redis restarted empty: scheduler back ${schedulerMs} ms, first tick ran ${tickMs} ms after its return\n`,
+    );
   }, 40_000);
 
   it('Redis connections dropped twice (CLIENT KILL) during one-second ticks: exactly one delayed job per scheduler afterwards', async () => {
-    await world.start(['a', 'b'], [
-      { options: { id: 'tick', cron: '* * * * * *' }, kind: 'effect' },
-      { options: { id: 'tock', cron: '* * * * * *' }, kind: 'effect' },
-    ]);
+    await world.start(
+      ['a', 'b'],
+      [
+        { options: { id: 'tick', cron: '* * * * * *' }, kind: 'effect' },
+        { options: { id: 'tock', cron: '* * * * * *' }, kind: 'effect' },
+      ],
+    );
     const queue = world.queue();
     const admin = world.client();
     await waitForRows('first ticks', () => world.effects(), 5_000, 2);
@@ -80,10 +98,14 @@ describe('reliability: Redis faults', () => {
       const pubsub = (await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) as number;
       killed.push(normal + pubsub);
       const after = Date.now();
-      await waitForRows(`ticks of both jobs after drop ${round + 1}`, async () => {
-        const rows = ticksFrom(await world.effects(), after);
-        return new Set(rows.map((r) => r.job_id)).size === 2 ? rows : [];
-      }, 5_000);
+      await waitForRows(
+        `ticks of both jobs after drop ${round + 1}`,
+        async () => {
+          const rows = ticksFrom(await world.effects(), after);
+          return new Set(rows.map((r) => r.job_id)).size === 2 ? rows : [];
+        },
+        5_000,
+      );
     }
 
     // NOTE: sampled over three more ticks: a duplicate delayed job would stay until its tick, so it cannot hide.
@@ -101,13 +123,20 @@ describe('reliability: Redis faults', () => {
     expect(schedulers.map((s) => s.key).sort()).toEqual(['tick', 'tock']);
     expect(samples.filter((per) => per.tick > 1 || per.tock > 1)).toEqual([]);
     // NOTE: BullMQ adds the next iteration just after a tick turns active, so one sample may miss it for a few ms.
-    const settled = await waitFor('one delayed job for each scheduler', async () => {
-      const names = (await queue.getDelayed()).map((job) => job.name).sort();
-      return names.join() === 'tick,tock' ? names : null;
-    }, 3_000, 20);
+    const settled = await waitFor(
+      'one delayed job for each scheduler',
+      async () => {
+        const names = (await queue.getDelayed()).map((job) => job.name).sort();
+        return names.join() === 'tick,tock' ? names : null;
+      },
+      3_000,
+      20,
+    );
     expect(settled).toEqual(['tick', 'tock']);
     expect(doubled(await world.calls())).toEqual([]);
     expect(killed.every((n) => n > 0)).toBe(true);
-    process.stdout.write(`[reliability] CLIENT KILL: dropped ${killed.join(' + ')} connections; ${samples.length} samples, max delayed per scheduler ${Math.max(...samples.flatMap((s) => Object.values(s)))}\n`);
+    process.stdout.write(
+      `[reliability] CLIENT KILL: dropped ${killed.join(' + ')} connections; ${samples.length} samples, max delayed per scheduler ${Math.max(...samples.flatMap((s) => Object.values(s)))}\n`,
+    );
   }, 40_000);
 });

@@ -2,7 +2,14 @@ import { TestingModule } from '@nestjs/testing';
 import { Job, Queue } from 'bullmq';
 import { BackgroundJobs, InvalidJobInputError } from 'nestjs-background-jobs';
 import { NotificationDatabase, NotificationReport, NotificationSeeder } from '../../apps/sample-app/src/domain';
-import { activeSchedules, LEGACY_QUEUE, LEGACY_SCHEDULES, MIGRATED_JOBS, NOTIFICATIONS_QUEUE, PIPELINE_SCHEDULES } from '../../apps/sample-app/src/notification.schedules';
+import {
+  activeSchedules,
+  LEGACY_QUEUE,
+  LEGACY_SCHEDULES,
+  MIGRATED_JOBS,
+  NOTIFICATIONS_QUEUE,
+  PIPELINE_SCHEDULES,
+} from '../../apps/sample-app/src/notification.schedules';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
 import { DatabaseTarget, postgresTarget, startSampleApp } from './support/sample-app';
 
@@ -43,16 +50,22 @@ describe('the migration replayed on BullMQ: legacy → additive → exclusive �
   });
 
   /** Scheduler ids and crons on a queue, as plain BullMQ reports them. */
-  const schedulers = async (queue: Queue) => (await queue.getJobSchedulers(0, -1)).map((s) => ({ id: s.key, cron: s.pattern as string })).sort(byId);
+  const schedulers = async (queue: Queue) =>
+    (await queue.getJobSchedulers(0, -1)).map((s) => ({ id: s.key, cron: s.pattern as string })).sort(byId);
 
   /** One tick of a legacy scheduler: a job of its name on the legacy queue, run by the legacy processor. */
   const legacyTick = async (id: string): Promise<Job> => {
     const job = await legacyQueue.add(id, {});
-    await waitFor(`the legacy processor to run ${id}`, async () => {
-      const state = await job.getState();
-      if (state === 'failed') throw new Error(`legacy ${id} failed: ${(await Job.fromId(legacyQueue, job.id as string))?.failedReason}`);
-      return state === 'completed';
-    }, 20_000);
+    await waitFor(
+      `the legacy processor to run ${id}`,
+      async () => {
+        const state = await job.getState();
+        if (state === 'failed')
+          throw new Error(`legacy ${id} failed: ${(await Job.fromId(legacyQueue, job.id as string))?.failedReason}`);
+        return state === 'completed';
+      },
+      20_000,
+    );
     return (await Job.fromId(legacyQueue, job.id as string)) as Job;
   };
 
@@ -87,7 +100,9 @@ describe('the migration replayed on BullMQ: legacy → additive → exclusive �
     );
     expect(executions.rows[0]).toEqual({ n: seed.dueCampaigns, per_campaign: 1 });
     // Two digests of the same day per tenant wrote one row per tenant.
-    const digests = await db.query<{ tenant_id: string }>('SELECT tenant_id FROM tenant_daily_digests ORDER BY tenant_id');
+    const digests = await db.query<{ tenant_id: string }>(
+      'SELECT tenant_id FROM tenant_daily_digests ORDER BY tenant_id',
+    );
     expect(digests.rows.map((row) => row.tenant_id)).toEqual([...seed.tenants].sort());
     const afterAdditive = await app.get(NotificationReport).deliveryCounts();
     expect(afterAdditive.duplicateSends).toBe(0);
@@ -105,7 +120,9 @@ describe('the migration replayed on BullMQ: legacy → additive → exclusive �
     expect(await schedulers(pipelineQueue)).toEqual(PIPELINE.filter((s) => s.id !== 'campaign-scheduler-pipeline'));
     expect(await schedulers(legacyQueue)).toEqual([{ id: 'campaign-scheduler', cron: '* * * * *' }]);
     const rolledBack = app.get(BackgroundJobs);
-    expect((await rolledBack.listRecurring()).find((info) => info.jobId === 'campaign-scheduler-pipeline')).toBeUndefined();
+    expect(
+      (await rolledBack.listRecurring()).find((info) => info.jobId === 'campaign-scheduler-pipeline'),
+    ).toBeUndefined();
     await expect(rolledBack.runNow('campaign-scheduler-pipeline')).rejects.toThrow(InvalidJobInputError);
     expect((await legacyTick('campaign-scheduler')).returnvalue).toMatchObject({ failed: 0 });
     await app.close();
@@ -117,13 +134,21 @@ describe('the migration replayed on BullMQ: legacy → additive → exclusive �
     expect((await app.get(NotificationReport).deliveryCounts()).duplicateSends).toBe(0);
   }, 120_000);
 
-  it.each(PIPELINE_SCHEDULES.map((s) => s.id))('JOBS_DISABLED=%s restores only that job’s legacy schedulers and leaves the other six on the pipeline', async (id) => {
-    app = await startSampleApp({ database: await target.fresh(), prefix, mode: 'pipeline', disabled: [id] });
-    const expected = activeSchedules('pipeline', [id]);
-    expect(expected.pipeline).toHaveLength(PIPELINE_SCHEDULES.length - 1);
-    expect(await schedulers(pipelineQueue)).toEqual(PIPELINE.filter((s) => s.id !== id));
-    expect(await schedulers(legacyQueue)).toEqual(LEGACY.filter((s) => MIGRATED_JOBS.find((job) => job.id === id)?.legacy.some((legacyId) => legacyId === s.id)));
-    const recurring = (await app.get(BackgroundJobs).listRecurring()).filter((info) => info.queue === NOTIFICATIONS_QUEUE);
-    expect(recurring.map((info) => info.jobId).sort()).toEqual(expected.pipeline.slice().sort());
-  }, 30_000);
+  it.each(PIPELINE_SCHEDULES.map((s) => s.id))(
+    'JOBS_DISABLED=%s restores only that job’s legacy schedulers and leaves the other six on the pipeline',
+    async (id) => {
+      app = await startSampleApp({ database: await target.fresh(), prefix, mode: 'pipeline', disabled: [id] });
+      const expected = activeSchedules('pipeline', [id]);
+      expect(expected.pipeline).toHaveLength(PIPELINE_SCHEDULES.length - 1);
+      expect(await schedulers(pipelineQueue)).toEqual(PIPELINE.filter((s) => s.id !== id));
+      expect(await schedulers(legacyQueue)).toEqual(
+        LEGACY.filter((s) => MIGRATED_JOBS.find((job) => job.id === id)?.legacy.some((legacyId) => legacyId === s.id)),
+      );
+      const recurring = (await app.get(BackgroundJobs).listRecurring()).filter(
+        (info) => info.queue === NOTIFICATIONS_QUEUE,
+      );
+      expect(recurring.map((info) => info.jobId).sort()).toEqual(expected.pipeline.slice().sort());
+    },
+    30_000,
+  );
 });

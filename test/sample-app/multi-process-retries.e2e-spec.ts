@@ -1,7 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TestingModule, Test } from '@nestjs/testing';
-import { NotificationDatabase, NotificationDomainModule, NotificationReport, NotificationSeeder, ProcessDueRetriesResult } from '../../apps/sample-app/src/domain';
+import {
+  NotificationDatabase,
+  NotificationDomainModule,
+  NotificationReport,
+  NotificationSeeder,
+  ProcessDueRetriesResult,
+} from '../../apps/sample-app/src/domain';
 import { killChild } from '../support/child-process';
 import { waitFor } from '../support/redis';
 import { postgresTarget } from './support/sample-app';
@@ -40,11 +46,22 @@ describe('three sample-app processes running the retry processor against one Pos
 
     const outputs = ['', '', ''];
     for (let i = 0; i < 3; i += 1) {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, DATABASE_SCHEMA: database.schema, JOBS_MODE: 'pipeline' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATABASE_URL: database.url,
+        DATABASE_SCHEMA: database.schema,
+        JOBS_MODE: 'pipeline',
+      };
       delete env.REDIS_URL;
       const child = spawn(
         process.execPath,
-        ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'test/sample-app/support/retry-processor.child.ts'],
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          '-r',
+          'tsconfig-paths/register',
+          'test/sample-app/support/retry-processor.child.ts',
+        ],
         { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (chunk) => (outputs[i] += chunk));
@@ -74,16 +91,24 @@ describe('three sample-app processes running the retry processor against one Pos
 
     // What a recipient would notice: every entry sent once, none twice, all marked dispatched.
     const db = domain.get(NotificationDatabase);
-    expect(await domain.get(NotificationReport).deliveryCounts()).toEqual({ sent: ENTRIES, duplicateSends: 0, deliveries: ENTRIES });
+    expect(await domain.get(NotificationReport).deliveryCounts()).toEqual({
+      sent: ENTRIES,
+      duplicateSends: 0,
+      deliveries: ENTRIES,
+    });
     const perEntry = await db.query<{ correlation_id: string; n: number }>(
       `SELECT r.correlation_id, count(m.id)::int AS n FROM notification_retries r
        LEFT JOIN sent_messages m ON m.correlation_id = r.correlation_id GROUP BY r.correlation_id`,
     );
     expect(perEntry.rows).toHaveLength(ENTRIES);
     expect(perEntry.rows.filter((row) => row.n !== 1)).toEqual([]);
-    const statuses = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notification_retries GROUP BY status');
+    const statuses = await db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM notification_retries GROUP BY status',
+    );
     expect(statuses.rows).toEqual([{ status: 'dispatched', n: ENTRIES }]);
     // NOTE: how the work was shared out varies from run to run; printed for the curious, not asserted.
-    process.stdout.write(`dispatched per process: ${results.map((r) => r.dispatched).join(' / ')}; claims lost: ${results.map((r) => r.claimedElsewhere).join(' / ')}\n`);
+    process.stdout.write(
+      `dispatched per process: ${results.map((r) => r.dispatched).join(' / ')}; claims lost: ${results.map((r) => r.claimedElsewhere).join(' / ')}\n`,
+    );
   }, 90_000);
 });

@@ -2,7 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../apps/sample-app/src/app.module';
-import { LEGACY_QUEUE, NOTIFICATIONS_QUEUE, PIPELINE_SCHEDULES } from '../../apps/sample-app/src/notification.schedules';
+import {
+  LEGACY_QUEUE,
+  NOTIFICATIONS_QUEUE,
+  PIPELINE_SCHEDULES,
+} from '../../apps/sample-app/src/notification.schedules';
 import { describeBackends, readSampleConfig } from '../../apps/sample-app/src/sample-app.config';
 import { randomPrefix, waitFor } from '../support/redis';
 import { RedisTopology, startTopology } from '../support/redis-topology';
@@ -53,20 +57,41 @@ describe.each(['cluster', 'sentinel'] as const)('sample app on production Redis:
 
   it('bull-board lists the pipeline and legacy schedulers, /jobs answers overview, recurring and metrics, a triggered job and a legacy run complete', async () => {
     prefix = randomPrefix(`sample-${kind}`);
-    const config = { ...readSampleConfig({ ...redisEnv(), JOBS_PREFIX: prefix, JOBS_DISABLED: ROLLED_BACK }), database: await database.fresh() };
-    expect(describeBackends(config)).toBe(`${kind === 'cluster' ? 'BullMQ on Redis Cluster' : 'BullMQ on Sentinel'}, PostgreSQL`);
+    const config = {
+      ...readSampleConfig({ ...redisEnv(), JOBS_PREFIX: prefix, JOBS_DISABLED: ROLLED_BACK }),
+      database: await database.fresh(),
+    };
+    expect(describeBackends(config)).toBe(
+      `${kind === 'cluster' ? 'BullMQ on Redis Cluster' : 'BullMQ on Sentinel'}, PostgreSQL`,
+    );
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     const http = app.getHttpServer();
-    const pipeline = PIPELINE_SCHEDULES.map((s) => s.id).filter((id) => id !== ROLLED_BACK).sort();
+    const pipeline = PIPELINE_SCHEDULES.map((s) => s.id)
+      .filter((id) => id !== ROLLED_BACK)
+      .sort();
 
-    const recurring = (await request(http).get('/jobs/recurring').set(auth).expect(200)).body as Array<{ jobId: string; queue: string }>;
-    expect(recurring.filter((r) => r.queue === NOTIFICATIONS_QUEUE).map((r) => r.jobId).sort()).toEqual(pipeline);
+    const recurring = (await request(http).get('/jobs/recurring').set(auth).expect(200)).body as Array<{
+      jobId: string;
+      queue: string;
+    }>;
+    expect(
+      recurring
+        .filter((r) => r.queue === NOTIFICATIONS_QUEUE)
+        .map((r) => r.jobId)
+        .sort(),
+    ).toEqual(pipeline);
 
     // NOTE: bull-board reads raw BullMQ keys: it lists these only if its prefix per queue is the library's.
-    const schedulers = (await request(http).get('/admin/queues/api/job-schedulers').set(auth).expect(200)).body.schedulers as Array<{ id: string; queueName: string }>;
-    expect(schedulers.filter((s) => s.queueName === NOTIFICATIONS_QUEUE).map((s) => s.id).sort()).toEqual(pipeline);
+    const schedulers = (await request(http).get('/admin/queues/api/job-schedulers').set(auth).expect(200)).body
+      .schedulers as Array<{ id: string; queueName: string }>;
+    expect(
+      schedulers
+        .filter((s) => s.queueName === NOTIFICATIONS_QUEUE)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(pipeline);
     expect(schedulers.filter((s) => s.queueName === LEGACY_QUEUE).map((s) => s.id)).toEqual(['campaign-scheduler']);
     const everyRecurring = recurring.map((r) => `${r.queue}/${r.jobId}`);
     expect(everyRecurring.every((entry) => schedulers.some((s) => `${s.queueName}/${s.id}` === entry))).toBe(true);
@@ -74,7 +99,11 @@ describe.each(['cluster', 'sentinel'] as const)('sample app on production Redis:
 
     const health = await request(http).get('/health').expect(200);
     // NOTE: one worker per queue of a registered job: `background-jobs` (the heartbeat) and `notifications`.
-    expect(health.body.info['background-jobs']).toMatchObject({ status: 'up', redis: 'up', workers: { expected: 2, running: 2 } });
+    expect(health.body.info['background-jobs']).toMatchObject({
+      status: 'up',
+      redis: 'up',
+      workers: { expected: 2, running: 2 },
+    });
 
     const jobId = 'notification-retry-expire-pipeline';
     const triggered = await request(http).post(`/jobs/recurring/${jobId}/trigger`).set(auth).expect(202);
@@ -89,21 +118,29 @@ describe.each(['cluster', 'sentinel'] as const)('sample app on production Redis:
     );
     expect(run).toMatchObject({ jobId, state: 'completed' });
 
-    const overview = (await request(http).get('/jobs/overview').set(auth).expect(200)).body as { queues: Array<{ queue: string; counts: Record<string, number> }> };
+    const overview = (await request(http).get('/jobs/overview').set(auth).expect(200)).body as {
+      queues: Array<{ queue: string; counts: Record<string, number> }>;
+    };
     expect(overview.queues.find((q) => q.queue === NOTIFICATIONS_QUEUE)?.counts.completed).toBeGreaterThanOrEqual(1);
     const metrics = (await request(http).get('/jobs/metrics').set(auth).expect(200)).text;
     expect(metrics).toMatch(new RegExp(`background_jobs_runs_total\\{job="${jobId}",outcome="completed"[^}]*\\} 1\\b`));
     // NOTE: read from Redis at scrape time: each schedule of the queue holds its next run as a delayed job.
-    const delayed = new RegExp(`background_jobs_queue_depth\\{queue="${NOTIFICATIONS_QUEUE}",state="delayed"\\} (\\d+)`).exec(metrics);
+    const delayed = new RegExp(
+      `background_jobs_queue_depth\\{queue="${NOTIFICATIONS_QUEUE}",state="delayed"\\} (\\d+)`,
+    ).exec(metrics);
     expect(Number(delayed?.[1])).toBeGreaterThanOrEqual(1);
 
     // NOTE: bull-board adds the legacy scheduler's job to the queue; the @nestjs/bullmq processor completes it only if
     // it listens on the same keys.
-    await request(http).put(`/admin/queues/api/queues/${LEGACY_QUEUE}/job-schedulers/campaign-scheduler/run`).set(auth).expect(200);
+    await request(http)
+      .put(`/admin/queues/api/queues/${LEGACY_QUEUE}/job-schedulers/campaign-scheduler/run`)
+      .set(auth)
+      .expect(200);
     await waitFor(
       'the legacy processor to complete the run',
       async () => {
-        const queues = (await request(http).get('/admin/queues/api/queues').set(auth).expect(200)).body.queues as Array<{ name: string; counts: Record<string, number> }>;
+        const queues = (await request(http).get('/admin/queues/api/queues').set(auth).expect(200)).body
+          .queues as Array<{ name: string; counts: Record<string, number> }>;
         return (queues.find((q) => q.name === LEGACY_QUEUE)?.counts.completed ?? 0) >= 1;
       },
       15_000,

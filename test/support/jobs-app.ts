@@ -1,10 +1,21 @@
 import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { BackgroundJobsModule, BackgroundJobsModuleOptions, BullmqConnection, JobContext, PipelineJob, PipelineJobOptions } from 'nestjs-background-jobs';
+import {
+  BackgroundJobsModule,
+  BackgroundJobsModuleOptions,
+  BullmqConnection,
+  JobContext,
+  PipelineJob,
+  PipelineJobOptions,
+} from 'nestjs-background-jobs';
 import { deletePrefix, randomPrefix, testRedisUrl } from './redis';
 
 /** Declares a `@PipelineJob` class whose body is `body`, named `name` (as errors would show it). */
-export function defineJob(name: string, options: PipelineJobOptions, body: (ctx: JobContext<any>) => unknown = () => undefined): Type {
+export function defineJob(
+  name: string,
+  options: PipelineJobOptions,
+  body: (ctx: JobContext<any>) => unknown = () => undefined,
+): Type {
   const cls = class {
     execute(ctx: JobContext<any>): unknown {
       return body(ctx);
@@ -35,7 +46,10 @@ export async function startJobsApp(options: JobsAppOptions): Promise<TestingModu
     imports: [
       ...imports,
       BackgroundJobsModule.forRoot({
-        transport: transport === 'local' ? { type: 'local' } : { type: 'bullmq', connection: connection ?? { url: testRedisUrl() }, prefix },
+        transport:
+          transport === 'local'
+            ? { type: 'local' }
+            : { type: 'bullmq', connection: connection ?? { url: testRedisUrl() }, prefix },
         ...rest,
       }),
     ],
@@ -50,7 +64,10 @@ export async function startJobsApp(options: JobsAppOptions): Promise<TestingModu
  * For a describe block: a fresh prefix before each test (`prefix()`), and after it every app `boot` started closed
  * and the prefix's keys deleted.
  */
-export function appsPerTest(label: string): { prefix: () => string; boot: (options: Omit<JobsAppOptions, 'prefix'>) => Promise<TestingModule> } {
+export function appsPerTest(label: string): {
+  prefix: () => string;
+  boot: (options: Omit<JobsAppOptions, 'prefix'>) => Promise<TestingModule>;
+} {
   let prefix = '';
   const apps: TestingModule[] = [];
   beforeEach(() => {

@@ -40,12 +40,19 @@ export class LogCapture implements LoggerService {
 
   /** Messages of the BackgroundJobs context, as `LEVEL message` (for before/after notes). */
   jobLines(): string[] {
-    return this.lines.filter((line) => line.context === 'BackgroundJobs').map((line) => `${line.level.toUpperCase()} ${line.message}`);
+    return this.lines
+      .filter((line) => line.context === 'BackgroundJobs')
+      .map((line) => `${line.level.toUpperCase()} ${line.message}`);
   }
 
   private record(level: LogLevel, message: unknown, params: unknown[]): void {
     const last = params[params.length - 1];
     const context = typeof last === 'string' ? last : undefined;
-    this.lines.push({ level, message: String(message), context, params: context === undefined ? params : params.slice(0, -1) });
+    this.lines.push({
+      level,
+      message: String(message),
+      context,
+      params: context === undefined ? params : params.slice(0, -1),
+    });
   }
 }

@@ -36,17 +36,29 @@ export class TestRedisCluster {
         const busPort = await freePort();
         nodes.push(
           await RedisProcess.start([
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', 'nodes.conf',
-            '--cluster-node-timeout', '2000',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '2000',
             // NOTE: an explicit bus port: the default (port + 10000) may be taken or above 65535 for a random port.
-            '--cluster-port', String(busPort),
-            '--maxmemory-policy', 'noeviction',
+            '--cluster-port',
+            String(busPort),
+            '--maxmemory-policy',
+            'noeviction',
           ]),
         );
       }
       const cluster = new TestRedisCluster(nodes);
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ]);
       await cluster.waitUntilHealthy();
       return cluster;
     } catch (error) {
@@ -103,12 +115,14 @@ export class TestRedisCluster {
     // NOTE: Redis aborts a manual failover that does not complete within 5 s (a replica that cannot catch up with
     // its master's offset on a loaded machine); such a shard is asked again.
     while (pending.size > 0) {
-      if (Date.now() > deadline) throw new Error(`CLUSTER FAILOVER did not promote ${[...pending].join(', ')} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`CLUSTER FAILOVER did not promote ${[...pending].join(', ')} within ${timeoutMs} ms`);
       for (const port of pending) await commandOn(port, ['CLUSTER', 'FAILOVER']).catch(() => undefined);
       await waitFor(
         `the replicas ${[...pending].join(', ')} to report role master`,
         async () => {
-          for (const port of [...pending]) if (((await commandOn(port, ['ROLE'])) as unknown[])[0] === 'master') pending.delete(port);
+          for (const port of [...pending])
+            if (((await commandOn(port, ['ROLE'])) as unknown[])[0] === 'master') pending.delete(port);
           return pending.size === 0;
         },
         6_000,
@@ -161,7 +175,9 @@ export class TestRedisCluster {
           if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
         }
         const roles = await this.roles();
-        return roles.filter((n) => n.role === 'master').length === 3 && roles.filter((n) => n.role === 'slave').length === 3;
+        return (
+          roles.filter((n) => n.role === 'master').length === 3 && roles.filter((n) => n.role === 'slave').length === 3
+        );
       },
       timeoutMs,
       100,

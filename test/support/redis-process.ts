@@ -18,16 +18,23 @@ export class RedisProcess {
    * through `clientOptions` (TLS options for a TLS-only server). Each process gets its own directory under
    * `.redis-test/`.
    */
-  static async start(args: string[], options: { port?: number; tls?: RedisOptions['tls'] } = {}): Promise<RedisProcess> {
+  static async start(
+    args: string[],
+    options: { port?: number; tls?: RedisOptions['tls'] } = {},
+  ): Promise<RedisProcess> {
     TestRedisServer.assertInstalled();
     const port = options.port ?? (await freePort());
     const dir = join(process.cwd(), '.redis-test', `topology-${port}`);
     mkdirSync(dir, { recursive: true });
     // NOTE: a TLS server listens on --tls-port only (--port 0), so nothing reaches it in clear text.
     const listen = options.tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
-    const child = spawn('redis-server', [...args, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const child = spawn(
+      'redis-server',
+      [...args, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000)));
     const started = new RedisProcess(port, dir, child);
@@ -35,7 +42,9 @@ export class RedisProcess {
       await waitFor(`redis-server on port ${port} to answer PING`, () => started.ping(options.tls), 10_000, 50);
     } catch (error) {
       await started.kill();
-      throw new Error(`${(error as Error).message}; its output ended with: ${output.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `${(error as Error).message}; its output ended with: ${output.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     return started;
   }
@@ -71,7 +80,14 @@ export function assertBinary(binary: string, aptPackage: string, versionArgs = [
 
 /** Runs one command on the node at `port` over a short-lived connection. */
 export async function commandOn(port: number, args: string[], clientOptions: RedisOptions = {}): Promise<unknown> {
-  const client = new IORedis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...clientOptions });
+  const client = new IORedis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...clientOptions,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

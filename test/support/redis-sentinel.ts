@@ -26,7 +26,13 @@ export class TestRedisSentinel {
     try {
       const master = await RedisProcess.start(['--maxmemory-policy', 'noeviction']);
       started.push(master);
-      const replica = await RedisProcess.start(['--maxmemory-policy', 'noeviction', '--replicaof', '127.0.0.1', String(master.port)]);
+      const replica = await RedisProcess.start([
+        '--maxmemory-policy',
+        'noeviction',
+        '--replicaof',
+        '127.0.0.1',
+        String(master.port),
+      ]);
       started.push(replica);
       const sentinels: RedisProcess[] = [];
       for (let i = 0; i < 3; i++) {
@@ -61,7 +67,11 @@ export class TestRedisSentinel {
 
   /** The master's port as the first sentinel reports it. */
   async masterPort(): Promise<number> {
-    const reply = (await commandOn(this.sentinelProcesses[0].port, ['SENTINEL', 'get-master-addr-by-name', this.name])) as string[];
+    const reply = (await commandOn(this.sentinelProcesses[0].port, [
+      'SENTINEL',
+      'get-master-addr-by-name',
+      this.name,
+    ])) as string[];
     return Number(reply[1]);
   }
 
@@ -77,7 +87,10 @@ export class TestRedisSentinel {
     if (!oldMaster || !replica) throw new Error(`no server of this set listens on ${oldPort}`);
     await oldMaster.kill();
     await this.waitUntilSettled(replica.port, timeoutMs);
-    const restarted = await RedisProcess.start(['--maxmemory-policy', 'noeviction', '--replicaof', '127.0.0.1', String(replica.port)], { port: oldPort });
+    const restarted = await RedisProcess.start(
+      ['--maxmemory-policy', 'noeviction', '--replicaof', '127.0.0.1', String(replica.port)],
+      { port: oldPort },
+    );
     this.servers.splice(this.servers.indexOf(oldMaster), 1, restarted);
     return replica.port;
   }
@@ -93,7 +106,11 @@ export class TestRedisSentinel {
       `every sentinel to name 127.0.0.1:${masterPort} as master of ${this.name}`,
       async () => {
         for (const sentinel of this.sentinelProcesses) {
-          const reply = (await commandOn(sentinel.port, ['SENTINEL', 'get-master-addr-by-name', this.name])) as string[];
+          const reply = (await commandOn(sentinel.port, [
+            'SENTINEL',
+            'get-master-addr-by-name',
+            this.name,
+          ])) as string[];
           if (Number(reply?.[1]) !== masterPort) return false;
           const others = (await commandOn(sentinel.port, ['SENTINEL', 'sentinels', this.name])) as unknown[];
           if (others.length < 2) return false;

@@ -20,7 +20,9 @@ export class TestRedisServer {
     try {
       execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
     } catch {
-      throw new Error('redis-server is not installed: run `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS).');
+      throw new Error(
+        'redis-server is not installed: run `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS).',
+      );
     }
   }
 
@@ -37,8 +39,20 @@ export class TestRedisServer {
   async start(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir,
-        '--maxmemory-policy', 'noeviction'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--maxmemory-policy',
+        'noeviction',
+      ],
       { stdio: 'ignore', detached: false },
     );
     const deadline = Date.now() + 10_000;

@@ -31,7 +31,8 @@ export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopol
       client: () => cluster.client(),
       deletePrefix: async (prefix) => {
         // NOTE: SCAN runs per node; a prefix's keys spread over the masters (one hash tag per queue).
-        for (const port of await cluster.masterPorts()) await deletePrefix(prefix, `redis://127.0.0.1:${port}`).catch(() => undefined);
+        for (const port of await cluster.masterPorts())
+          await deletePrefix(prefix, `redis://127.0.0.1:${port}`).catch(() => undefined);
       },
       destroy: () => cluster.destroy(),
     };

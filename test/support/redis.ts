@@ -4,7 +4,8 @@ import IORedis from 'ioredis';
 /** The suite's own Redis (started by global-setup). */
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
-  if (!url) throw new Error('TEST_REDIS_URL is not set: run the tests through jest (global-setup starts redis-server).');
+  if (!url)
+    throw new Error('TEST_REDIS_URL is not set: run the tests through jest (global-setup starts redis-server).');
   return url;
 }
 
@@ -37,7 +38,12 @@ export async function deleteKeysUnder(redis: IORedis, prefix: string): Promise<v
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function waitFor<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -48,7 +54,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

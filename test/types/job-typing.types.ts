@@ -116,7 +116,10 @@ class NotAGuard {
 export const modules = [
   BackgroundJobsModule.forRoot({ transport: { type: 'local' }, operations: { guard: AdminGuard } }),
   BackgroundJobsModule.forRoot({ transport: { type: 'local' }, operations: { guard: new AdminGuard() } }),
-  BackgroundJobsModule.forRoot({ transport: { type: 'local' }, operations: { guard: { canActivate: () => Promise.resolve(true) } } }),
+  BackgroundJobsModule.forRoot({
+    transport: { type: 'local' },
+    operations: { guard: { canActivate: () => Promise.resolve(true) } },
+  }),
   // @ts-expect-error a class without canActivate is not a guard
   BackgroundJobsModule.forRoot({ transport: { type: 'local' }, operations: { guard: NotAGuard } }),
   // @ts-expect-error a string is not a guard

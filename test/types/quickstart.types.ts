@@ -2,7 +2,15 @@
 import { Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
 import { Test } from '@nestjs/testing';
-import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, BackgroundJobsTesting, JobContext, JobExecution, PipelineJob } from 'nestjs-background-jobs';
+import {
+  BackgroundJob,
+  BackgroundJobs,
+  BackgroundJobsModule,
+  BackgroundJobsTesting,
+  JobContext,
+  JobExecution,
+  PipelineJob,
+} from 'nestjs-background-jobs';
 
 @PipelineJob({ id: 'heartbeat', cron: '*/10 * * * * *' }) // second 0, 10, 20, … of every minute, UTC
 export class HeartbeatJob implements BackgroundJob<void, string> {
@@ -30,7 +38,9 @@ export class LocalAppModule {}
         },
       },
     }),
-    BackgroundJobsModule.forRoot({ transport: { type: 'bullmq', connection: { url: process.env.REDIS_URL }, prefix: 'myapp' } }),
+    BackgroundJobsModule.forRoot({
+      transport: { type: 'bullmq', connection: { url: process.env.REDIS_URL }, prefix: 'myapp' },
+    }),
   ],
 })
 export class TenantAppModule {}

@@ -26,7 +26,9 @@ export class AppModule {
         BackgroundJobsModule.forRoot({
           // NOTE: embedded by default so the sample runs on a machine without Redis; REDIS_URL (or a cluster, or
           // sentinels) switches to BullMQ.
-          transport: config.redis ? { type: 'bullmq', connection: config.redis, prefix: config.prefix } : { type: 'local' },
+          transport: config.redis
+            ? { type: 'bullmq', connection: config.redis, prefix: config.prefix }
+            : { type: 'local' },
           worker: config.worker ? { concurrency: 10 } : false,
           // NOTE: ui: true serves the dashboard at /jobs/ui behind the same guard as the REST surface.
           operations: { guard: OpsTokenGuard, ui: true },
@@ -36,11 +38,22 @@ export class AppModule {
         NotificationDomainModule.forRoot({ database: config.database, domain: config.domain }),
         OpsModule.forRoot(
           config.redis
-            ? { redis: config.redis, prefix: config.prefix, queues: ['background-jobs', NOTIFICATIONS_QUEUE, LEGACY_QUEUE] }
+            ? {
+                redis: config.redis,
+                prefix: config.prefix,
+                queues: ['background-jobs', NOTIFICATIONS_QUEUE, LEGACY_QUEUE],
+              }
             : null,
         ),
         ...(legacy
-          ? [LegacyJobsModule.forRoot({ redis: config.redis, prefix: config.prefix, worker: config.worker, schedules: active.legacy })]
+          ? [
+              LegacyJobsModule.forRoot({
+                redis: config.redis,
+                prefix: config.prefix,
+                worker: config.worker,
+                schedules: active.legacy,
+              }),
+            ]
           : []),
       ],
       providers: [

@@ -18,15 +18,43 @@ import {
 import { PgliteDatabase } from './domain/database/pglite.database';
 import { LegacyCronRegistrar } from './legacy/legacy-cron.registrar';
 import { LegacyNotificationJobs } from './legacy/legacy-notification.jobs';
-import { activeSchedules, JobsMode, LEGACY_SCHEDULES, LegacyJobId, MIGRATED_JOBS, NOTIFICATIONS_QUEUE, PipelineJobId } from './notification.schedules';
+import {
+  activeSchedules,
+  JobsMode,
+  LEGACY_SCHEDULES,
+  LegacyJobId,
+  MIGRATED_JOBS,
+  NOTIFICATIONS_QUEUE,
+  PipelineJobId,
+} from './notification.schedules';
 import { describeBackends, readSampleConfig, SampleAppConfig } from './sample-app.config';
 
 /** The migration in the design notes' order; the rollback is of one job, the campaign scheduler. */
 const PHASES: Array<{ title: string; mode: JobsMode; disabled: PipelineJobId[]; note: string }> = [
-  { title: '1. legacy', mode: 'legacy', disabled: [], note: 'before the migration: the hand-rolled registrations only' },
-  { title: '2. additive', mode: 'additive', disabled: [], note: 'the pipeline jobs, and beside them the legacy schedulers of the jobs safe to run twice' },
-  { title: '3. exclusive', mode: 'pipeline', disabled: [], note: 'the cutover: pipeline jobs only, legacy schedulers removed' },
-  { title: '4. rollback of one job', mode: 'pipeline', disabled: ['campaign-scheduler-pipeline'], note: 'enabled: false on it, its legacy scheduler back, the others untouched' },
+  {
+    title: '1. legacy',
+    mode: 'legacy',
+    disabled: [],
+    note: 'before the migration: the hand-rolled registrations only',
+  },
+  {
+    title: '2. additive',
+    mode: 'additive',
+    disabled: [],
+    note: 'the pipeline jobs, and beside them the legacy schedulers of the jobs safe to run twice',
+  },
+  {
+    title: '3. exclusive',
+    mode: 'pipeline',
+    disabled: [],
+    note: 'the cutover: pipeline jobs only, legacy schedulers removed',
+  },
+  {
+    title: '4. rollback of one job',
+    mode: 'pipeline',
+    disabled: ['campaign-scheduler-pipeline'],
+    note: 'enabled: false on it, its legacy scheduler back, the others untouched',
+  },
   { title: '5. forward again', mode: 'pipeline', disabled: [], note: 'the rolled-back job re-enabled' },
 ];
 
@@ -56,7 +84,10 @@ async function demo(): Promise<number> {
   try {
     for (const [index, phase] of PHASES.entries()) {
       const config: SampleAppConfig = { ...base, mode: phase.mode, disabled: phase.disabled, database };
-      const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'], abortOnError: false });
+      const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+        logger: ['error', 'warn'],
+        abortOnError: false,
+      });
       try {
         ok = (await runPhase(app, config, phase, index === 0)) && ok;
       } finally {
@@ -66,11 +97,20 @@ async function demo(): Promise<number> {
   } finally {
     await shared?.close();
   }
-  console.log(ok ? '\nEvery tick of every phase completed; 0 duplicate sends.' : '\nSomething did not complete, or was sent twice: see the state column.');
+  console.log(
+    ok
+      ? '\nEvery tick of every phase completed; 0 duplicate sends.'
+      : '\nSomething did not complete, or was sent twice: see the state column.',
+  );
   return ok ? 0 : 1;
 }
 
-async function runPhase(app: INestApplicationContext, config: SampleAppConfig, phase: (typeof PHASES)[number], first: boolean): Promise<boolean> {
+async function runPhase(
+  app: INestApplicationContext,
+  config: SampleAppConfig,
+  phase: (typeof PHASES)[number],
+  first: boolean,
+): Promise<boolean> {
   const jobs = app.get(BackgroundJobs);
   const active = activeSchedules(config.mode, config.disabled);
   // NOTE: embedded, pauses and crons are in-memory and die with this boot: stopping them keeps a cron tick from adding
@@ -92,10 +132,16 @@ async function runPhase(app: INestApplicationContext, config: SampleAppConfig, p
     const traffic = await seeder.seedTraffic(tenants, `phase${phase.title[0]}`);
     console.log(`New traffic: ${traffic.dueRetries} due retries, ${traffic.dueCampaigns} due campaigns.`);
   }
-  const recurring = (await jobs.listRecurring()).filter((info) => info.queue === NOTIFICATIONS_QUEUE).map((info) => info.jobId);
-  console.log(`\n== ${phase.title} (JOBS_MODE=${config.mode}${config.disabled.length ? ` JOBS_DISABLED=${config.disabled.join(',')}` : ''}): ${phase.note}`);
+  const recurring = (await jobs.listRecurring())
+    .filter((info) => info.queue === NOTIFICATIONS_QUEUE)
+    .map((info) => info.jobId);
+  console.log(
+    `\n== ${phase.title} (JOBS_MODE=${config.mode}${config.disabled.length ? ` JOBS_DISABLED=${config.disabled.join(',')}` : ''}): ${phase.note}`,
+  );
   console.log(`   pipeline jobs scheduled: ${recurring.length}${recurring.length ? ` (${recurring.join(', ')})` : ''}`);
-  console.log(`   legacy schedulers: ${active.legacy.length}${active.legacy.length ? ` (${active.legacy.map((s) => s.id).join(', ')})` : ''}`);
+  console.log(
+    `   legacy schedulers: ${active.legacy.length}${active.legacy.length ? ` (${active.legacy.map((s) => s.id).join(', ')})` : ''}`,
+  );
 
   const legacyJobs = active.legacy.length ? app.get(LegacyNotificationJobs, { strict: false }) : undefined;
   const rows: Row[] = [];
@@ -109,7 +155,12 @@ async function runPhase(app: INestApplicationContext, config: SampleAppConfig, p
     rows.push(...(await Promise.all(ticks)).flat());
   }
   const duplicates = (await app.get(NotificationReport).deliveryCounts()).duplicateSends;
-  console.log(table(['job', 'registration', 'state', 'effect'], rows.map((row) => [row.job, row.registration, row.state, row.effect])));
+  console.log(
+    table(
+      ['job', 'registration', 'state', 'effect'],
+      rows.map((row) => [row.job, row.registration, row.state, row.effect]),
+    ),
+  );
   console.log(`   duplicate sends so far: ${duplicates}`);
   return rows.every((row) => row.state === 'completed') && duplicates === 0;
 }
@@ -117,7 +168,14 @@ async function runPhase(app: INestApplicationContext, config: SampleAppConfig, p
 async function legacyTick(legacy: LegacyNotificationJobs, id: LegacyJobId): Promise<Row[]> {
   try {
     const result = await legacy.run(id);
-    return [{ job: id, registration: 'legacy', state: 'completed', effect: describe(LEGACY_SCHEDULES.find((s) => s.id === id)?.replacedBy as PipelineJobId, result, id) }];
+    return [
+      {
+        job: id,
+        registration: 'legacy',
+        state: 'completed',
+        effect: describe(LEGACY_SCHEDULES.find((s) => s.id === id)?.replacedBy as PipelineJobId, result, id),
+      },
+    ];
   } catch (error) {
     return [{ job: id, registration: 'legacy', state: 'failed', effect: (error as Error).message }];
   }
@@ -126,8 +184,17 @@ async function legacyTick(legacy: LegacyNotificationJobs, id: LegacyJobId): Prom
 async function pipelineTick(jobs: BackgroundJobs, id: PipelineJobId): Promise<Row[]> {
   try {
     const execution = await jobs.runNow(id, { waitTimeoutMs: 60_000 });
-    if (execution.state !== 'completed') return [{ job: id, registration: 'pipeline', state: execution.state, effect: execution.failure?.message ?? execution.skipReason ?? '' }];
-    if (id !== 'tenant-daily-digest-pipeline') return [{ job: id, registration: 'pipeline', state: 'completed', effect: describe(id, execution.result) }];
+    if (execution.state !== 'completed')
+      return [
+        {
+          job: id,
+          registration: 'pipeline',
+          state: execution.state,
+          effect: execution.failure?.message ?? execution.skipReason ?? '',
+        },
+      ];
+    if (id !== 'tenant-daily-digest-pipeline')
+      return [{ job: id, registration: 'pipeline', state: 'completed', effect: describe(id, execution.result) }];
     // NOTE: a per-tenant job's run fans out: one child run per tenant of the TENANT_DIRECTORY, each awaited here.
     const { children } = execution.result as { children: string[] };
     const digests: TenantDigest[] = [];
@@ -137,7 +204,14 @@ async function pipelineTick(jobs: BackgroundJobs, id: PipelineJobId): Promise<Ro
       if (done.state !== 'completed') state = done.state;
       else digests.push(done.result as TenantDigest);
     }
-    return [{ job: id, registration: 'pipeline', state, effect: `${children.length} runs, one per tenant: ${describeDigests(digests)}` }];
+    return [
+      {
+        job: id,
+        registration: 'pipeline',
+        state,
+        effect: `${children.length} runs, one per tenant: ${describeDigests(digests)}`,
+      },
+    ];
   } catch (error) {
     return [{ job: id, registration: 'pipeline', state: 'error', effect: (error as Error).message }];
   }
@@ -158,8 +232,10 @@ function describe(id: PipelineJobId, result: unknown, legacyId?: LegacyJobId): s
   const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
   switch (id) {
     case 'notification-deadletter-cleanup-pipeline': {
-      if (legacyId === 'notification-deadletter-cleanup') return `${plural((result as CleanupResult).deleted, 'dead letter')} deleted`;
-      if (legacyId === 'notification-retry-cleanup') return `${plural((result as CleanupResult).deleted, 'finished retry', 'finished retries')} deleted`;
+      if (legacyId === 'notification-deadletter-cleanup')
+        return `${plural((result as CleanupResult).deleted, 'dead letter')} deleted`;
+      if (legacyId === 'notification-retry-cleanup')
+        return `${plural((result as CleanupResult).deleted, 'finished retry', 'finished retries')} deleted`;
       const r = result as { deadLetters: CleanupResult; staleRetries: CleanupResult };
       return `${plural(r.deadLetters.deleted, 'dead letter')} and ${plural(r.staleRetries.deleted, 'finished retry', 'finished retries')} deleted`;
     }

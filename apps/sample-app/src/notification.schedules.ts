@@ -23,12 +23,32 @@ export const JOBS_MODES: readonly JobsMode[] = ['legacy', 'additive', 'pipeline'
  * run side by side (the design notes cut them over exclusively); the others are idempotent.
  */
 export const MIGRATED_JOBS = [
-  { id: 'notification-deadletter-cleanup-pipeline', cron: '0 2 * * *', legacy: ['notification-deadletter-cleanup', 'notification-retry-cleanup'], additive: true },
-  { id: 'notification-retry-expire-pipeline', cron: '0 * * * *', legacy: ['notification-retry-expire'], additive: true },
-  { id: 'notification-retry-processor-pipeline', cron: '*/2 * * * *', legacy: ['notification-retry-processor'], additive: false },
+  {
+    id: 'notification-deadletter-cleanup-pipeline',
+    cron: '0 2 * * *',
+    legacy: ['notification-deadletter-cleanup', 'notification-retry-cleanup'],
+    additive: true,
+  },
+  {
+    id: 'notification-retry-expire-pipeline',
+    cron: '0 * * * *',
+    legacy: ['notification-retry-expire'],
+    additive: true,
+  },
+  {
+    id: 'notification-retry-processor-pipeline',
+    cron: '*/2 * * * *',
+    legacy: ['notification-retry-processor'],
+    additive: false,
+  },
   { id: 'campaign-cleanup-pipeline', cron: '0 3 * * *', legacy: ['campaign-cleanup'], additive: true },
   { id: 'campaign-scheduler-pipeline', cron: '* * * * *', legacy: ['campaign-scheduler'], additive: true },
-  { id: 'campaign-workflow-executor-pipeline', cron: '*/2 * * * *', legacy: ['campaign-workflow-executor'], additive: false },
+  {
+    id: 'campaign-workflow-executor-pipeline',
+    cron: '*/2 * * * *',
+    legacy: ['campaign-workflow-executor'],
+    additive: false,
+  },
   { id: 'tenant-daily-digest-pipeline', cron: '55 23 * * *', legacy: ['tenant-daily-digest'], additive: true },
 ] as const;
 
@@ -36,12 +56,13 @@ export type PipelineJobId = (typeof MIGRATED_JOBS)[number]['id'];
 export type LegacyJobId = (typeof MIGRATED_JOBS)[number]['legacy'][number];
 
 /** The seven pipeline jobs' schedules (DESIGN.md's six, and the per-tenant digest). */
-export const PIPELINE_SCHEDULES: ReadonlyArray<{ id: PipelineJobId; cron: string }> = MIGRATED_JOBS.map(({ id, cron }) => ({ id, cron }));
+export const PIPELINE_SCHEDULES: ReadonlyArray<{ id: PipelineJobId; cron: string }> = MIGRATED_JOBS.map(
+  ({ id, cron }) => ({ id, cron }),
+);
 
 /** The hand-rolled registrations they replaced, kept for rollback; each on its pipeline job's cron. */
-export const LEGACY_SCHEDULES: ReadonlyArray<{ id: LegacyJobId; cron: string; replacedBy: PipelineJobId }> = MIGRATED_JOBS.flatMap(({ id, cron, legacy }) =>
-  legacy.map((legacyId) => ({ id: legacyId, cron, replacedBy: id })),
-);
+export const LEGACY_SCHEDULES: ReadonlyArray<{ id: LegacyJobId; cron: string; replacedBy: PipelineJobId }> =
+  MIGRATED_JOBS.flatMap(({ id, cron, legacy }) => legacy.map((legacyId) => ({ id: legacyId, cron, replacedBy: id })));
 
 /** Which pipeline jobs run and which legacy schedulers exist, for a mode and the jobs rolled back by JOBS_DISABLED. */
 export interface ActiveSchedules {
@@ -57,7 +78,8 @@ export function activeSchedules(mode: JobsMode, disabled: readonly string[] = []
   for (const job of MIGRATED_JOBS) {
     const enabled = mode !== 'legacy' && !disabled.includes(job.id);
     if (enabled) pipeline.push(job.id);
-    if (!enabled || (mode === 'additive' && job.additive)) legacy.push(...job.legacy.map((id) => ({ id, cron: job.cron })));
+    if (!enabled || (mode === 'additive' && job.additive))
+      legacy.push(...job.legacy.map((id) => ({ id, cron: job.cron })));
   }
   return { pipeline, legacy };
 }

@@ -3,7 +3,8 @@ import type { ConnectionOptions } from 'bullmq';
 import type { RedisNodeAddress } from 'nestjs-background-jobs';
 
 /** The Redis the sample app runs on: one server (REDIS_URL), a Redis Cluster, or a Sentinel-managed master. */
-export type SampleRedis = { url: string } | { cluster: { nodes: RedisNodeAddress[] } } | { sentinels: RedisNodeAddress[]; name: string };
+export type SampleRedis =
+  { url: string } | { cluster: { nodes: RedisNodeAddress[] } } | { sentinels: RedisNodeAddress[]; name: string };
 
 /** How a start-up line names the Redis: "BullMQ", "BullMQ on Redis Cluster", "BullMQ on Sentinel". */
 export function describeRedis(redis: SampleRedis): string {

@@ -1,6 +1,13 @@
 import { Injectable, Scope, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { BackgroundJobsModule, JobClass, JobDefinitionError, PipelineJob, PipelineJobOptions, TENANT_DIRECTORY } from './index';
+import {
+  BackgroundJobsModule,
+  JobClass,
+  JobDefinitionError,
+  PipelineJob,
+  PipelineJobOptions,
+  TENANT_DIRECTORY,
+} from './index';
 import {
   DUPLICATE_JOB_ID,
   INVALID_CRON,
@@ -17,7 +24,13 @@ import {
 const transport = { type: 'bullmq' as const, connection: { url: process.env.TEST_REDIS_URL }, prefix: 'explorer-spec' };
 
 function job(name: string, options: PipelineJobOptions, withExecute = true): Type {
-  const cls = withExecute ? class { execute() { return undefined; } } : class {};
+  const cls = withExecute
+    ? class {
+        execute() {
+          return undefined;
+        }
+      }
+    : class {};
   Object.defineProperty(cls, 'name', { value: name });
   // NOTE: a class without execute() does not compile under @PipelineJob; the cast is how plain JS would reach the check.
   PipelineJob(options)(cls as unknown as JobClass);
@@ -98,19 +111,43 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
 
   it('bad numeric options name the option and the expectation', async () => {
     const error = await boot([job('RetryJob', { id: 'retry-job', retry: { attempts: 0 } })]);
-    expect((error as Error).message).toBe(INVALID_JOB_OPTION('retry-job', 'RetryJob', 'retry.attempts', 0, 'an integer ≥ 1'));
+    expect((error as Error).message).toBe(
+      INVALID_JOB_OPTION('retry-job', 'RetryJob', 'retry.attempts', 0, 'an integer ≥ 1'),
+    );
   });
 
   it('an unknown misfire policy names the job, the class and the two policies', async () => {
-    const error = await boot([job('MisfireJob', { id: 'misfire-job', cron: '0 3 * * *', misfire: 'catch-up' as never })]);
-    expect((error as Error).message).toBe(INVALID_JOB_OPTION('misfire-job', 'MisfireJob', 'misfire', 'catch-up', "'skip' or 'run-once'"));
+    const error = await boot([
+      job('MisfireJob', { id: 'misfire-job', cron: '0 3 * * *', misfire: 'catch-up' as never }),
+    ]);
+    expect((error as Error).message).toBe(
+      INVALID_JOB_OPTION('misfire-job', 'MisfireJob', 'misfire', 'catch-up', "'skip' or 'run-once'"),
+    );
   });
 
   it.each<[string, Record<string, unknown>, string, unknown, string]>([
-    ['cron and everyMs both', { cron: '0 3 * * *', everyMs: 1_000 }, 'cron/everyMs', { cron: '0 3 * * *', everyMs: 1_000 }, 'one of cron or everyMs, not both'],
+    [
+      'cron and everyMs both',
+      { cron: '0 3 * * *', everyMs: 1_000 },
+      'cron/everyMs',
+      { cron: '0 3 * * *', everyMs: 1_000 },
+      'one of cron or everyMs, not both',
+    ],
     ['everyMs not a positive integer', { everyMs: 0 }, 'everyMs', 0, 'a positive integer (milliseconds)'],
-    ['an end before the start', { everyMs: 1_000, startDate: new Date(2_000), endDate: new Date(1_000) }, 'endDate', new Date(1_000).toISOString(), `a date after startDate ${new Date(2_000).toISOString()}`],
-    ['a misfireThresholdMs below 0', { cron: '0 3 * * *', misfireThresholdMs: -1 }, 'misfireThresholdMs', -1, 'an integer ≥ 0 (milliseconds)'],
+    [
+      'an end before the start',
+      { everyMs: 1_000, startDate: new Date(2_000), endDate: new Date(1_000) },
+      'endDate',
+      new Date(1_000).toISOString(),
+      `a date after startDate ${new Date(2_000).toISOString()}`,
+    ],
+    [
+      'a misfireThresholdMs below 0',
+      { cron: '0 3 * * *', misfireThresholdMs: -1 },
+      'misfireThresholdMs',
+      -1,
+      'an integer ≥ 0 (milliseconds)',
+    ],
   ])('bad schedule timing: %s', async (_label, options, option, value, expected) => {
     const error = await boot([job('TimedJob', { id: 'timed-job', ...options })]);
     expect(error).toBeInstanceOf(JobDefinitionError);
@@ -137,11 +174,17 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
       transport: { type: 'bullmq', connection: { url: 'redis://127.0.0.1:1' } },
     });
     expect(Date.now() - started).toBeLessThan(11_000);
-    expect((error as Error).message).toMatch(/^BackgroundJobs cannot use Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*Fix: /);
+    expect((error as Error).message).toMatch(
+      /^BackgroundJobs cannot use Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*Fix: /,
+    );
     expect((error as Error).message).not.toContain('\n');
   });
 
   it('a valid definition boots', async () => {
-    expect(await boot([job('GoodJob', { id: 'good-job', cron: '*/10 * * * * *', timezone: 'Asia/Tokyo' })], { worker: false })).toBeUndefined();
+    expect(
+      await boot([job('GoodJob', { id: 'good-job', cron: '*/10 * * * * *', timezone: 'Asia/Tokyo' })], {
+        worker: false,
+      }),
+    ).toBeUndefined();
   });
 });

@@ -40,8 +40,25 @@ import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
 const OPTION_KEYS = new Set([
-  'id', 'cron', 'timezone', 'queue', 'tenancy', 'lock', 'retry', 'timeoutMs', 'history', 'replaces', 'enabled',
-  'misfire', 'misfireThresholdMs', 'schema', 'everyMs', 'startDate', 'endDate', 'data', 'fairness',
+  'id',
+  'cron',
+  'timezone',
+  'queue',
+  'tenancy',
+  'lock',
+  'retry',
+  'timeoutMs',
+  'history',
+  'replaces',
+  'enabled',
+  'misfire',
+  'misfireThresholdMs',
+  'schema',
+  'everyMs',
+  'startDate',
+  'endDate',
+  'data',
+  'fairness',
 ]);
 const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
 
@@ -72,7 +89,10 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       if (wrapper.isAlias) continue;
       // NOTE: a class provider is read from its class; a factory or value provider from its instance's class, as
       // @nestjs/bull does, so a job built by a factory is discovered, never skipped in silence.
-      const target = wrapper.metatype && !wrapper.inject ? wrapper.metatype : (wrapper.instance as object | null | undefined)?.constructor;
+      const target =
+        wrapper.metatype && !wrapper.inject
+          ? wrapper.metatype
+          : (wrapper.instance as object | null | undefined)?.constructor;
       const options = this.accessor.getOptions(target);
       if (!options) continue;
       this.registry.register(this.define(wrapper, target as Function, options));
@@ -97,7 +117,8 @@ export class BackgroundJobsExplorer implements OnModuleInit {
           throw new JobDefinitionError(REQUEST_SCOPED_EVENT_HANDLER(handler));
         }
         const unknownName = names.find((name) => !JOB_EVENT_NAMES.includes(name));
-        if (unknownName !== undefined) throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
+        if (unknownName !== undefined)
+          throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
         const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
         this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
       }
@@ -142,14 +163,24 @@ export class BackgroundJobsExplorer implements OnModuleInit {
 
   private define(wrapper: InstanceWrapper, jobClass: Function, options: PipelineJobOptions): JobDefinition {
     const className = jobClass.name || '(anonymous class)';
-    if (typeof options !== 'object' || options === null || typeof options.id !== 'string' || !SCHEDULE_ID.test(options.id)) {
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      typeof options.id !== 'string' ||
+      !SCHEDULE_ID.test(options.id)
+    ) {
       throw new JobDefinitionError(INVALID_JOB_ID(options?.id, className));
     }
     const { id } = options;
     const bad = (option: string, value: unknown, expected: string) =>
       new JobDefinitionError(INVALID_JOB_OPTION(id, className, option, value, expected));
     for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) throw bad(`option "${key}"`, (options as unknown as Record<string, unknown>)[key], `one of ${[...OPTION_KEYS].join(', ')}`);
+      if (!OPTION_KEYS.has(key))
+        throw bad(
+          `option "${key}"`,
+          (options as unknown as Record<string, unknown>)[key],
+          `one of ${[...OPTION_KEYS].join(', ')}`,
+        );
     }
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
       throw new JobDefinitionError(REQUEST_SCOPED_JOB(id, className));
@@ -176,7 +207,10 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       throw new JobDefinitionError(MISSING_TENANT_DIRECTORY(id, className));
     }
     const defaults = this.options.defaults;
-    const retry = { attempts: options.retry?.attempts ?? defaults.retry.attempts, backoffMs: options.retry?.backoffMs ?? defaults.retry.backoffMs };
+    const retry = {
+      attempts: options.retry?.attempts ?? defaults.retry.attempts,
+      backoffMs: options.retry?.backoffMs ?? defaults.retry.backoffMs,
+    };
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
     if (options.lock !== undefined) {
       if (typeof options.lock !== 'object' || options.lock === null || !intAtLeast(options.lock.ttlMs, 100)) {
@@ -193,15 +227,22 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     const problem = jobPolicyProblem({ retry, timeoutMs, history });
     if (problem) throw bad(problem.option, problem.value, problem.expected);
     const replaces = options.replaces ?? [];
-    if (!Array.isArray(replaces) || replaces.some((legacy) => typeof legacy !== 'string' || legacy.length === 0 || legacy === id)) {
-      throw bad('replaces', replaces, 'an array of legacy scheduler ids (non-empty strings, not the job\'s own id)');
+    if (
+      !Array.isArray(replaces) ||
+      replaces.some((legacy) => typeof legacy !== 'string' || legacy.length === 0 || legacy === id)
+    ) {
+      throw bad('replaces', replaces, "an array of legacy scheduler ids (non-empty strings, not the job's own id)");
     }
     const enabled = options.enabled ?? true;
     if (typeof enabled !== 'boolean') throw bad('enabled', enabled, 'true or false');
     const misfire = options.misfire ?? DEFAULTS.misfire;
     const misfireThresholdMs = options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs;
     const schema = options.schema;
-    if (schema !== undefined && typeof schema !== 'function' && typeof (schema as { parse?: unknown })?.parse !== 'function') {
+    if (
+      schema !== undefined &&
+      typeof schema !== 'function' &&
+      typeof (schema as { parse?: unknown })?.parse !== 'function'
+    ) {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
     }
     const fairness = resolveFairness(options.fairness, bad);
@@ -240,8 +281,11 @@ function resolveFairness(
   if (fairness === undefined) return undefined;
   if (fairness === 'tenant') return {};
   const expected = "'tenant' or { by: 'tenant', concurrencyPerTenant?: n ≥ 1 }";
-  if (typeof fairness !== 'object' || fairness === null || fairness.by !== 'tenant') throw bad('fairness', fairness, expected);
-  for (const key of Object.keys(fairness)) if (!FAIRNESS_KEYS.has(key)) throw bad(`fairness.${key}`, (fairness as unknown as Record<string, unknown>)[key], expected);
+  if (typeof fairness !== 'object' || fairness === null || fairness.by !== 'tenant')
+    throw bad('fairness', fairness, expected);
+  for (const key of Object.keys(fairness))
+    if (!FAIRNESS_KEYS.has(key))
+      throw bad(`fairness.${key}`, (fairness as unknown as Record<string, unknown>)[key], expected);
   const cap = fairness.concurrencyPerTenant;
   if (cap === undefined) return {};
   if (!intAtLeast(cap, 1)) throw bad('fairness.concurrencyPerTenant', cap, 'an integer ≥ 1');

@@ -32,7 +32,12 @@ import {
 } from './core';
 import { BackgroundJobsExplorer } from './background-jobs.explorer';
 import { CronParserCalendar } from './cron-calendar';
-import { ASYNC_OPTIONS_TYPE, BACKGROUND_JOBS_MODULE_OPTIONS, BackgroundJobsConfigurableModule, OPTIONS_TYPE } from './background-jobs.module-definition';
+import {
+  ASYNC_OPTIONS_TYPE,
+  BACKGROUND_JOBS_MODULE_OPTIONS,
+  BackgroundJobsConfigurableModule,
+  OPTIONS_TYPE,
+} from './background-jobs.module-definition';
 import { BackgroundJobsRegistrar, SHUTDOWN_HOOKS_CHECK } from './background-jobs.registrar';
 import { BackgroundJobsTesting } from './background-jobs.testing';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -56,14 +61,26 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedJobsOptions): BullmqTransport | LocalTransport => {
       const transport = options.transport;
       if (transport.type === 'bullmq') {
-        return new BullmqTransport({ connection: transport.connection, prefix: transport.prefix, worker: options.worker });
+        return new BullmqTransport({
+          connection: transport.connection,
+          prefix: transport.prefix,
+          worker: options.worker,
+        });
       }
       return new LocalTransport({ worker: options.worker });
     },
     inject: [ResolvedJobsOptions],
   },
-  { provide: ExecutionReader, useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions, inject: [RunQueue] },
-  { provide: ScheduleStore, useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules, inject: [RunQueue] },
+  {
+    provide: ExecutionReader,
+    useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions,
+    inject: [RunQueue],
+  },
+  {
+    provide: ScheduleStore,
+    useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules,
+    inject: [RunQueue],
+  },
   {
     provide: TenantDirectoryLocator,
     useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({

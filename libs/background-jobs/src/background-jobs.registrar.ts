@@ -47,7 +47,8 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
     clearTimeout(this.hooksCheck);
     const started = Date.now();
     const running = this.runner.running;
-    if (running > 0 && this.options.worker) this.logger.log(SHUTDOWN_DRAIN(running, this.options.worker.shutdownGraceMs));
+    if (running > 0 && this.options.worker)
+      this.logger.log(SHUTDOWN_DRAIN(running, this.options.worker.shutdownGraceMs));
     this.runner.handedBack = 0;
     await this.runs.close();
     if (running > 0) {

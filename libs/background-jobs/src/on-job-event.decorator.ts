@@ -18,7 +18,11 @@ import { JobEvent, JobEventName, ON_JOB_EVENT_METADATA } from './contracts';
  */
 export function OnJobEvent<N extends JobEventName = JobEventName>(
   ...names: N[]
-): <M extends (event: JobEvent<N>) => unknown>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void {
+): <M extends (event: JobEvent<N>) => unknown>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void {
   return (target, key, descriptor) => {
     SetMetadata(ON_JOB_EVENT_METADATA, names)(target, key, descriptor);
   };

@@ -17,21 +17,29 @@ async function check(type: string): Promise<void> {
     const execution = (await response.json()) as JobExecution<string>;
     const expected = 'hello packed app (ctx tenant acme, TenantContext acme)';
     if (execution.state !== 'completed' || execution.result !== expected || execution.tenantId !== 'acme') {
-      throw new Error(`expected a completed run for tenant acme returning '${expected}', got ${JSON.stringify(execution)}`);
+      throw new Error(
+        `expected a completed run for tenant acme returning '${expected}', got ${JSON.stringify(execution)}`,
+      );
     }
     // NOTE: the cron fires every second: 3 s is one period plus a 2 s margin for boot and a loaded CI machine.
     await app.get(SmokeRecorder).nextTick(3_000);
     const recurring = await app.get(BackgroundJobs).listRecurring();
-    if (!recurring.some((r) => r.jobId === 'smoke-tick')) throw new Error('expected smoke-tick among the recurring jobs');
+    if (!recurring.some((r) => r.jobId === 'smoke-tick'))
+      throw new Error('expected smoke-tick among the recurring jobs');
     // NOTE: this app never installs @nestjs/terminus: the health indicator must say how to install it.
-    const health = await app.get(BackgroundJobsHealthIndicator).isHealthy().then(
-      () => 'answered',
-      (error: Error) => error.message,
-    );
+    const health = await app
+      .get(BackgroundJobsHealthIndicator)
+      .isHealthy()
+      .then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
     if (!/needs @nestjs\/terminus, which is not installed.*Fix: npm install @nestjs\/terminus@\^11/.test(health)) {
       throw new Error(`expected isHealthy() to name the missing @nestjs/terminus, got: ${health}`);
     }
-    console.log(`   ${type}: runNow through the HTTP route -> ${execution.state} for tenant ${execution.tenantId}; recurring smoke-tick ran; isHealthy() without @nestjs/terminus: "${health}"`);
+    console.log(
+      `   ${type}: runNow through the HTTP route -> ${execution.state} for tenant ${execution.tenantId}; recurring smoke-tick ran; isHealthy() without @nestjs/terminus: "${health}"`,
+    );
   } finally {
     await app.close();
   }
@@ -43,7 +51,8 @@ async function checkLocalWithoutSchedule(): Promise<void> {
     await check('local');
   } catch (error) {
     const message = (error as Error).message;
-    if (!/needs @nestjs\/schedule, which is not installed.*Fix: npm install @nestjs\/schedule@\^6/.test(message)) throw error;
+    if (!/needs @nestjs\/schedule, which is not installed.*Fix: npm install @nestjs\/schedule@\^6/.test(message))
+      throw error;
     console.log(`   local without @nestjs/schedule: boot refused with "${message}"`);
     return;
   }

@@ -8,7 +8,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(__dirname, '..', '..', 'artifacts');
 
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`SKIPPED browser test: ${CHROMIUM} is absent (install it with: apt-get install -y chromium)`);
+if (!haveChromium)
+  console.log(`SKIPPED browser test: ${CHROMIUM} is absent (install it with: apt-get install -y chromium)`);
 
 /** `describe` when Chromium is installed, `describe.skip` otherwise. */
 export const describeWithChromium: jest.Describe = haveChromium ? describe : describe.skip;
@@ -16,18 +17,29 @@ export const describeWithChromium: jest.Describe = haveChromium ? describe : des
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
 /** The sample app (apps/sample-app/src/main.ts) as a child process; `output()` is what it printed so far. */
 export function spawnSampleApp(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
   let output = '';
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/sample-app/src/main.ts'], {
-    cwd: join(__dirname, '..', '..', '..'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/sample-app/src/main.ts'],
+    {
+      cwd: join(__dirname, '..', '..', '..'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   return { child, output: () => output };

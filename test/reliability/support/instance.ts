@@ -25,13 +25,20 @@ function compiled(): { dir: string; entry: string } {
     esModuleInterop: true,
   };
   const emit = (source: string, target: string, rewrite = (js: string) => js) => {
-    const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions: options, fileName: source });
+    const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+      compilerOptions: options,
+      fileName: source,
+    });
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, rewrite(outputText));
   };
   const walk = (folder: string): string[] =>
     readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(folder, entry.name)) : entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [join(folder, entry.name)] : [],
+      entry.isDirectory()
+        ? walk(join(folder, entry.name))
+        : entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')
+          ? [join(folder, entry.name)]
+          : [],
     );
   for (const file of walk(LIBRARY)) emit(file, join(dir, 'lib', relative(LIBRARY, file)).replace(/\.ts$/, '.js'));
   const entry = join(dir, 'fixtures', 'instance.js');
@@ -86,24 +93,29 @@ export class AppInstance {
       this.output += chunk.toString();
       this.stderr += chunk.toString();
     });
-    this.child.on('message', (message: { ready?: boolean; bootMs?: number; id?: number; result?: unknown; error?: string }) => {
-      if (message.ready) {
-        this.bootMs = message.bootMs;
-        this.readyResolve(message.bootMs as number);
-        return;
-      }
-      const waiter = this.pending.get(message.id as number);
-      this.pending.delete(message.id as number);
-      if (message.error !== undefined) waiter?.reject(new Error(message.error));
-      else waiter?.resolve(message.result);
-    });
+    this.child.on(
+      'message',
+      (message: { ready?: boolean; bootMs?: number; id?: number; result?: unknown; error?: string }) => {
+        if (message.ready) {
+          this.bootMs = message.bootMs;
+          this.readyResolve(message.bootMs as number);
+          return;
+        }
+        const waiter = this.pending.get(message.id as number);
+        this.pending.delete(message.id as number);
+        if (message.error !== undefined) waiter?.reject(new Error(message.error));
+        else waiter?.resolve(message.result);
+      },
+    );
     let exitedAt = 0;
     this.child.once('exit', () => (exitedAt = Date.now()));
     // NOTE: 'close' rather than 'exit': it comes after stdout and stderr are drained, so `output` is complete.
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         AppInstance.live.delete(this);
-        const error = new Error(`instance ${config.name} exited (code ${code}, signal ${signal}) before answering:\n${this.output.slice(-2000)}`);
+        const error = new Error(
+          `instance ${config.name} exited (code ${code}, signal ${signal}) before answering:\n${this.output.slice(-2000)}`,
+        );
         this.readyReject(error);
         for (const waiter of this.pending.values()) waiter.reject(error);
         this.pending.clear();

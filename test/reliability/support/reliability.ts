@@ -54,9 +54,11 @@ export class ReliabilityWorld {
     this.schema = `rel_${id}`;
     if (!this.redis.running) await this.redis.start();
     await this.pool.query(`CREATE SCHEMA ${this.schema}`);
-    await this.pool.query(`CREATE TABLE ${this.schema}.calls (job_id text NOT NULL, execution_id text NOT NULL, key text NOT NULL,
+    await this.pool
+      .query(`CREATE TABLE ${this.schema}.calls (job_id text NOT NULL, execution_id text NOT NULL, key text NOT NULL,
       instance text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
-    await this.pool.query(`CREATE TABLE ${this.schema}.effects (job_id text NOT NULL, key text NOT NULL, execution_id text NOT NULL,
+    await this.pool
+      .query(`CREATE TABLE ${this.schema}.effects (job_id text NOT NULL, key text NOT NULL, execution_id text NOT NULL,
       instance text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (job_id, key))`);
   }
 
@@ -81,7 +83,10 @@ export class ReliabilityWorld {
     const { currentTestName, assertionCalls, numPassingAsserts } = expect.getState();
     const log = describeInstances(this.instances.splice(0));
     mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(join(ARTIFACTS, `${(currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 120)}.log`), log);
+    writeFileSync(
+      join(ARTIFACTS, `${(currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 120)}.log`),
+      log,
+    );
     if (assertionCalls !== numPassingAsserts) process.stderr.write(log);
     for (const close of this.closers.splice(0).reverse()) await close().catch(() => undefined);
     await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
@@ -105,7 +110,10 @@ export class ReliabilityWorld {
 
   private async rows(table: 'calls' | 'effects', jobId?: string): Promise<Row[]> {
     const where = jobId ? 'WHERE job_id = $1' : '';
-    const { rows } = await this.pool.query<Row>(`SELECT * FROM ${this.schema}.${table} ${where} ORDER BY at`, jobId ? [jobId] : []);
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM ${this.schema}.${table} ${where} ORDER BY at`,
+      jobId ? [jobId] : [],
+    );
     return rows;
   }
 
@@ -116,7 +124,10 @@ export class ReliabilityWorld {
 
   /** A plain BullMQ queue on the test's prefix, closed after the test. */
   queue(name = 'background-jobs'): Queue {
-    const queue = new Queue(name, { connection: { url: this.redis.url, maxRetriesPerRequest: 1 } as never, prefix: this.prefix });
+    const queue = new Queue(name, {
+      connection: { url: this.redis.url, maxRetriesPerRequest: 1 } as never,
+      prefix: this.prefix,
+    });
     queue.on('error', () => undefined);
     this.closers.push(() => queue.close());
     return queue;
@@ -140,15 +151,29 @@ export class ReliabilityWorld {
 }
 
 /** Polls `rows` until it returns at least `min` rows (an empty array is not truthy enough for waitFor). */
-export async function waitForRows(what: string, rows: () => Promise<Row[]>, timeoutMs: number, min = 1): Promise<Row[]> {
-  const found = await waitFor(what, async () => {
-    const current = await rows();
-    return current.length >= min ? current : null;
-  }, timeoutMs);
+export async function waitForRows(
+  what: string,
+  rows: () => Promise<Row[]>,
+  timeoutMs: number,
+  min = 1,
+): Promise<Row[]> {
+  const found = await waitFor(
+    what,
+    async () => {
+      const current = await rows();
+      return current.length >= min ? current : null;
+    },
+    timeoutMs,
+  );
   return found as Row[];
 }
 
 /** Every output line of the instances, for a failing test's message. */
 function describeInstances(instances: AppInstance[]): string {
-  return instances.map((instance) => `--- ${instance.name} (pid ${instance.pid}, boot ${instance.startupMs ?? '-'} ms)\n${instance.output}`).join('\n');
+  return instances
+    .map(
+      (instance) =>
+        `--- ${instance.name} (pid ${instance.pid}, boot ${instance.startupMs ?? '-'} ms)\n${instance.output}`,
+    )
+    .join('\n');
 }

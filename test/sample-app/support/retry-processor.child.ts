@@ -10,14 +10,19 @@ import { AppModule } from '../../../apps/sample-app/src/app.module';
 import { readSampleConfig } from '../../../apps/sample-app/src/sample-app.config';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(readSampleConfig()), { logger: false, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(readSampleConfig()), {
+    logger: false,
+    abortOnError: false,
+  });
   const jobs = app.get(BackgroundJobs);
   // NOTE: embedded, a pause lives in this process only: it keeps the */2 tick from adding a run to the count.
   await jobs.pause('notification-retry-processor-pipeline');
   process.stdout.write('ready\n');
   await once(process.stdin, 'data');
   const run = await jobs.runNow('notification-retry-processor-pipeline');
-  process.stdout.write(`${JSON.stringify({ pid: process.pid, state: run.state, result: run.result, failure: run.failure })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ pid: process.pid, state: run.state, result: run.result, failure: run.failure })}\n`,
+  );
   await app.close();
 }
 

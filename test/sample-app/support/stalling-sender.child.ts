@@ -41,18 +41,28 @@ function stalling(inner: NotificationSender): NotificationSender {
 async function main(): Promise<void> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(readSampleConfig())] })
     .overrideProvider(EmailSender)
-    .useFactory({ factory: (db: NotificationDatabase) => stalling(new RecordingEmailSender(db)), inject: [NotificationDatabase] })
+    .useFactory({
+      factory: (db: NotificationDatabase) => stalling(new RecordingEmailSender(db)),
+      inject: [NotificationDatabase],
+    })
     .overrideProvider(SmsSender)
-    .useFactory({ factory: (db: NotificationDatabase) => stalling(new RecordingSmsSender(db)), inject: [NotificationDatabase] })
+    .useFactory({
+      factory: (db: NotificationDatabase) => stalling(new RecordingSmsSender(db)),
+      inject: [NotificationDatabase],
+    })
     .overrideProvider(WhatsAppSender)
-    .useFactory({ factory: (db: NotificationDatabase) => stalling(new RecordingWhatsAppSender(db)), inject: [NotificationDatabase] })
+    .useFactory({
+      factory: (db: NotificationDatabase) => stalling(new RecordingWhatsAppSender(db)),
+      inject: [NotificationDatabase],
+    })
     .compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
   const jobs = moduleRef.get(BackgroundJobs);
   // NOTE: embedded, a pause lives in this process only: it keeps cron ticks from adding runs.
   for (const { id } of PIPELINE_SCHEDULES) await jobs.pause(id);
-  for (let i = 0; i < Number(process.env.RETRY_RUNS ?? 1); i += 1) void jobs.runNow('notification-retry-processor-pipeline', { waitTimeoutMs: 600_000 });
+  for (let i = 0; i < Number(process.env.RETRY_RUNS ?? 1); i += 1)
+    void jobs.runNow('notification-retry-processor-pipeline', { waitTimeoutMs: 600_000 });
   void jobs.runNow('campaign-workflow-executor-pipeline', { waitTimeoutMs: 600_000 });
 }
 

@@ -4,8 +4,19 @@ import { CampaignSchedulerWorker } from './campaigns/campaign-scheduler.worker';
 import { CampaignWorkflowExecutorWorker } from './campaigns/campaign-workflow-executor.worker';
 import { DATABASE_OPTIONS, DatabaseOptions, NotificationDatabase } from './database/notification.database';
 import { DeliveryEngine } from './delivery/delivery-engine.service';
-import { EmailSender, RecordingEmailSender, RecordingSmsSender, RecordingWhatsAppSender, SmsSender, WhatsAppSender } from './delivery/notification.senders';
-import { DEFAULT_DOMAIN_OPTIONS, NOTIFICATION_DOMAIN_OPTIONS, NotificationDomainOptions } from './notification-domain.options';
+import {
+  EmailSender,
+  RecordingEmailSender,
+  RecordingSmsSender,
+  RecordingWhatsAppSender,
+  SmsSender,
+  WhatsAppSender,
+} from './delivery/notification.senders';
+import {
+  DEFAULT_DOMAIN_OPTIONS,
+  NOTIFICATION_DOMAIN_OPTIONS,
+  NotificationDomainOptions,
+} from './notification-domain.options';
 import { NotificationReport } from './notification.report';
 import { NotificationSeeder } from './notification.seeder';
 import { TenantDigestWorker } from './digests/tenant-digest.worker';
@@ -46,7 +57,14 @@ export class NotificationDomainModule {
         NotificationReport,
         NotificationTenants,
       ],
-      exports: [NotificationDatabase, DeliveryEngine, ...WORKERS, NotificationSeeder, NotificationReport, NotificationTenants],
+      exports: [
+        NotificationDatabase,
+        DeliveryEngine,
+        ...WORKERS,
+        NotificationSeeder,
+        NotificationReport,
+        NotificationTenants,
+      ],
     };
   }
 }

@@ -8,7 +8,10 @@ import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
   cron: '0 2 * * *',
   queue: NOTIFICATIONS_QUEUE,
 })
-export class NotificationDeadLetterCleanupPipelineJob implements BackgroundJob<void, { deadLetters: CleanupResult; staleRetries: CleanupResult }> {
+export class NotificationDeadLetterCleanupPipelineJob implements BackgroundJob<
+  void,
+  { deadLetters: CleanupResult; staleRetries: CleanupResult }
+> {
   constructor(private readonly worker: NotificationDeadLetterCleanupWorker) {}
 
   // NOTE: the two legacy registrations, in their order, as one job.

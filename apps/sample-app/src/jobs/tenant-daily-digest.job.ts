@@ -6,7 +6,12 @@ import { NOTIFICATIONS_QUEUE } from '../notification.schedules';
  * Each tenant's daily digest, one run per tenant of the TENANT_DIRECTORY (the domain's active tenants): one
  * tenant's failure neither fails nor delays the others. The legacy job looped over every tenant in one run.
  */
-@PipelineJob({ id: 'tenant-daily-digest-pipeline', cron: '55 23 * * *', queue: NOTIFICATIONS_QUEUE, tenancy: 'per-tenant' })
+@PipelineJob({
+  id: 'tenant-daily-digest-pipeline',
+  cron: '55 23 * * *',
+  queue: NOTIFICATIONS_QUEUE,
+  tenancy: 'per-tenant',
+})
 export class TenantDailyDigestPipelineJob implements BackgroundJob<void, TenantDigest> {
   constructor(private readonly worker: TenantDigestWorker) {}
 

@@ -31,7 +31,9 @@ export class LegacyCronRegistrar implements OnApplicationBootstrap, OnApplicatio
       });
       this.crons.set(id, job);
     }
-    this.logger.log(`${this.crons.size} legacy cron(s) in this process${this.crons.size ? `: ${[...this.crons.keys()].join(', ')}` : ''}`);
+    this.logger.log(
+      `${this.crons.size} legacy cron(s) in this process${this.crons.size ? `: ${[...this.crons.keys()].join(', ')}` : ''}`,
+    );
   }
 
   onApplicationShutdown(): void {

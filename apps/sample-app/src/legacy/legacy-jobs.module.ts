@@ -17,7 +17,12 @@ import { LegacySchedulesRegistrar } from './legacy-schedules.registrar';
 export class LegacyJobsModule {
   static forRoot(options: LegacyJobsOptions): DynamicModule {
     const providers: Provider[] = [{ provide: LEGACY_JOBS_OPTIONS, useValue: options }, LegacyNotificationJobs];
-    if (!options.redis) return { module: LegacyJobsModule, providers: [...providers, LegacyCronRegistrar], exports: [LegacyNotificationJobs] };
+    if (!options.redis)
+      return {
+        module: LegacyJobsModule,
+        providers: [...providers, LegacyCronRegistrar],
+        exports: [LegacyNotificationJobs],
+      };
     const redis = bullmqConnection(options.redis);
     providers.push(LegacySchedulesRegistrar, { provide: LEGACY_REDIS, useValue: redis }, LegacyRedisConnection);
     if (options.worker && options.schedules.length > 0) providers.push(LegacyNotificationProcessor);
@@ -25,7 +30,10 @@ export class LegacyJobsModule {
       module: LegacyJobsModule,
       imports: [
         // NOTE: the queue's own prefix (hash-tagged on a cluster), so bull-board and the library's rule agree on its keys.
-        BullModule.forRoot({ connection: redis.connection, prefix: queuePrefix(options.redis, options.prefix, LEGACY_QUEUE) }),
+        BullModule.forRoot({
+          connection: redis.connection,
+          prefix: queuePrefix(options.redis, options.prefix, LEGACY_QUEUE),
+        }),
         BullModule.registerQueue({ name: LEGACY_QUEUE }),
       ],
       providers,

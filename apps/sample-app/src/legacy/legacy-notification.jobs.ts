@@ -49,7 +49,8 @@ export class LegacyNotificationJobs {
       case 'tenant-daily-digest': {
         // NOTE: the legacy shape: every tenant in one run, so one tenant's failure stops the ones after it.
         const digests = [];
-        for (const tenantId of await this.tenants.listActiveIds()) digests.push(await this.digests.digestDay(tenantId, new Date()));
+        for (const tenantId of await this.tenants.listActiveIds())
+          digests.push(await this.digests.digestDay(tenantId, new Date()));
         return digests;
       }
       default:

@@ -43,7 +43,10 @@ export class BullBoardMount implements OnModuleInit, OnApplicationShutdown {
     for (const info of await this.jobs.listRecurring()) names.add(info.queue);
     const { connection, close } = bullmqConnection(this.config.redis);
     this.closeConnection = close;
-    for (const name of names) this.queues.push(new Queue(name, { connection, prefix: queuePrefix(this.config.redis, this.config.prefix, name) }));
+    for (const name of names)
+      this.queues.push(
+        new Queue(name, { connection, prefix: queuePrefix(this.config.redis, this.config.prefix, name) }),
+      );
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(BULL_BOARD_PATH);
     createBullBoard({ queues: this.queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });

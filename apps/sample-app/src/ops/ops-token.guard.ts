@@ -9,14 +9,17 @@ export function refuseOpsRequest(authorization: string | undefined): { status: 4
   if (!match) return { status: 401, message: 'Send Authorization: Bearer <OPS_TOKEN>.' };
   const given = Buffer.from(match[1]);
   const expected = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { status: 403, message: 'Wrong operations token.' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { status: 403, message: 'Wrong operations token.' };
   return null;
 }
 
 /** Where the dashboard is and how to open it, for the start-up lines. */
 export function dashboardLine(port: number): string {
   const url = `http://127.0.0.1:${port}/jobs/ui`;
-  return process.env.OPS_TOKEN ? `${url} (sign in with the OPS_TOKEN value)` : `${url} is closed: set OPS_TOKEN and sign in with its value`;
+  return process.env.OPS_TOKEN
+    ? `${url} (sign in with the OPS_TOKEN value)`
+    : `${url} is closed: set OPS_TOKEN and sign in with its value`;
 }
 
 /** Guards `/jobs` (and, through `refuseOpsRequest`, `/admin/queues`) with the bearer token in OPS_TOKEN. */

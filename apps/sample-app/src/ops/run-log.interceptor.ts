@@ -6,7 +6,10 @@ import { JobContext, JobInterceptor } from 'nestjs-background-jobs';
  */
 export class RunLogInterceptor implements JobInterceptor {
   async intercept(ctx: JobContext, next: () => Promise<unknown>): Promise<unknown> {
-    await ctx.reportProgress(0, `attempt ${ctx.attempt} started${ctx.tenantId === null ? '' : ` for tenant ${ctx.tenantId}`}`);
+    await ctx.reportProgress(
+      0,
+      `attempt ${ctx.attempt} started${ctx.tenantId === null ? '' : ` for tenant ${ctx.tenantId}`}`,
+    );
     const result = await next();
     await ctx.reportProgress(100, `completed: ${JSON.stringify(result) ?? 'no result'}`);
     return result;

@@ -37,7 +37,11 @@ export interface BackgroundJob<T = unknown, R = unknown> {
 export type JobClass<T = any, R = any> = abstract new (...args: any[]) => BackgroundJob<T, R>;
 
 /** The payload type of a job class (from its `execute(ctx: JobContext<T>)`); `unknown` for a job id. */
-export type JobDataOf<J> = J extends abstract new (...args: any[]) => { execute(ctx: JobContext<infer T>): unknown } ? T : unknown;
+export type JobDataOf<J> = J extends abstract new (...args: any[]) => { execute(ctx: JobContext<infer T>): unknown }
+  ? T
+  : unknown;
 
 /** The result type of a job class (what its `execute` resolves to); `unknown` for a job id. */
-export type JobResultOf<J> = J extends abstract new (...args: any[]) => { execute(...args: any[]): infer R } ? Awaited<R> : unknown;
+export type JobResultOf<J> = J extends abstract new (...args: any[]) => { execute(...args: any[]): infer R }
+  ? Awaited<R>
+  : unknown;

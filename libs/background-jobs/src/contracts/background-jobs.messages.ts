@@ -47,8 +47,7 @@ export const INVALID_JOB_OPTION = (
   option: string,
   value: unknown,
   expected: string,
-): string =>
-  `Job "${id}" (class ${className}) has invalid ${option} ${show(value)}: expected ${expected}.`;
+): string => `Job "${id}" (class ${className}) has invalid ${option} ${show(value)}: expected ${expected}.`;
 
 export const INVALID_MODULE_OPTION = (option: string, value: unknown, expected: string): string =>
   `BackgroundJobsModule option ${option} is invalid (${show(value)}): expected ${expected}.`;
@@ -133,9 +132,15 @@ export const INVALID_PAYLOAD = (id: string, problem: string): string =>
   `enqueue("${id}") got a payload that cannot be queued: ${problem}. Nothing was enqueued. ` +
   `Fix: pass plain JSON data (ids, not whole objects), or raise maxPayloadBytes.`;
 
-export const PAYLOAD_CHANGED_BY_JSON = (id: string, path: string, what: string, arrivesAs: string, rejected: boolean): string =>
+export const PAYLOAD_CHANGED_BY_JSON = (
+  id: string,
+  path: string,
+  what: string,
+  arrivesAs: string,
+  rejected: boolean,
+): string =>
   `enqueue("${id}") got a payload that JSON would change: ${path} is ${what}; the job would receive ${arrivesAs}. ` +
-  (rejected ? 'Nothing was enqueued. ' : 'It was enqueued anyway (payloadChanges: \'warn\'). ') +
+  (rejected ? 'Nothing was enqueued. ' : "It was enqueued anyway (payloadChanges: 'warn'). ") +
   `Fix: pass plain JSON data (an ISO string for a Date, [...map] or Object.fromEntries(map), [...set], a plain object ` +
   `for a class instance), or set payloadChanges: 'warn' to accept the change.`;
 
@@ -194,12 +199,14 @@ export const INVALID_TENANT_IDS_SKIPPED = (id: string, invalid: unknown[]): stri
   `Job "${id}": TENANT_DIRECTORY returned ${invalid.length} invalid tenant id(s) ${JSON.stringify(invalid.slice(0, 5))}; ` +
   `they were skipped. Fix the directory: ids are non-empty strings of at most 128 printable characters.`;
 
-export const JOB_TIMED_OUT = (id: string, timeoutMs: number): string => `Job "${id}" exceeded its timeout of ${timeoutMs} ms.`;
+export const JOB_TIMED_OUT = (id: string, timeoutMs: number): string =>
+  `Job "${id}" exceeded its timeout of ${timeoutMs} ms.`;
 
 export const INVALID_PROGRESS = (id: string, percent: unknown): string =>
   `reportProgress(${String(percent)}) in job "${id}": expected a number from 0 to 100.`;
 
-export const SCHEMA_REJECTED = (id: string, reason: string): string => `The payload of job "${id}" was rejected by its schema: ${reason}`;
+export const SCHEMA_REJECTED = (id: string, reason: string): string =>
+  `The payload of job "${id}" was rejected by its schema: ${reason}`;
 
 export const REDIS_UNREACHABLE = (where: string, cause: string): string =>
   `BackgroundJobs cannot use Redis at ${where}: ${cause}. Fix: start Redis there, or correct transport.connection (url, password).`;
@@ -208,7 +215,8 @@ export const UNREGISTERED_QUEUE_JOB = (name: string): string =>
   `No @PipelineJob "${name}" is registered on this instance; the queue belongs to nestjs-background-jobs. ` +
   `Fix: deploy the job on every instance that works this queue, or remove its runs.`;
 
-export const CANCELLED_ON_REQUEST = (executionId: string): string => `Execution ${executionId} was cancelled on request.`;
+export const CANCELLED_ON_REQUEST = (executionId: string): string =>
+  `Execution ${executionId} was cancelled on request.`;
 
 export const CANCELLED_BEFORE_START = 'Cancelled before it started.';
 

@@ -38,7 +38,12 @@ export interface JobEventMap {
    * The run did not execute: `kind` says which rule skipped it (its lock was held, a tick missed while no instance ran,
    * a paused job's tick), `reason` in words.
    */
-  skipped: JobEventBase & { name: 'skipped'; durationMs: number; kind: 'lock-busy' | 'misfire' | 'paused'; reason: string };
+  skipped: JobEventBase & {
+    name: 'skipped';
+    durationMs: number;
+    kind: 'lock-busy' | 'misfire' | 'paused';
+    reason: string;
+  };
 }
 
 /** `started | completed | failed | skipped | cancelled | retrying`. */

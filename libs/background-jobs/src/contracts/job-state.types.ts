@@ -1,12 +1,5 @@
 /** Where a run is in its life. BullMQ itself knows only completed and failed; the framework adds the rest. */
-export type JobState =
-  | 'pending'
-  | 'delayed'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'skipped';
+export type JobState = 'pending' | 'delayed' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
 
 /** Why a run failed. `transient` runs were retried until attempts ran out; the others never are. */
 export type FailureKind = 'transient' | 'permanent' | 'cancelled' | 'timeout' | 'lock-lost';

@@ -1,6 +1,18 @@
 /* Message factories for transport.connection: boot stops with one of these lines; tests import them. */
 
-export const CONNECTION_SERVER_KEYS = ['url', 'host', 'port', 'username', 'password', 'db', 'tls', 'sentinels', 'name', 'sentinelPassword', 'sentinelUsername'];
+export const CONNECTION_SERVER_KEYS = [
+  'url',
+  'host',
+  'port',
+  'username',
+  'password',
+  'db',
+  'tls',
+  'sentinels',
+  'name',
+  'sentinelPassword',
+  'sentinelUsername',
+];
 
 export const CONNECTION_CLUSTER_KEYS = ['nodes', 'options'];
 

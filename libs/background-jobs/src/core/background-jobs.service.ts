@@ -39,7 +39,18 @@ import { ExecutionPage, ExecutionQuery } from './ports/transport.types';
 import { CronCalendar } from './ports/cron-calendar.port';
 import { decoratorSchedule, SCHEDULE_ID, scheduleProblem, ScheduleSpec } from './schedule';
 
-const SCHEDULE_OPTION_KEYS = new Set(['id', 'cron', 'everyMs', 'timezone', 'data', 'tenantId', 'startDate', 'endDate', 'misfire', 'misfireThresholdMs']);
+const SCHEDULE_OPTION_KEYS = new Set([
+  'id',
+  'cron',
+  'everyMs',
+  'timezone',
+  'data',
+  'tenantId',
+  'startDate',
+  'endDate',
+  'misfire',
+  'misfireThresholdMs',
+]);
 
 /**
  * A job class decorated with `@PipelineJob` (payload and result types follow from its `execute`), or its id
@@ -84,7 +95,9 @@ export class BackgroundJobs {
       this.logger.warn(message);
     }
     if (options.dedupeKey !== undefined && (typeof options.dedupeKey !== 'string' || options.dedupeKey.length === 0)) {
-      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'));
+      throw new InvalidJobInputError(
+        INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'),
+      );
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
     const fanOut = definition.tenancy === 'per-tenant' && tenantId === null;
@@ -92,7 +105,10 @@ export class BackgroundJobs {
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
-  async runNow<J extends JobRef>(job: J, options: RunNowOptions<JobDataOf<J>> = {}): Promise<JobExecution<JobResultOf<J>>> {
+  async runNow<J extends JobRef>(
+    job: J,
+    options: RunNowOptions<JobDataOf<J>> = {},
+  ): Promise<JobExecution<JobResultOf<J>>> {
     const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULTS.runNowWaitTimeoutMs;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
@@ -123,18 +139,27 @@ export class BackgroundJobs {
   async upsertSchedule<T = unknown>(job: JobRef, options: ScheduleOptions & { data?: T }): Promise<RecurringJobInfo> {
     const definition = this.resolve(job);
     const id = (options as { id?: unknown } | undefined)?.id;
-    const bad = (option: string, value: unknown, expected: string) => new InvalidJobInputError(INVALID_SCHEDULE(id, option, value, expected));
-    if (typeof options !== 'object' || options === null) throw bad('options', options, 'an object { id, cron | everyMs, … }');
+    const bad = (option: string, value: unknown, expected: string) =>
+      new InvalidJobInputError(INVALID_SCHEDULE(id, option, value, expected));
+    if (typeof options !== 'object' || options === null)
+      throw bad('options', options, 'an object { id, cron | everyMs, … }');
     for (const key of Object.keys(options)) {
-      if (!SCHEDULE_OPTION_KEYS.has(key)) throw bad(`option "${key}"`, (options as unknown as Record<string, unknown>)[key], `one of ${[...SCHEDULE_OPTION_KEYS].join(', ')}`);
+      if (!SCHEDULE_OPTION_KEYS.has(key))
+        throw bad(
+          `option "${key}"`,
+          (options as unknown as Record<string, unknown>)[key],
+          `one of ${[...SCHEDULE_OPTION_KEYS].join(', ')}`,
+        );
     }
-    if (typeof id !== 'string' || !SCHEDULE_ID.test(id)) throw bad('id', id, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/');
+    if (typeof id !== 'string' || !SCHEDULE_ID.test(id))
+      throw bad('id', id, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/');
     if (this.registry.get(id)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(id, 'upsert'));
     if (!definition.enabled) throw new InvalidJobInputError(SCHEDULE_OF_DISABLED_JOB(id, definition.id));
     const problem = scheduleProblem(options, this.calendar, true);
     if (problem) throw bad(problem.option, problem.value, problem.expected);
     const tenantId = options.tenantId ?? null;
-    if (tenantId !== null && !isValidTenantId(tenantId)) throw bad('tenantId', tenantId, 'null or a non-empty tenant id');
+    if (tenantId !== null && !isValidTenantId(tenantId))
+      throw bad('tenantId', tenantId, 'null or a non-empty tenant id');
     const payload = payloadProblem(options.data, this.options.maxPayloadBytes).problem;
     if (payload) throw bad('data', '(the payload)', payload);
     const schedule: ScheduleSpec = {
@@ -157,7 +182,9 @@ export class BackgroundJobs {
   /** Removes a runtime schedule on every instance (its next tick with it); false when there is none with this id. */
   async removeSchedule(scheduleId: string): Promise<boolean> {
     if (typeof scheduleId !== 'string' || !SCHEDULE_ID.test(scheduleId)) {
-      throw new InvalidJobInputError(INVALID_SCHEDULE(scheduleId, 'id', scheduleId, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'));
+      throw new InvalidJobInputError(
+        INVALID_SCHEDULE(scheduleId, 'id', scheduleId, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'),
+      );
     }
     if (this.registry.get(scheduleId)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(scheduleId, 'remove'));
     return this.schedules.remove(scheduleId);
@@ -180,12 +207,25 @@ export class BackgroundJobs {
 
   /** Every recurring job of this app with its schedule and next run. */
   async listRecurring(): Promise<RecurringJobInfo[]> {
-    const [jobs, lastRuns] = await Promise.all([this.schedules.listRecurring(this.registry), this.schedules.lastRuns()]);
+    const [jobs, lastRuns] = await Promise.all([
+      this.schedules.listRecurring(this.registry),
+      this.schedules.lastRuns(),
+    ]);
     return Promise.all(
       jobs.map(async (info) => {
         const lastId = lastRuns.get(info.scheduleId);
         const last = lastId ? await this.executions.getExecution(lastId) : null;
-        return last ? { ...info, lastRun: { executionId: last.executionId, state: last.state, startedAt: last.startedAt, finishedAt: last.finishedAt } } : info;
+        return last
+          ? {
+              ...info,
+              lastRun: {
+                executionId: last.executionId,
+                state: last.state,
+                startedAt: last.startedAt,
+                finishedAt: last.finishedAt,
+              },
+            }
+          : info;
       }),
     );
   }
@@ -219,17 +259,27 @@ export class BackgroundJobs {
   /** Executions, newest first, filtered by state, job and tenant (`null`: host-level runs). */
   listExecutions(query: Partial<ExecutionQuery> = {}): Promise<ExecutionPage> {
     if (query.jobId !== undefined) this.resolve(query.jobId);
-    return this.executions.listExecutions({ ...query, offset: query.offset ?? 0, limit: query.limit ?? DEFAULTS.pageSize });
+    return this.executions.listExecutions({
+      ...query,
+      offset: query.offset ?? 0,
+      limit: query.limit ?? DEFAULTS.pageSize,
+    });
   }
 
   /** The last `limit` lines a run logged, oldest first; null when the run is unknown. */
-  getExecutionLogs(executionId: string, limit: number = DEFAULTS.logLines): Promise<{ lines: string[]; count: number } | null> {
+  getExecutionLogs(
+    executionId: string,
+    limit: number = DEFAULTS.logLines,
+  ): Promise<{ lines: string[]; count: number } | null> {
     this.assertExecutionId(executionId);
     if (!intAtLeast(limit, 1)) throw new InvalidJobInputError(INVALID_LOG_LIMIT(executionId, limit));
     return this.executions.getExecutionLogs(executionId, limit);
   }
 
-  private async resolveSchedule(job: JobRef, action: string): Promise<{ definition: JobDefinition; schedule: ScheduleSpec }> {
+  private async resolveSchedule(
+    job: JobRef,
+    action: string,
+  ): Promise<{ definition: JobDefinition; schedule: ScheduleSpec }> {
     if (typeof job === 'string' && !this.registry.get(job)) {
       const runtime = await this.schedules.runtime(job);
       if (!runtime) throw new InvalidJobInputError(NOT_RECURRING(job, action));
@@ -241,9 +291,19 @@ export class BackgroundJobs {
   }
 
   private resolve(job: JobRef): JobDefinition {
-    const definition = typeof job === 'string' ? this.registry.get(job) : typeof job === 'function' ? this.registry.getByClass(job) : undefined;
+    const definition =
+      typeof job === 'string'
+        ? this.registry.get(job)
+        : typeof job === 'function'
+          ? this.registry.getByClass(job)
+          : undefined;
     if (!definition) {
-      throw new InvalidJobInputError(UNKNOWN_JOB(typeof job === 'function' ? job.name : job, this.registry.all().map((d) => d.id)));
+      throw new InvalidJobInputError(
+        UNKNOWN_JOB(
+          typeof job === 'function' ? job.name : job,
+          this.registry.all().map((d) => d.id),
+        ),
+      );
     }
     return definition;
   }
@@ -257,7 +317,9 @@ export class BackgroundJobs {
 
   private delayOf(jobId: string, options: EnqueueOptions): number | undefined {
     if (options.delayMs !== undefined && options.runAt !== undefined) {
-      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'delayMs/runAt', options, 'one of delayMs or runAt, not both'));
+      throw new InvalidJobInputError(
+        INVALID_ENQUEUE_OPTION(jobId, 'delayMs/runAt', options, 'one of delayMs or runAt, not both'),
+      );
     }
     if (options.delayMs !== undefined) {
       if (!Number.isInteger(options.delayMs) || options.delayMs < 0) {

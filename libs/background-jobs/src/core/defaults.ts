@@ -5,7 +5,13 @@
 export const DEFAULTS = {
   /** BullMQ key prefix. */
   prefix: 'bull',
-  worker: { concurrency: 10, shutdownGraceMs: 25_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1 },
+  worker: {
+    concurrency: 10,
+    shutdownGraceMs: 25_000,
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000,
+    maxStalledCount: 1,
+  },
   retry: { attempts: 3, backoffMs: 1_000 },
   timeoutMs: 0,
   history: { completed: { count: 1_000, maxAgeSeconds: 86_400 }, failed: { count: 5_000, maxAgeSeconds: 604_800 } },
@@ -26,4 +32,5 @@ export const DEFAULTS = {
 } as const;
 
 /** True for an integer of at least `min`: the one integer check of module, job and call options. */
-export const intAtLeast = (value: unknown, min: number): value is number => Number.isInteger(value) && (value as number) >= min;
+export const intAtLeast = (value: unknown, min: number): value is number =>
+  Number.isInteger(value) && (value as number) >= min;

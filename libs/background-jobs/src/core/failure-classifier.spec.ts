@@ -1,7 +1,8 @@
 import { PermanentJobError, TransientJobError } from '../contracts';
 import { classifyFailure, toError } from './failure-classifier';
 
-const withProps = (props: Record<string, unknown>, name = 'Error') => Object.assign(Object.assign(new Error('boom'), { name }), props);
+const withProps = (props: Record<string, unknown>, name = 'Error') =>
+  Object.assign(Object.assign(new Error('boom'), { name }), props);
 
 describe('classifyFailure: the built-in rules', () => {
   it.each<[string, unknown, 'transient' | 'permanent']>([
@@ -14,7 +15,11 @@ describe('classifyFailure: the built-in rules', () => {
     ['ECONNREFUSED', withProps({ code: 'ECONNREFUSED' }), 'transient'],
     ['EAI_AGAIN', withProps({ code: 'EAI_AGAIN' }), 'transient'],
     ['EPIPE', withProps({ code: 'EPIPE' }), 'transient'],
-    ['a network code on the cause (fetch failed)', Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), 'transient'],
+    [
+      'a network code on the cause (fetch failed)',
+      Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
+      'transient',
+    ],
     ['status 429', withProps({ status: 429 }), 'transient'],
     ['status 503', withProps({ status: 503 }), 'transient'],
     ['statusCode 500', withProps({ statusCode: 500 }), 'transient'],

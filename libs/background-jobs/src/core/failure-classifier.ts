@@ -1,7 +1,14 @@
 import { FailureClassifier, FailureKind, PermanentJobError, TransientJobError } from '../contracts';
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'EPIPE']);
-const VALIDATION_NAMES = new Set(['ValidationError', 'ZodError', 'ValiError', 'TypeError', 'RangeError', 'SyntaxError']);
+const VALIDATION_NAMES = new Set([
+  'ValidationError',
+  'ZodError',
+  'ValiError',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+]);
 
 /** Normalises anything thrown into an Error, keeping the original as `cause`. */
 export function toError(thrown: unknown): Error {

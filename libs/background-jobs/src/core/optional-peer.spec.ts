@@ -12,7 +12,9 @@ describe('loadOptionalPeer', () => {
   it('names the feature, the package and the install command when the package is missing', async () => {
     const missing = 'nestjs-background-jobs-no-such-peer';
     const load = loadOptionalPeer(peer(missing), () => import(missing));
-    await expect(load).rejects.toThrow(MISSING_OPTIONAL_PEER(missing, 'The feature under test', `npm install ${missing}`));
+    await expect(load).rejects.toThrow(
+      MISSING_OPTIONAL_PEER(missing, 'The feature under test', `npm install ${missing}`),
+    );
     await expect(load).rejects.toThrow(/Fix: npm install nestjs-background-jobs-no-such-peer$/);
   });
 

@@ -18,7 +18,8 @@ export async function loadOptionalPeer<T>(peer: OptionalPeer, load: () => Promis
   } catch (error) {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-    if (notFound && String(message).includes(peer.pkg)) throw new Error(MISSING_OPTIONAL_PEER(peer.pkg, peer.feature, peer.install));
+    if (notFound && String(message).includes(peer.pkg))
+      throw new Error(MISSING_OPTIONAL_PEER(peer.pkg, peer.feature, peer.install));
     throw error;
   }
 }

@@ -12,7 +12,10 @@ export interface PayloadChange {
  * Why `data` cannot travel as a job payload (`problem`), the first value JSON would change on the way (`change`),
  * or neither; `bytes` is its serialised size.
  */
-export function payloadProblem(data: unknown, maxBytes: number): { problem?: string; change?: PayloadChange; bytes: number } {
+export function payloadProblem(
+  data: unknown,
+  maxBytes: number,
+): { problem?: string; change?: PayloadChange; bytes: number } {
   if (data === undefined) return { bytes: 0 };
   let json: string;
   let change: PayloadChange | undefined;
@@ -79,8 +82,13 @@ function pathOf(root: unknown, holder: unknown, key: string): string {
   const seen = new Set<unknown>();
   const queue: [unknown, string][] = [[root, 'data']];
   const step = (base: string, container: unknown, k: string) =>
-    Array.isArray(container) ? `${base}[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `${base}.${k}` : `${base}[${JSON.stringify(k)}]`;
-  if (typeof holder === 'object' && holder !== null && key === '' && (holder as Record<string, unknown>)[''] === root) return 'data';
+    Array.isArray(container)
+      ? `${base}[${k}]`
+      : /^[A-Za-z_$][\w$]*$/.test(k)
+        ? `${base}.${k}`
+        : `${base}[${JSON.stringify(k)}]`;
+  if (typeof holder === 'object' && holder !== null && key === '' && (holder as Record<string, unknown>)[''] === root)
+    return 'data';
   while (queue.length) {
     const [value, path] = queue.shift()!;
     if (value === holder) return step(path, holder, key);

@@ -5,9 +5,11 @@ import { LossReportingLease } from './ports/lease-loss.port';
 
 /** The one check of `acquire`'s arguments, for every built-in lock: a bad key or option throws before anything is held. */
 export function assertAcquireOptions(key: unknown, options: AcquireOptions | undefined): void {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError(INVALID_LOCK_OPTION(key, 'key', key, 'a non-empty string'));
+  if (typeof key !== 'string' || key.length === 0)
+    throw new TypeError(INVALID_LOCK_OPTION(key, 'key', key, 'a non-empty string'));
   const ttlMs = options?.ttlMs;
-  if (!intAtLeast(ttlMs, 3)) throw new RangeError(INVALID_LOCK_OPTION(key, 'ttlMs', ttlMs, 'an integer ≥ 3 (milliseconds)'));
+  if (!intAtLeast(ttlMs, 3))
+    throw new RangeError(INVALID_LOCK_OPTION(key, 'ttlMs', ttlMs, 'an integer ≥ 3 (milliseconds)'));
   const maxHoldMs = options?.maxHoldMs;
   if (maxHoldMs !== undefined && !intAtLeast(maxHoldMs, 1)) {
     throw new RangeError(INVALID_LOCK_OPTION(key, 'maxHoldMs', maxHoldMs, 'a positive integer (milliseconds)'));

@@ -49,7 +49,9 @@ const nonNegativeInt = (value: unknown): value is number => intAtLeast(value, 0)
 /** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
 export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOptions {
   if (!raw || typeof raw !== 'object') {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('(options)', raw, "an object such as { transport: { type: 'local' } }"));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('(options)', raw, "an object such as { transport: { type: 'local' } }"),
+    );
   }
   const transport = raw.transport;
   if (!transport || (transport.type !== 'bullmq' && transport.type !== 'local')) {
@@ -63,8 +65,13 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
         INVALID_MODULE_OPTION('transport.connection', transport.connection, "{ url: 'redis://127.0.0.1:6379' }"),
       );
     }
-    if (transport.prefix !== undefined && (typeof transport.prefix !== 'string' || !transport.prefix || transport.prefix.includes(':'))) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('transport.prefix', transport.prefix, "a non-empty string without ':'"));
+    if (
+      transport.prefix !== undefined &&
+      (typeof transport.prefix !== 'string' || !transport.prefix || transport.prefix.includes(':'))
+    ) {
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION('transport.prefix', transport.prefix, "a non-empty string without ':'"),
+      );
     }
   }
   let worker: ResolvedJobsOptions['worker'];
@@ -83,17 +90,24 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     const maxStalledCount = raw.worker?.maxStalledCount ?? DEFAULTS.worker.maxStalledCount;
     // NOTE: below ~200 ms the lock renewal (every lockDurationMs / 2) races ordinary Redis latency.
     if (!intAtLeast(lockDurationMs, 200)) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'));
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'),
+      );
     }
     if (!intAtLeast(stalledIntervalMs, 100)) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.stalledIntervalMs', stalledIntervalMs, 'an integer ≥ 100 (ms)'));
+      throw new JobDefinitionError(
+        INVALID_MODULE_OPTION('worker.stalledIntervalMs', stalledIntervalMs, 'an integer ≥ 100 (ms)'),
+      );
     }
     if (!nonNegativeInt(maxStalledCount)) {
       throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.maxStalledCount', maxStalledCount, 'an integer ≥ 0'));
     }
     worker = { concurrency, shutdownGraceMs, lockDurationMs, stalledIntervalMs, maxStalledCount };
   }
-  const retry = { attempts: raw.defaults?.retry?.attempts ?? DEFAULTS.retry.attempts, backoffMs: raw.defaults?.retry?.backoffMs ?? DEFAULTS.retry.backoffMs };
+  const retry = {
+    attempts: raw.defaults?.retry?.attempts ?? DEFAULTS.retry.attempts,
+    backoffMs: raw.defaults?.retry?.backoffMs ?? DEFAULTS.retry.backoffMs,
+  };
   const timeoutMs = raw.defaults?.timeoutMs ?? DEFAULTS.timeoutMs;
   const history = {
     completed: {
@@ -106,26 +120,37 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     },
   };
   const problem = jobPolicyProblem({ retry, timeoutMs, history });
-  if (problem) throw new JobDefinitionError(INVALID_MODULE_OPTION(`defaults.${problem.option}`, problem.value, problem.expected));
+  if (problem)
+    throw new JobDefinitionError(INVALID_MODULE_OPTION(`defaults.${problem.option}`, problem.value, problem.expected));
   const unknownErrorKind = raw.unknownErrorKind ?? 'transient';
   if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"),
+    );
   }
   const interceptorRefs = raw.interceptors ?? [];
   if (!Array.isArray(interceptorRefs)) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('interceptors', interceptorRefs, 'an array of interceptor classes or instances'));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('interceptors', interceptorRefs, 'an array of interceptor classes or instances'),
+    );
   }
   interceptorRefs.forEach((interceptor, i) => {
     const isClass = typeof interceptor === 'function' && typeof interceptor.prototype?.intercept === 'function';
     if (!isClass && (!interceptor || typeof (interceptor as JobInterceptor).intercept !== 'function')) {
       throw new JobDefinitionError(
-        INVALID_MODULE_OPTION(`interceptors[${i}]`, interceptor, 'a class with intercept(ctx, next) (resolved through DI) or an instance of one'),
+        INVALID_MODULE_OPTION(
+          `interceptors[${i}]`,
+          interceptor,
+          'a class with intercept(ctx, next) (resolved through DI) or an instance of one',
+        ),
       );
     }
   });
   const maxPayloadBytes = raw.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
   if (!positiveInt(maxPayloadBytes)) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'),
+    );
   }
   const payloadChanges = raw.payloadChanges ?? 'reject';
   if (payloadChanges !== 'reject' && payloadChanges !== 'warn') {

@@ -16,7 +16,11 @@ export class RunLogger {
   private readonly logger = new Logger('BackgroundJobs');
 
   constructor(events: JobEvents) {
-    events.on(['started', 'completed', 'skipped', 'retrying', 'cancelled', 'failed'], (event) => this.write(event), 'The run logger');
+    events.on(
+      ['started', 'completed', 'skipped', 'retrying', 'cancelled', 'failed'],
+      (event) => this.write(event),
+      'The run logger',
+    );
   }
 
   private write(event: JobEvent): void {
@@ -34,7 +38,9 @@ export class RunLogger {
         return this.logger.log(`skipped ${label} in ${Math.round(event.durationMs)} ms: ${event.reason}`);
       case 'cancelled':
         // NOTE: a cancel is someone's decision, not a fault: LOG, so it does not page anyone.
-        return this.logger.log(`cancelled ${label} kind=${event.failure.kind} after ${Math.round(event.durationMs)} ms: ${event.failure.message}`);
+        return this.logger.log(
+          `cancelled ${label} kind=${event.failure.kind} after ${Math.round(event.durationMs)} ms: ${event.failure.message}`,
+        );
       case 'retrying':
         return this.logger.warn(
           `retrying ${label} kind=${event.failure.kind}: failed after ${Math.round(event.durationMs)} ms, next attempt in ${event.retryDelayMs} ms: ${event.failure.message}`,
@@ -48,7 +54,8 @@ export class RunLogger {
     }
   }
   private debugEnabled(): boolean {
-    const target = this.logger.localInstance as (LoggerService & { isLevelEnabled?(level: LogLevel): boolean }) | undefined;
+    const target = this.logger.localInstance as
+      (LoggerService & { isLevelEnabled?(level: LogLevel): boolean }) | undefined;
     return typeof target?.isLevelEnabled !== 'function' || target.isLevelEnabled('debug');
   }
 }

@@ -23,12 +23,28 @@ export interface ScheduleSpec {
 }
 
 /** What a scheduled run carries to the pipeline (misfire and pause read it). */
-export type RunSchedule = Pick<ScheduleSpec, 'id' | 'cron' | 'everyMs' | 'timezone' | 'misfire' | 'misfireThresholdMs' | 'endDate'>;
+export type RunSchedule = Pick<
+  ScheduleSpec,
+  'id' | 'cron' | 'everyMs' | 'timezone' | 'misfire' | 'misfireThresholdMs' | 'endDate'
+>;
 
 /** The schedule `@PipelineJob` declares for a recurring job. */
 export function decoratorSchedule(definition: JobDefinition): ScheduleSpec {
   const { id, cron, everyMs, timezone, data, startDate, endDate, misfire, misfireThresholdMs } = definition;
-  return { id, jobId: id, source: 'decorator', cron, everyMs, timezone, data, tenantId: null, startDate, endDate, misfire, misfireThresholdMs };
+  return {
+    id,
+    jobId: id,
+    source: 'decorator',
+    cron,
+    everyMs,
+    timezone,
+    data,
+    tenantId: null,
+    startDate,
+    endDate,
+    misfire,
+    misfireThresholdMs,
+  };
 }
 
 /** The timing of a schedule as given by a decorator or a caller, before validation. */
@@ -46,23 +62,41 @@ export interface ScheduleTiming {
  * The one check of a schedule's timing, for `@PipelineJob` at boot and `upsertSchedule` at call time: cron or
  * everyMs (not both; one of them when `required`), a known time zone, dates in order, the misfire policy.
  */
-export function scheduleProblem(timing: ScheduleTiming, calendar: CronCalendar, required: boolean): PolicyProblem | undefined {
+export function scheduleProblem(
+  timing: ScheduleTiming,
+  calendar: CronCalendar,
+  required: boolean,
+): PolicyProblem | undefined {
   const { cron, everyMs, timezone = 'UTC', startDate, endDate, misfire, misfireThresholdMs } = timing;
-  if (cron !== undefined && everyMs !== undefined) return { option: 'cron/everyMs', value: { cron, everyMs }, expected: 'one of cron or everyMs, not both' };
-  if (required && cron === undefined && everyMs === undefined) return { option: 'cron/everyMs', value: undefined, expected: 'a cron pattern or an everyMs interval' };
-  if (!calendar.isKnownTimezone(timezone)) return { option: 'timezone', value: timezone, expected: 'an IANA zone name such as "UTC" or "Europe/Berlin"' };
+  if (cron !== undefined && everyMs !== undefined)
+    return { option: 'cron/everyMs', value: { cron, everyMs }, expected: 'one of cron or everyMs, not both' };
+  if (required && cron === undefined && everyMs === undefined)
+    return { option: 'cron/everyMs', value: undefined, expected: 'a cron pattern or an everyMs interval' };
+  if (!calendar.isKnownTimezone(timezone))
+    return { option: 'timezone', value: timezone, expected: 'an IANA zone name such as "UTC" or "Europe/Berlin"' };
   if (cron !== undefined) {
     const problem = calendar.cronProblem(cron, timezone as string);
-    if (problem) return { option: 'cron', value: cron, expected: `5 fields ("0 3 * * *") or 6 with seconds first (${problem})` };
+    if (problem)
+      return { option: 'cron', value: cron, expected: `5 fields ("0 3 * * *") or 6 with seconds first (${problem})` };
   }
-  if (everyMs !== undefined && !intAtLeast(everyMs, 1)) return { option: 'everyMs', value: everyMs, expected: 'a positive integer (milliseconds)' };
-  for (const [option, value] of [['startDate', startDate], ['endDate', endDate]] as const) {
-    if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) return { option, value, expected: 'a valid Date' };
+  if (everyMs !== undefined && !intAtLeast(everyMs, 1))
+    return { option: 'everyMs', value: everyMs, expected: 'a positive integer (milliseconds)' };
+  for (const [option, value] of [
+    ['startDate', startDate],
+    ['endDate', endDate],
+  ] as const) {
+    if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime())))
+      return { option, value, expected: 'a valid Date' };
   }
   if (startDate instanceof Date && endDate instanceof Date && endDate.getTime() <= startDate.getTime()) {
-    return { option: 'endDate', value: endDate.toISOString(), expected: `a date after startDate ${startDate.toISOString()}` };
+    return {
+      option: 'endDate',
+      value: endDate.toISOString(),
+      expected: `a date after startDate ${startDate.toISOString()}`,
+    };
   }
-  if (misfire !== undefined && misfire !== 'skip' && misfire !== 'run-once') return { option: 'misfire', value: misfire, expected: "'skip' or 'run-once'" };
+  if (misfire !== undefined && misfire !== 'skip' && misfire !== 'run-once')
+    return { option: 'misfire', value: misfire, expected: "'skip' or 'run-once'" };
   if (misfireThresholdMs !== undefined && !intAtLeast(misfireThresholdMs, 0)) {
     return { option: 'misfireThresholdMs', value: misfireThresholdMs, expected: 'an integer ≥ 0 (milliseconds)' };
   }
@@ -70,8 +104,15 @@ export function scheduleProblem(timing: ScheduleTiming, calendar: CronCalendar, 
 }
 
 /** Ticks of a schedule after `after` and no later than `until` (ms), counted up to `max`. */
-export function ticksBetween(schedule: RunSchedule, calendar: CronCalendar, after: Date, until: number, max: number): number {
-  if (schedule.everyMs !== undefined) return Math.min(max, Math.max(0, Math.floor((until - after.getTime()) / schedule.everyMs)));
+export function ticksBetween(
+  schedule: RunSchedule,
+  calendar: CronCalendar,
+  after: Date,
+  until: number,
+  max: number,
+): number {
+  if (schedule.everyMs !== undefined)
+    return Math.min(max, Math.max(0, Math.floor((until - after.getTime()) / schedule.everyMs)));
   if (schedule.cron === undefined) return 0;
   return calendar.ticksBetween(schedule.cron, schedule.timezone, after, until, max);
 }

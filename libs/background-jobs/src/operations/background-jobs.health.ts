@@ -43,8 +43,13 @@ export class BackgroundJobsHealthIndicator {
    * Returns @nestjs/terminus's `HealthIndicatorResult` shape (declared here so that a host without terminus still
    * compiles against our types).
    */
-  async isHealthy(key = 'background-jobs', options: JobsHealthOptions = {}): Promise<Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>> {
-    this.indicator ??= loadOptionalPeer(TERMINUS_PEER, () => import('@nestjs/terminus')).then((terminus) => new terminus.HealthIndicatorService());
+  async isHealthy(
+    key = 'background-jobs',
+    options: JobsHealthOptions = {},
+  ): Promise<Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>> {
+    this.indicator ??= loadOptionalPeer(TERMINUS_PEER, () => import('@nestjs/terminus')).then(
+      (terminus) => new terminus.HealthIndicatorService(),
+    );
     const session = (await this.indicator).check(key);
     const timeoutMs = options.timeoutMs ?? 3_000;
     let timer: NodeJS.Timeout | undefined;
@@ -57,7 +62,8 @@ export class BackgroundJobsHealthIndicator {
     if (!health) return session.down({ redis: 'down', message: `Redis did not answer within ${timeoutMs} ms.` });
     const backlog = health.queues.reduce((sum, q) => sum + q.waiting + q.prioritized, 0);
     // NOTE: the embedded transport keeps runs in memory: reporting a Redis there would mislead whoever reads /health.
-    const store: Record<string, string> = health.store === 'memory' ? { store: 'memory' } : { redis: health.reachable ? 'up' : 'down' };
+    const store: Record<string, string> =
+      health.store === 'memory' ? { store: 'memory' } : { redis: health.reachable ? 'up' : 'down' };
     const details = {
       ...store,
       maxmemoryPolicy: health.maxmemoryPolicy,
@@ -68,13 +74,20 @@ export class BackgroundJobsHealthIndicator {
       ...(health.master ? { master: health.master } : {}),
     };
     if (!health.reachable) return session.down({ ...details, message: `Redis is unreachable: ${health.error}` });
-    const down = (role: 'master' | 'replica') => (health.nodes ?? []).filter((n) => n.role === role && !n.reachable).map((n) => n.address);
+    const down = (role: 'master' | 'replica') =>
+      (health.nodes ?? []).filter((n) => n.role === role && !n.reachable).map((n) => n.address);
     if (down('master').length > 0) return session.down({ ...details, message: MASTERS_UNREACHABLE(down('master')) });
     if (health.workersRunning < health.workersExpected) {
-      return session.down({ ...details, message: `${health.workersExpected - health.workersRunning} of ${health.workersExpected} workers are not running.` });
+      return session.down({
+        ...details,
+        message: `${health.workersExpected - health.workersRunning} of ${health.workersExpected} workers are not running.`,
+      });
     }
     if (options.maxBacklog !== undefined && backlog > options.maxBacklog) {
-      return session.down({ ...details, message: `Backlog of ${backlog} waiting jobs exceeds maxBacklog ${options.maxBacklog}.` });
+      return session.down({
+        ...details,
+        message: `Backlog of ${backlog} waiting jobs exceeds maxBacklog ${options.maxBacklog}.`,
+      });
     }
     const warnings: string[] = [];
     if (health.maxmemoryPolicy && health.maxmemoryPolicy !== 'noeviction') {

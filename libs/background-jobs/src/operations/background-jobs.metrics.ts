@@ -56,17 +56,34 @@ export class BackgroundJobsMetrics {
         }
       },
     });
-    events.on(['completed', 'skipped', 'failed', 'retrying', 'cancelled'], (event) => this.record(event as JobEvent<'completed'>), 'The metrics');
+    events.on(
+      ['completed', 'skipped', 'failed', 'retrying', 'cancelled'],
+      (event) => this.record(event as JobEvent<'completed'>),
+      'The metrics',
+    );
   }
 
   private static fairQueues(registry: JobRegistry): string[] {
-    return [...new Set(registry.all().filter((d) => d.fairness).map((d) => d.queue))];
+    return [
+      ...new Set(
+        registry
+          .all()
+          .filter((d) => d.fairness)
+          .map((d) => d.queue),
+      ),
+    ];
   }
 
   /** One finished attempt, from the job events (the hook `@OnJobEvent` methods and the run logs use too). */
   private record(event: JobEvent<'completed' | 'skipped' | 'failed' | 'retrying' | 'cancelled'>): void {
     const outcome = event.name === 'completed' || event.name === 'skipped' ? event.name : 'failed';
     const failureKind = 'failure' in event ? event.failure.kind : 'none';
-    this.tallies.record(event.jobId, outcome, failureKind, event.durationMs / 1000, event.name === 'skipped' && event.kind === 'lock-busy');
+    this.tallies.record(
+      event.jobId,
+      outcome,
+      failureKind,
+      event.durationMs / 1000,
+      event.name === 'skipped' && event.kind === 'lock-busy',
+    );
   }
 }

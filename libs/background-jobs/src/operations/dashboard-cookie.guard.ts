@@ -11,7 +11,9 @@ import { DASHBOARD_COOKIE, readCookie } from './dashboard.assets';
 @Injectable()
 export class DashboardCookieGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ method?: string; headers: Record<string, string | string[] | undefined> }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ method?: string; headers: Record<string, string | string[] | undefined> }>();
     if (request.method === 'GET' && !request.headers.authorization) {
       const token = readCookie(request.headers.cookie, DASHBOARD_COOKIE);
       if (token) request.headers.authorization = `Bearer ${token}`;

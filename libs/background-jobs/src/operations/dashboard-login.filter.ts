@@ -17,7 +17,8 @@ export class DashboardLoginFilter extends BaseExceptionFilter {
     const adapter = this.httpAdapterHost?.httpAdapter;
     if (!adapter) return super.catch(exception, host);
     const assets = dashboardAssets();
-    const refused = readCookie(request.headers.cookie, DASHBOARD_COOKIE) !== undefined || request.headers.authorization !== undefined;
+    const refused =
+      readCookie(request.headers.cookie, DASHBOARD_COOKIE) !== undefined || request.headers.authorization !== undefined;
     const notice = refused ? `The token was refused (${status}): ${exception.message}` : '';
     const body = assets.login.replace('{{notice}}', escapeHtml(notice)).replace('{{status}}', String(status));
     adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');

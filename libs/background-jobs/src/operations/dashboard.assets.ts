@@ -19,7 +19,8 @@ export interface DashboardAssets {
   loginCsp: string;
 }
 
-const COMMON_CSP = "default-src 'none'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const COMMON_CSP =
+  "default-src 'none'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Content-Security-Policy of the page: scripts and styles from the dashboard's own asset routes only. */
 export const DASHBOARD_PAGE_CSP = `${COMMON_CSP}; script-src 'self'; style-src 'self'`;

@@ -16,27 +16,44 @@ const KNOWN = new Set(['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 
  */
 export function parseExecutionsQuery(raw: Record<string, unknown>, registry: JobRegistry): ExecutionQuery {
   for (const key of Object.keys(raw)) {
-    if (!KNOWN.has(key)) throw new BadRequestException(INVALID_QUERY(key, raw[key], `one of the parameters ${[...KNOWN].join(', ')}`));
+    if (!KNOWN.has(key))
+      throw new BadRequestException(INVALID_QUERY(key, raw[key], `one of the parameters ${[...KNOWN].join(', ')}`));
   }
   const query: ExecutionQuery = { offset: 0, limit: DEFAULT_PAGE_SIZE };
   const state = single(raw, 'state');
   if (state !== undefined) {
     const states = state.split(',').map((s) => s.trim());
     const bad = states.find((s) => !STATES.includes(s as JobState));
-    if (bad !== undefined) throw new BadRequestException(INVALID_QUERY('state', bad, `one or more (comma-separated) of ${STATES.join(', ')}`));
+    if (bad !== undefined)
+      throw new BadRequestException(
+        INVALID_QUERY('state', bad, `one or more (comma-separated) of ${STATES.join(', ')}`),
+      );
     query.states = states as JobState[];
   }
   const jobId = single(raw, 'jobId');
   if (jobId !== undefined) {
     if (!registry.get(jobId)) {
-      throw new BadRequestException(INVALID_QUERY('jobId', jobId, `a registered job id: ${registry.all().map((d) => d.id).join(', ') || '(none)'}`));
+      throw new BadRequestException(
+        INVALID_QUERY(
+          'jobId',
+          jobId,
+          `a registered job id: ${
+            registry
+              .all()
+              .map((d) => d.id)
+              .join(', ') || '(none)'
+          }`,
+        ),
+      );
     }
     query.jobId = jobId;
   }
   const tenantId = single(raw, 'tenantId');
   if (tenantId !== undefined) {
     if (tenantId.length === 0 || tenantId.length > 128) {
-      throw new BadRequestException(INVALID_QUERY('tenantId', tenantId, "a tenant id of 1 to 128 characters, or '-' for host-level runs"));
+      throw new BadRequestException(
+        INVALID_QUERY('tenantId', tenantId, "a tenant id of 1 to 128 characters, or '-' for host-level runs"),
+      );
     }
     query.tenantId = tenantId === '-' ? null : tenantId;
   }
@@ -64,12 +81,23 @@ function single(raw: Record<string, unknown>, field: string): string | undefined
   return value;
 }
 
-function integer(raw: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function integer(
+  raw: Record<string, unknown>,
+  field: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = single(raw, field);
   if (value === undefined) return undefined;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new BadRequestException(INVALID_QUERY(field, value, max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`));
+    throw new BadRequestException(
+      INVALID_QUERY(
+        field,
+        value,
+        max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`,
+      ),
+    );
   }
   return n;
 }

@@ -21,7 +21,13 @@ import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
 import { buildOverview, OperationsOverview } from './operations.overview';
-import { CANCEL_FINISHED, EXECUTION_NOT_FOUND, INVALID_QUERY, RECURRING_NOT_FOUND, SCHEDULE_NOT_FOUND } from './operations.messages';
+import {
+  CANCEL_FINISHED,
+  EXECUTION_NOT_FOUND,
+  INVALID_QUERY,
+  RECURRING_NOT_FOUND,
+  SCHEDULE_NOT_FOUND,
+} from './operations.messages';
 import { parseScheduleBody } from './schedule.body';
 
 /** What `GET executions/:id` answers: the snapshot plus the run's log lines. */
@@ -51,15 +57,25 @@ export class OperationsController {
   @Get('tenants/backlog')
   tenantBacklog(@Query() query: Record<string, unknown>): Promise<TenantBacklog[]> {
     for (const key of Object.keys(query)) {
-      if (key !== 'top' && key !== 'queue') throw new BadRequestException(INVALID_QUERY(key, query[key], 'one of the parameters top, queue'));
+      if (key !== 'top' && key !== 'queue')
+        throw new BadRequestException(INVALID_QUERY(key, query[key], 'one of the parameters top, queue'));
     }
-    const fair = [...new Set(this.registry.all().filter((d) => d.fairness).map((d) => d.queue))];
+    const fair = [
+      ...new Set(
+        this.registry
+          .all()
+          .filter((d) => d.fairness)
+          .map((d) => d.queue),
+      ),
+    ];
     const top = query.top === undefined ? BACKLOG_TOP.default : Number(query.top);
     if (!Number.isInteger(top) || top < 1 || top > BACKLOG_TOP.max) {
       throw new BadRequestException(INVALID_QUERY('top', query.top, `an integer from 1 to ${BACKLOG_TOP.max}`));
     }
     if (query.queue !== undefined && !fair.includes(query.queue as string)) {
-      throw new BadRequestException(INVALID_QUERY('queue', query.queue, `a queue of fair jobs: ${fair.join(', ') || '(none)'}`));
+      throw new BadRequestException(
+        INVALID_QUERY('queue', query.queue, `a queue of fair jobs: ${fair.join(', ') || '(none)'}`),
+      );
     }
     const queues = query.queue === undefined ? fair : [query.queue as string];
     return Promise.all(queues.map((queue) => this.executions.tenantBacklog(queue, top)));
@@ -173,14 +189,25 @@ export class OperationsController {
       await action();
     } catch (error) {
       if (!(error instanceof InvalidJobInputError)) throw error;
-      throw new NotFoundException(RECURRING_NOT_FOUND(id, (await this.jobs.listRecurring()).map((r) => r.scheduleId)));
+      throw new NotFoundException(
+        RECURRING_NOT_FOUND(
+          id,
+          (await this.jobs.listRecurring()).map((r) => r.scheduleId),
+        ),
+      );
     }
   }
 
   private async recurringInfo(id: string): Promise<RecurringJobInfo> {
     const all = await this.jobs.listRecurring();
     const info = all.find((r) => r.scheduleId === id);
-    if (!info) throw new NotFoundException(RECURRING_NOT_FOUND(id, all.map((r) => r.scheduleId)));
+    if (!info)
+      throw new NotFoundException(
+        RECURRING_NOT_FOUND(
+          id,
+          all.map((r) => r.scheduleId),
+        ),
+      );
     return info;
   }
 }
@@ -190,7 +217,12 @@ export function createOperationsController(operations: Pick<ResolvedOperations, 
   @Controller(operations.path)
   @UseGuards(operations.guard as Function)
   class BackgroundJobsOperationsController extends OperationsController {
-    constructor(jobs: BackgroundJobs, registry: JobRegistry, metrics: BackgroundJobsMetrics, executions: ExecutionReader) {
+    constructor(
+      jobs: BackgroundJobs,
+      registry: JobRegistry,
+      metrics: BackgroundJobsMetrics,
+      executions: ExecutionReader,
+    ) {
       super(jobs, registry, metrics, executions);
     }
   }

@@ -37,4 +37,5 @@ export const REPLICA_UNREACHABLE_WARNING = (addresses: string[]): string =>
   `Redis Cluster replica(s) ${addresses.join(', ')} did not answer: a failover of their shard would have no replica to promote. ` +
   'Fix: bring the replica(s) back (CLUSTER NODES shows their state).';
 
-export const MASTERS_UNREACHABLE = (addresses: string[]): string => `Redis Cluster master(s) ${addresses.join(', ')} did not answer.`;
+export const MASTERS_UNREACHABLE = (addresses: string[]): string =>
+  `Redis Cluster master(s) ${addresses.join(', ')} did not answer.`;

@@ -1,5 +1,10 @@
 import { DynamicModule, Provider } from '@nestjs/common';
-import { BackgroundJobsModuleOptions, INVALID_MODULE_OPTION, JobDefinitionError, OperationsOptions } from '../contracts';
+import {
+  BackgroundJobsModuleOptions,
+  INVALID_MODULE_OPTION,
+  JobDefinitionError,
+  OperationsOptions,
+} from '../contracts';
 import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
 import { createDashboardController } from './dashboard.controller';
 import { createOperationsController } from './operations.controller';
@@ -17,23 +22,40 @@ const OPERATIONS_KEYS = ['guard', 'path', 'ui'];
 /** Validates `operations`: an unknown key, a missing guard, a bad path or a non-boolean `ui` stops the boot. */
 export function resolveOperations(operations: OperationsOptions): ResolvedOperations {
   if (typeof operations !== 'object' || operations === null) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string, ui?: boolean }'));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string, ui?: boolean }'),
+    );
   }
   const unknown = Object.keys(operations).find((key) => !OPERATIONS_KEYS.includes(key));
   if (unknown !== undefined) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION(`operations.${unknown}`, (operations as unknown as Record<string, unknown>)[unknown], `one of the keys ${OPERATIONS_KEYS.join(', ')}`));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION(
+        `operations.${unknown}`,
+        (operations as unknown as Record<string, unknown>)[unknown],
+        `one of the keys ${OPERATIONS_KEYS.join(', ')}`,
+      ),
+    );
   }
   if (operations.ui !== undefined && typeof operations.ui !== 'boolean') {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.ui', operations.ui, 'true (serve the dashboard at <path>/ui) or false'));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('operations.ui', operations.ui, 'true (serve the dashboard at <path>/ui) or false'),
+    );
   }
   const guard = operations.guard as { canActivate?: unknown } | Function | undefined;
   if (!guard) throw new JobDefinitionError(OPERATIONS_WITHOUT_GUARD);
   if (typeof guard !== 'function' && typeof guard.canActivate !== 'function') {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.guard', guard, 'a guard class or an object with canActivate(context)'));
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('operations.guard', guard, 'a guard class or an object with canActivate(context)'),
+    );
   }
   const path = (operations.path ?? 'jobs').replace(/^\/+|\/+$/g, '');
-  if (typeof operations.path !== 'undefined' && (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))) {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"));
+  if (
+    typeof operations.path !== 'undefined' &&
+    (typeof operations.path !== 'string' || !/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(path))
+  ) {
+    throw new JobDefinitionError(
+      INVALID_MODULE_OPTION('operations.path', operations.path, "a URL path such as 'jobs' or 'admin/jobs'"),
+    );
   }
   return { guard: guard as OperationsOptions['guard'], path, ui: operations.ui === true };
 }
@@ -42,7 +64,11 @@ export function resolveOperations(operations: OperationsOptions): ResolvedOperat
  * Adds the operations controller to the module built by forRoot/forRootAsync when a guard is given. Nest takes a
  * controller's path and guards at decoration time, so the class is created here, once per module.
  */
-export function withOperations(definition: DynamicModule, operations: OperationsOptions | undefined, async: boolean): DynamicModule {
+export function withOperations(
+  definition: DynamicModule,
+  operations: OperationsOptions | undefined,
+  async: boolean,
+): DynamicModule {
   if (operations === undefined) {
     if (!async) return definition;
     // NOTE: forRootAsync resolves its options after the module is built: an `operations` returned by the factory
@@ -58,6 +84,9 @@ export function withOperations(definition: DynamicModule, operations: Operations
     return { ...definition, providers: [...(definition.providers ?? []), check] };
   }
   const resolved = resolveOperations(operations);
-  const controllers = [createOperationsController(resolved), ...(resolved.ui ? [createDashboardController(resolved)] : [])];
+  const controllers = [
+    createOperationsController(resolved),
+    ...(resolved.ui ? [createDashboardController(resolved)] : []),
+  ];
   return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers] };
 }

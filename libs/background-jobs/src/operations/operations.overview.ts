@@ -21,8 +21,13 @@ export interface OperationsOverview {
  * Counts the runs the transport lists (history retention and its scan limit bound them, as for `GET executions`)
  * by queue and state, and the last hour's failures by kind.
  */
-export async function buildOverview(jobs: BackgroundJobs, registry: JobRegistry, now = new Date()): Promise<OperationsOverview> {
-  const zero = <K extends string>(keys: K[]): Record<K, number> => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+export async function buildOverview(
+  jobs: BackgroundJobs,
+  registry: JobRegistry,
+  now = new Date(),
+): Promise<OperationsOverview> {
+  const zero = <K extends string>(keys: K[]): Record<K, number> =>
+    Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
   const queues = new Map(registry.queues().map((queue) => [queue, zero(STATES)]));
   const since = new Date(now.getTime() - FAILURE_WINDOW_MS);
   const byKind = zero(KINDS);

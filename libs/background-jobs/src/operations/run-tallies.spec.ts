@@ -5,7 +5,12 @@ import { RUN_DURATION_BUCKETS, RunTallies } from './run-tallies';
 function promClientRegistry(attempts: Attempt[]): Registry {
   const registry = new Registry();
   const registers = [registry];
-  const runs = new Counter({ name: 'background_jobs_runs_total', help: 'Job attempts by job, outcome and failure kind.', labelNames: ['job', 'outcome', 'failure_kind'], registers });
+  const runs = new Counter({
+    name: 'background_jobs_runs_total',
+    help: 'Job attempts by job, outcome and failure kind.',
+    labelNames: ['job', 'outcome', 'failure_kind'],
+    registers,
+  });
   const duration = new Histogram({
     name: 'background_jobs_run_duration_seconds',
     help: 'Duration of job attempts.',
@@ -13,7 +18,12 @@ function promClientRegistry(attempts: Attempt[]): Registry {
     buckets: [...RUN_DURATION_BUCKETS],
     registers,
   });
-  const lockSkips = new Counter({ name: 'background_jobs_lock_skips_total', help: 'Attempts skipped because another run held the job lock.', labelNames: ['job'], registers });
+  const lockSkips = new Counter({
+    name: 'background_jobs_lock_skips_total',
+    help: 'Attempts skipped because another run held the job lock.',
+    labelNames: ['job'],
+    registers,
+  });
   for (const [job, outcome, failureKind, seconds, lockSkip] of attempts) {
     runs.inc({ job, outcome, failure_kind: failureKind });
     duration.observe({ job, outcome }, seconds);
@@ -53,7 +63,9 @@ describe('RunTallies', () => {
     const expected = await promClientRegistry(attempts).metrics();
     const { registry } = talliedRegistry(attempts);
     expect(await registry.metrics()).toBe(expected);
-    expect(expected).toContain('background_jobs_run_duration_seconds_bucket{le="0.005",job="reports",outcome="completed"} 2');
+    expect(expected).toContain(
+      'background_jobs_run_duration_seconds_bucket{le="0.005",job="reports",outcome="completed"} 2',
+    );
     expect(expected).toContain('background_jobs_lock_skips_total{job="reports"} 2');
   });
 
@@ -74,6 +86,8 @@ describe('RunTallies', () => {
     expect(await registry.metrics()).toBe(await promClientRegistry(attempts).metrics());
     registry.resetMetrics();
     tallies.record('mailer', 'completed', 'none', 0.01, false);
-    expect(await registry.metrics()).toBe(await promClientRegistry([['mailer', 'completed', 'none', 0.01, false]]).metrics());
+    expect(await registry.metrics()).toBe(
+      await promClientRegistry([['mailer', 'completed', 'none', 0.01, false]]).metrics(),
+    );
   });
 });

@@ -54,7 +54,8 @@ export class RunTallies {
       registers,
       collect() {
         this.reset();
-        for (const { job, outcome, failureKind, count } of runLines) this.inc({ job, outcome, failure_kind: failureKind }, count);
+        for (const { job, outcome, failureKind, count } of runLines)
+          this.inc({ job, outcome, failure_kind: failureKind }, count);
       },
     });
     const duration = new TalliedHistogram(
@@ -93,7 +94,12 @@ export class RunTallies {
     runs.count += 1;
     let duration = tally.durations.get(outcome);
     if (!duration) {
-      duration = { labels: { job, outcome }, count: 0, sum: 0, buckets: new Array<number>(RUN_DURATION_BUCKETS.length + 1).fill(0) };
+      duration = {
+        labels: { job, outcome },
+        count: 0,
+        sum: 0,
+        buckets: new Array<number>(RUN_DURATION_BUCKETS.length + 1).fill(0),
+      };
       tally.durations.set(outcome, duration);
       this.durationLines.push(duration);
     }
@@ -156,9 +162,21 @@ class TalliedHistogram {
       let cumulative = 0;
       RUN_DURATION_BUCKETS.forEach((le, i) => {
         cumulative += buckets[i];
-        values.push({ labels: { le }, sharedLabels: labels, value: cumulative, metricName: bucketName, exemplar: null });
+        values.push({
+          labels: { le },
+          sharedLabels: labels,
+          value: cumulative,
+          metricName: bucketName,
+          exemplar: null,
+        });
       });
-      values.push({ labels: { le: '+Inf' }, sharedLabels: labels, value: count, metricName: bucketName, exemplar: null });
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: labels,
+        value: count,
+        metricName: bucketName,
+        exemplar: null,
+      });
       values.push({ labels: {}, sharedLabels: labels, value: sum, metricName: `${this.name}_sum` });
       values.push({ labels: {}, sharedLabels: labels, value: count, metricName: `${this.name}_count` });
     }
@@ -167,7 +185,10 @@ class TalliedHistogram {
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const data = this.getForPromString();
-    data.values = data.values.map(({ labels, sharedLabels, ...line }) => ({ ...line, labels: { ...labels, ...sharedLabels } }));
+    data.values = data.values.map(({ labels, sharedLabels, ...line }) => ({
+      ...line,
+      labels: { ...labels, ...sharedLabels },
+    }));
     return data;
   }
 

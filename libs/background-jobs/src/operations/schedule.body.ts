@@ -11,13 +11,21 @@ export function parseScheduleBody(id: string, body: unknown): { jobId: string; o
     throw new BadRequestException(INVALID_SCHEDULE_BODY('(body)', body, 'a JSON object { jobId, cron | everyMs, … }'));
   }
   const { jobId, startDate, endDate, ...rest } = body as Record<string, unknown>;
-  if (typeof jobId !== 'string' || jobId.length === 0) throw new BadRequestException(INVALID_SCHEDULE_BODY('jobId', jobId, 'the id of a @PipelineJob'));
-  if ('id' in rest) throw new BadRequestException(INVALID_SCHEDULE_BODY('id', rest.id, 'no id in the body: the schedule id is the path'));
+  if (typeof jobId !== 'string' || jobId.length === 0)
+    throw new BadRequestException(INVALID_SCHEDULE_BODY('jobId', jobId, 'the id of a @PipelineJob'));
+  if ('id' in rest)
+    throw new BadRequestException(
+      INVALID_SCHEDULE_BODY('id', rest.id, 'no id in the body: the schedule id is the path'),
+    );
   const options = { ...rest, id } as unknown as ScheduleOptions & Record<string, unknown>;
-  for (const [field, value] of [['startDate', startDate], ['endDate', endDate]] as const) {
+  for (const [field, value] of [
+    ['startDate', startDate],
+    ['endDate', endDate],
+  ] as const) {
     if (value === undefined) continue;
     const date = typeof value === 'string' ? new Date(value) : undefined;
-    if (!date || Number.isNaN(date.getTime())) throw new BadRequestException(INVALID_SCHEDULE_BODY(field, value, 'an ISO 8601 date string'));
+    if (!date || Number.isNaN(date.getTime()))
+      throw new BadRequestException(INVALID_SCHEDULE_BODY(field, value, 'an ISO 8601 date string'));
     options[field] = date;
   }
   return { jobId, options };

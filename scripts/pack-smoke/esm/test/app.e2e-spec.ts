@@ -10,7 +10,9 @@ describe.each(['bullmq', 'local'])('nestjs-background-jobs in a NestJS 12 ESM ap
   let app: INestApplication<App>;
 
   beforeEach(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forTransport(smokeTransport(type))] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forTransport(smokeTransport(type))],
+    }).compile();
     app = moduleRef.createNestApplication();
     await app.init();
   });
@@ -20,7 +22,11 @@ describe.each(['bullmq', 'local'])('nestjs-background-jobs in a NestJS 12 ESM ap
   });
 
   it('runs an enqueued job for the tenant the ClsModule middleware set from the request', async () => {
-    const response = await request(app.getHttpServer()).post('/greet').set('x-tenant-id', 'acme').send({ name: 'esm app' }).expect(201);
+    const response = await request(app.getHttpServer())
+      .post('/greet')
+      .set('x-tenant-id', 'acme')
+      .send({ name: 'esm app' })
+      .expect(201);
     expect(response.body).toMatchObject({
       state: 'completed',
       tenantId: 'acme',

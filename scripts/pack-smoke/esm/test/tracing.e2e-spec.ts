@@ -19,7 +19,10 @@ describe('nestjs-background-jobs in a NestJS 12 ESM app: OpenTelemetry', () => {
   beforeAll(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    moduleRef = await Test.createTestingModule({ imports: [AppModule.forTransport(smokeTransport('bullmq'))], providers: [TracedJob] }).compile();
+    moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forTransport(smokeTransport('bullmq'))],
+      providers: [TracedJob],
+    }).compile();
     await moduleRef.init();
   });
 
@@ -31,7 +34,11 @@ describe('nestjs-background-jobs in a NestJS 12 ESM app: OpenTelemetry', () => {
 
   it('a run enqueued inside a trace runs inside the same trace; one enqueued outside carries none', async () => {
     const jobs = moduleRef.get(BackgroundJobs);
-    const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+    const parent = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+    };
     const inside = await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => jobs.runNow(TracedJob));
     const outside = await jobs.runNow(TracedJob);
     expect([inside.result, outside.result]).toEqual([parent.traceId, null]);

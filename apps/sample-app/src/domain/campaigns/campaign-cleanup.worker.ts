@@ -24,7 +24,9 @@ export class CampaignCleanupWorker {
        WHERE status = 'completed' AND deleted_at IS NULL AND completed_at < now() - make_interval(days => $1)`,
       [this.options.campaignRetentionDays],
     );
-    this.logger.log(`Soft-deleted ${rowCount} completed campaign(s) older than ${this.options.campaignRetentionDays} days.`);
+    this.logger.log(
+      `Soft-deleted ${rowCount} completed campaign(s) older than ${this.options.campaignRetentionDays} days.`,
+    );
     return { softDeleted: rowCount };
   }
 }

@@ -44,10 +44,14 @@ export class CampaignSchedulerWorker {
       } catch (error) {
         // NOTE: per-campaign errors stay here by design: one broken campaign must not stop the others.
         result.failed += 1;
-        this.logger.error(`Campaign ${campaign.id} "${campaign.name}" (tenant ${campaign.tenant_id}) was not scheduled: ${(error as Error).message}`);
+        this.logger.error(
+          `Campaign ${campaign.id} "${campaign.name}" (tenant ${campaign.tenant_id}) was not scheduled: ${(error as Error).message}`,
+        );
       }
     }
-    this.logger.log(`Campaigns: ${result.scheduled} scheduled, ${result.failed} failed, ${result.scheduledElsewhere} scheduled by another run.`);
+    this.logger.log(
+      `Campaigns: ${result.scheduled} scheduled, ${result.failed} failed, ${result.scheduledElsewhere} scheduled by another run.`,
+    );
     return result;
   }
 

@@ -77,7 +77,16 @@ export class CampaignWorkflowExecutorWorker {
        ORDER BY scheduled_for, id LIMIT $1`,
       [this.options.batchSize, this.options.claimLeaseMs],
     );
-    const result: WorkflowExecutorResult = { executions: 0, claimedElsewhere: 0, delivered: 0, failed: 0, duplicates: 0, recovered: 0, alreadySent: 0, claimsLost: 0 };
+    const result: WorkflowExecutorResult = {
+      executions: 0,
+      claimedElsewhere: 0,
+      delivered: 0,
+      failed: 0,
+      duplicates: 0,
+      recovered: 0,
+      alreadySent: 0,
+      claimsLost: 0,
+    };
     for (const { id, stranded } of pending) {
       signal?.throwIfAborted();
       const claimed = await this.claim(id, token);
@@ -101,7 +110,10 @@ export class CampaignWorkflowExecutorWorker {
         }
         // NOTE: hand the execution back; a later run re-sends only what the delivery guard has not seen.
         await this.db
-          .query(`UPDATE campaign_executions SET status = 'pending', worker_token = NULL, claimed_at = NULL WHERE id = $1 AND worker_token = $2`, [id, token])
+          .query(
+            `UPDATE campaign_executions SET status = 'pending', worker_token = NULL, claimed_at = NULL WHERE id = $1 AND worker_token = $2`,
+            [id, token],
+          )
           .catch(() => undefined);
         throw error;
       }
@@ -129,7 +141,10 @@ export class CampaignWorkflowExecutorWorker {
   /** Renews the claim (claimed_at = now) when a third of the lease has passed since `since`; throws ClaimLost if it was taken over. */
   private async renew(execution: ClaimedExecution, token: string, since: number): Promise<number> {
     if (Date.now() - since < this.options.claimLeaseMs / 3) return since;
-    const renewed = await this.db.query('UPDATE campaign_executions SET claimed_at = now() WHERE id = $1 AND worker_token = $2', [execution.id, token]);
+    const renewed = await this.db.query(
+      'UPDATE campaign_executions SET claimed_at = now() WHERE id = $1 AND worker_token = $2',
+      [execution.id, token],
+    );
     if (renewed.rowCount === 0) throw new ClaimLost();
     return Date.now();
   }
@@ -139,9 +154,17 @@ export class CampaignWorkflowExecutorWorker {
     token: string,
     signal?: AbortSignal,
   ): Promise<{ sent: number; failed: number; duplicates: number; alreadySent: number }> {
-    const steps = (await this.db.query<Step>('SELECT step_order, channel, template FROM campaign_steps WHERE campaign_id = $1 ORDER BY step_order', [execution.campaign_id])).rows;
+    const steps = (
+      await this.db.query<Step>(
+        'SELECT step_order, channel, template FROM campaign_steps WHERE campaign_id = $1 ORDER BY step_order',
+        [execution.campaign_id],
+      )
+    ).rows;
     const recipients = (
-      await this.db.query<Recipient>('SELECT recipient_id, email, phone FROM campaign_recipients WHERE campaign_id = $1 ORDER BY recipient_id', [execution.campaign_id])
+      await this.db.query<Recipient>(
+        'SELECT recipient_id, email, phone FROM campaign_recipients WHERE campaign_id = $1 ORDER BY recipient_id',
+        [execution.campaign_id],
+      )
     ).rows;
     const counts = { sent: 0, failed: 0, duplicates: 0, alreadySent: 0 };
     let renewedAt = Date.now();
@@ -173,7 +196,11 @@ export class CampaignWorkflowExecutorWorker {
   }
 
   /** Completes the execution and, when it was the campaign's last one, the campaign: one transaction. */
-  private async complete(execution: ClaimedExecution, token: string, counts: { sent: number; failed: number; alreadySent: number }): Promise<void> {
+  private async complete(
+    execution: ClaimedExecution,
+    token: string,
+    counts: { sent: number; failed: number; alreadySent: number },
+  ): Promise<void> {
     await this.db.transaction(async (tx) => {
       const completed = await tx.query(
         `UPDATE campaign_executions SET status = 'completed', completed_at = now(), deliveries_sent = $3, deliveries_failed = $4

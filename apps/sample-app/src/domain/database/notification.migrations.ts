@@ -145,12 +145,15 @@ export const NOTIFICATION_MIGRATIONS: ReadonlyArray<{ id: number; name: string; 
  */
 export async function migrate(db: SqlDatabase, schema?: string): Promise<number[]> {
   return db.transaction(async (tx) => {
-    if (db.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`notification-domain:${schema ?? 'public'}`]);
+    if (db.kind === 'postgres')
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`notification-domain:${schema ?? 'public'}`]);
     if (schema) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await tx.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const applied = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((row) => row.id));
+    const applied = new Set(
+      (await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((row) => row.id),
+    );
     const done: number[] = [];
     for (const migration of NOTIFICATION_MIGRATIONS) {
       if (applied.has(migration.id)) continue;

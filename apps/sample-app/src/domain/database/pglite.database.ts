@@ -14,7 +14,9 @@ export class PgliteDatabase implements SqlDatabase {
     const db = new PGlite(options.dataDir);
     await db.waitReady;
     if (options.schema) {
-      await db.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}; SET search_path TO ${quoteIdent(options.schema)}`);
+      await db.exec(
+        `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}; SET search_path TO ${quoteIdent(options.schema)}`,
+      );
     }
     return new PgliteDatabase(db);
   }

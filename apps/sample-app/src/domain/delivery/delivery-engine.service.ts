@@ -1,7 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { NotificationDatabase } from '../database/notification.database';
 import { DeliveryFailedError } from './delivery-failed.error';
-import { Channel, EmailSender, NotificationSender, OutgoingMessage, SmsSender, WhatsAppSender } from './notification.senders';
+import {
+  Channel,
+  EmailSender,
+  NotificationSender,
+  OutgoingMessage,
+  SmsSender,
+  WhatsAppSender,
+} from './notification.senders';
 
 /** A delivery request: the unique key of a delivery is (correlationId, attempt, channel). */
 export interface DeliveryRequest extends OutgoingMessage {
@@ -52,16 +59,20 @@ export class DeliveryEngine {
       ({ providerMessageId } = await this.sender(request.channel).send(request));
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      await this.db.query(`UPDATE notification_deliveries SET status = 'failed', error = $2 WHERE id = $1 AND fencing_token = $3`, [id, message, fence]);
+      await this.db.query(
+        `UPDATE notification_deliveries SET status = 'failed', error = $2 WHERE id = $1 AND fencing_token = $3`,
+        [id, message, fence],
+      );
       throw new DeliveryFailedError(`${request.channel} to ${request.recipient} failed: ${message}`, error);
     }
-    const marked = await this.db.query(`UPDATE notification_deliveries SET status = 'sent', provider_message_id = $2 WHERE id = $1 AND fencing_token = $3`, [
-      id,
-      providerMessageId,
-      fence,
-    ]);
+    const marked = await this.db.query(
+      `UPDATE notification_deliveries SET status = 'sent', provider_message_id = $2 WHERE id = $1 AND fencing_token = $3`,
+      [id, providerMessageId, fence],
+    );
     if (marked.rowCount === 0) {
-      this.logger.warn(`Delivery ${request.correlationId} attempt ${request.attempt} on ${request.channel} was taken over by a newer claim while sending.`);
+      this.logger.warn(
+        `Delivery ${request.correlationId} attempt ${request.attempt} on ${request.channel} was taken over by a newer claim while sending.`,
+      );
       return 'superseded';
     }
     return 'sent';
@@ -76,9 +87,15 @@ export class DeliveryEngine {
     const row = rows[0];
     if (row && row.fencing_token < request.fencingToken) {
       if (row.status === 'sent') return 'already-sent';
-      if (row.status === 'failed') throw new DeliveryFailedError(`${request.channel} to ${request.recipient} failed: ${row.error}`, new Error(row.error ?? 'failed'));
+      if (row.status === 'failed')
+        throw new DeliveryFailedError(
+          `${request.channel} to ${request.recipient} failed: ${row.error}`,
+          new Error(row.error ?? 'failed'),
+        );
     }
-    this.logger.warn(`Duplicate delivery refused: ${request.correlationId} attempt ${request.attempt} on ${request.channel}.`);
+    this.logger.warn(
+      `Duplicate delivery refused: ${request.correlationId} attempt ${request.attempt} on ${request.channel}.`,
+    );
     return 'duplicate';
   }
 

@@ -48,7 +48,8 @@ abstract class RecordingSender implements NotificationSender {
   constructor(private readonly db: NotificationDatabase) {}
 
   async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
-    if (message.recipient.includes('bounce')) throw new SendRejectedError(`${this.channel} provider rejected ${message.recipient}`);
+    if (message.recipient.includes('bounce'))
+      throw new SendRejectedError(`${this.channel} provider rejected ${message.recipient}`);
     const { rows } = await this.db.query<{ id: number }>(
       'INSERT INTO sent_messages (channel, recipient, correlation_id, attempt, body) VALUES ($1, $2, $3, $4, $5) RETURNING id',
       [this.channel, message.recipient, message.correlationId, message.attempt, message.body],

@@ -24,7 +24,14 @@ export class TenantDigestWorker {
 
   async digestDay(tenantId: string, day: Date, signal?: AbortSignal): Promise<TenantDigest> {
     signal?.throwIfAborted();
-    const { rows } = await this.db.query<{ tenant_id: string; day: string; sent: number; failed: number; dead_letters: number; pending_retries: number }>(
+    const { rows } = await this.db.query<{
+      tenant_id: string;
+      day: string;
+      sent: number;
+      failed: number;
+      dead_letters: number;
+      pending_retries: number;
+    }>(
       `WITH d AS (SELECT $2::date AS day, $2::date::timestamp AT TIME ZONE 'UTC' AS since, ($2::date + 1)::timestamp AT TIME ZONE 'UTC' AS until)
        INSERT INTO tenant_daily_digests (tenant_id, day, sent, failed, dead_letters, pending_retries)
        SELECT $1, d.day,
@@ -39,8 +46,17 @@ export class TenantDigestWorker {
       [tenantId, day.toISOString().slice(0, 10)],
     );
     const row = rows[0];
-    const digest: TenantDigest = { tenantId: row.tenant_id, day: row.day, sent: row.sent, failed: row.failed, deadLetters: row.dead_letters, pendingRetries: row.pending_retries };
-    this.logger.log(`Digest of tenant ${tenantId} for ${digest.day}: ${digest.sent} sent, ${digest.failed} failed, ${digest.deadLetters} dead letters.`);
+    const digest: TenantDigest = {
+      tenantId: row.tenant_id,
+      day: row.day,
+      sent: row.sent,
+      failed: row.failed,
+      deadLetters: row.dead_letters,
+      pendingRetries: row.pending_retries,
+    };
+    this.logger.log(
+      `Digest of tenant ${tenantId} for ${digest.day}: ${digest.sent} sent, ${digest.failed} failed, ${digest.deadLetters} dead letters.`,
+    );
     return digest;
   }
 }

@@ -20,9 +20,10 @@ export class NotificationDeadLetterCleanupWorker {
   /** Deletes dead letters older than the retention. */
   async cleanupDeadLetters(signal?: AbortSignal): Promise<CleanupResult> {
     signal?.throwIfAborted();
-    const { rowCount } = await this.db.query(`DELETE FROM notification_dead_letters WHERE failed_at < now() - make_interval(days => $1)`, [
-      this.options.deadLetterRetentionDays,
-    ]);
+    const { rowCount } = await this.db.query(
+      `DELETE FROM notification_dead_letters WHERE failed_at < now() - make_interval(days => $1)`,
+      [this.options.deadLetterRetentionDays],
+    );
     this.logger.log(`Deleted ${rowCount} dead letter(s) older than ${this.options.deadLetterRetentionDays} days.`);
     return { deleted: rowCount };
   }
@@ -34,7 +35,9 @@ export class NotificationDeadLetterCleanupWorker {
       `DELETE FROM notification_retries WHERE status IN ('dispatched', 'expired') AND updated_at < now() - make_interval(days => $1)`,
       [this.options.retryRetentionDays],
     );
-    this.logger.log(`Deleted ${rowCount} finished retry entr${rowCount === 1 ? 'y' : 'ies'} older than ${this.options.retryRetentionDays} days.`);
+    this.logger.log(
+      `Deleted ${rowCount} finished retry entr${rowCount === 1 ? 'y' : 'ies'} older than ${this.options.retryRetentionDays} days.`,
+    );
     return { deleted: rowCount };
   }
 }

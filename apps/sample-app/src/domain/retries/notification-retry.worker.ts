@@ -44,7 +44,8 @@ interface ClaimedEntry {
 }
 
 /** A claim is stale, and may be taken over, once it is older than the lease ($n: milliseconds). */
-const STALE_CLAIM = (param: string) => `(worker_token IS NULL OR claimed_at < now() - ${param}::int * interval '1 millisecond')`;
+const STALE_CLAIM = (param: string) =>
+  `(worker_token IS NULL OR claimed_at < now() - ${param}::int * interval '1 millisecond')`;
 
 /** The notification retry worker: one interface, two jobs (expiry hourly, processing every two minutes). */
 @Injectable()
@@ -72,7 +73,8 @@ export class NotificationRetryWorker {
        FROM expired`,
       [this.options.claimLeaseMs],
     );
-    if (rowCount > 0) this.logger.log(`Expired ${rowCount} retry entr${rowCount === 1 ? 'y' : 'ies'} into dead letters.`);
+    if (rowCount > 0)
+      this.logger.log(`Expired ${rowCount} retry entr${rowCount === 1 ? 'y' : 'ies'} into dead letters.`);
     return { expired: rowCount };
   }
 
@@ -121,10 +123,10 @@ export class NotificationRetryWorker {
           fencingToken: entry.fencing_token,
         });
         if (outcome === 'duplicate') result.duplicates += 1;
-        const marked = await this.db.query(`UPDATE notification_retries SET status = 'dispatched', updated_at = now() WHERE id = $1 AND worker_token = $2`, [
-          id,
-          token,
-        ]);
+        const marked = await this.db.query(
+          `UPDATE notification_retries SET status = 'dispatched', updated_at = now() WHERE id = $1 AND worker_token = $2`,
+          [id, token],
+        );
         if (outcome === 'superseded' || marked.rowCount === 0) result.claimsLost += 1;
         else result.dispatched += 1;
       } catch (error) {
@@ -157,11 +159,18 @@ export class NotificationRetryWorker {
   }
 
   private async release(id: number, token: string): Promise<void> {
-    await this.db.query('UPDATE notification_retries SET worker_token = NULL, claimed_at = NULL WHERE id = $1 AND worker_token = $2', [id, token]);
+    await this.db.query(
+      'UPDATE notification_retries SET worker_token = NULL, claimed_at = NULL WHERE id = $1 AND worker_token = $2',
+      [id, token],
+    );
   }
 
   /** Dead-letters an entry out of attempts (both writes in one transaction), or reschedules it; nothing if the claim was lost. */
-  private async rescheduleOrDeadLetter(entry: ClaimedEntry, token: string, reason: string): Promise<'rescheduled' | 'dead-lettered' | 'claim-lost'> {
+  private async rescheduleOrDeadLetter(
+    entry: ClaimedEntry,
+    token: string,
+    reason: string,
+  ): Promise<'rescheduled' | 'dead-lettered' | 'claim-lost'> {
     if (entry.attempt >= entry.max_attempts) {
       return this.db.transaction(async (tx) => {
         const expired = await tx.query(

@@ -16,7 +16,10 @@ export class NotificationTenants {
   /** Adds the tenants that do not exist yet (name = id), active unless said otherwise. */
   static async ensure(tx: SqlExecutor, ids: string[], active = true): Promise<void> {
     for (const id of ids) {
-      await tx.query('INSERT INTO tenants (id, name, active) VALUES ($1, $1, $2) ON CONFLICT (id) DO NOTHING', [id, active]);
+      await tx.query('INSERT INTO tenants (id, name, active) VALUES ($1, $1, $2) ON CONFLICT (id) DO NOTHING', [
+        id,
+        active,
+      ]);
     }
   }
 }

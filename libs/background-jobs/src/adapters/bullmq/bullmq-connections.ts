@@ -33,7 +33,13 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
   // leaves no connection behind to keep its process alive.
   // EVALSHA is left out of it: the lock sends the acquires and releases of one tick as one EVALSHA of its own (fix 13).
-  lock: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['evalsha'] },
+  lock: {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: ['evalsha'],
+  },
   // NOTE: a short disconnectTimeout: after a refused connection ioredis otherwise keeps a 2 s timer alive, and a
   // host whose boot failed would linger that long before exiting.
   probe: {
@@ -89,7 +95,8 @@ export class BullmqConnections {
     if (role === 'queue') return this.commands();
     const target = this.factory.target;
     // NOTE: ioredis' and BullMQ's option types differ in details only (BullMQ passes these on to ioredis).
-    if (target.kind === 'server') return (target.url ? { url: target.url, ...target.options } : target.options) as ConnectionOptions;
+    if (target.kind === 'server')
+      return (target.url ? { url: target.url, ...target.options } : target.options) as ConnectionOptions;
     if (target.kind === 'sentinel') return target.options as ConnectionOptions;
     // NOTE: a Worker refuses an instance whose maxRetriesPerRequest is not null (it blocks on it).
     if (!this.workerTemplate) {

@@ -19,8 +19,7 @@ export interface JobEnvelope {
 
 /** What the framework stores as a BullMQ job's return value. */
 export type ResultEnvelope =
-  | { bgj: 1; outcome: 'completed'; value?: unknown }
-  | { bgj: 1; outcome: 'skipped'; reason: string };
+  { bgj: 1; outcome: 'completed'; value?: unknown } | { bgj: 1; outcome: 'skipped'; reason: string };
 
 export const isEnvelope = (data: unknown): data is JobEnvelope =>
   typeof data === 'object' && data !== null && (data as { bgj?: unknown }).bgj === 1;

@@ -72,7 +72,8 @@ export function scheduledAtOf(job: Job): Date | undefined {
 export function reviveExecution(json: string): JobExecution {
   const raw = JSON.parse(json) as JobExecution & Record<string, unknown>;
   for (const field of ['createdAt', 'startedAt', 'finishedAt', 'scheduledAt'] as const) {
-    if (typeof raw[field] === 'string') (raw as Record<string, unknown>)[field] = new Date(raw[field] as unknown as string);
+    if (typeof raw[field] === 'string')
+      (raw as Record<string, unknown>)[field] = new Date(raw[field] as unknown as string);
   }
   return raw;
 }

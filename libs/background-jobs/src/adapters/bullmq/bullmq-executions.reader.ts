@@ -1,5 +1,13 @@
 import { JobExecution, WAIT_TIMEOUT } from '../../contracts';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, QueueDepth, RetryResult, TenantBacklog } from '../../core';
+import {
+  ExecutionLogs,
+  ExecutionPage,
+  ExecutionQuery,
+  ExecutionReader,
+  QueueDepth,
+  RetryResult,
+  TenantBacklog,
+} from '../../core';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqConnections } from './bullmq-connections';
 import { ALL_STATES, BULL_TYPES_OF, FINAL_STATES, reviveExecution, toExecution } from './bullmq-execution.mapper';
@@ -65,7 +73,12 @@ export class BullmqExecutionsReader extends ExecutionReader {
       }
     }
     matches.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.executionId.localeCompare(a.executionId));
-    return { items: matches.slice(query.offset, query.offset + query.limit), total: matches.length, offset: query.offset, limit: query.limit };
+    return {
+      items: matches.slice(query.offset, query.offset + query.limit),
+      total: matches.length,
+      offset: query.offset,
+      limit: query.limit,
+    };
   }
 
   async getExecutionLogs(executionId: string, limit: number): Promise<ExecutionLogs | null> {

@@ -85,7 +85,14 @@ type FairCommands = RedisClient & {
 export class BullmqFairness {
   private defined = new WeakSet<RedisClient>();
   /** Single-run `round` calls waiting for the queue's call in flight. */
-  private readonly batches = new Map<string, { queue: Queue; tenants: Array<string | null>; waiters: Array<{ resolve(round: number): void; reject(error: unknown): void }> }>();
+  private readonly batches = new Map<
+    string,
+    {
+      queue: Queue;
+      tenants: Array<string | null>;
+      waiters: Array<{ resolve(round: number): void; reject(error: unknown): void }>;
+    }
+  >();
   private readonly inFlight = new Set<string>();
 
   constructor(
@@ -95,7 +102,12 @@ export class BullmqFairness {
 
   /** The BullMQ priority of each run, in order, for runs of these tenants about to be added to `queue`. */
   rounds(queue: Queue, tenants: Array<string | null>): Promise<number[]> {
-    return this.client().bgjFairRounds(this.keys.fairRounds(queue.name), queue.keys.prioritized, PRIORITY_LIMIT, ...tenants.map(tenantKey));
+    return this.client().bgjFairRounds(
+      this.keys.fairRounds(queue.name),
+      queue.keys.prioritized,
+      PRIORITY_LIMIT,
+      ...tenants.map(tenantKey),
+    );
   }
 
   /**
@@ -151,12 +163,16 @@ export class BullmqFairness {
    */
   async backlog(queue: Queue, top: number): Promise<TenantBacklog> {
     const redis = this.client();
-    const [head, rounds] = await Promise.all([redis.zrange(queue.keys.prioritized, 0, 0, 'WITHSCORES'), redis.hgetall(this.keys.fairRounds(queue.name))]);
+    const [head, rounds] = await Promise.all([
+      redis.zrange(queue.keys.prioritized, 0, 0, 'WITHSCORES'),
+      redis.hgetall(this.keys.fairRounds(queue.name)),
+    ]);
     const counts = new Map<string | null, number>();
     if (head.length > 0) {
       const current = Math.floor(Number(head[1]) / 2 ** 32);
       for (const [tenant, last] of Object.entries(rounds)) {
-        if (tenant !== TOP_FIELD && tenant !== PLAIN_LANE && Number(last) >= current) counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
+        if (tenant !== TOP_FIELD && tenant !== PLAIN_LANE && Number(last) >= current)
+          counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
       }
     }
     return topTenants(queue.name, counts, top);

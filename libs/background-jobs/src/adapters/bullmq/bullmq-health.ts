@@ -28,10 +28,18 @@ export async function bullmqHealth(
     };
     // NOTE: the socket's peer is the master the sentinels named (ioredis reconnects there after a failover).
     const stream = (redis as IORedis).stream;
-    if ((redis as IORedis).options.sentinels && stream?.remoteAddress) health.master = `${stream.remoteAddress}:${stream.remotePort}`;
+    if ((redis as IORedis).options.sentinels && stream?.remoteAddress)
+      health.master = `${stream.remoteAddress}:${stream.remotePort}`;
     return health;
   } catch (error) {
-    return { store: 'redis', reachable: false, error: (error as Error).message, workersExpected, workersRunning, queues: [] };
+    return {
+      store: 'redis',
+      reachable: false,
+      error: (error as Error).message,
+      workersExpected,
+      workersRunning,
+      queues: [],
+    };
   }
 }
 
@@ -53,7 +61,11 @@ async function clusterHealth(
       const flagSet = new Set(flags.split(','));
       const failed = ['fail', 'fail?', 'noaddr', 'handshake'].find((flag) => flagSet.has(flag));
       const linked = flagSet.has('myself') || linkState === 'connected';
-      const node: RedisNodeHealth = { address: address.split('@')[0], role: flagSet.has('master') ? 'master' : 'replica', reachable: !failed && linked };
+      const node: RedisNodeHealth = {
+        address: address.split('@')[0],
+        role: flagSet.has('master') ? 'master' : 'replica',
+        reachable: !failed && linked,
+      };
       if (!node.reachable) node.error = failed ? `flagged ${failed} by the cluster` : 'cluster bus link disconnected';
       return node;
     })
@@ -81,7 +93,8 @@ async function clusterHealth(
     queues: unreachableMasters.length === 0 ? await executions.queueDepths() : [],
     nodes,
   };
-  if (unreachableMasters.length > 0) health.error = unreachableMasters.map((node) => `${node.address}: ${node.error}`).join('; ');
+  if (unreachableMasters.length > 0)
+    health.error = unreachableMasters.map((node) => `${node.address}: ${node.error}`).join('; ');
   return health;
 }
 

@@ -29,7 +29,12 @@ export class BullmqQueues {
   /** The registry whose queues `known()` lists; set at boot. */
   use(registry: JobRegistry): void {
     this.registry = registry;
-    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
+    this.fairQueues = new Set(
+      registry
+        .all()
+        .filter((definition) => definition.fairness)
+        .map((definition) => definition.queue),
+    );
   }
 
   get(name: string): Queue {
@@ -63,7 +68,12 @@ export class BullmqQueues {
     return this.add(definition, run, envelope, trace);
   }
 
-  private add(definition: JobDefinition, run: OutgoingRun, envelope: JobEnvelope, trace: Record<string, string> | undefined): Promise<string> {
+  private add(
+    definition: JobDefinition,
+    run: OutgoingRun,
+    envelope: JobEnvelope,
+    trace: Record<string, string> | undefined,
+  ): Promise<string> {
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
     // enqueue, all of what this library added to Queue.add (bench/README.md).
@@ -97,7 +107,11 @@ export class BullmqQueues {
       runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
-        return { name: definition.id, data, opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id } };
+        return {
+          name: definition.id,
+          data,
+          opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id },
+        };
       }),
     );
     return jobs.map((job) => job.id as string);

@@ -50,9 +50,11 @@ export class BullmqRuntimeSchedules {
 
   /** Deletes a schedule and its pause flag; false when there was none. */
   async delete(id: string): Promise<boolean> {
-    const [[, removed]] = ((await this.redis.multi().hdel(this.keys.schedules, id).hdel(this.keys.paused, id).exec()) ?? [[null, 0]]) as [
-      [Error | null, number],
-    ];
+    const [[, removed]] = ((await this.redis
+      .multi()
+      .hdel(this.keys.schedules, id)
+      .hdel(this.keys.paused, id)
+      .exec()) ?? [[null, 0]]) as [[Error | null, number]];
     this.known.delete(id);
     return removed === 1;
   }
@@ -68,6 +70,10 @@ function parse(json: string): StoredSchedule {
   const { startDate, endDate } = stored.spec;
   return {
     queue: stored.queue,
-    spec: { ...stored.spec, startDate: startDate ? new Date(startDate) : undefined, endDate: endDate ? new Date(endDate) : undefined },
+    spec: {
+      ...stored.spec,
+      startDate: startDate ? new Date(startDate) : undefined,
+      endDate: endDate ? new Date(endDate) : undefined,
+    },
   };
 }

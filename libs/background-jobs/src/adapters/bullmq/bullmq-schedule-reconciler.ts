@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { RecurringJobInfo } from '../../contracts';
-import { decoratorSchedule, DEFAULTS, JobDefinition, JobRegistry, recurringInfo, ScheduleSpec, ScheduleStore } from '../../core';
+import {
+  decoratorSchedule,
+  DEFAULTS,
+  JobDefinition,
+  JobRegistry,
+  recurringInfo,
+  ScheduleSpec,
+  ScheduleStore,
+} from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope } from './bullmq-envelope';
 import { BullmqRuntimeSchedules } from './bullmq-runtime-schedules';
@@ -18,7 +26,6 @@ export interface BullmqScheduleConfig {
   /** Whether this instance runs workers: only then does it mark worker presence (misfire tells downtime from busy). */
   worker?: boolean;
 }
-
 
 /**
  * Recurring jobs on BullMQ's job schedulers: one per recurring id, reconciled at boot; pause flags and last runs
@@ -70,11 +77,19 @@ export class BullmqScheduleReconciler extends ScheduleStore {
       const definition = registry.get(spec.jobId);
       return definition ? [{ definition, spec }] : [];
     });
-    const all = [...registry.recurring().map((definition) => ({ definition, spec: decoratorSchedule(definition) })), ...runtime];
+    const all = [
+      ...registry.recurring().map((definition) => ({ definition, spec: decoratorSchedule(definition) })),
+      ...runtime,
+    ];
     return Promise.all(
       all.map(async ({ definition, spec }) => {
         const scheduler = await this.queues.get(definition.queue).getJobScheduler(spec.id);
-        return recurringInfo(definition, spec, paused.has(spec.id), scheduler?.next ? new Date(scheduler.next) : undefined);
+        return recurringInfo(
+          definition,
+          spec,
+          paused.has(spec.id),
+          scheduler?.next ? new Date(scheduler.next) : undefined,
+        );
       }),
     );
   }
@@ -84,10 +99,13 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     await this.runtimeSchedules.put({ spec, queue: definition.queue });
     await this.rememberQueue(definition.queue);
     // NOTE: the schedule moved with its job (or to another job on another queue): its old scheduler goes.
-    if (previous && previous.queue !== definition.queue) await this.queues.get(previous.queue).removeJobScheduler(spec.id);
+    if (previous && previous.queue !== definition.queue)
+      await this.queues.get(previous.queue).removeJobScheduler(spec.id);
     const paused = await this.isPaused(spec.id);
     if (!paused) await this.upsertScheduler(definition, spec);
-    this.logger.log(`Upserted schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${definition.queue}".`);
+    this.logger.log(
+      `Upserted schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${definition.queue}".`,
+    );
     const scheduler = paused ? undefined : await this.queues.get(definition.queue).getJobScheduler(spec.id);
     return recurringInfo(definition, spec, paused, scheduler?.next ? new Date(scheduler.next) : undefined);
   }
@@ -132,7 +150,9 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   }
 
   async recordLastRun(jobId: string, executionId: string): Promise<void> {
-    await this.redis.hset(this.keys.lastRun, jobId, executionId).catch((e: Error) => this.logger.warn(`Could not record the last run of "${jobId}": ${e.message}`));
+    await this.redis
+      .hset(this.keys.lastRun, jobId, executionId)
+      .catch((e: Error) => this.logger.warn(`Could not record the last run of "${jobId}": ${e.message}`));
   }
 
   /**
@@ -166,7 +186,12 @@ export class BullmqScheduleReconciler extends ScheduleStore {
       // NOTE: one atomic read of the sentinel, the pause flags and the runtime schedules: while Redis holds its data,
       // every instance refreshes what it knows of pauses and schedules made elsewhere, so whichever instance heals
       // first writes them all back.
-      const replies = await this.redis.multi().exists(this.keys.alive).hgetall(this.keys.paused).hgetall(this.keys.schedules).exec();
+      const replies = await this.redis
+        .multi()
+        .exists(this.keys.alive)
+        .hgetall(this.keys.paused)
+        .hgetall(this.keys.schedules)
+        .exec();
       const [alive, flags, runtime] = (replies ?? []).map(([error, value]) => {
         if (error) throw error;
         return value;
@@ -199,12 +224,17 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     // NOTE: every queue this app (any version of it) has used under the prefix, so a scheduler left on a queue a job
     // moved away from, or on a queue whose last job was deleted, is found and removed.
     for (const name of registry.queues()) await this.rememberQueue(name);
-    const queueNames = new Set([...registry.queues(), ...(await this.redis.smembers(this.keys.queues)), ...runtime.map((stored) => stored.queue)]);
+    const queueNames = new Set([
+      ...registry.queues(),
+      ...(await this.redis.smembers(this.keys.queues)),
+      ...runtime.map((stored) => stored.queue),
+    ]);
     const paused = await this.pausedIds();
     for (const name of queueNames) {
       const queue = this.queues.get(name);
       const desired = new Map<string, { definition: JobDefinition; spec: ScheduleSpec }>();
-      for (const definition of registry.recurring()) if (definition.queue === name) desired.set(definition.id, { definition, spec: decoratorSchedule(definition) });
+      for (const definition of registry.recurring())
+        if (definition.queue === name) desired.set(definition.id, { definition, spec: decoratorSchedule(definition) });
       for (const { spec } of runtime) {
         const definition = registry.get(spec.jobId);
         if (definition?.enabled && definition.queue === name) desired.set(spec.id, { definition, spec });
@@ -219,9 +249,16 @@ export class BullmqScheduleReconciler extends ScheduleStore {
           this.logger.log(`Schedule "${spec.id}" is paused: no ticks until it is resumed.`);
           continue;
         }
-        if (scheduler && isEnvelope(scheduler.template?.data) && scheduler.template.data.fp === fingerprint(definition, spec)) continue;
+        if (
+          scheduler &&
+          isEnvelope(scheduler.template?.data) &&
+          scheduler.template.data.fp === fingerprint(definition, spec)
+        )
+          continue;
         await this.upsertScheduler(definition, spec);
-        this.logger.log(`${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${name}".`);
+        this.logger.log(
+          `${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${name}".`,
+        );
       }
       for (const scheduler of existing) {
         const id = schedulerId(scheduler);
@@ -251,7 +288,10 @@ export class BullmqScheduleReconciler extends ScheduleStore {
 
   /** On a cluster, each queue's slot keeps a sentinel of its own: one shard can come back empty alone. */
   private async queuesAlive(registry: JobRegistry): Promise<boolean> {
-    const keys = registry.queues().map((name) => this.keys.queueAlive(name)).filter((key): key is string => !!key);
+    const keys = registry
+      .queues()
+      .map((name) => this.keys.queueAlive(name))
+      .filter((key): key is string => !!key);
     const found = await Promise.all(keys.map((key) => this.redis.exists(key)));
     return found.every((exists) => exists === 1);
   }

@@ -15,7 +15,13 @@ export async function writeScheduler(queue: Queue, definition: JobDefinition, sp
     bgj: 1,
     tenantId: spec.tenantId,
     fp: fingerprint(definition, spec),
-    sched: { id: spec.id, src: spec.source === 'runtime' ? 'r' : 'd', tz: spec.timezone, misfire: spec.misfire, thr: spec.misfireThresholdMs },
+    sched: {
+      id: spec.id,
+      src: spec.source === 'runtime' ? 'r' : 'd',
+      tz: spec.timezone,
+      misfire: spec.misfire,
+      thr: spec.misfireThresholdMs,
+    },
   };
   const mark = data.sched as NonNullable<JobEnvelope['sched']>;
   if (spec.cron !== undefined) mark.cron = spec.cron;
@@ -24,7 +30,11 @@ export async function writeScheduler(queue: Queue, definition: JobDefinition, sp
   if (spec.data !== undefined) data.payload = spec.data;
   if (definition.tenancy === 'per-tenant' && spec.tenantId === null) data.fanOut = true;
   const repeat = spec.cron !== undefined ? { pattern: spec.cron, tz: spec.timezone } : { every: spec.everyMs };
-  await queue.upsertJobScheduler(spec.id, { ...repeat, startDate: spec.startDate, endDate: spec.endDate }, { name: definition.id, data, opts: jobOptions(definition) });
+  await queue.upsertJobScheduler(
+    spec.id,
+    { ...repeat, startDate: spec.startDate, endDate: spec.endDate },
+    { name: definition.id, data, opts: jobOptions(definition) },
+  );
 }
 
 export const schedulerId = (scheduler: JobSchedulerJson): string => scheduler.key ?? scheduler.id ?? scheduler.name;
@@ -38,4 +48,5 @@ export function fingerprint(definition: JobDefinition, spec: ScheduleSpec): stri
     .slice(0, 16);
 }
 
-export const describeTiming = (spec: ScheduleSpec): string => (spec.cron !== undefined ? `${spec.cron} ${spec.timezone}` : `every ${spec.everyMs} ms`);
+export const describeTiming = (spec: ScheduleSpec): string =>
+  spec.cron !== undefined ? `${spec.cron} ${spec.timezone}` : `every ${spec.everyMs} ms`;

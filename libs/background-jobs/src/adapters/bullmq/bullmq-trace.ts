@@ -28,7 +28,8 @@ function inject(o: Otel | null): Record<string, string> | undefined {
  * The caller's trace context as propagation headers (W3C `traceparent`, …), or undefined when there is none.
  * A plain value once @opentelemetry/api was looked for (present or not); a promise only on the very first call.
  */
-export function captureTraceContext(): Record<string, string> | undefined | Promise<Record<string, string> | undefined> {
+export function captureTraceContext():
+  Record<string, string> | undefined | Promise<Record<string, string> | undefined> {
   const o = api();
   return o instanceof Promise ? o.then(inject) : inject(o);
 }
@@ -38,19 +39,35 @@ export function captureTraceContext(): Record<string, string> | undefined | Prom
  * the run joins the request's trace. Without a stored context `fn` is called directly (no promise of ours);
  * without @opentelemetry/api, likewise.
  */
-export function runInTraceContext<T>(carrier: Record<string, string> | undefined, jobId: string, executionId: string, fn: () => Promise<T>): Promise<T> {
+export function runInTraceContext<T>(
+  carrier: Record<string, string> | undefined,
+  jobId: string,
+  executionId: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!carrier) return fn();
   const o = api();
-  return o instanceof Promise ? o.then((loaded) => inSpan(loaded, carrier, jobId, executionId, fn)) : inSpan(o, carrier, jobId, executionId, fn);
+  return o instanceof Promise
+    ? o.then((loaded) => inSpan(loaded, carrier, jobId, executionId, fn))
+    : inSpan(o, carrier, jobId, executionId, fn);
 }
 
-function inSpan<T>(o: Otel | null, carrier: Record<string, string>, jobId: string, executionId: string, fn: () => Promise<T>): Promise<T> {
+function inSpan<T>(
+  o: Otel | null,
+  carrier: Record<string, string>,
+  jobId: string,
+  executionId: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!o) return fn();
   const parent = o.propagation.extract(o.context.active(), carrier);
   const tracer = o.trace.getTracer('nestjs-background-jobs');
   return tracer.startActiveSpan(
     `background-job ${jobId}`,
-    { kind: o.SpanKind.CONSUMER, attributes: { 'background_jobs.job_id': jobId, 'background_jobs.execution_id': executionId } },
+    {
+      kind: o.SpanKind.CONSUMER,
+      attributes: { 'background_jobs.job_id': jobId, 'background_jobs.execution_id': executionId },
+    },
     parent,
     async (span) => {
       try {

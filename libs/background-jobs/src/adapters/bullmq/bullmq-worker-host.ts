@@ -85,7 +85,10 @@ export class BullmqWorkerHost {
         // validation keeps stalledIntervalMs ≥ 100, so the half is never 0.
         stalledInterval: Math.floor(settings.stalledIntervalMs / 2),
         maxStalledCount: settings.maxStalledCount,
-        settings: { backoffStrategy: (failedAttempts, _type, _error, job) => retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts) },
+        settings: {
+          backoffStrategy: (failedAttempts, _type, _error, job) =>
+            retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts),
+        },
       });
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       if (!this.connections.isCluster) {
@@ -113,7 +116,12 @@ export class BullmqWorkerHost {
         // NOTE: remove() refuses a job that became active meanwhile: cancel it as a running one.
         return this.cancelRunning(executionId);
       }
-      const cancelled: JobExecution = { ...snapshot, state: 'cancelled', finishedAt: new Date(), failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } };
+      const cancelled: JobExecution = {
+        ...snapshot,
+        state: 'cancelled',
+        finishedAt: new Date(),
+        failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START },
+      };
       const ttl = this.registry?.get(job.name)?.history.failed.maxAgeSeconds ?? DEFAULTS.history.failed.maxAgeSeconds;
       await this.connections.commands().set(this.keys.cancelled(executionId), JSON.stringify(cancelled), 'EX', ttl);
       return true;
@@ -145,7 +153,12 @@ export class BullmqWorkerHost {
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
   // costs on every run with CLS's async hooks on (bench/README.md, fixes 9 and 12). A fair job's slot is the only wait
   // before the run.
-  private process(job: Job, run: RunHandler, token: string | undefined, completionChannel: object | undefined): Promise<ResultEnvelope | undefined> {
+  private process(
+    job: Job,
+    run: RunHandler,
+    token: string | undefined,
+    completionChannel: object | undefined,
+  ): Promise<ResultEnvelope | undefined> {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
@@ -173,7 +186,8 @@ export class BullmqWorkerHost {
     const executionId = job.id as string;
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
-    if (this.earlyCancels.delete(executionId)) controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
+    if (this.earlyCancels.delete(executionId))
+      controller.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
     const request: RunRequest = {
       executionId,
       attempt: job.attemptsMade + 1,
@@ -213,7 +227,11 @@ export class BullmqWorkerHost {
         // NOTE: a run that completed without a value stores no result, as a raw processor that returns nothing (the
         // read model maps a finished job without a result to `completed`): no envelope to serialise and store per run.
         const result: ResultEnvelope | undefined =
-          done.status === 'skipped' ? { bgj: 1, outcome: 'skipped', reason: done.reason } : done.value === undefined ? undefined : { bgj: 1, outcome: 'completed', value: done.value };
+          done.status === 'skipped'
+            ? { bgj: 1, outcome: 'skipped', reason: done.reason }
+            : done.value === undefined
+              ? undefined
+              : { bgj: 1, outcome: 'completed', value: done.value };
         // NOTE: a success after a recorded failure clears the failure kind the earlier attempt stored.
         return envelope.failure ? job.updateData({ ...envelope, failure: undefined }).then(() => result) : result;
       },
@@ -243,7 +261,13 @@ export class BullmqWorkerHost {
    * A slot of the run's tenant (renewed while the run lives, so a crashed instance's slot expires within
    * lockDurationMs), or the run goes back to delayed without using an attempt when all `cap` are taken.
    */
-  private async takeSlot(job: Job, queue: string, tenantId: string | null, cap: number, token?: string): Promise<{ release(): Promise<void> }> {
+  private async takeSlot(
+    job: Job,
+    queue: string,
+    tenantId: string | null,
+    cap: number,
+    token?: string,
+  ): Promise<{ release(): Promise<void> }> {
     const executionId = job.id as string;
     const slots = this.keys.fairSlots(queue, job.name, tenantKey(tenantId));
     const ttlMs = (this.worker as ResolvedWorkerOptions).lockDurationMs;
@@ -252,13 +276,19 @@ export class BullmqWorkerHost {
       throw new DelayedError(`tenant at its cap of ${cap} running run(s)`);
     }
     const timer = setInterval(() => {
-      this.fairness.renew(slots, executionId, ttlMs).catch((e: Error) => this.logger.warn(`Renewing the fairness slot of ${executionId} failed: ${e.message}`));
+      this.fairness
+        .renew(slots, executionId, ttlMs)
+        .catch((e: Error) => this.logger.warn(`Renewing the fairness slot of ${executionId} failed: ${e.message}`));
     }, ttlMs / 2);
     timer.unref();
     return {
       release: async () => {
         clearInterval(timer);
-        await this.fairness.release(slots, executionId).catch((e: Error) => this.logger.warn(`Releasing the fairness slot of ${executionId} failed (it expires): ${e.message}`));
+        await this.fairness
+          .release(slots, executionId)
+          .catch((e: Error) =>
+            this.logger.warn(`Releasing the fairness slot of ${executionId} failed (it expires): ${e.message}`),
+          );
       },
     };
   }

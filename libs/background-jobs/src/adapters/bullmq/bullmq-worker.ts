@@ -9,7 +9,11 @@ import { Worker } from 'bullmq';
  * next read after such a failure is capped at 1 s; the one after that is a normal fetch, which learns the due time
  * again. `getBlockTimeout` is BullMQ's protected extension point for exactly this choice.
  */
-export class BullmqWorker<DataType = any, ResultType = any, NameType extends string = string> extends Worker<DataType, ResultType, NameType> {
+export class BullmqWorker<DataType = any, ResultType = any, NameType extends string = string> extends Worker<
+  DataType,
+  ResultType,
+  NameType
+> {
   protected override getBlockTimeout(blockUntil: number): number {
     return blockUntil === Infinity ? Math.min(1, super.getBlockTimeout(0)) : super.getBlockTimeout(blockUntil);
   }

@@ -1,6 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { BullmqConnection, JobAbortedError, SHUTDOWN_HANDED_BACK } from '../../contracts';
-import { DEFAULTS, IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun, ResolvedWorkerOptions, RunHandler, RunQueue, TransportHealth } from '../../core';
+import {
+  DEFAULTS,
+  IdentifiedRun,
+  JobDefinition,
+  JobRegistry,
+  OutgoingRun,
+  ResolvedWorkerOptions,
+  RunHandler,
+  RunQueue,
+  TransportHealth,
+} from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
@@ -49,12 +59,16 @@ export class BullmqTransport extends RunQueue {
     connections?: BullmqConnections,
   ) {
     super();
-    this.connections = connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
+    this.connections =
+      connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
     const fairness = new BullmqFairness(() => this.connections.commands(), keys);
     this.queues = new BullmqQueues(this.connections, keys, fairness);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
-    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, { healIntervalMs: config.healIntervalMs, worker: config.worker !== false });
+    this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, {
+      healIntervalMs: config.healIntervalMs,
+      worker: config.worker !== false,
+    });
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }
 
@@ -107,7 +121,8 @@ export class BullmqTransport extends RunQueue {
     const remaining = () => Math.max(0, hardDeadline - Date.now());
     const step = async (label: string, action: () => Promise<unknown>, ms: number): Promise<void> => {
       try {
-        if (!(await finishesWithin(action(), ms))) this.logger.warn(`Closing: ${label} did not finish in ${ms} ms; going on.`);
+        if (!(await finishesWithin(action(), ms)))
+          this.logger.warn(`Closing: ${label} did not finish in ${ms} ms; going on.`);
       } catch (error) {
         this.logger.error(`Closing: ${label} failed: ${(error as Error).message}`);
       }
@@ -117,10 +132,13 @@ export class BullmqTransport extends RunQueue {
     const workersClosed = workers.map((worker) => worker.close());
     if (running.size > 0) {
       await step(`waiting for ${running.size} running job(s)`, () => settled(running, Date.now() + grace), grace);
-      for (const [id, controller] of running) controller.abort(new JobAbortedError('shutdown', SHUTDOWN_HANDED_BACK(id, grace)));
+      for (const [id, controller] of running)
+        controller.abort(new JobAbortedError('shutdown', SHUTDOWN_HANDED_BACK(id, grace)));
     }
     await Promise.all(workersClosed.map((closed, i) => step(`worker ${workers[i].name}`, () => closed, remaining())));
-    await Promise.all(this.queues.opened().map((queue) => step(`queue ${queue.name}`, () => queue.close(), remaining())));
+    await Promise.all(
+      this.queues.opened().map((queue) => step(`queue ${queue.name}`, () => queue.close(), remaining())),
+    );
     // NOTE: whatever did not close in time (Redis unreachable) is cut off, so the process can exit. BullMQ's close()
     // stops its stalled-job checker only after Redis answers; pause(true) stops that timer loop without Redis.
     await Promise.all(workers.map((worker) => step('stalled checker', () => worker.pause(true), 200)));

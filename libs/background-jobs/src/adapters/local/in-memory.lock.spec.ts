@@ -42,6 +42,8 @@ describe('InMemoryLock', () => {
     ['maxHoldMs', { ttlMs: 300, maxHoldMs: 1.5 }, 1.5, 'a positive integer (milliseconds)'],
     ['ttlMs', { ttlMs: 2 }, 2, 'an integer ≥ 3 (milliseconds)'],
   ])('refuses an invalid %s (%j) as the Redis lock does', async (option, options, value, expected) => {
-    await expect(newLock().acquire('bad', options)).rejects.toThrow(new RangeError(INVALID_LOCK_OPTION('bad', option, value, expected)));
+    await expect(newLock().acquire('bad', options)).rejects.toThrow(
+      new RangeError(INVALID_LOCK_OPTION('bad', option, value, expected)),
+    );
   });
 });

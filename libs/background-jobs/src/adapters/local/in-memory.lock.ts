@@ -30,8 +30,16 @@ export class InMemoryLock extends DistributedLock {
     return lease;
   }
 
-  withLock<R>(key: string, options: AcquireOptions, fn: (lease: Lease) => Promise<R>): Promise<{ acquired: true; result: R } | { acquired: false }> {
-    return withLease(() => this.acquire(key, options), fn, () => undefined);
+  withLock<R>(
+    key: string,
+    options: AcquireOptions,
+    fn: (lease: Lease) => Promise<R>,
+  ): Promise<{ acquired: true; result: R } | { acquired: false }> {
+    return withLease(
+      () => this.acquire(key, options),
+      fn,
+      () => undefined,
+    );
   }
 
   /** Stops renewing every lease. */

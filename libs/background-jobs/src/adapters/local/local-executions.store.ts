@@ -1,6 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, ExecutionReader, JobDefinition, QueueDepth, RetryResult, TenantBacklog, topTenants } from '../../core';
+import {
+  ExecutionLogs,
+  ExecutionPage,
+  ExecutionQuery,
+  ExecutionReader,
+  JobDefinition,
+  QueueDepth,
+  RetryResult,
+  TenantBacklog,
+  topTenants,
+} from '../../core';
 import { FINAL, LocalRun, snapshot } from './local-run';
 import { LocalClock } from './manual-clock';
 
@@ -61,7 +71,12 @@ export class LocalExecutionsStore extends ExecutionReader {
       .filter((run) => !query.states || query.states.includes(run.state))
       .map(snapshot)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.executionId.localeCompare(a.executionId));
-    return { items: matches.slice(query.offset, query.offset + query.limit), total: matches.length, offset: query.offset, limit: query.limit };
+    return {
+      items: matches.slice(query.offset, query.offset + query.limit),
+      total: matches.length,
+      offset: query.offset,
+      limit: query.limit,
+    };
   }
 
   async getExecutionLogs(executionId: string, limit: number): Promise<ExecutionLogs | null> {
@@ -83,7 +98,15 @@ export class LocalExecutionsStore extends ExecutionReader {
     const depths = new Map<string, QueueDepth>();
     for (const run of this.runs.values()) {
       const name = run.definition.queue;
-      const depth = depths.get(name) ?? { queue: name, waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0 };
+      const depth = depths.get(name) ?? {
+        queue: name,
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+        prioritized: 0,
+        completed: 0,
+        failed: 0,
+      };
       if (run.state === 'pending') depth.waiting += 1;
       else if (run.state === 'running') depth.active += 1;
       else if (run.state === 'delayed') depth.delayed += 1;
@@ -97,7 +120,8 @@ export class LocalExecutionsStore extends ExecutionReader {
   async tenantBacklog(queue: string, top: number): Promise<TenantBacklog> {
     const counts = new Map<string | null, number>();
     for (const run of this.runs.values()) {
-      if (run.state === 'pending' && run.definition.fairness && run.definition.queue === queue) counts.set(run.tenantId, (counts.get(run.tenantId) ?? 0) + 1);
+      if (run.state === 'pending' && run.definition.fairness && run.definition.queue === queue)
+        counts.set(run.tenantId, (counts.get(run.tenantId) ?? 0) + 1);
     }
     return topTenants(queue, counts, top);
   }

@@ -90,7 +90,9 @@ export class LocalFairLanes {
 
 // NOTE: '\u0000' cannot occur in a queue name, job id or tenant id, so the joined keys never collide; '' is the host.
 // Plain runs of a queue shared with fair jobs are one lane of that queue ('\u0000plain': no tenant id holds NUL).
-const laneOf = (run: LocalRun): string => `${run.definition.queue}\u0000${run.definition.fairness ? (run.tenantId ?? '') : '\u0000plain'}`;
+const laneOf = (run: LocalRun): string =>
+  `${run.definition.queue}\u0000${run.definition.fairness ? (run.tenantId ?? '') : '\u0000plain'}`;
 const slotOf = (run: LocalRun): string => `${run.definition.id}\u0000${run.tenantId ?? ''}`;
 /** A fan-out tick only enqueues its children: it takes no tenant slot. */
-const capOf = (run: LocalRun): number | undefined => (run.fanOut ? undefined : run.definition.fairness?.concurrencyPerTenant);
+const capOf = (run: LocalRun): number | undefined =>
+  run.fanOut ? undefined : run.definition.fairness?.concurrencyPerTenant;

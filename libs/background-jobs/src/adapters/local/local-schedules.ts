@@ -3,7 +3,15 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { CronExpressionParser } from 'cron-parser';
 import { RecurringJobInfo } from '../../contracts';
-import { decoratorSchedule, JobDefinition, JobRegistry, loadOptionalPeer, recurringInfo, ScheduleSpec, ScheduleStore } from '../../core';
+import {
+  decoratorSchedule,
+  JobDefinition,
+  JobRegistry,
+  loadOptionalPeer,
+  recurringInfo,
+  ScheduleSpec,
+  ScheduleStore,
+} from '../../core';
 
 const SCHEDULE_PEER = {
   pkg: '@nestjs/schedule',
@@ -161,7 +169,9 @@ export class LocalSchedules extends ScheduleStore {
       const next =
         spec.everyMs !== undefined
           ? nextInterval(spec.startDate?.getTime() ?? 0, spec.everyMs, now)
-          : CronExpressionParser.parse(spec.cron as string, { currentDate: new Date(now), tz: spec.timezone }).next().getTime();
+          : CronExpressionParser.parse(spec.cron as string, { currentDate: new Date(now), tz: spec.timezone })
+              .next()
+              .getTime();
       schedule.next = next;
       handle = clock.setTimer(() => {
         fire(next);

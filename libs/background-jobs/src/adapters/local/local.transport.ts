@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { CANCELLED_BEFORE_START, CANCELLED_ON_REQUEST, DRAIN_WITHOUT_WORKER, JobAbortedError, JobExecution, SHUTDOWN_INTERRUPTED } from '../../contracts';
+import {
+  CANCELLED_BEFORE_START,
+  CANCELLED_ON_REQUEST,
+  DRAIN_WITHOUT_WORKER,
+  JobAbortedError,
+  JobExecution,
+  SHUTDOWN_INTERRUPTED,
+} from '../../contracts';
 import {
   IdentifiedRun,
   JobDefinition,
@@ -69,7 +76,15 @@ export class LocalTransport extends RunQueue {
       const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
       const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
       // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads fromSchedule as it starts.
-      this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate });
+      this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), {
+        id: schedule.id,
+        cron,
+        everyMs,
+        timezone,
+        misfire,
+        misfireThresholdMs,
+        endDate,
+      });
     }, config.clock);
   }
 
@@ -101,7 +116,12 @@ export class LocalTransport extends RunQueue {
   }
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
-    this.fairQueues = new Set(registry.all().filter((definition) => definition.fairness).map((definition) => definition.queue));
+    this.fairQueues = new Set(
+      registry
+        .all()
+        .filter((definition) => definition.fairness)
+        .map((definition) => definition.queue),
+    );
     for (const waiting of this.waiting.splice(this.ticksWaiting())) this.queue(waiting);
     this.handler = run;
     this.accepting = this.config.worker !== false;
@@ -123,7 +143,9 @@ export class LocalTransport extends RunQueue {
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
-    return runs.map((run) => (held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, false, 0).id));
+    return runs.map((run) =>
+      held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, false, 0).id,
+    );
   }
 
   async cancel(executionId: string): Promise<boolean> {
@@ -206,7 +228,8 @@ export class LocalTransport extends RunQueue {
   /** Ticks at the head of the waiting line (a new tick goes after them, before every other run). */
   private ticksWaiting(): number {
     let index = 0;
-    while (index < this.waiting.length && this.waiting[index].fromSchedule && this.waiting[index].attemptsMade === 0) index += 1;
+    while (index < this.waiting.length && this.waiting[index].fromSchedule && this.waiting[index].attemptsMade === 0)
+      index += 1;
     return index;
   }
 
@@ -272,7 +295,9 @@ export class LocalTransport extends RunQueue {
     } else {
       run.attemptsMade += 1;
       const failure =
-        error instanceof JobRunFailure ? recordedFailure(error) : { kind: 'transient' as const, message: String(error) };
+        error instanceof JobRunFailure
+          ? recordedFailure(error)
+          : { kind: 'transient' as const, message: String(error) };
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
@@ -297,13 +322,16 @@ export class LocalTransport extends RunQueue {
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;
     const deadline = Date.now() + grace;
     while (this.active.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const run of this.active) run.controller?.abort(new JobAbortedError('shutdown', SHUTDOWN_INTERRUPTED(run.id, grace)));
+    for (const run of this.active)
+      run.controller?.abort(new JobAbortedError('shutdown', SHUTDOWN_INTERRUPTED(run.id, grace)));
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const run of this.executions.runs.values()) if (run.timer) this.clock.clearTimer(run.timer);
     const dropped = this.waiting.length + this.fair.size;
     if (dropped > 0) {
-      this.logger.warn(`Closing: ${dropped} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`);
+      this.logger.warn(
+        `Closing: ${dropped} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`,
+      );
     }
   }
 }

@@ -164,7 +164,11 @@ describe('RedisLock (real Redis)', () => {
     const reason = (await aborted(lease.signal)) as JobAbortedError;
 
     expect(reason.kind).toBe('lock-lost');
-    await waitFor('the capped key to be deleted', async () => (await raw.exists(`${prefix}:bgj:lock:capped`)) === 0, 2_000);
+    await waitFor(
+      'the capped key to be deleted',
+      async () => (await raw.exists(`${prefix}:bgj:lock:capped`)) === 0,
+      2_000,
+    );
   });
 
   it('withLock runs fn under the lock, releases after, and does not run fn when held', async () => {
@@ -229,7 +233,12 @@ describe('RedisLock (real Redis)', () => {
     await busy;
     blocker.disconnect();
 
-    await waitFor('the late acquire to be given back', async () => (await raw.exists(`${prefix}:bgj:lock:late`)) === 0, 2_000, 10);
+    await waitFor(
+      'the late acquire to be given back',
+      async () => (await raw.exists(`${prefix}:bgj:lock:late`)) === 0,
+      2_000,
+      10,
+    );
     // NOTE: the late answer did take the key (the fencing counter moved); nobody holds it now.
     expect(Number(await raw.get(`${prefix}:bgj:fence:late`))).toBe(1);
     const next = await newLock().acquire('late', { ttlMs: 5_000 });
@@ -238,7 +247,9 @@ describe('RedisLock (real Redis)', () => {
   });
 
   it('rejects a bad ttl with a message naming the key and the value', async () => {
-    await expect(newLock().acquire('bad', { ttlMs: 0 })).rejects.toThrow('DistributedLock.acquire("bad") got invalid ttlMs 0');
+    await expect(newLock().acquire('bad', { ttlMs: 0 })).rejects.toThrow(
+      'DistributedLock.acquire("bad") got invalid ttlMs 0',
+    );
   });
 });
 

@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
 import IORedis, { Cluster } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
-import { AcquireOptions, DistributedLock, Lease, LOCK_LOST, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
+import {
+  AcquireOptions,
+  DistributedLock,
+  Lease,
+  LOCK_LOST,
+  LOCK_UNAVAILABLE,
+  LockUnavailableError,
+} from '../../contracts';
 import { AheadReleasingLease, assertAcquireOptions, RenewingLease, withLease } from '../../core';
 import { BATCH, EXTEND } from './redis-lock.scripts';
 
@@ -127,9 +134,15 @@ export class RedisLock extends DistributedLock {
     });
   }
 
-  withLock<R>(key: string, options: AcquireOptions, fn: (lease: Lease) => Promise<R>): Promise<{ acquired: true; result: R } | { acquired: false }> {
-    return withLease(() => this.acquire(key, options), fn, (error) =>
-      this.logger.warn(`Releasing lock "${key}" failed (it expires by its TTL): ${error.message}`),
+  withLock<R>(
+    key: string,
+    options: AcquireOptions,
+    fn: (lease: Lease) => Promise<R>,
+  ): Promise<{ acquired: true; result: R } | { acquired: false }> {
+    return withLease(
+      () => this.acquire(key, options),
+      fn,
+      (error) => this.logger.warn(`Releasing lock "${key}" failed (it expires by its TTL): ${error.message}`),
     );
   }
 
@@ -160,11 +173,21 @@ export class RedisLock extends DistributedLock {
    * bench/README.md, fix 13); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
    * order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
    */
-  operate(kind: 'a' | 'r', key: string, token: string, ttlMs: number, done: (reply: unknown) => void, failed: (error: Error) => void): void {
+  operate(
+    kind: 'a' | 'r',
+    key: string,
+    token: string,
+    ttlMs: number,
+    done: (reply: unknown) => void,
+    failed: (error: Error) => void,
+  ): void {
     const lockKey = this.lockKey(key);
     if (this.oneByOne) {
       // NOTE: the same script with one operation, as an auto-pipelined EVAL (grouped per node by ioredis).
-      this.eval(BATCH, 2, lockKey, this.fenceKey(key), kind, token, ttlMs).then((replies) => done((replies as unknown[])[0]), failed);
+      this.eval(BATCH, 2, lockKey, this.fenceKey(key), kind, token, ttlMs).then(
+        (replies) => done((replies as unknown[])[0]),
+        failed,
+      );
       return;
     }
     let batch = this.batch;
@@ -218,7 +241,9 @@ export class RedisLock extends DistributedLock {
   releaseOn(channel: object, key: string, token: string, onError: (error: Error) => void): boolean {
     if (!this.config.completionOnSameServer || this.oneByOne || this.closing || !isReadyServer(channel)) return false;
     const keys = [this.lockKey(key), this.fenceKey(key)];
-    const sent = this.batchLoaded ? channel.evalsha(BATCH_SHA, 2, ...keys, 'r', token, 0) : channel.eval(BATCH, 2, ...keys, 'r', token, 0);
+    const sent = this.batchLoaded
+      ? channel.evalsha(BATCH_SHA, 2, ...keys, 'r', token, 0)
+      : channel.eval(BATCH, 2, ...keys, 'r', token, 0);
     sent.catch(() => this.operate('r', key, token, 0, ignore, onError));
     return true;
   }
@@ -335,7 +360,12 @@ const ignore = (): void => undefined;
 /** A single-server ioredis connection that is ready: what is sent on it now goes out in order. */
 function isReadyServer(channel: object): channel is IORedis {
   const client = channel as Partial<IORedis> & { isCluster?: boolean };
-  return client.isCluster !== true && client.status === 'ready' && typeof client.evalsha === 'function' && typeof client.eval === 'function';
+  return (
+    client.isCluster !== true &&
+    client.status === 'ready' &&
+    typeof client.evalsha === 'function' &&
+    typeof client.eval === 'function'
+  );
 }
 
 function isCluster(redis: IORedis | Cluster): redis is Cluster {

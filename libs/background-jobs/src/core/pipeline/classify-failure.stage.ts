@@ -23,6 +23,9 @@ export class ClassifyFailureStage implements PipelineStage {
     }
     const error = toError(thrown);
     const recognised = recognisedFailureKind(thrown, this.options.failureClassifier);
-    throw new JobRunFailure(recognised ?? this.options.unknownErrorKind, error.message, { cause: error, unrecognised: recognised === undefined });
+    throw new JobRunFailure(recognised ?? this.options.unknownErrorKind, error.message, {
+      cause: error,
+      unrecognised: recognised === undefined,
+    });
   }
 }

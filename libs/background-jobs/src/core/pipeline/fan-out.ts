@@ -55,5 +55,7 @@ export async function fanOut(
       data: context.data,
     })),
   );
-  return invalid.length ? { tenants: tenants.length, children, invalidTenantIds: invalid } : { tenants: tenants.length, children };
+  return invalid.length
+    ? { tenants: tenants.length, children, invalidTenantIds: invalid }
+    : { tenants: tenants.length, children };
 }

@@ -16,7 +16,11 @@ export class LastRunStage implements PipelineStage {
     // job with a decorator schedule (enqueued, triggered) under the job's id. One extra write per tick is cheap;
     // one per enqueued run of a job that has no schedule of its own is not made.
     if (request.attempt === 1) {
-      const scheduleId = request.fromSchedule ? (request.schedule?.id ?? definition.id) : isRecurring(definition) ? definition.id : undefined;
+      const scheduleId = request.fromSchedule
+        ? (request.schedule?.id ?? definition.id)
+        : isRecurring(definition)
+          ? definition.id
+          : undefined;
       if (scheduleId) await this.schedules.recordLastRun(scheduleId, request.executionId);
     }
     return next();

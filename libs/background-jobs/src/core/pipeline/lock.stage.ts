@@ -27,12 +27,16 @@ export class LockStage implements PipelineStage {
     const { definition, request, context } = invocation;
     if (!definition.lock) return next();
     if (!this.lock) return Promise.reject(new JobRunFailure('permanent', LOCK_NOT_CONFIGURED(definition.id)));
-    const key = definition.lock.key ?? (request.tenantId === null ? definition.id : `${definition.id}:${request.tenantId}`);
+    const key =
+      definition.lock.key ?? (request.tenantId === null ? definition.id : `${definition.id}:${request.tenantId}`);
     return this.lock.acquire(key, { ttlMs: definition.lock.ttlMs }).then((lease) => {
       if (!lease) return new SkipRun(LOCK_BUSY(key), 'lock-busy');
       const stopWatching = watchLoss(lease, (reason) => context.controller.abort(reason));
       context.lease = { key, fencingToken: lease.fencingToken };
-      const warn = (error: Error) => this.logger.warn(`Releasing lock "${key}" of job "${definition.id}" failed (it expires by its TTL): ${error.message}`);
+      const warn = (error: Error) =>
+        this.logger.warn(
+          `Releasing lock "${key}" of job "${definition.id}" failed (it expires by its TTL): ${error.message}`,
+        );
       return next().then(
         (result) => {
           stopWatching();
@@ -57,7 +61,11 @@ export class LockStage implements PipelineStage {
  * promise, which never rejects (a failed release is reported to `warn` and the key expires by its TTL).
  */
 function release(lease: Lease, channel: object | undefined, warn: (error: Error) => void): Promise<void> | undefined {
-  if (channel && typeof (lease as Partial<AheadReleasingLease>).releaseAhead === 'function' && (lease as AheadReleasingLease).releaseAhead(channel, warn)) {
+  if (
+    channel &&
+    typeof (lease as Partial<AheadReleasingLease>).releaseAhead === 'function' &&
+    (lease as AheadReleasingLease).releaseAhead(channel, warn)
+  ) {
     return undefined;
   }
   return lease.release().then(undefined, warn);

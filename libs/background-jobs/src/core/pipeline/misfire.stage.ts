@@ -44,7 +44,13 @@ export class MisfireStage implements PipelineStage {
     const now = this.clock.now();
     const lateMs = now - request.scheduledAt.getTime();
     if (lateMs <= schedule.misfireThresholdMs) return next();
-    const missed = ticksBetween(schedule, this.calendar, request.scheduledAt, now - schedule.misfireThresholdMs, MAX_COUNTED);
+    const missed = ticksBetween(
+      schedule,
+      this.calendar,
+      request.scheduledAt,
+      now - schedule.misfireThresholdMs,
+      MAX_COUNTED,
+    );
     if (missed === 0) return next();
     // NOTE: a tick due while workers ran (since before it fell due, without a gap) is late only because they were
     // busy: it runs, late. Only one that fell due while no worker ran is a misfire.

@@ -30,8 +30,19 @@ export class ObserveStage implements PipelineStage {
       (result) => {
         const durationMs = performance.now() - started;
         if (result instanceof SkipRun) {
-          this.events.emit({ name: 'skipped', jobId, executionId, tenantId, attempt, attempts, durationMs, kind: result.kind, reason: result.reason });
-        } else this.events.emit({ name: 'completed', jobId, executionId, tenantId, attempt, attempts, durationMs, result });
+          this.events.emit({
+            name: 'skipped',
+            jobId,
+            executionId,
+            tenantId,
+            attempt,
+            attempts,
+            durationMs,
+            kind: result.kind,
+            reason: result.reason,
+          });
+        } else
+          this.events.emit({ name: 'completed', jobId, executionId, tenantId, attempt, attempts, durationMs, result });
         return result;
       },
       (error: unknown) => this.failed(invocation, { jobId, executionId, tenantId, attempt, attempts }, started, error),
@@ -41,16 +52,34 @@ export class ObserveStage implements PipelineStage {
   private failed({ definition, request }: Invocation, base: JobEventBase, started: number, error: unknown): never {
     const durationMs = performance.now() - started;
     if (error instanceof RunInterrupted) {
-      this.logger.warn(`interrupted ${runLabel(base)} after ${Math.round(durationMs)} ms: ${error.message}; handed back to the queue`);
+      this.logger.warn(
+        `interrupted ${runLabel(base)} after ${Math.round(durationMs)} ms: ${error.message}; handed back to the queue`,
+      );
     } else if (error instanceof JobRunFailure) {
-      const failure = { kind: error.kind, message: error.message, error: error.cause, unrecognised: error.unrecognised };
+      const failure = {
+        kind: error.kind,
+        message: error.message,
+        error: error.cause,
+        unrecognised: error.unrecognised,
+      };
       if (error.kind === 'cancelled') this.events.emit({ name: 'cancelled', ...base, durationMs, failure });
       else if (error.retry && request.attempt < base.attempts) {
-        this.events.emit({ name: 'retrying', ...base, durationMs, failure, retryDelayMs: retryDelayMs(definition.retry, request.attempt) });
+        this.events.emit({
+          name: 'retrying',
+          ...base,
+          durationMs,
+          failure,
+          retryDelayMs: retryDelayMs(definition.retry, request.attempt),
+        });
       } else this.events.emit({ name: 'failed', ...base, durationMs, failure });
     } else {
       const message = error instanceof Error ? error.message : String(error);
-      this.events.emit({ name: 'failed', ...base, durationMs, failure: { kind: 'transient', message, error, unrecognised: true } });
+      this.events.emit({
+        name: 'failed',
+        ...base,
+        durationMs,
+        failure: { kind: 'transient', message, error, unrecognised: true },
+      });
     }
     throw error;
   }

@@ -75,7 +75,9 @@ export class PipelineRunner {
     if (!chains) {
       chains = [false, true].flatMap((isTick) =>
         [false, true].map((isFanOut) =>
-          [...this.outer, ...(isFanOut ? [] : this.inner)].filter((stage) => stage.appliesTo?.(definition, isTick) ?? true),
+          [...this.outer, ...(isFanOut ? [] : this.inner)].filter(
+            (stage) => stage.appliesTo?.(definition, isTick) ?? true,
+          ),
         ),
       );
       this.chains.set(definition, chains);
@@ -112,7 +114,9 @@ export class PipelineRunner {
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;
-        return result instanceof SkipRun ? { status: 'skipped', reason: result.reason } : { status: 'completed', value: result };
+        return result instanceof SkipRun
+          ? { status: 'skipped', reason: result.reason }
+          : { status: 'completed', value: result };
       },
       (error: unknown) => {
         this.running -= 1;

@@ -13,7 +13,8 @@ export class SchemaStage implements PipelineStage {
     const { schema, id } = invocation.definition;
     if (!schema) return next();
     try {
-      invocation.context.data = typeof schema === 'function' ? schema(invocation.context.data) : schema.parse(invocation.context.data);
+      invocation.context.data =
+        typeof schema === 'function' ? schema(invocation.context.data) : schema.parse(invocation.context.data);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new JobRunFailure('permanent', SCHEMA_REJECTED(id, reason), {

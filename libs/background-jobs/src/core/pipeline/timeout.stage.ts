@@ -13,7 +13,9 @@ export class TimeoutStage implements PipelineStage {
     const { timeoutMs, id } = invocation.definition;
     return new Promise<unknown>((resolve, reject) => {
       const timer =
-        timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbortedError('timeout', JOB_TIMED_OUT(id, timeoutMs))), timeoutMs) : undefined;
+        timeoutMs > 0
+          ? setTimeout(() => controller.abort(new JobAbortedError('timeout', JOB_TIMED_OUT(id, timeoutMs))), timeoutMs)
+          : undefined;
       const stopListening = controller.onAbort((reason) => {
         if (timer) clearTimeout(timer);
         reject(reason);

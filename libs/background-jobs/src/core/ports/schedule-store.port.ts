@@ -4,7 +4,12 @@ import { JobRegistry } from '../job-registry';
 import { ScheduleSpec } from '../schedule';
 
 /** A schedule's entry of `listRecurring`, as every schedule store reports it (`lastRun` is the facade's). */
-export function recurringInfo(definition: JobDefinition, schedule: ScheduleSpec, paused: boolean, nextRunAt: Date | undefined): RecurringJobInfo {
+export function recurringInfo(
+  definition: JobDefinition,
+  schedule: ScheduleSpec,
+  paused: boolean,
+  nextRunAt: Date | undefined,
+): RecurringJobInfo {
   const info: RecurringJobInfo = {
     scheduleId: schedule.id,
     source: schedule.source,
