@@ -11,6 +11,8 @@ export type { JobsHealthOptions } from './operations/background-jobs.health';
 export { BackgroundJobsMetrics } from './operations/background-jobs.metrics';
 export type { ExecutionDetail } from './operations/operations.controller';
 export type { OperationsOverview } from './operations/operations.overview';
+export { OperationsTokenGuard, markOperationsReadOnly } from './operations/operations-token.guard';
+export type { OperationsTokenGuardOptions } from './operations/operations-token.guard';
 export {
   TenantContext,
   TENANT_DIRECTORY,

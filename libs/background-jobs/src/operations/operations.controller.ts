@@ -21,6 +21,7 @@ import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
 import { buildOverview, OperationsOverview } from './operations.overview';
+import { ReadOnlyActionsGuard } from './operations-token.guard';
 import {
   CANCEL_FINISHED,
   EXECUTION_NOT_FOUND,
@@ -215,7 +216,7 @@ export class OperationsController {
 /** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
 export function createOperationsController(operations: Pick<ResolvedOperations, 'guard' | 'path'>): Type {
   @Controller(operations.path)
-  @UseGuards(operations.guard as Function)
+  @UseGuards(operations.guard as Function, ReadOnlyActionsGuard)
   class BackgroundJobsOperationsController extends OperationsController {
     constructor(
       jobs: BackgroundJobs,

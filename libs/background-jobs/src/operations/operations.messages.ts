@@ -39,3 +39,16 @@ export const REPLICA_UNREACHABLE_WARNING = (addresses: string[]): string =>
 
 export const MASTERS_UNREACHABLE = (addresses: string[]): string =>
   `Redis Cluster master(s) ${addresses.join(', ')} did not answer.`;
+
+export const OPERATIONS_TOKEN_MISSING = (field: string): string =>
+  `OperationsTokenGuard: options.${field} is missing or empty, so nobody could sign in. ` +
+  `Fix: pass a secret from the environment, e.g. new OperationsTokenGuard({ ${field}: process.env.OPS_TOKEN! }), ` +
+  'and fail the boot when that variable is unset.';
+
+export const OPERATIONS_TOKEN_INVALID = (field: string, min: number): string =>
+  `OperationsTokenGuard: options.${field} must be a string of at least ${min} characters with no whitespace ` +
+  '(the value is not shown: it is a secret). Fix: generate one, e.g. `openssl rand -hex 32`.';
+
+export const OPERATIONS_READ_ONLY_ACTION = (method: string): string =>
+  `This operations token is read-only: ${method} requests (cancel, retry, pause, trigger, enqueue, delete) are ` +
+  'refused. Fix: sign in with the full-access token.';
