@@ -11,7 +11,9 @@ const show = (value: unknown): string => {
   }
 };
 
-export const JOB_ID_PATTERN_TEXT = '/^[a-z0-9][a-z0-9:._-]*$/';
+/** Job ids and schedule ids: lower-case letters, digits, ':', '.', '_', '-', starting with a letter or digit. */
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9:._-]*$/;
+export const JOB_ID_PATTERN_TEXT = String(JOB_ID_PATTERN);
 
 export const INVALID_JOB_ID = (id: unknown, className: string): string =>
   `@PipelineJob on class ${className} has invalid id ${show(id)}: ids must match ${JOB_ID_PATTERN_TEXT} ` +

@@ -23,6 +23,7 @@ import {
   ScheduleOptions,
   TenantContext,
   UNKNOWN_JOB,
+  JOB_ID_PATTERN_TEXT,
 } from '../contracts';
 import { Clock } from './clock';
 import { DEFAULTS, intAtLeast } from './defaults';
@@ -38,19 +39,10 @@ import { ScheduleStore } from './ports/schedule-store.port';
 import { ExecutionPage, ExecutionQuery } from './ports/transport.types';
 import { CronCalendar } from './ports/cron-calendar.port';
 import { decoratorSchedule, SCHEDULE_ID, scheduleProblem, ScheduleSpec } from './schedule';
-
-const SCHEDULE_OPTION_KEYS = new Set([
-  'id',
-  'cron',
-  'everyMs',
-  'timezone',
-  'data',
-  'tenantId',
-  'startDate',
-  'endDate',
-  'misfire',
-  'misfireThresholdMs',
-]);
+import { SCHEDULE_OPTION_KEYS } from './options/option-keys';
+import { rejectUnknownKeys } from './options/unknown-keys';
+import { resolveOption } from './options/option-rule';
+import { OPTION_RULES } from './options/option-rules';
 
 /**
  * A job class decorated with `@PipelineJob` (payload and result types follow from its `execute`), or its id
@@ -143,16 +135,11 @@ export class BackgroundJobs {
       new InvalidJobInputError(INVALID_SCHEDULE(id, option, value, expected));
     if (typeof options !== 'object' || options === null)
       throw bad('options', options, 'an object { id, cron | everyMs, … }');
-    for (const key of Object.keys(options)) {
-      if (!SCHEDULE_OPTION_KEYS.has(key))
-        throw bad(
-          `option "${key}"`,
-          (options as unknown as Record<string, unknown>)[key],
-          `one of ${[...SCHEDULE_OPTION_KEYS].join(', ')}`,
-        );
-    }
+    rejectUnknownKeys(options, SCHEDULE_OPTION_KEYS, (key, value, known) =>
+      bad(`option "${key}"`, value, `one of ${known.join(', ')}`),
+    );
     if (typeof id !== 'string' || !SCHEDULE_ID.test(id))
-      throw bad('id', id, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/');
+      throw bad('id', id, `a string matching ${JOB_ID_PATTERN_TEXT}`);
     if (this.registry.get(id)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(id, 'upsert'));
     if (!definition.enabled) throw new InvalidJobInputError(SCHEDULE_OF_DISABLED_JOB(id, definition.id));
     const problem = scheduleProblem(options, this.calendar, true);
@@ -168,13 +155,19 @@ export class BackgroundJobs {
       source: 'runtime',
       cron: options.cron,
       everyMs: options.everyMs,
-      timezone: options.timezone ?? 'UTC',
+      timezone: options.timezone ?? DEFAULTS.timezone,
       data: options.data,
       tenantId,
       startDate: options.startDate,
       endDate: options.endDate,
-      misfire: options.misfire ?? definition.misfire,
-      misfireThresholdMs: options.misfireThresholdMs ?? definition.misfireThresholdMs,
+      misfire: resolveOption(OPTION_RULES.misfire, 'misfire', options.misfire, definition.misfire, bad),
+      misfireThresholdMs: resolveOption(
+        OPTION_RULES.misfireThresholdMs,
+        'misfireThresholdMs',
+        options.misfireThresholdMs,
+        definition.misfireThresholdMs,
+        bad,
+      ),
     };
     return this.schedules.upsert(definition, schedule);
   }
@@ -183,7 +176,7 @@ export class BackgroundJobs {
   async removeSchedule(scheduleId: string): Promise<boolean> {
     if (typeof scheduleId !== 'string' || !SCHEDULE_ID.test(scheduleId)) {
       throw new InvalidJobInputError(
-        INVALID_SCHEDULE(scheduleId, 'id', scheduleId, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'),
+        INVALID_SCHEDULE(scheduleId, 'id', scheduleId, `a string matching ${JOB_ID_PATTERN_TEXT}`),
       );
     }
     if (this.registry.get(scheduleId)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(scheduleId, 'remove'));
