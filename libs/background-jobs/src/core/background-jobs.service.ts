@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
   DISABLED_JOB,
+  EnqueueArgs,
   EnqueueOptions,
   INVALID_ENQUEUE_OPTION,
   JobClass,
-  JobDataOf,
   JobResultOf,
   INVALID_PAYLOAD,
   PAYLOAD_CHANGED_BY_JSON,
@@ -16,7 +16,7 @@ import {
   InvalidJobInputError,
   JobExecution,
   RecurringJobInfo,
-  RunNowOptions,
+  RunNowArgs,
   INVALID_SCHEDULE,
   SCHEDULE_ID_TAKEN,
   SCHEDULE_OF_DISABLED_JOB,
@@ -80,7 +80,7 @@ export class BackgroundJobs {
    * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
    * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
    */
-  async enqueue<J extends JobRef>(job: J, data?: JobDataOf<J>, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<J extends JobRef>(job: J, ...[data, options = {}]: EnqueueArgs<J>): Promise<string> {
     const definition = this.resolve(job);
     if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
     const tenantId = options.tenantId === undefined ? this.tenant.tenantId : options.tenantId;
@@ -105,17 +105,14 @@ export class BackgroundJobs {
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
-  async runNow<J extends JobRef>(
-    job: J,
-    options: RunNowOptions<JobDataOf<J>> = {},
-  ): Promise<JobExecution<JobResultOf<J>>> {
+  async runNow<J extends JobRef>(job: J, ...[options = {}]: RunNowArgs<J>): Promise<JobExecution<JobResultOf<J>>> {
     const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULTS.runNowWaitTimeoutMs;
     const id = this.resolve(job).id;
     if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs <= 0) {
       throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(id, 'waitTimeoutMs', waitTimeoutMs, 'a positive integer'));
     }
     const { data, waitTimeoutMs: _ignored, ...enqueueOptions } = options;
-    const executionId = await this.enqueue(job, data, enqueueOptions);
+    const executionId = await this.enqueue<JobRef>(job, data, enqueueOptions);
     return (await this.executions.waitForFinal(executionId, waitTimeoutMs)) as JobExecution<JobResultOf<J>>;
   }
 
