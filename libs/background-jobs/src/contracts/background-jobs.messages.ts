@@ -191,6 +191,10 @@ export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
   `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
   `Fix: advanceBy(ms) or advanceTo(a later Date).`;
 
+export const LOCAL_SCHEDULES_NOT_LOADED =
+  'LocalSchedules was used before reconcile() loaded @nestjs/schedule. ' +
+  'Fix: this is a bug in nestjs-background-jobs (the transport starts its schedules after reconcile); please report it.';
+
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
 
