@@ -3,6 +3,7 @@ export * from './job-registry';
 export * from './failure-classifier';
 export * from './resolved-options';
 export * from './run.types';
+export * from './run-kind';
 export * from './lazy-abort-controller';
 export * from './job-events';
 export * from './clock';

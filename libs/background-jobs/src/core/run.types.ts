@@ -1,5 +1,6 @@
 import { FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
+import { RunKind } from './run-kind';
 import { RunSchedule } from './schedule';
 
 /** What a transport hands the pipeline for one run. */
@@ -14,10 +15,8 @@ export interface RunRequest {
    * the pipeline aborts the same one on timeout and lock loss, and `ctx.signal` is its signal.
    */
   controller: LazyAbortController;
-  /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
-  fanOut?: boolean;
-  /** A run its recurring schedule made (a tick), not one enqueued or triggered: misfire and pause apply to it. */
-  fromSchedule?: boolean;
+  /** What the run is (a tick, a fan-out, one tenant's child, …): decides its stages and its body. `plain` when absent. */
+  kind?: RunKind;
   /** The schedule that made this tick (its id, timing and misfire policy); absent on a run that is not a tick. */
   schedule?: RunSchedule;
   /**

@@ -1,5 +1,5 @@
 import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunSchedule } from '../../core';
+import { JobDefinition, LazyAbortController, RunKind, RunSchedule } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -7,9 +7,8 @@ export interface LocalRun {
   definition: JobDefinition;
   tenantId: string | null;
   data: unknown;
-  fanOut: boolean;
-  /** Made by the job's schedule (a tick). */
-  fromSchedule: boolean;
+  /** What the run is (a tick, a fan-out, one tenant's child, …). */
+  kind: RunKind;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
   state: JobState;

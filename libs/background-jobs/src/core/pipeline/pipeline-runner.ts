@@ -9,6 +9,7 @@ import { JobDefinition } from '../job-definition';
 import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
+import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -39,8 +40,8 @@ export class PipelineRunner {
   running = 0;
   /** Runs interrupted by shutdown and handed back to the queue since the count was last reset. */
   handedBack = 0;
-  /** A job's four chains: [run, fan-out, tick, fan-out tick]. */
-  private readonly chains = new WeakMap<JobDefinition, PipelineStage[][]>();
+  /** A job's chain for each run kind. */
+  private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
 
   constructor(
     options: ResolvedJobsOptions,
@@ -67,30 +68,31 @@ export class PipelineRunner {
   }
 
   /**
-   * The stages a job's runs pass (its fan-outs: the outer ones only; its ticks: the schedule stages too), those with
-   * nothing to do for it left out.
+   * The stages a job's runs of `kind` pass (a fan-out: the outer ones only; a tick: the schedule stages too), those
+   * with nothing to do for it left out.
    */
-  chainOf(definition: JobDefinition, fanOut = false, tick = false): PipelineStage[] {
+  chainOf(definition: JobDefinition, kind: RunKind): PipelineStage[] {
     let chains = this.chains.get(definition);
     if (!chains) {
-      chains = [false, true].flatMap((isTick) =>
-        [false, true].map((isFanOut) =>
-          [...this.outer, ...(isFanOut ? [] : this.inner)].filter(
-            (stage) => stage.appliesTo?.(definition, isTick) ?? true,
+      chains = new Map(
+        RUN_KINDS.map((each) => [
+          each,
+          [...this.outer, ...(fansOut(each) ? [] : this.inner)].filter(
+            (stage) => stage.appliesTo?.(definition, each) ?? true,
           ),
-        ),
+        ]),
       );
       this.chains.set(definition, chains);
     }
-    return chains[(fanOut ? 1 : 0) + (tick ? 2 : 0)];
+    return chains.get(kind) as PipelineStage[];
   }
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request);
     const invocation: Invocation = { definition, request, context };
-    const stages = this.chainOf(definition, request.fanOut === true, request.fromSchedule === true);
-    const body = request.fanOut
+    const stages = this.chainOf(definition, request.kind ?? 'plain');
+    const body = fansOut(request.kind)
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
