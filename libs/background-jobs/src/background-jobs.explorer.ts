@@ -38,7 +38,10 @@ import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
+/** The events of a run's life: what `@OnJobEvent()` without names receives. */
+const RUN_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
+/** Every event a handler may name; the composition events (steps) only reach handlers that name them. */
+const JOB_EVENT_NAMES: JobEventName[] = [...RUN_EVENT_NAMES, 'step'];
 const OPTION_KEYS = new Set([
   'id',
   'cron',
@@ -120,7 +123,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
         if (unknownName !== undefined)
           throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
         const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
-        this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
+        this.events.on(names.length > 0 ? names : RUN_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
       }
     }
   }

@@ -23,6 +23,7 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  InvalidStepError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -32,6 +33,7 @@ export type {
   JobContext,
   JobLeaseInfo,
   JobExecution,
+  JobStep,
   JobFailure,
   JobState,
   FailureKind,

@@ -1,3 +1,4 @@
+import { JobStep } from './composition.interface';
 import { FailureKind, JobState } from './job-state.types';
 
 /** A run's failure, classified. */
@@ -27,6 +28,8 @@ export interface JobExecution<R = unknown> {
   startedAt?: Date;
   finishedAt?: Date;
   scheduledAt?: Date;
+  /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
+  steps?: JobStep[];
 }
 
 /** Options of `BackgroundJobs.enqueue`. */

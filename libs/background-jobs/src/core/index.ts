@@ -22,6 +22,7 @@ export * from './pipeline/run-context';
 export * from './pipeline/pipeline-stage';
 export * from './pipeline/lock.stage';
 export * from './pipeline/fan-out';
+export * from './pipeline/run-steps';
 export * from './defaults';
 export * from './retry-policy';
 export * from './renewing-lease';

@@ -1,5 +1,5 @@
 import { JobFailure } from '../../contracts';
-import { RunKind, tickOf } from '../../core';
+import { RunKind, StepRecord, tickOf } from '../../core';
 
 /** What the framework stores as BullMQ job data; `bgj` marks jobs and schedulers as ours. */
 export interface JobEnvelope {
@@ -14,6 +14,8 @@ export interface JobEnvelope {
   kind?: RunKind;
   /** Written before `kind` existed for a per-tenant job's tick or trigger; read as `kind: 'fan-out'`. */
   fanOut?: true;
+  /** The run's durable steps (`ctx.step`), by name: kept on the job so a retry or a recovered run reuses them. */
+  steps?: Record<string, StepRecord>;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */
   failure?: JobFailure;
   /** The enqueuing caller's trace context (W3C headers), when OpenTelemetry is present. */

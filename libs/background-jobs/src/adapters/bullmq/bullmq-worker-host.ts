@@ -208,6 +208,14 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
+      steps: {
+        kept: envelope.steps ?? {},
+        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
+        save: (name, record) => {
+          envelope.steps = { ...envelope.steps, [name]: record };
+          return job.updateData(envelope);
+        },
+      },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);

@@ -269,6 +269,12 @@ export class LocalTransport extends RunQueue {
         scheduledAt: run.scheduledAt,
         controller: run.controller,
         kind: run.kind,
+        steps: {
+          kept: run.steps ?? {},
+          save: async (name, record) => {
+            run.steps = { ...run.steps, [name]: record };
+          },
+        },
         schedule: run.schedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;

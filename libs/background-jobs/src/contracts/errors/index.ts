@@ -4,3 +4,4 @@ export * from './job-definition.error';
 export * from './invalid-job-input.error';
 export * from './job-aborted.error';
 export * from './lock-unavailable.error';
+export * from './invalid-step.error';

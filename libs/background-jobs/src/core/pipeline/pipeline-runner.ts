@@ -21,6 +21,7 @@ import { SchemaStage } from './schema.stage';
 import { ObserveStage } from './observe.stage';
 import { Invocation, PipelineStage } from './pipeline-stage';
 import { RunContext } from './run-context';
+import { RunSteps, StepListener } from './run-steps';
 import { TenantContextStage } from './tenant-context.stage';
 import { TimeoutStage } from './timeout.stage';
 
@@ -43,17 +44,20 @@ export class PipelineRunner {
   /** A job's chain for each run kind. */
   private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
 
+  private readonly maxPayloadBytes: number;
+
   constructor(
     options: ResolvedJobsOptions,
     tenant: TenantContext,
     private readonly runs: RunQueue,
     private readonly directories: TenantDirectoryLocator,
     schedules: ScheduleStore,
-    events: JobEvents,
-    clock: Clock,
+    private readonly events: JobEvents,
+    private readonly clock: Clock,
     calendar: CronCalendar,
     @Optional() lock?: DistributedLock,
   ) {
+    this.maxPayloadBytes = options.maxPayloadBytes;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
@@ -87,9 +91,35 @@ export class PipelineRunner {
     return chains.get(kind) as PipelineStage[];
   }
 
+  private stepsOf(definition: JobDefinition, request: RunRequest): RunSteps {
+    const { executionId, tenantId, attempt } = request;
+    const listener: StepListener | undefined = this.events.has('step')
+      ? (step, state, durationMs) =>
+          this.events.emit({
+            name: 'step',
+            jobId: definition.id,
+            executionId,
+            tenantId,
+            attempt,
+            attempts: definition.retry.attempts,
+            step,
+            state,
+            durationMs,
+          })
+      : undefined;
+    return new RunSteps(
+      definition.id,
+      executionId,
+      request.steps,
+      this.maxPayloadBytes,
+      () => this.clock.now(),
+      listener,
+    );
+  }
+
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request);
+    const context = new RunContext(definition, request, this.stepsOf(definition, request));
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.kind ?? 'plain');
     const body = fansOut(request.kind)
