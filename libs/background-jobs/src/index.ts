@@ -40,6 +40,8 @@ export type {
   JobTenancy,
   EnqueueOptions,
   RunNowOptions,
+  EnqueueArgs,
+  RunNowArgs,
   RecurringJobInfo,
   PipelineJobOptions,
   ScheduleOptions,

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import {
-  EnqueueOptions,
-  JobDataOf,
+  EnqueueArgs,
   JobExecution,
   JobResultOf,
   RecurringJobInfo,
-  RunNowOptions,
+  RunNowArgs,
   ScheduleOptions,
   TenantContext,
 } from '../contracts';
@@ -56,12 +55,12 @@ export class BackgroundJobs {
    * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
    * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
    */
-  enqueue<J extends JobRef>(job: J, data?: JobDataOf<J>, options: EnqueueOptions = {}): Promise<string> {
+  enqueue<J extends JobRef>(job: J, ...[data, options = {}]: EnqueueArgs<J>): Promise<string> {
     return this.runs.enqueue(job, data, options);
   }
 
   /** Enqueues a run and waits for its final state (completed, failed, cancelled or skipped). */
-  runNow<J extends JobRef>(job: J, options: RunNowOptions<JobDataOf<J>> = {}): Promise<JobExecution<JobResultOf<J>>> {
+  runNow<J extends JobRef>(job: J, ...[options = {}]: RunNowArgs<J>): Promise<JobExecution<JobResultOf<J>>> {
     return this.runs.runNow(job, options) as Promise<JobExecution<JobResultOf<J>>>;
   }
 
