@@ -27,6 +27,7 @@ export {
   TenantDirectoryError,
   MissingOptionalPeerError,
   RedisUnreachableError,
+  InvalidStepError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -36,6 +37,7 @@ export type {
   JobContext,
   JobLeaseInfo,
   JobExecution,
+  JobStep,
   JobFailure,
   JobState,
   FailureKind,
