@@ -189,6 +189,17 @@ export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
   `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
   `Fix: advanceBy(ms) or advanceTo(a later Date).`;
 
+export const NOT_ON_TEST_CLOCK = (method: string): string =>
+  `BackgroundJobsTesting.${method}() drives the test clock, and this app runs BackgroundJobsModule on real time. ` +
+  'Fix: import BackgroundJobsModule.forTest() instead of forRoot(), or keep your AppModule and put it on the test ' +
+  'clock: Test.createTestingModule({ imports: [AppModule] }).overrideProvider(BACKGROUND_JOBS_TEST_CLOCK).useValue({}).';
+
+export const MODULE_REGISTERED_TWICE = (registrations: string[]): string =>
+  `BackgroundJobsModule is registered ${registrations.length} times in one app: ${registrations.join('; ')}. ` +
+  'Each registration would start its own transport and workers, and BackgroundJobs would answer from one of them. ' +
+  'Fix: register it once. To test your AppModule on the test clock, import only AppModule and ' +
+  'override BACKGROUND_JOBS_TEST_CLOCK (docs/testing.md#your-real-appmodule-on-the-test-clock).';
+
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
 
