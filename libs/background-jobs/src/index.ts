@@ -16,6 +16,7 @@ export type { OperationsTokenGuardOptions } from './operations/operations-token.
 export {
   TenantContext,
   TENANT_DIRECTORY,
+  BACKGROUND_JOBS_TEST_CLOCK,
   DistributedLock,
   TransientJobError,
   PermanentJobError,
@@ -55,6 +56,7 @@ export type {
   FairnessOptions,
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
+  BackgroundJobsTestClock,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,
