@@ -11,6 +11,7 @@ import { fanOut } from './fan-out.bench';
 import { localThroughput } from './local.bench';
 import { lockRoundTrip } from './lock-roundtrip.bench';
 import { recurringBacklog } from './recurring-backlog.bench';
+import { runAnatomy } from './run-anatomy.bench';
 import { soak } from './soak.bench';
 import { clusterThroughput } from './throughput-cluster.bench';
 import { throughputEndToEnd } from './throughput-e2e.bench';
@@ -22,6 +23,7 @@ export { BenchContext, BenchOutput, BenchRow, BenchSizes, FULL_SIZES, SMOKE_SIZE
 export const BENCHMARKS = [
   'throughput-e2e',
   'latency-e2e',
+  'run-anatomy',
   'throughput',
   'throughput-lock',
   'enqueue',
@@ -40,6 +42,7 @@ export type BenchmarkName = (typeof BENCHMARKS)[number];
 const RUNNERS: Record<BenchmarkName, (ctx: BenchContext) => Promise<BenchOutput>> = {
   'throughput-e2e': throughputEndToEnd,
   'latency-e2e': latencyEndToEnd,
+  'run-anatomy': runAnatomy,
   throughput: (ctx) => throughput(ctx, false),
   'throughput-lock': (ctx) => throughput(ctx, true),
   enqueue,
