@@ -16,11 +16,12 @@ export class RedisProcess {
   /**
    * Starts `redis-server` with `args` (the port and directory are added) and resolves once it answers PING
    * through `clientOptions` (TLS options for a TLS-only server). Each process gets its own directory under
-   * `.redis-test/`.
+   * `.redis-test/`. `appendOnly` turns the AOF on with an fsync per write, so a SIGKILLed server started again on
+   * the same port loads every acknowledged write from it.
    */
   static async start(
     args: string[],
-    options: { port?: number; tls?: RedisOptions['tls'] } = {},
+    options: { port?: number; tls?: RedisOptions['tls']; appendOnly?: boolean } = {},
   ): Promise<RedisProcess> {
     TestRedisServer.assertInstalled();
     const port = options.port ?? (await freePort());
@@ -30,7 +31,12 @@ export class RedisProcess {
     const listen = options.tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
     const child = spawn(
       'redis-server',
-      [...args, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        ...args,
+        ...listen,
+        ...['--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+        ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
       },
