@@ -9,7 +9,7 @@
  * Only type imports besides packages: this file is transpiled alone (test/reliability/support/instance.ts).
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import IORedis from 'ioredis';
 import { Pool } from 'pg';
@@ -18,6 +18,8 @@ import {
   BackgroundJobsModule,
   BullmqConnection,
   JobContext,
+  JobEvent,
+  OnJobEvent,
   PipelineJob,
 } from 'nestjs-background-jobs';
 import type { ChaosCommand, ChaosConfig, ChaosJob } from './workload';
@@ -88,6 +90,30 @@ function jobClass(options: ChaosJob): Function {
   return cls;
 }
 
+/**
+ * Runs that end without an effect (failed, skipped because the lock was held) are written down as they end: after the
+ * drain the queue may have trimmed them (history), and the invariants must still tell them from lost runs.
+ */
+@Injectable()
+class FinalStates {
+  @OnJobEvent('failed')
+  async failed(event: JobEvent<'failed'>): Promise<void> {
+    await this.record(event.executionId, event.jobId, 'failed', event.failure.kind);
+  }
+
+  @OnJobEvent('skipped')
+  async skipped(event: JobEvent<'skipped'>): Promise<void> {
+    await this.record(event.executionId, event.jobId, 'skipped', event.kind);
+  }
+
+  private async record(executionId: string, jobId: string, state: string, kind: string): Promise<void> {
+    await pool.query(
+      `INSERT INTO ${S}.finals (execution_id, job_id, state, kind) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [executionId, jobId, state, kind],
+    );
+  }
+}
+
 function connection(): BullmqConnection {
   const c = config.connection;
   if (c.kind === 'standalone') return { host: '127.0.0.1', port: c.port };
@@ -145,7 +171,7 @@ async function main(): Promise<void> {
         worker: config.role === 'worker' ? config.worker : false,
       }),
     ],
-    providers: jobs as never[],
+    providers: [...jobs, FinalStates] as never[],
   })
   class ChaosModule {}
 
