@@ -106,8 +106,10 @@ export class ChaosRedis {
     };
     const client = this.client();
     try {
-      if (client instanceof Cluster) for (const node of client.nodes('master')) await scan(node);
-      else await scan(client);
+      if (client instanceof Cluster) {
+        if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+        for (const node of client.nodes('master')) await scan(node);
+      } else await scan(client);
     } finally {
       client.disconnect();
     }
