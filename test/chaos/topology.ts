@@ -117,10 +117,7 @@ export class ChaosRedis {
   }
 
   async destroy(): Promise<void> {
-    if (this.standalone) {
-      await this.standalone.kill();
-      rmSync(this.standalone.dir, { recursive: true, force: true });
-    }
+    await this.standalone?.destroy();
     await this.sentinel?.destroy();
     await this.cluster?.destroy();
   }
