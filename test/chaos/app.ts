@@ -136,9 +136,11 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
     inFlight++;
     try {
       const executionId = await background.enqueue(jobId, data, { tenantId });
+      const ackedAt = new Date();
       await pool.query(
-        `INSERT INTO ${S}.enqueued (execution_id, job_id, tenant, fail_attempts) VALUES ($1, $2, $3, $4)`,
-        [executionId, jobId, tenantId, (data as { failAttempts?: number } | undefined)?.failAttempts ?? 0],
+        `INSERT INTO ${S}.enqueued (execution_id, job_id, tenant, fail_attempts, acked_at) VALUES ($1, $2, $3, $4, $5)`,
+        // NOTE: when Redis acknowledged it, not when the ledger wrote it: a data loss in between lost an acknowledged run.
+        [executionId, jobId, tenantId, (data as { failAttempts?: number } | undefined)?.failAttempts ?? 0, ackedAt],
       );
     } catch {
       // NOTE: not acknowledged (Redis down or unreachable): the ledger does not expect it.
