@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
-import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } from './redis-connection';
+import { ClientOverrides, RedisClient, RedisConnectionFactory } from './redis-connection';
+import { RedisTarget } from './redis-connection-parser';
 
 /**
  * What a Redis client is for:
