@@ -3,6 +3,7 @@
 // key under the prefix, the job schedulers included.
 import { Injectable } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
+import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, JobContext, PipelineJob } from 'nestjs-background-jobs';
 import { testRedisUrl } from '../support/redis';
@@ -17,7 +18,6 @@ class SendReportJob implements BackgroundJob<{ reportId: number }, string> {
 
 /** Deletes every key under `prefix` (SCAN + UNLINK, never KEYS on a shared Redis). */
 async function deletePrefix(url: string, prefix: string): Promise<number> {
-  const { Redis } = await import('ioredis'); // on use, not at the top: see docs/testing.md
   const redis = new Redis(url);
   let deleted = 0;
   try {
@@ -49,7 +49,6 @@ describe('SendReportJob on Redis (docs/testing.md recipe)', () => {
     const deleted = await deletePrefix(url, prefix);
     // Not in the docs: the recipe's point, checked. The run and the scheduler left keys, and none is left now.
     expect(deleted).toBeGreaterThan(0);
-    const { Redis } = await import('ioredis');
     const redis = new Redis(url);
     try {
       expect(await redis.keys(`${prefix}:*`)).toEqual([]);
