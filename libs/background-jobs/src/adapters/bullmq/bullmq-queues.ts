@@ -62,7 +62,7 @@ export class BullmqQueues {
   enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
-    if (run.fanOut) envelope.fanOut = true;
+    if (run.kind && run.kind !== 'plain') envelope.kind = run.kind;
     const trace = captureTraceContext();
     if (trace instanceof Promise) return trace.then((captured) => this.add(definition, run, envelope, captured));
     return this.add(definition, run, envelope, trace);
@@ -107,6 +107,7 @@ export class BullmqQueues {
       runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
+        if (run.kind && run.kind !== 'plain') data.kind = run.kind;
         return {
           name: definition.id,
           data,

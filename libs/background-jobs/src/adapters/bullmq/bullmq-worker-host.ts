@@ -20,9 +20,10 @@ import {
   RunInterrupted,
   RunOutcome,
   RunRequest,
+  fansOut,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
+import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqFairness, tenantKey } from './bullmq-fairness';
 import { BullmqKeys } from './bullmq-keys';
@@ -162,7 +163,8 @@ export class BullmqWorkerHost {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
-    const cap = envelope.fanOut ? undefined : definition.fairness?.concurrencyPerTenant;
+    const kind = kindOf(envelope, Boolean(job.repeatJobKey));
+    const cap = fansOut(kind) ? undefined : definition.fairness?.concurrencyPerTenant;
     if (cap === undefined) return this.runHere(job, definition, envelope, run, token, completionChannel);
     return this.takeSlot(job, definition.queue, envelope.tenantId ?? null, cap, token).then((slot) =>
       this.runHere(job, definition, envelope, run, token, completionChannel).then(
@@ -195,8 +197,7 @@ export class BullmqWorkerHost {
       data: envelope.payload,
       scheduledAt: scheduledAtOf(job),
       controller,
-      fanOut: envelope.fanOut === true,
-      fromSchedule: Boolean(job.repeatJobKey),
+      kind: kindOf(envelope, Boolean(job.repeatJobKey)),
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -207,6 +208,14 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
+      steps: {
+        kept: envelope.steps ?? {},
+        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
+        save: (name, record) => {
+          envelope.steps = { ...envelope.steps, [name]: record };
+          return job.updateData(envelope);
+        },
+      },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);
