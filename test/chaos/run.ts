@@ -294,6 +294,10 @@ async function main(): Promise<number> {
     );
     console.log(`== faults injected: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     console.log(`== work done (effects): ${work.rows.map((r) => `${r.job_id} ${r.n}`).join(', ')}`);
+    const traffic = soak.members.map(
+      (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
+    );
+    console.log(`== traffic through each process's proxies: ${traffic.join(', ')}`);
     console.log('== invariants');
     for (const v of verdicts) console.log(`${v.held ? 'held    ' : 'VIOLATED'}  ${v.name}: ${v.detail}`);
     const violated = verdicts.filter((v) => !v.held).length;
