@@ -6,7 +6,10 @@ import {
   OperationsOptions,
 } from '../contracts';
 import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
-import { createDashboardController } from './dashboard.controller';
+import { createDashboardController, createDashboardNotFoundController } from './dashboard.controller';
+import { createDashboardSessionController } from './dashboard-session.controller';
+import { DashboardSessionGuard } from './dashboard-session.guard';
+import { DashboardSessions } from './dashboard-sessions';
 import { createOperationsController } from './operations.controller';
 import { ASYNC_OPERATIONS_MISPLACED, OPERATIONS_WITHOUT_GUARD } from './operations.messages';
 
@@ -84,9 +87,22 @@ export function withOperations(
     return { ...definition, providers: [...(definition.providers ?? []), check] };
   }
   const resolved = resolveOperations(operations);
-  const controllers = [
-    createOperationsController(resolved),
-    ...(resolved.ui ? [createDashboardController(resolved)] : []),
-  ];
-  return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers] };
+  const controllers = [createOperationsController(resolved)];
+  const providers: Provider[] = [];
+  if (resolved.ui) {
+    // NOTE: the page calls the REST routes under <path>/ui/api, where its session cookie reaches them; the 404
+    // catch-all comes last so that every other route under <path>/ui matches first.
+    controllers.push(
+      createDashboardSessionController(resolved),
+      createDashboardController(resolved),
+      createOperationsController({ ...resolved, path: `${resolved.path}/ui/api` }, [DashboardSessionGuard]),
+      createDashboardNotFoundController(resolved),
+    );
+    providers.push({ provide: DashboardSessions, useFactory: () => new DashboardSessions() });
+  }
+  return {
+    ...definition,
+    controllers: [...(definition.controllers ?? []), ...controllers],
+    providers: [...(definition.providers ?? []), ...providers],
+  };
 }
