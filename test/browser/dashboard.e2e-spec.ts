@@ -92,8 +92,8 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Schedules' }).waitFor({ timeout: UI_TIMEOUT_MS });
     // The token is exchanged for a session cookie no page script can read.
-    expect(await page.evaluate(() => document.cookie)).not.toContain(TOKEN);
-    expect(await page.evaluate(() => document.cookie)).not.toContain('bgj_ops_session');
+    expect(await page.evaluate('document.cookie')).not.toContain(TOKEN);
+    expect(await page.evaluate('document.cookie')).not.toContain('bgj_ops_session');
 
     // The six migrated jobs, each with a next run that is a tick of its cron.
     for (const { id, cron } of PIPELINE_SCHEDULES) {
