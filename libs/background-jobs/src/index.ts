@@ -38,6 +38,8 @@ export type {
   JobTenancy,
   EnqueueOptions,
   RunNowOptions,
+  EnqueueArgs,
+  RunNowArgs,
   RecurringJobInfo,
   PipelineJobOptions,
   ScheduleOptions,
