@@ -173,14 +173,23 @@
     ]);
   };
 
-  /** A table inside a scrolling box, so a narrow screen scrolls the table instead of the page. */
+  /**
+   * A table inside a scrolling box; on a narrow screen (`.stack`, app.css) each row becomes a card whose cells carry
+   * their column's name.
+   */
   BGJ.table = function (caption, columns, rows) {
+    rows.forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (cell.tagName === 'TD' && columns[i]) cell.setAttribute('data-label', columns[i]);
+      });
+    });
     return h(
       'div',
-      { class: 'scroll' },
+      // NOTE: focusable and named, so a keyboard can scroll a table wider than the screen.
+      { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': caption },
       h(
         'table',
-        {},
+        { class: 'stack' },
         h('caption', {}, caption),
         h(
           'thead',

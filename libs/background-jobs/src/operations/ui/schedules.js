@@ -12,6 +12,15 @@
   /** The schedule the form edits (null: a new one); kept across the page's refreshes. */
   var editing = null;
   var formError = '';
+  /** The form's element, reused by the page's refreshes so that what someone is typing stays; rebuilt by edit(). */
+  var editorNode = null;
+
+  /** Starts editing `s` (null: a new schedule): the form is rebuilt with its values. */
+  function edit(s) {
+    editing = s;
+    formError = '';
+    editorNode = null;
+  }
 
   function scheduleText(s) {
     return s.cron ? h('code', {}, s.cron) : s.everyMs ? 'every ' + s.everyMs + ' ms' : '—';
@@ -85,8 +94,7 @@
                   id: 'edit-' + id,
                   'aria-label': 'Edit ' + id,
                   onclick: function () {
-                    editing = s;
-                    formError = '';
+                    edit(s);
                     schedules(false).then(function () {
                       document.getElementById('s-id').focus();
                     });
@@ -175,8 +183,7 @@
                 type: 'button',
                 id: 's-new',
                 onclick: function () {
-                  editing = null;
-                  formError = '';
+                  edit(null);
                   schedules(false);
                 },
               },
@@ -213,8 +220,7 @@
       })
       .then(
         function () {
-          editing = null;
-          formError = '';
+          edit(null);
           say('Saved schedule ' + id + '.');
           return schedules(false);
         },
@@ -256,7 +262,7 @@
             { class: 'muted' },
             'Refreshes every 10 seconds. Pause stops a schedule on every instance until resumed; trigger runs it now.',
           ),
-          BGJ.config.readOnly ? null : editor(jobIds),
+          BGJ.config.readOnly ? null : editorNode || (editorNode = editor(jobIds)),
         ],
         first,
       );
@@ -294,7 +300,7 @@
   function remove(id) {
     api('DELETE', 'schedules/' + encodeURIComponent(id)).then(
       function () {
-        if (editing && editing.scheduleId === id) editing = null;
+        if (editing && editing.scheduleId === id) edit(null);
         say('Deleted schedule ' + id + '.');
         return schedules(false);
       },
