@@ -133,7 +133,20 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
       { cron: '0 3 * * *', everyMs: 1_000 },
       'one of cron or everyMs, not both',
     ],
-    ['everyMs not a positive integer', { everyMs: 0 }, 'everyMs', 0, 'a positive integer (milliseconds)'],
+    [
+      'everyMs not a positive integer',
+      { everyMs: 0 },
+      'everyMs',
+      0,
+      'an integer ≥ 1000 (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))',
+    ],
+    [
+      'everyMs below the floor (bounds.minEveryMs)',
+      { everyMs: 999 },
+      'everyMs',
+      999,
+      'an integer ≥ 1000 (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))',
+    ],
     [
       'an end before the start',
       { everyMs: 1_000, startDate: new Date(2_000), endDate: new Date(1_000) },

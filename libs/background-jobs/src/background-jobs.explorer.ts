@@ -195,7 +195,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const problem = cronProblem(options.cron, timezone);
       if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
     }
-    const timing = scheduleProblem(options, this.calendar, false);
+    const timing = scheduleProblem(options, this.calendar, false, this.options.bounds.minEveryMs);
     if (timing) throw bad(timing.option, timing.value, timing.expected);
     const queue = options.queue ?? DEFAULT_QUEUE;
     if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) {

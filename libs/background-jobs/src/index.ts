@@ -62,6 +62,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  InputBounds,
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,

@@ -22,6 +22,7 @@ export * from './pipeline/pipeline-stage';
 export * from './pipeline/lock.stage';
 export * from './pipeline/fan-out';
 export * from './defaults';
+export * from './bounds';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';

@@ -7,6 +7,7 @@ import {
   OperationsOptions,
   TransportOptions,
 } from '../contracts';
+import { resolveBounds, ResolvedBounds } from './bounds';
 import { DEFAULTS, intAtLeast } from './defaults';
 import { jobPolicyProblem } from './job-policy';
 
@@ -41,6 +42,7 @@ export class ResolvedJobsOptions {
     history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
   };
   operations?: OperationsOptions;
+  bounds: ResolvedBounds;
 }
 
 const positiveInt = (value: unknown): value is number => intAtLeast(value, 1);
@@ -168,5 +170,6 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
+    bounds: resolveBounds(raw.bounds),
   });
 }

@@ -1,7 +1,7 @@
 import { JobDefinition } from './job-definition';
 import { CronCalendar } from './ports/cron-calendar.port';
 import { PolicyProblem } from './job-policy';
-import { intAtLeast } from './defaults';
+import { DEFAULTS, intAtLeast } from './defaults';
 
 /** Job ids and schedule ids share one pattern (and, on BullMQ, the scheduler id space of a queue). */
 export const SCHEDULE_ID = /^[a-z0-9][a-z0-9:._-]*$/;
@@ -66,6 +66,7 @@ export function scheduleProblem(
   timing: ScheduleTiming,
   calendar: CronCalendar,
   required: boolean,
+  minEveryMs: number = DEFAULTS.bounds.minEveryMs,
 ): PolicyProblem | undefined {
   const { cron, everyMs, timezone = 'UTC', startDate, endDate, misfire, misfireThresholdMs } = timing;
   if (cron !== undefined && everyMs !== undefined)
@@ -79,8 +80,13 @@ export function scheduleProblem(
     if (problem)
       return { option: 'cron', value: cron, expected: `5 fields ("0 3 * * *") or 6 with seconds first (${problem})` };
   }
-  if (everyMs !== undefined && !intAtLeast(everyMs, 1))
-    return { option: 'everyMs', value: everyMs, expected: 'a positive integer (milliseconds)' };
+  if (everyMs !== undefined && !intAtLeast(everyMs, minEveryMs)) {
+    return {
+      option: 'everyMs',
+      value: everyMs,
+      expected: `an integer ≥ ${minEveryMs} (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))`,
+    };
+  }
   for (const [option, value] of [
     ['startDate', startDate],
     ['endDate', endDate],

@@ -10,6 +10,7 @@ import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -41,6 +42,8 @@ export class PipelineRunner {
   handedBack = 0;
   /** A job's four chains: [run, fan-out, tick, fan-out tick]. */
   private readonly chains = new WeakMap<JobDefinition, PipelineStage[][]>();
+  /** `ctx.log`'s bounds: every run's context cuts and counts its lines. */
+  private readonly bounds: ResolvedBounds;
 
   constructor(
     options: ResolvedJobsOptions,
@@ -53,6 +56,7 @@ export class PipelineRunner {
     calendar: CronCalendar,
     @Optional() lock?: DistributedLock,
   ) {
+    this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
@@ -87,7 +91,7 @@ export class PipelineRunner {
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request);
+    const context = new RunContext(definition, request, this.bounds);
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.fanOut === true, request.fromSchedule === true);
     const body = request.fanOut
