@@ -138,7 +138,7 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
       { everyMs: 0 },
       'everyMs',
       0,
-      'an integer ≥ 1000 (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))',
+      'a positive integer (milliseconds)',
     ],
     [
       'everyMs below the floor (bounds.minEveryMs)',

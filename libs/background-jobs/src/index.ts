@@ -23,6 +23,10 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  WaitTimeoutError,
+  TenantDirectoryError,
+  MissingOptionalPeerError,
+  RedisUnreachableError,
 } from './contracts';
 export type {
   BackgroundJob,

@@ -11,7 +11,9 @@ const show = (value: unknown): string => {
   }
 };
 
-export const JOB_ID_PATTERN_TEXT = '/^[a-z0-9][a-z0-9:._-]*$/';
+/** Job ids and schedule ids: lower-case letters, digits, ':', '.', '_', '-', starting with a letter or digit. */
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9:._-]*$/;
+export const JOB_ID_PATTERN_TEXT = String(JOB_ID_PATTERN);
 
 export const INVALID_JOB_ID = (id: unknown, className: string): string =>
   `@PipelineJob on class ${className} has invalid id ${show(id)}: ids must match ${JOB_ID_PATTERN_TEXT} ` +
@@ -188,6 +190,10 @@ export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
   `The test clock cannot move to ${value instanceof Date ? value.toISOString() : show(value)}` +
   `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
   `Fix: advanceBy(ms) or advanceTo(a later Date).`;
+
+export const LOCAL_SCHEDULES_NOT_LOADED =
+  'LocalSchedules was used before reconcile() loaded @nestjs/schedule. ' +
+  'Fix: this is a bug in nestjs-background-jobs (the transport starts its schedules after reconcile); please report it.';
 
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;

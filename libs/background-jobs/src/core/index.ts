@@ -28,3 +28,4 @@ export * from './renewing-lease';
 export * from './job-policy';
 export * from './schedule';
 export * from './tenant-backlog';
+export * from './options';

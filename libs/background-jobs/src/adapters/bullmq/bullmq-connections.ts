@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
-import { BullmqConnection, REDIS_UNREACHABLE } from '../../contracts';
+import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
 import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } from './redis-connection';
 
@@ -152,7 +152,7 @@ export class BullmqConnections {
       ]);
     } catch (error) {
       const cause = (lastError ?? (error as Error)).message.replace(/\.$/, '');
-      throw new Error(REDIS_UNREACHABLE(this.factory.describe(), cause));
+      throw new RedisUnreachableError(REDIS_UNREACHABLE(this.factory.describe(), cause));
     } finally {
       if (timer) clearTimeout(timer);
       client.off('error', onError);

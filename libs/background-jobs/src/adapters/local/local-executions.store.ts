@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
+import { JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
   ExecutionLogs,
   ExecutionPage,
@@ -53,7 +53,7 @@ export class LocalExecutionsStore extends ExecutionReader {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(WAIT_TIMEOUT(executionId, timeoutMs)));
+        reject(new WaitTimeoutError(executionId, timeoutMs, WAIT_TIMEOUT(executionId, timeoutMs)));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
