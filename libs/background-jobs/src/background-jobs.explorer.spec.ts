@@ -133,13 +133,7 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
       { cron: '0 3 * * *', everyMs: 1_000 },
       'one of cron or everyMs, not both',
     ],
-    [
-      'everyMs not a positive integer',
-      { everyMs: 0 },
-      'everyMs',
-      0,
-      'a positive integer (milliseconds)',
-    ],
+    ['everyMs not a positive integer', { everyMs: 0 }, 'everyMs', 0, 'a positive integer (milliseconds)'],
     [
       'everyMs below the floor (bounds.minEveryMs)',
       { everyMs: 999 },
