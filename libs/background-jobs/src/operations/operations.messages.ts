@@ -62,3 +62,9 @@ export const DASHBOARD_SIGN_IN_BODY = (max: number): string =>
   'Fix: send the token the operations guard accepts.';
 
 export const DASHBOARD_SESSION_ENDED = 'Your dashboard session has ended. Sign in again.';
+
+export const JOB_NOT_FOUND = (jobId: string, known: string[]): string =>
+  `No job "${jobId}". Jobs: ${known.length ? known.join(', ') : '(none)'}.`;
+
+export const PAYLOAD_REJECTED_BY_SCHEMA = (jobId: string, reason: string): string =>
+  `Job "${jobId}" refused the payload: ${reason}. Fix: change "data" to what the job's schema accepts; nothing was enqueued.`;

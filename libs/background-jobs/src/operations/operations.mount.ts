@@ -12,6 +12,7 @@ import { createDashboardSessionController } from './dashboard-session.controller
 import { DashboardSessionGuard } from './dashboard-session.guard';
 import { DashboardSessions } from './dashboard-sessions';
 import { createOperationsController } from './operations.controller';
+import { createOperationsJobsController } from './operations-jobs.controller';
 import { ASYNC_OPERATIONS_MISPLACED, OPERATIONS_WITHOUT_GUARD } from './operations.messages';
 
 /** `operations` as validated: the guard, the path without surrounding slashes, and whether the dashboard is served. */
@@ -84,7 +85,7 @@ export function withOperations(
     return { ...definition, providers: [...(definition.providers ?? []), check] };
   }
   const resolved = resolveOperations(operations);
-  const controllers = [createOperationsController(resolved)];
+  const controllers = [createOperationsController(resolved), createOperationsJobsController(resolved)];
   const providers: Provider[] = [];
   if (resolved.ui) {
     // NOTE: the page calls the REST routes under <path>/ui/api, where its session cookie reaches them; the 404
@@ -93,6 +94,7 @@ export function withOperations(
       createDashboardSessionController(resolved),
       createDashboardController(resolved),
       createOperationsController({ ...resolved, path: `${resolved.path}/ui/api` }, [DashboardSessionGuard]),
+      createOperationsJobsController({ ...resolved, path: `${resolved.path}/ui/api` }, [DashboardSessionGuard]),
       createDashboardNotFoundController(resolved),
     );
     providers.push({ provide: DashboardSessions, useFactory: () => new DashboardSessions() });
