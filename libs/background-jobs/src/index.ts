@@ -70,6 +70,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  InputBounds,
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,

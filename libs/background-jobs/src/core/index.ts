@@ -25,6 +25,7 @@ export * from './pipeline/lock.stage';
 export * from './pipeline/fan-out';
 export * from './pipeline/run-steps';
 export * from './defaults';
+export * from './bounds';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';

@@ -7,6 +7,7 @@ import {
   OperationsOptions,
   TransportOptions,
 } from '../contracts';
+import { resolveBounds, ResolvedBounds } from './bounds';
 import { DEFAULTS } from './defaults';
 import { OptionFailure, resolveOption } from './options/option-rule';
 import { OPTION_RULES } from './options/option-rules';
@@ -43,6 +44,7 @@ export class ResolvedJobsOptions {
     history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
   };
   operations?: OperationsOptions;
+  bounds: ResolvedBounds;
 }
 
 /** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
@@ -162,5 +164,6 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
+    bounds: resolveBounds(raw.bounds),
   });
 }

@@ -11,6 +11,7 @@ import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -45,6 +46,8 @@ export class PipelineRunner {
   private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
 
   private readonly maxPayloadBytes: number;
+  /** `ctx.log`'s bounds: every run's context cuts and counts its lines. */
+  private readonly bounds: ResolvedBounds;
 
   constructor(
     options: ResolvedJobsOptions,
@@ -58,6 +61,7 @@ export class PipelineRunner {
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
+    this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
@@ -119,7 +123,7 @@ export class PipelineRunner {
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request, this.stepsOf(definition, request));
+    const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.kind ?? 'plain');
     const body = fansOut(request.kind)
