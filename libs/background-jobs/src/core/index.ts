@@ -16,6 +16,7 @@ export * from './ports/execution-reader.port';
 export * from './ports/schedule-store.port';
 export * from './ports/tenant-directory-locator.port';
 export * from './ports/lease-loss.port';
+export * from './ports/completion-channel.port';
 export * from './ports/cron-calendar.port';
 export * from './pipeline/pipeline-runner';
 export * from './pipeline/run-context';
