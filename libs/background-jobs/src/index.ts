@@ -24,6 +24,11 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  WaitTimeoutError,
+  TenantDirectoryError,
+  MissingOptionalPeerError,
+  RedisUnreachableError,
+  InvalidStepError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -33,6 +38,7 @@ export type {
   JobContext,
   JobLeaseInfo,
   JobExecution,
+  JobStep,
   JobFailure,
   JobState,
   FailureKind,
@@ -64,6 +70,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  InputBounds,
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,
