@@ -42,8 +42,6 @@ const MAX_LINES_PENDING_SPLIT = [
   // flow control (the admission / flow-control branch)
   'libs/background-jobs/src/adapters/local/local.transport.ts',
   'libs/background-jobs/src/adapters/bullmq/bullmq-worker-host.ts',
-  // composition (the facade split)
-  'libs/background-jobs/src/core/background-jobs.service.ts',
 ];
 
 module.exports = {
