@@ -113,6 +113,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
 
     expect(names(false, 'full', true)).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',
@@ -125,6 +126,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     ]);
     expect(names(true, 'full', true)).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',
@@ -135,6 +137,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     // NOTE: a run that is not a tick skips misfire and pause; a job with a decorator schedule still records it as its last run.
     expect(names(false, 'full')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'LastRunStage',
@@ -145,6 +148,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     ]);
     expect(names(false, 'plain')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'TimeoutStage',
@@ -153,6 +157,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     // NOTE: any job may have runtime schedules: their ticks pass the schedule stages.
     expect(names(false, 'plain', true)).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',

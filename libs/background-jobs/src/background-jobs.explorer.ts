@@ -33,6 +33,7 @@ import {
   SCHEDULE_ID,
   scheduleProblem,
   TenantDirectoryLocator,
+  resolveJobLimits,
 } from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -59,6 +60,9 @@ const OPTION_KEYS = new Set([
   'endDate',
   'data',
   'fairness',
+  'rateLimit',
+  'concurrency',
+  'limits',
 ]);
 const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
 
@@ -246,6 +250,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
     }
     const fairness = resolveFairness(options.fairness, bad);
+    const limits = resolveJobLimits(id, className, options, this.options.limits, fairness?.concurrencyPerTenant);
     return {
       id,
       className,
@@ -269,6 +274,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       misfireThresholdMs,
       schema,
       fairness,
+      limits,
     };
   }
 }

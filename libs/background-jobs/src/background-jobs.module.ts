@@ -17,6 +17,7 @@ import {
 import {
   BackgroundJobs,
   Clock,
+  AdmissionStore,
   CronCalendar,
   ExecutionReader,
   JobEvents,
@@ -104,6 +105,12 @@ const providers: Provider[] = [
             completionOnSameServer: true,
           })
         : new InMemoryLock(),
+    inject: [RunQueue],
+  },
+  {
+    // NOTE: each transport owns its admission store: it parks and wakes the runs the store holds back.
+    provide: AdmissionStore,
+    useFactory: (transport: BullmqTransport | LocalTransport): AdmissionStore => transport.admission,
     inject: [RunQueue],
   },
   { provide: CronCalendar, useClass: CronParserCalendar },

@@ -23,6 +23,8 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  RateLimitedError,
+  UnknownLimitError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -72,4 +74,11 @@ export type {
   Lease,
   AcquireOptions,
   AbortKind,
+  LimitKey,
+  RateLimitOptions,
+  ConcurrencyOptions,
+  SharedLimitOptions,
+  LimitOverride,
+  JobWaiting,
+  WaitingReason,
 } from './contracts';

@@ -1,3 +1,4 @@
+import { JobWaiting } from './flow-control.interface';
 import { FailureKind, JobState } from './job-state.types';
 
 /** A run's failure, classified. */
@@ -27,6 +28,8 @@ export interface JobExecution<R = unknown> {
   startedAt?: Date;
   finishedAt?: Date;
   scheduledAt?: Date;
+  /** Why a pending or delayed run waits (a rate limit, a concurrency key, …), when something holds it back. */
+  waiting?: JobWaiting;
 }
 
 /** Options of `BackgroundJobs.enqueue`. */

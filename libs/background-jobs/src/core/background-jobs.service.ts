@@ -23,7 +23,10 @@ import {
   ScheduleOptions,
   TenantContext,
   UNKNOWN_JOB,
+  LimitOverride,
 } from '../contracts';
+import { AdmissionStore } from './ports/admission.port';
+import { setLimit } from './admission/set-limit';
 import { Clock } from './clock';
 import { DEFAULTS, intAtLeast } from './defaults';
 import { isValidTenantId } from './pipeline/fan-out';
@@ -74,6 +77,7 @@ export class BackgroundJobs {
     private readonly options: ResolvedJobsOptions,
     private readonly calendar: CronCalendar,
     private readonly clock: Clock,
+    private readonly admission: AdmissionStore,
   ) {}
 
   /**
@@ -234,6 +238,15 @@ export class BackgroundJobs {
    * Stops a schedule (a recurring job's, or a runtime schedule by id) on every instance until `resume`; persisted
    * in Redis, so it survives restarts. Ticks already queued are skipped. `trigger` and `enqueue` still work.
    */
+  /**
+   * Overrides one key of a limit (a shared limit's name, or a job id for the job's own `rateLimit`/`concurrency`):
+   * kept in the transport's store, so every instance applies it at its next admission; `null` restores the default.
+   * Rejects with UnknownLimitError, storing nothing, for an unknown limit or a bad override.
+   */
+  setLimit(limitNameOrJobId: string, key: string, override: LimitOverride | null): Promise<void> {
+    return setLimit(this.registry, this.options.limits, this.admission, limitNameOrJobId, key, override);
+  }
+
   async pause(job: JobRef): Promise<void> {
     const { definition, schedule } = await this.resolveSchedule(job, 'pause');
     await this.schedules.pause(definition, schedule);

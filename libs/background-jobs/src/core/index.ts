@@ -27,3 +27,8 @@ export * from './renewing-lease';
 export * from './job-policy';
 export * from './schedule';
 export * from './tenant-backlog';
+export * from './ports/admission.port';
+export * from './admission/limit-spec';
+export * from './admission/admission-checks';
+export * from './admission/flow-control-options';
+export * from './admission/set-limit';

@@ -9,6 +9,8 @@ import {
 } from '../contracts';
 import { DEFAULTS, intAtLeast } from './defaults';
 import { jobPolicyProblem } from './job-policy';
+import { resolveSharedLimits } from './admission/flow-control-options';
+import { LimitSpec } from './admission/limit-spec';
 
 /** Worker settings with every default applied. */
 export interface ResolvedWorkerOptions {
@@ -41,6 +43,8 @@ export class ResolvedJobsOptions {
     history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
   };
   operations?: OperationsOptions;
+  /** Shared limits (`forRoot({ limits })`) by name, checked. */
+  limits: Map<string, LimitSpec[]>;
 }
 
 const positiveInt = (value: unknown): value is number => intAtLeast(value, 1);
@@ -168,5 +172,6 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
+    limits: resolveSharedLimits(raw.limits),
   });
 }

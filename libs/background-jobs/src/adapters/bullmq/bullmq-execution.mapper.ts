@@ -57,6 +57,14 @@ export function toExecution(job: Job, bullState: string): JobExecution {
   if (job.finishedOn) execution.finishedAt = new Date(job.finishedOn);
   const scheduledAt = scheduledAtOf(job);
   if (scheduledAt) execution.scheduledAt = scheduledAt;
+  const waiting = isEnvelope(job.data) ? job.data.waiting : undefined;
+  if (waiting && (state === 'delayed' || state === 'pending')) {
+    const { reason, limit, key, until } = waiting;
+    execution.waiting = { reason };
+    if (limit !== undefined) execution.waiting.limit = limit;
+    if (key !== undefined) execution.waiting.key = key;
+    if (until !== undefined) execution.waiting.until = new Date(until);
+  }
   return execution;
 }
 

@@ -46,41 +46,14 @@ end
 redis.call('HSET', KEYS[1], '\\0top', top)
 return out`;
 
-/**
- * KEYS: the tenant's slot set. ARGV: execution id, ttl ms, cap. Takes (or renews) a slot: expired slots (of crashed
- * instances) are dropped first; Redis's own clock, so instances' clocks do not matter. 1 when the run holds a slot.
- */
-const ACQUIRE = `
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/** KEYS: the tenant's slot set. ARGV: execution id, ttl ms. Extends a held slot; 0 when it had expired meanwhile. */
-const RENEW = `
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', ms + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
 type FairCommands = RedisClient & {
   bgjFairRounds(rounds: string, prioritized: string, limit: number, ...tenants: string[]): Promise<number[]>;
-  bgjFairAcquire(slots: string, executionId: string, ttlMs: number, cap: number): Promise<number>;
-  bgjFairRenew(slots: string, executionId: string, ttlMs: number): Promise<number>;
 };
 
 /**
- * Per-tenant fairness on plain BullMQ: round robin through job priorities (`rounds`), and the per-tenant cap through
- * a self-expiring slot set per tenant (`acquire` / `renew` / `release`). Every structure is BullMQ's own or one key
- * of ours beside it; see docs/fairness.md for the costs.
+ * Per-tenant fairness on plain BullMQ: round robin through job priorities (`rounds`). Ordering only: the per-tenant
+ * cap is admission's (bullmq-admission.ts, docs/flow-control.md). Every structure is BullMQ's own or one key of ours
+ * beside it; see docs/fairness.md for the costs.
  */
 export class BullmqFairness {
   private defined = new WeakSet<RedisClient>();
@@ -143,19 +116,6 @@ export class BullmqFairness {
       .finally(() => this.flush(name));
   }
 
-  /** True when the run holds (or now took) one of its tenant's `cap` slots, for `ttlMs` unless renewed. */
-  async acquire(slots: string, executionId: string, ttlMs: number, cap: number): Promise<boolean> {
-    return (await this.client().bgjFairAcquire(slots, executionId, ttlMs, cap)) === 1;
-  }
-
-  async renew(slots: string, executionId: string, ttlMs: number): Promise<boolean> {
-    return (await this.client().bgjFairRenew(slots, executionId, ttlMs)) === 1;
-  }
-
-  async release(slots: string, executionId: string): Promise<void> {
-    await this.client().zrem(slots, executionId);
-  }
-
   /**
    * Runs queued per tenant, read from the rounds alone (O(tenants), no job is read): a tenant's queued runs hold the
    * rounds from the one being served to its last, so it has last - current + 1 of them. An estimate: a run of the
@@ -182,8 +142,6 @@ export class BullmqFairness {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
       redis.defineCommand('bgjFairRounds', { numberOfKeys: 2, lua: ROUNDS });
-      redis.defineCommand('bgjFairAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-      redis.defineCommand('bgjFairRenew', { numberOfKeys: 1, lua: RENEW });
       this.defined.add(redis);
     }
     return redis as FairCommands;

@@ -1,5 +1,5 @@
-import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunSchedule } from '../../core';
+import { JobExecution, JobFailure, JobState, JobWaiting } from '../../contracts';
+import { JobDefinition, LazyAbortController, RunRequest, RunSchedule } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -26,6 +26,8 @@ export interface LocalRun {
   progress?: number;
   logs: string[];
   dedupeKey?: string;
+  /** Why admission holds it back (a parked run: delayed without a timer until the store wakes it). */
+  waiting?: JobWaiting;
   timer?: unknown;
   controller?: LazyAbortController;
 }
@@ -50,5 +52,28 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.startedAt) execution.startedAt = run.startedAt;
   if (run.finishedAt) execution.finishedAt = run.finishedAt;
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
+  if (run.waiting && (run.state === 'delayed' || run.state === 'pending')) execution.waiting = run.waiting;
   return execution;
+}
+
+/** What the pipeline gets for one attempt of `run`. */
+export function requestOf(run: LocalRun, controller: LazyAbortController): RunRequest {
+  return {
+    executionId: run.id,
+    attempt: run.attemptsMade + 1,
+    tenantId: run.tenantId,
+    data: run.data,
+    scheduledAt: run.scheduledAt,
+    controller,
+    fanOut: run.fanOut,
+    fromSchedule: run.fromSchedule,
+    schedule: run.schedule,
+    reportProgress: async (percent, message) => {
+      run.progress = percent;
+      if (message) run.logs.push(message);
+    },
+    log: async (message) => {
+      run.logs.push(message);
+    },
+  };
 }

@@ -9,7 +9,9 @@ import { JobDefinition } from '../job-definition';
 import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { AdmissionStore } from '../ports/admission.port';
+import { AdmissionStage } from './admission.stage';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -25,7 +27,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → admission → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -51,10 +53,13 @@ export class PipelineRunner {
     events: JobEvents,
     clock: Clock,
     calendar: CronCalendar,
+    admission: AdmissionStore,
     @Optional() lock?: DistributedLock,
   ) {
     this.outer = [
       new TenantContextStage(tenant),
+      // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
+      new AdmissionStage(admission, clock),
       new ObserveStage(events),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
@@ -114,9 +119,9 @@ export class PipelineRunner {
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;
-        return result instanceof SkipRun
-          ? { status: 'skipped', reason: result.reason }
-          : { status: 'completed', value: result };
+        if (result instanceof SkipRun) return { status: 'skipped', reason: result.reason };
+        if (result instanceof DeferRun) return { status: 'deferred', waiting: result.waiting, parkOn: result.parkOn };
+        return { status: 'completed', value: result };
       },
       (error: unknown) => {
         this.running -= 1;
