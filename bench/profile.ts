@@ -13,7 +13,8 @@
 import { createHook } from 'node:async_hooks';
 import { JobRegistry, LazyAbortController, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
 import { TestRedisServer } from '../test/support/redis-server';
-import { BenchContext, drain, enqueueRate, FULL_SIZES } from './benchmarks';
+import { BenchContext, drain, FULL_SIZES } from './drivers';
+import { enqueueRate } from './enqueue.bench';
 import { defineJob, startApp } from './support';
 
 async function pipelineOnly(concurrency: number, count: number): Promise<void> {

@@ -4,14 +4,14 @@
  *
  * Knobs (environment): BENCH_SMOKE=1 (the smoke test's tiny sizes)  BENCH_ONLY=throughput,boot,…  BENCH_REPS  BENCH_THROUGHPUT_JOBS  BENCH_CONCURRENCIES=1,10,50
  * BENCH_ENQUEUE_JOBS  BENCH_CRON_TICKS  BENCH_BOOT_JOBS  BENCH_TENANTS  BENCH_SOAK_RUNS  BENCH_LOCK_ITERATIONS
- * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file)
+ * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_FAIR_FLOOD  BENCH_FAIR_TENANTS  BENCH_LATENCY_RUNS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file)
  * BENCH_RESULTS_NAME (file name of the results without .json; `npm run bench:node24` sets results.node24).
  * A run with any knob changed writes bench/results.local.json (git-ignored) unless BENCH_OUT says otherwise.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRedisServer } from '../test/support/redis-server';
-import { BenchmarkName, BENCHMARKS, BenchRow, BenchSizes, FULL_SIZES, runBenchmarks, SMOKE_SIZES } from './benchmarks';
+import { BenchmarkName, BENCHMARKS, runBenchmarks } from './benchmarks';
+import { BenchSizes, FULL_SIZES, printTable, SMOKE_SIZES, writeResults } from './drivers';
 import { describeMachine, redisClient } from './support';
 
 function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
@@ -30,6 +30,7 @@ function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
     ['backlogJobs', 'BENCH_BACKLOG_JOBS'],
     ['fairFlood', 'BENCH_FAIR_FLOOD'],
     ['fairIdleTenants', 'BENCH_FAIR_TENANTS'],
+    ['latencyRuns', 'BENCH_LATENCY_RUNS'],
   ];
   let changed = smoke;
   for (const [field, name] of knobs) {
@@ -59,24 +60,6 @@ function selected(): BenchmarkName[] {
   return names as BenchmarkName[];
 }
 
-function printTable(rows: BenchRow[]): string {
-  const cells = rows.map((row) => [
-    row.benchmark,
-    row.figure,
-    row.value,
-    row.goal ?? '',
-    row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
-  ]);
-  const header = ['benchmark', 'figure', 'value', 'goal', ''];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => v.padEnd(widths[i]))
-      .join(' | ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const { sizes, changed } = sizesFromEnv();
   const only = selected();
@@ -94,24 +77,12 @@ async function main(): Promise<void> {
     );
     const results = await runBenchmarks({ url, sizes, log }, only);
     const rows = Object.values(results).flatMap((result) => result.rows);
-    const table = printTable(rows);
-    console.log(`\n${table}\n`);
+    console.log(`\n${printTable(rows)}\n`);
     const partial = changed || only.length !== BENCHMARKS.length;
     // NOTE: `npm run bench:node24` names its full run bench/results.node24.json (BENCH_RESULTS_NAME), so both are kept.
     const name = process.env.BENCH_RESULTS_NAME ?? 'results';
     const out = process.env.BENCH_OUT ?? join(__dirname, partial ? `${name}.local.json` : `${name}.json`);
-    const report = {
-      generatedAt: new Date().toISOString(),
-      durationSeconds: Math.round((Date.now() - started) / 1_000),
-      machine,
-      sizes,
-      note: 'Shared 2-core machine: compare the framework/raw ratios (measured side by side, alternating, median), not absolute rates.',
-      table: rows,
-      results: Object.fromEntries(
-        Object.entries(results).map(([name, result]) => [name, { figures: result.figures, ...result.details }]),
-      ),
-    };
-    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(out, { started, machine, sizes, results });
     log(`wrote ${out}`);
   } finally {
     await server?.destroy();

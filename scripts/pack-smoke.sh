@@ -52,11 +52,19 @@ if (missing.size) { console.error(`pack-smoke: required but not declared in libs
 NODE
 
 echo "== pack-smoke: redis-server on a free port"
-PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 1 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$PORT" ping >/dev/null || { cat "$WORK/redis.log"; echo "pack-smoke: redis-server did not start"; exit 1; }
+# NOTE: the port comes from the test port scheme (test/support/ports.ts: outside the ephemeral range, where no
+# outgoing connection can take it); another listener may still bind it first, so a taken port is tried again.
+for attempt in 1 2 3 4 5; do
+  PORT="$(cd "$ROOT" && node -r ts-node/register/transpile-only -e 'require("./test/support/ports").freePort().then((p) => console.log(p))')"
+  redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 1 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
+  redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
+  grep -q 'Address already in use' "$WORK/redis.log" || break
+  echo "   port $PORT is taken (attempt $attempt); another one"
+  REDIS_PID=""
+done
+redis-cli -p "$PORT" ping >/dev/null 2>&1 || { cat "$WORK/redis.log"; echo "pack-smoke: redis-server did not start"; exit 1; }
 export REDIS_URL="redis://127.0.0.1:$PORT"
 
 # npm install with no flags, then `npm ls` must report no missing, invalid or extraneous package.

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { waitFor } from './redis';
 import { assertBinary, commandOn, RedisProcess } from './redis-process';
-import { freePort } from './redis-server';
+import { freePort, releasePort } from './ports';
 
 const run = promisify(execFile);
 
@@ -21,7 +20,10 @@ interface NodeRole {
  * setup: it takes a few seconds and most suites do not). Node timeout 2 s, so a failover settles quickly.
  */
 export class TestRedisCluster {
-  private constructor(readonly nodes: RedisProcess[]) {}
+  private constructor(
+    readonly nodes: RedisProcess[],
+    private readonly busPorts: number[],
+  ) {}
 
   /** Seed nodes for `connection: { cluster: { nodes } }`. */
   get seeds(): Array<{ host: string; port: number }> {
@@ -31,26 +33,31 @@ export class TestRedisCluster {
   static async create(): Promise<TestRedisCluster> {
     assertBinary('redis-cli', 'redis-tools');
     const nodes: RedisProcess[] = [];
+    const busPorts: number[] = [];
     try {
       for (let i = 0; i < 6; i++) {
-        const busPort = await freePort();
         nodes.push(
-          await RedisProcess.start([
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            'nodes.conf',
-            '--cluster-node-timeout',
-            '2000',
-            // NOTE: an explicit bus port: the default (port + 10000) may be taken or above 65535 for a random port.
-            '--cluster-port',
-            String(busPort),
-            '--maxmemory-policy',
-            'noeviction',
-          ]),
+          await RedisProcess.start(async () => {
+            // NOTE: an explicit bus port from the test port scheme: the default (port + 10000) is outside this
+            // process's reserved block (another process's, or in the ephemeral range).
+            const busPort = await freePort();
+            busPorts.push(busPort);
+            return [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--cluster-node-timeout',
+              '2000',
+              '--cluster-port',
+              String(busPort),
+              '--maxmemory-policy',
+              'noeviction',
+            ];
+          }),
         );
       }
-      const cluster = new TestRedisCluster(nodes);
+      const cluster = new TestRedisCluster(nodes, busPorts);
       await run('redis-cli', [
         '--cluster',
         'create',
@@ -62,7 +69,8 @@ export class TestRedisCluster {
       await cluster.waitUntilHealthy();
       return cluster;
     } catch (error) {
-      await Promise.all(nodes.map((node) => node.kill()));
+      await Promise.all(nodes.map((node) => node.destroy()));
+      busPorts.forEach(releasePort);
       throw error;
     }
   }
@@ -159,8 +167,8 @@ export class TestRedisCluster {
 
   /** Stops every node and removes their directories. */
   async destroy(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.kill()));
-    for (const node of this.nodes) rmSync(node.dir, { recursive: true, force: true });
+    await Promise.all(this.nodes.map((node) => node.destroy()));
+    this.busPorts.forEach(releasePort);
   }
 
   /** Every running node reports `cluster_state:ok`, sees 3 masters each with a synced replica. */

@@ -1,9 +1,12 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis, { RedisOptions } from 'ioredis';
-import { waitFor } from './redis';
-import { freePort, TestRedisServer } from './redis-server';
+import { freePort, isAddressInUse, releasePort } from './ports';
+import { PortTakenError, START_ATTEMPTS, TestRedisServer } from './redis-server';
+
+/** The arguments of a process, or a function of its port (which may reserve more ports: a cluster bus). */
+export type RedisArgs = string[] | ((port: number) => Promise<string[]> | string[]);
 
 /** One redis-server (or sentinel) process started by a topology helper; killed by `kill()`. */
 export class RedisProcess {
@@ -16,21 +19,44 @@ export class RedisProcess {
   /**
    * Starts `redis-server` with `args` (the port and directory are added) and resolves once it answers PING
    * through `clientOptions` (TLS options for a TLS-only server). Each process gets its own directory under
-   * `.redis-test/`.
+   * `.redis-test/`. Without `options.port`, a port that turns out to be taken (by the server's port or one its
+   * `args` reserved) is given up and the start is tried again on new ones. `appendOnly` turns the AOF on with an
+   * fsync per write, so a SIGKILLed server started again on the same port loads every acknowledged write from it.
    */
   static async start(
-    args: string[],
-    options: { port?: number; tls?: RedisOptions['tls'] } = {},
+    args: RedisArgs,
+    options: { port?: number; tls?: RedisOptions['tls']; appendOnly?: boolean } = {},
   ): Promise<RedisProcess> {
     TestRedisServer.assertInstalled();
-    const port = options.port ?? (await freePort());
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      try {
+        const resolved = typeof args === 'function' ? await args(port) : args;
+        return await RedisProcess.startOn(port, resolved, options.tls, options.appendOnly ?? false);
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || options.port !== undefined || attempt >= START_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async startOn(
+    port: number,
+    args: string[],
+    tls: RedisOptions['tls'],
+    appendOnly: boolean,
+  ): Promise<RedisProcess> {
     const dir = join(process.cwd(), '.redis-test', `topology-${port}`);
     mkdirSync(dir, { recursive: true });
     // NOTE: a TLS server listens on --tls-port only (--port 0), so nothing reaches it in clear text.
-    const listen = options.tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
+    const listen = tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
     const child = spawn(
       'redis-server',
-      [...args, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        ...args,
+        ...listen,
+        ...['--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+        ...(appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
       },
@@ -38,15 +64,26 @@ export class RedisProcess {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000)));
     const started = new RedisProcess(port, dir, child);
-    try {
-      await waitFor(`redis-server on port ${port} to answer PING`, () => started.ping(options.tls), 10_000, 50);
-    } catch (error) {
-      await started.kill();
-      throw new Error(
-        `${(error as Error).message}; its output ended with: ${output.trim().split('\n').slice(-3).join(' | ')}`,
-      );
+    const deadline = Date.now() + 10_000;
+    // NOTE: not waitFor: a process that exited (a taken port) ends the wait at once.
+    while (!(await started.ping(tls).catch(() => false))) {
+      const problem = !started.running ? 'exited' : Date.now() > deadline ? 'did not answer PING within 10 s' : '';
+      if (problem) {
+        await started.kill();
+        if (isAddressInUse(output)) throw new PortTakenError(port);
+        const tail = output.trim().split('\n').slice(-3).join(' | ');
+        throw new Error(`redis-server on port ${port} ${problem}; its output ended with: ${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
     return started;
+  }
+
+  /** Kills it, removes its directory and gives its port back. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+    releasePort(this.port);
   }
 
   get running(): boolean {

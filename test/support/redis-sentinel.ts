@@ -1,8 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './redis';
 import { commandOn, RedisProcess } from './redis-process';
-import { freePort } from './redis-server';
 
 /**
  * A Sentinel set on free local ports: one master, one replica, three sentinels (quorum 2) watching them under
@@ -36,23 +35,24 @@ export class TestRedisSentinel {
       started.push(replica);
       const sentinels: RedisProcess[] = [];
       for (let i = 0; i < 3; i++) {
-        const port = await freePort();
-        // NOTE: Sentinel rewrites its config file (it records the other sentinels and the replicas there), so each
-        // one gets a file of its own; options after the file name would not be saved.
-        const dir = join(process.cwd(), '.redis-test', `topology-${port}`);
-        const file = join(dir, 'sentinel.conf');
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(
-          file,
-          [
-            `sentinel monitor bgj-test-master 127.0.0.1 ${master.port} 2`,
-            'sentinel down-after-milliseconds bgj-test-master 1000',
-            'sentinel failover-timeout bgj-test-master 5000',
-            'sentinel parallel-syncs bgj-test-master 1',
-            '',
-          ].join('\n'),
-        );
-        const sentinel = await RedisProcess.start([file, '--sentinel'], { port });
+        const sentinel = await RedisProcess.start((port) => {
+          // NOTE: Sentinel rewrites its config file (it records the other sentinels and the replicas there), so
+          // each one gets a file of its own; options after the file name would not be saved.
+          const dir = join(process.cwd(), '.redis-test', `topology-${port}`);
+          const file = join(dir, 'sentinel.conf');
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(
+            file,
+            [
+              `sentinel monitor bgj-test-master 127.0.0.1 ${master.port} 2`,
+              'sentinel down-after-milliseconds bgj-test-master 1000',
+              'sentinel failover-timeout bgj-test-master 5000',
+              'sentinel parallel-syncs bgj-test-master 1',
+              '',
+            ].join('\n'),
+          );
+          return [file, '--sentinel'];
+        });
         started.push(sentinel);
         sentinels.push(sentinel);
       }
@@ -60,7 +60,7 @@ export class TestRedisSentinel {
       await set.waitUntilSettled(master.port);
       return set;
     } catch (error) {
-      await Promise.all(started.map((p) => p.kill()));
+      await Promise.all(started.map((p) => p.destroy()));
       throw error;
     }
   }
@@ -96,8 +96,7 @@ export class TestRedisSentinel {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.sentinelProcesses, ...this.servers].map((p) => p.kill()));
-    for (const p of [...this.sentinelProcesses, ...this.servers]) rmSync(p.dir, { recursive: true, force: true });
+    await Promise.all([...this.sentinelProcesses, ...this.servers].map((p) => p.destroy()));
   }
 
   /** Every sentinel names `masterPort`, that server is a master, and each sentinel knows the other two. */

@@ -1,7 +1,13 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { freePort, isAddressInUse, releasePort } from './ports';
+
+export { freePort } from './ports';
+
+/** Start-up attempts on a new port when the chosen one turns out to be taken. */
+export const START_ATTEMPTS = 5;
 
 /** A redis-server process owned by the tests: it can be stopped, wiped and restarted on the same port. */
 export class TestRedisServer {
@@ -28,16 +34,25 @@ export class TestRedisServer {
 
   static async create(): Promise<TestRedisServer> {
     TestRedisServer.assertInstalled();
-    const port = await freePort();
-    const dir = join(process.cwd(), '.redis-test', String(port));
-    mkdirSync(dir, { recursive: true });
-    const server = new TestRedisServer(port, dir);
-    await server.start();
-    return server;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const dir = join(process.cwd(), '.redis-test', String(port));
+      mkdirSync(dir, { recursive: true });
+      const server = new TestRedisServer(port, dir);
+      try {
+        await server.start();
+        return server;
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        // NOTE: the port stays handed out (a listener outside the test port scheme holds it); the next is tried.
+        if (!(error instanceof PortTakenError) || attempt >= START_ATTEMPTS) throw error;
+      }
+    }
   }
 
+  /** Starts the process on its port; throws `PortTakenError` when the port is taken. */
   async start(): Promise<void> {
-    this.process = spawn(
+    const child = spawn(
       'redis-server',
       [
         '--port',
@@ -53,10 +68,18 @@ export class TestRedisServer {
         '--maxmemory-policy',
         'noeviction',
       ],
-      { stdio: 'ignore', detached: false },
+      { stdio: ['ignore', 'pipe', 'ignore'], detached: false },
     );
+    this.process = child;
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000)));
     const deadline = Date.now() + 10_000;
     while (!(await ping(this.port))) {
+      if (!this.running) {
+        this.process = undefined;
+        if (isAddressInUse(output)) throw new PortTakenError(this.port);
+        throw new Error(`redis-server on port ${this.port} exited: ${output.trim().split('\n').slice(-3).join(' | ')}`);
+      }
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start within 10 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -78,6 +101,7 @@ export class TestRedisServer {
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    releasePort(this.port);
   }
 
   /** Stops it the way a persistent Redis restarts: SHUTDOWN SAVE writes an RDB that the next start() loads. */
@@ -105,17 +129,12 @@ export class TestRedisServer {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** A server could not bind its port: another listener holds it. */
+export class PortTakenError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is taken by another listener`);
+    this.name = 'PortTakenError';
+  }
 }
 
 function ping(port: number): Promise<boolean> {

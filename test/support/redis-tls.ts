@@ -77,8 +77,7 @@ export class TestTlsRedis {
   }
 
   async destroy(): Promise<void> {
-    await this.server.kill();
-    rmSync(this.server.dir, { recursive: true, force: true });
+    await this.server.destroy();
     rmSync(this.certDir, { recursive: true, force: true });
   }
 }

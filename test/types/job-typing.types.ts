@@ -70,15 +70,15 @@ export async function typedCalls(jobs: BackgroundJobs): Promise<void> {
   const url: string | undefined = run.result?.url;
   same<typeof run.result, Report | undefined>(true);
   same<Awaited<ReturnType<typeof jobs.runNow<typeof CountJob>>>['result'], number | undefined>(true);
-  const result = await jobs.runNow(SendReportJob).then((e) => e.result);
+  const result = await jobs.runNow(SendReportJob, { data: { reportId: 1 } }).then((e) => e.result);
   same<typeof result, Report | undefined>(true);
   // @ts-expect-error wrong payload through runNow
   await jobs.runNow(SendReportJob, { data: { reportId: 'x' } });
   // @ts-expect-error the result is a Report, not a number
   const wrong: number | undefined = run.result;
   // @ts-expect-error annotating the execution with a different result type fails
-  const annotatedWrong: JobExecution<number> = await jobs.runNow(SendReportJob);
-  const annotated: JobExecution<Report> = await jobs.runNow(SendReportJob);
+  const annotatedWrong: JobExecution<number> = await jobs.runNow(SendReportJob, { data: { reportId: 1 } });
+  const annotated: JobExecution<Report> = await jobs.runNow(SendReportJob, { data: { reportId: 1 } });
 
   // trigger takes a job class or an id.
   await jobs.trigger(NightlyJob);

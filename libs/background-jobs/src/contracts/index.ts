@@ -14,3 +14,5 @@ export * from './tokens';
 export * from './background-jobs.messages';
 export * from './flow-control.interface';
 export * from './flow-control.messages';
+export * from './composition.interface';
+export * from './composition.messages';

@@ -1,4 +1,6 @@
 import { JobWaiting } from './flow-control.interface';
+import { JobDataOf } from './background-job.interface';
+import { JobStep } from './composition.interface';
 import { FailureKind, JobState } from './job-state.types';
 
 /** A run's failure, classified. */
@@ -30,6 +32,8 @@ export interface JobExecution<R = unknown> {
   scheduledAt?: Date;
   /** Why a pending or delayed run waits (a rate limit, a concurrency key, …), when something holds it back. */
   waiting?: JobWaiting;
+  /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
+  steps?: JobStep[];
 }
 
 /** Options of `BackgroundJobs.enqueue`. */
@@ -69,6 +73,25 @@ export interface RunNowOptions<T = unknown> extends EnqueueOptions {
    */
   waitTimeoutMs?: number;
 }
+
+/**
+ * What `BackgroundJobs.enqueue` takes after the job: the payload, then the options. The payload is required when the
+ * job's payload type does not accept `undefined`, so a job that reads `ctx.data` cannot be queued without one; it stays
+ * optional for a `void` job, an optional payload (`JobContext<T | undefined>`) and a job id (payload `unknown`).
+ */
+export type EnqueueArgs<J> =
+  undefined extends JobDataOf<J>
+    ? [data?: JobDataOf<J>, options?: EnqueueOptions]
+    : [data: JobDataOf<J>, options?: EnqueueOptions];
+
+/**
+ * What `BackgroundJobs.runNow` takes after the job: its options, with `data` required when the job's payload type does
+ * not accept `undefined` (as for `enqueue`, see `EnqueueArgs`).
+ */
+export type RunNowArgs<J> =
+  undefined extends JobDataOf<J>
+    ? [options?: RunNowOptions<JobDataOf<J>>]
+    : [options: RunNowOptions<JobDataOf<J>> & { data: JobDataOf<J> }];
 
 /** A recurring job as registered. */
 export interface RecurringJobInfo {

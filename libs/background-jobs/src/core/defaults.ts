@@ -1,3 +1,5 @@
+import { DEFAULT_QUEUE } from '../contracts';
+
 /**
  * Every default of the module and job options, written once: option resolution, the transports and the facade
  * read them here (the JSDoc `@default` of each public option states the same value).
@@ -5,6 +7,18 @@
 export const DEFAULTS = {
   /** BullMQ key prefix. */
   prefix: 'bull',
+  /** The queue of a job that names none (`DEFAULT_QUEUE`). */
+  queue: DEFAULT_QUEUE,
+  /** Time zone of a cron schedule. */
+  timezone: 'UTC',
+  /** A job runs once per run, not once per tenant. */
+  tenancy: 'host',
+  /** A recurring job's schedule is active. */
+  enabled: true,
+  /** How an error that no classifier recognises is classified. */
+  unknownErrorKind: 'transient',
+  /** What a changed payload shape does at boot. */
+  payloadChanges: 'reject',
   worker: {
     concurrency: 10,
     shutdownGraceMs: 25_000,

@@ -16,7 +16,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
-import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, TenantBacklog } from '../core';
+import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, rejectUnknownKeys, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
@@ -57,10 +57,12 @@ export class OperationsController {
   /** Runs queued per tenant in each queue of fair jobs (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
   @Get('tenants/backlog')
   tenantBacklog(@Query() query: Record<string, unknown>): Promise<TenantBacklog[]> {
-    for (const key of Object.keys(query)) {
-      if (key !== 'top' && key !== 'queue')
-        throw new BadRequestException(INVALID_QUERY(key, query[key], 'one of the parameters top, queue'));
-    }
+    rejectUnknownKeys(
+      query,
+      ['top', 'queue'],
+      (key, value, known) =>
+        new BadRequestException(INVALID_QUERY(key, value, `one of the parameters ${known.join(', ')}`)),
+    );
     const fair = [
       ...new Set(
         this.registry

@@ -5,6 +5,7 @@ import {
   JobDefinitionError,
   OperationsOptions,
 } from '../contracts';
+import { rejectUnknownKeys } from '../core';
 import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
 import { createDashboardController } from './dashboard.controller';
 import { createOperationsController } from './operations.controller';
@@ -26,16 +27,12 @@ export function resolveOperations(operations: OperationsOptions): ResolvedOperat
       INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string, ui?: boolean }'),
     );
   }
-  const unknown = Object.keys(operations).find((key) => !OPERATIONS_KEYS.includes(key));
-  if (unknown !== undefined) {
-    throw new JobDefinitionError(
-      INVALID_MODULE_OPTION(
-        `operations.${unknown}`,
-        (operations as unknown as Record<string, unknown>)[unknown],
-        `one of the keys ${OPERATIONS_KEYS.join(', ')}`,
-      ),
-    );
-  }
+  rejectUnknownKeys(
+    operations,
+    OPERATIONS_KEYS,
+    (key, value, known) =>
+      new JobDefinitionError(INVALID_MODULE_OPTION(`operations.${key}`, value, `one of the keys ${known.join(', ')}`)),
+  );
   if (operations.ui !== undefined && typeof operations.ui !== 'boolean') {
     throw new JobDefinitionError(
       INVALID_MODULE_OPTION('operations.ui', operations.ui, 'true (serve the dashboard at <path>/ui) or false'),

@@ -22,7 +22,7 @@ import {
   RunRequest,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
+import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqKeys } from './bullmq-keys';
@@ -73,7 +73,7 @@ export class BullmqWorkerHost {
     for (const name of registry.queues()) {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
-      // That controller was a measurable share of the per-run cost (bench/README.md).
+      // That controller was a measurable share of the per-run cost (bench/HISTORY.md).
       // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
       // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
       // taken before the connection is known release as usual.
@@ -165,7 +165,7 @@ export class BullmqWorkerHost {
   }
 
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
-  // costs on every run with CLS's async hooks on (bench/README.md, fixes 9 and 12).
+  // costs on every run with CLS's async hooks on (bench/HISTORY.md).
   private process(
     job: Job,
     run: RunHandler,
@@ -187,8 +187,7 @@ export class BullmqWorkerHost {
       data: envelope.payload,
       scheduledAt: scheduledAtOf(job),
       controller,
-      fanOut: envelope.fanOut === true,
-      fromSchedule: Boolean(job.repeatJobKey),
+      kind: kindOf(envelope, Boolean(job.repeatJobKey)),
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -199,6 +198,14 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
+      steps: {
+        kept: envelope.steps ?? {},
+        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
+        save: (name, record) => {
+          envelope.steps = { ...envelope.steps, [name]: record };
+          return job.updateData(envelope);
+        },
+      },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);

@@ -1,5 +1,5 @@
 import { JobExecution, JobFailure, JobState, JobWaiting } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunRequest, RunSchedule } from '../../core';
+import { JobDefinition, LazyAbortController, RunKind, RunRequest, RunSchedule, StepRecord, stepList } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -7,9 +7,8 @@ export interface LocalRun {
   definition: JobDefinition;
   tenantId: string | null;
   data: unknown;
-  fanOut: boolean;
-  /** Made by the job's schedule (a tick). */
-  fromSchedule: boolean;
+  /** What the run is (a tick, a fan-out, one tenant's child, …). */
+  kind: RunKind;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
   state: JobState;
@@ -25,6 +24,8 @@ export interface LocalRun {
   failure?: JobFailure;
   progress?: number;
   logs: string[];
+  /** Durable steps (`ctx.step`) kept by earlier attempts, by name. */
+  steps?: Record<string, StepRecord>;
   dedupeKey?: string;
   /** Why admission holds it back (a parked run: delayed without a timer until the store wakes it). */
   waiting?: JobWaiting;
@@ -52,6 +53,8 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.startedAt) execution.startedAt = run.startedAt;
   if (run.finishedAt) execution.finishedAt = run.finishedAt;
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
+  const steps = stepList(run.steps);
+  if (steps) execution.steps = steps;
   if (run.waiting && (run.state === 'delayed' || run.state === 'pending')) execution.waiting = run.waiting;
   return execution;
 }
@@ -65,8 +68,13 @@ export function requestOf(run: LocalRun, controller: LazyAbortController): RunRe
     data: run.data,
     scheduledAt: run.scheduledAt,
     controller,
-    fanOut: run.fanOut,
-    fromSchedule: run.fromSchedule,
+    kind: run.kind,
+    steps: {
+      kept: run.steps ?? {},
+      save: async (name, record) => {
+        run.steps = { ...run.steps, [name]: record };
+      },
+    },
     schedule: run.schedule,
     reportProgress: async (percent, message) => {
       run.progress = percent;

@@ -1,4 +1,4 @@
-import { JobRegistry } from '../../core';
+import { isTick, JobRegistry } from '../../core';
 import { LocalFairLanes } from './local-fair-lanes';
 import { LocalRun } from './local-run';
 
@@ -55,7 +55,7 @@ export class LocalWaitingLine {
   /** Ticks at the head of the line (a new tick goes after them, before every other run). */
   private ticksWaiting(): number {
     let index = 0;
-    while (index < this.plain.length && this.plain[index].fromSchedule && this.plain[index].attemptsMade === 0)
+    while (index < this.plain.length && isTick(this.plain[index].kind) && this.plain[index].attemptsMade === 0)
       index += 1;
     return index;
   }

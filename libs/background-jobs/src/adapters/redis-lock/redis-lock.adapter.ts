@@ -96,12 +96,12 @@ export class RedisLock extends DistributedLock {
       return Promise.reject(error as Error);
     }
     const { ttlMs, maxHoldMs } = options;
-    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/README.md).
+    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/HISTORY.md).
     const token = randomUUID();
     const started = Date.now();
     const timeoutMs = this.acquireTimeoutMs;
     // NOTE: one promise for the bounded wait and its outcome, not an async function awaiting a bounded race: this runs
-    // on every locked run, and every promise costs (bench/README.md, fix 10).
+    // on every locked run, and every promise costs (bench/HISTORY.md).
     return new Promise<Lease | null>((resolve, reject) => {
       const fail = (error: Error) => {
         clearTimeout(timer);
@@ -170,7 +170,7 @@ export class RedisLock extends DistributedLock {
    * @internal Acquire (`a`) or release (`r`) `key`, then `done` with the script's reply or `failed`. On one Redis
    * server, the operations of concurrent runs asked for in the same tick go as one BATCH script call: one command, one
    * reply and one promise of ioredis's for all of them, instead of one each (the lock's cost per run was mostly that:
-   * bench/README.md, fix 13); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
+   * bench/HISTORY.md); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
    * order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
    */
   operate(

@@ -1,12 +1,13 @@
 import { LIMIT_KEY_FAILED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { fansOut } from '../run-kind';
 import { JobRunFailure, RunRequest } from '../run.types';
 import { AdmissionCheck, checkId } from './limit-spec';
 
 /** The checks one run of `definition` counts against (none for a fan-out tick, which only enqueues its children). */
 export function admissionChecks(definition: JobDefinition, request: RunRequest): AdmissionCheck[] {
   const limits = definition.limits;
-  if (!limits || limits.length === 0 || request.fanOut) return [];
+  if (!limits || limits.length === 0 || fansOut(request.kind)) return [];
   return limits.map((spec) => {
     let key: string;
     if (spec.key === 'job') key = '';

@@ -3,6 +3,8 @@ import { RateLimitedError } from '../../contracts';
 import { admissionChecks } from '../admission/admission-checks';
 import { AdmissionCheck, waitingOf } from '../admission/limit-spec';
 import { Clock } from '../clock';
+import { JobDefinition } from '../job-definition';
+import { fansOut, RunKind } from '../run-kind';
 import { AdmissionStore } from '../ports/admission.port';
 import { DeferRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -20,6 +22,11 @@ export class AdmissionStage implements PipelineStage {
     private readonly store: AdmissionStore,
     private readonly clock: Clock,
   ) {}
+
+  /** A fan-out only enqueues its children (each is admitted on its own). */
+  appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
+    return !fansOut(kind);
+  }
 
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;

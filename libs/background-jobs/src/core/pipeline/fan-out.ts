@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { BAD_TENANT_LISTING, INVALID_TENANT_IDS_SKIPPED, NO_TENANT_DIRECTORY, TenantDirectory } from '../../contracts';
+import {
+  BAD_TENANT_LISTING,
+  INVALID_TENANT_IDS_SKIPPED,
+  NO_TENANT_DIRECTORY,
+  TenantDirectory,
+  TenantDirectoryError,
+} from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { RunQueue } from '../ports/run-queue.port';
 import { RunContext } from './run-context';
@@ -37,10 +43,10 @@ export async function fanOut(
   runs: RunQueue,
   logger: Logger,
 ): Promise<FanOutResult> {
-  if (!directory) throw new Error(NO_TENANT_DIRECTORY(definition.id));
+  if (!directory) throw new TenantDirectoryError(NO_TENANT_DIRECTORY(definition.id));
   const listed = await directory.listTenantIds();
   if (!Array.isArray(listed)) {
-    throw new Error(BAD_TENANT_LISTING(definition.id, typeof listed));
+    throw new TenantDirectoryError(BAD_TENANT_LISTING(definition.id, typeof listed));
   }
   const tenants = [...new Set(listed.filter(isValidTenantId))];
   const invalid = listed.filter((t) => !isValidTenantId(t));
@@ -53,6 +59,7 @@ export async function fanOut(
       id: childExecutionId(definition.id, context.executionId, tenantId),
       tenantId,
       data: context.data,
+      kind: 'fan-out-child' as const,
     })),
   );
   return invalid.length

@@ -20,7 +20,7 @@ export class LockStage implements PipelineStage {
   }
 
   // NOTE: `then` chains, not an async function with three awaits and a `.catch`: the lock's own promises are most of
-  // what it costs a run in Node (bench/README.md, fix 10). The release is ordered before the run's end, so the next run
+  // what it costs a run in Node (bench/HISTORY.md). The release is ordered before the run's end, so the next run
   // of the same key finds it free: sent ahead of the outcome on the transport's completion channel when the lease can
   // (no wait for its reply), else awaited.
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {

@@ -2,6 +2,7 @@ import { INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
+import { RunSteps } from './run-steps';
 
 /** The `JobContext` of one run; stages fill `lease` before `execute` sees it. */
 export class RunContext<T = unknown> implements JobContext<T> {
@@ -18,6 +19,8 @@ export class RunContext<T = unknown> implements JobContext<T> {
   constructor(
     definition: JobDefinition,
     private readonly request: RunRequest,
+    /** `ctx.step` of this attempt; the runner makes it (it knows the payload limit and the events). */
+    private readonly steps: RunSteps,
   ) {
     this.controller = request.controller;
     this.jobId = definition.id;
@@ -41,5 +44,9 @@ export class RunContext<T = unknown> implements JobContext<T> {
 
   log(message: string): Promise<void> {
     return this.request.log(String(message));
+  }
+
+  step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
+    return this.steps.step(name, fn);
   }
 }

@@ -1,6 +1,33 @@
+/** Lock round trip: acquire + release of the library's Redis lock, beside a Redis `PING` on the same client settings. */
 import { BullmqConnections } from '../libs/background-jobs/src/adapters/bullmq';
 import { RedisLock } from '../libs/background-jobs/src/adapters/redis-lock';
+import { BenchContext, BenchOutput } from './drivers';
 import { benchPrefix, quantile } from './support';
+
+export async function lockRoundTrip(ctx: BenchContext): Promise<BenchOutput> {
+  const iterations = ctx.sizes.lockIterations;
+  const ping = await measurePingRoundTrip(ctx.url, iterations);
+  const lock = await measureLockRoundTrip(ctx.url, iterations);
+  ctx.log(
+    `lock round trip: p50 ${lock.p50.toFixed(3)} p99 ${lock.p99.toFixed(3)} ms; PING p50 ${ping.p50.toFixed(3)} ms`,
+  );
+  return {
+    figures: { p50: lock.p50, p99: lock.p99, 'ping.p50': ping.p50, 'ping.p99': ping.p99 },
+    rows: [
+      {
+        benchmark: 'lock round trip',
+        figure: `acquire + release p50 / p99 (${iterations}×)`,
+        value: `${lock.p50.toFixed(2)} / ${lock.p99.toFixed(2)} ms`,
+      },
+      {
+        benchmark: 'lock round trip',
+        figure: 'Redis PING p50 / p99, same client settings',
+        value: `${ping.p50.toFixed(2)} / ${ping.p99.toFixed(2)} ms`,
+      },
+    ],
+    details: { lock, ping },
+  };
+}
 
 export interface RoundTrip {
   p50: number;
