@@ -1,5 +1,11 @@
 import { TestingModule } from '@nestjs/testing';
-import { BackgroundJobs, JobContext, RateLimitedError, UnknownLimitError } from 'nestjs-background-jobs';
+import {
+  BackgroundJobs,
+  BackgroundJobsMetrics,
+  JobContext,
+  RateLimitedError,
+  UnknownLimitError,
+} from 'nestjs-background-jobs';
 import {
   INVALID_LIMIT_OPTION,
   SET_LIMIT_UNKNOWN,
@@ -107,8 +113,8 @@ describe.each<TransportKind>(['local', 'bullmq'])('flow control on the %s transp
         start.end = Date.now();
       },
     );
-    const [a] = await bootMany([Job]);
-    const jobs = a.get(BackgroundJobs);
+    const apps = await bootMany([Job]);
+    const jobs = apps[0].get(BackgroundJobs);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await jobs.enqueue('per-account', { account: 'big' }));
     for (let i = 0; i < 2; i++) await jobs.enqueue('per-account', { account: `small-${i}` });
@@ -128,6 +134,19 @@ describe.each<TransportKind>(['local', 'bullmq'])('flow control on the %s transp
     const bigEnd = Math.max(...starts.filter((s) => s.key === 'big').map((s) => s.end as number));
     expect(starts.filter((s) => s.key.startsWith('small')).every((s) => s.at < bigEnd - 300)).toBe(true);
     expect(starts.every((s) => s.attempt === 1)).toBe(true);
+    // Metrics per limit and key, summed over the instances: every big run admitted once, some held back, none in use.
+    const metric = async (name: string, key: string) => {
+      let sum = 0;
+      for (const app of apps) {
+        const values = (await app.get(BackgroundJobsMetrics).registry.getSingleMetric(name)!.get()).values;
+        sum += values.find((v) => v.labels.limit === 'per-account' && v.labels.key === key)?.value ?? 0;
+      }
+      return sum;
+    };
+    expect(await metric('background_jobs_limit_admitted', 'big')).toBe(6);
+    expect(await metric('background_jobs_limit_held', 'big')).toBeGreaterThan(0);
+    expect(await metric('background_jobs_limit_in_use', 'big')).toBe(0);
+    expect(await metric('background_jobs_limit_held', 'small-0')).toBe(0);
   }, 30_000);
 
   it('a named limit shared by two jobs: one run at a time over both', async () => {

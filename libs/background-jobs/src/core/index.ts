@@ -34,4 +34,5 @@ export * from './admission/limit-spec';
 export * from './admission/admission-checks';
 export * from './admission/flow-control-options';
 export * from './admission/set-limit';
+export * from './admission/admission-tallies';
 export * from './options';

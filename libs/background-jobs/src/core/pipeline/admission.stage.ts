@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { RateLimitedError } from '../../contracts';
 import { admissionChecks } from '../admission/admission-checks';
 import { AdmissionCheck, waitingOf } from '../admission/limit-spec';
+import { AdmissionTallies } from '../admission/admission-tallies';
 import { Clock } from '../clock';
 import { JobDefinition } from '../job-definition';
 import { fansOut, RunKind } from '../run-kind';
@@ -21,6 +22,7 @@ export class AdmissionStage implements PipelineStage {
   constructor(
     private readonly store: AdmissionStore,
     private readonly clock: Clock,
+    private readonly tallies?: AdmissionTallies,
   ) {}
 
   /** A fan-out only enqueues its children (each is admitted on its own). */
@@ -36,15 +38,22 @@ export class AdmissionStage implements PipelineStage {
     return this.store.admit(request.executionId, definition.queue, checks).then((admission) => {
       if (!admission.admitted) {
         const { refused, waiting } = admission;
+        this.tallies?.held(refused);
         // NOTE: only a refusal without a time waits for a slot; one with a time parks until then.
         return new DeferRun(waiting, waiting.until ? undefined : refused);
       }
       const { permit } = admission;
+      this.tallies?.admitted(checks);
       if (!permit) return next().then(undefined, rateLimited);
+      this.tallies?.inUse(checks, 1);
+      const release = () => {
+        this.tallies?.inUse(checks, -1);
+        return permit.release();
+      };
       // NOTE: the slots are freed before the run's outcome is recorded, so the run the release wakes finds them free.
       return next().then(
-        (result) => permit.release().then(() => result),
-        (error: unknown) => permit.release().then(() => rateLimited(error)),
+        (result) => release().then(() => result),
+        (error: unknown) => release().then(() => rateLimited(error)),
       );
     });
   }

@@ -13,6 +13,7 @@ import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
+import { AdmissionTallies } from '../admission/admission-tallies';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -58,13 +59,14 @@ export class PipelineRunner {
     private readonly clock: Clock,
     calendar: CronCalendar,
     admission: AdmissionStore,
+    tallies: AdmissionTallies,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.outer = [
       new TenantContextStage(tenant),
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
-      new AdmissionStage(admission, clock),
+      new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
