@@ -1,3 +1,5 @@
+import { CanActivate, INestApplication, Injectable } from '@nestjs/common';
+import request from 'supertest';
 import { TestingModule } from '@nestjs/testing';
 import {
   BackgroundJobs,
@@ -11,8 +13,8 @@ import {
   SET_LIMIT_UNKNOWN,
   UNKNOWN_SHARED_LIMIT,
 } from 'nestjs-background-jobs/contracts/flow-control.messages';
-import { appsPerTest, defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
-import { randomPrefix, waitFor } from '../support/redis';
+import { appsPerTest, defineJob, startHttpJobsApp, startJobsApp, TransportKind } from '../support/jobs-app';
+import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
 
 /** One start of a run: when (ms), on which app, which tenant or key, and its attempt. */
 interface Start {
@@ -263,5 +265,42 @@ describe('flow control: bad input stops the boot with the job and the value', ()
     await expect(boot([Job], { limits: { mail: { concurrency: { max: 1 } } } })).rejects.toThrow(
       UNKNOWN_SHARED_LIMIT('uses-limit', 'UsesLimitJob', 'crm', ['mail']),
     );
+  });
+});
+
+@Injectable()
+class OpenGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+describe('flow control: why a run waits, through REST', () => {
+  const apps: INestApplication[] = [];
+  let prefix = '';
+  beforeEach(() => {
+    prefix = randomPrefix('flow-rest');
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await deletePrefix(prefix);
+  });
+
+  it('GET executions/:id of a run held by a rate limit names the limit, the key and until when', async () => {
+    const Job = defineJob('ReportJob', { id: 'report', rateLimit: { max: 1, durationMs: 60_000, key: 'tenant' } });
+    const app = await startHttpJobsApp(apps, prefix, [Job], { operations: { guard: OpenGuard } });
+    const jobs = app.get(BackgroundJobs);
+    const first = await jobs.enqueue('report', undefined, { tenantId: 'acme' });
+    const second = await jobs.enqueue('report', undefined, { tenantId: 'acme' });
+    await waitFor('the first run done', async () => (await jobs.getExecution(first))?.state === 'completed');
+    const body = await waitFor('the second run held back', async () => {
+      const response = await request(app.getHttpServer()).get(`/jobs/executions/${second}`);
+      return response.body.waiting ? response.body : undefined;
+    });
+    expect(body).toMatchObject({ state: 'delayed', attempts: 0 });
+    expect(body.waiting).toEqual({ reason: 'rate-limit', limit: 'report', key: 'acme', until: expect.any(String) });
+    const until = new Date(body.waiting.until).getTime();
+    expect(until).toBeGreaterThan(Date.now() + 50_000);
+    expect(until).toBeLessThanOrEqual(Date.now() + 60_001);
   });
 });
