@@ -7,6 +7,8 @@ import { createServer, Server, Socket } from 'node:net';
  */
 export class FaultyProxy {
   latencyMs = 0;
+  /** Bytes forwarded both ways: shows the process really reaches Redis through this proxy. */
+  forwarded = 0;
   private stallUntil = 0;
   private readonly sockets = new Set<Socket>();
   private constructor(
@@ -78,6 +80,7 @@ export class FaultyProxy {
           return;
         }
         const { chunk } = queue.shift() as { chunk: Buffer };
+        this.forwarded += chunk.length;
         if (!to.destroyed) to.write(chunk);
       }
     };

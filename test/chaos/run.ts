@@ -106,6 +106,23 @@ class Soak {
     await member.instance.ready;
   }
 
+  /**
+   * Starts a stopped member again as a process supervisor would: a boot that fails (Redis down or failing over at
+   * that moment: the app refuses to boot without it) is tried again a second later.
+   */
+  private async restart(member: Member): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.boot(member);
+      } catch (error) {
+        const line = (member.instance?.stderr.trim().split('\n').pop() ?? (error as Error).message).slice(0, 160);
+        if (attempt >= 30) throw new Error(`${member.name} did not boot in ${attempt} attempts: ${line}`);
+        this.note(`  ${member.name} boot failed (${line}); starting it again in 1 s`);
+        await sleep(1_000);
+      }
+    }
+  }
+
   note(line: string): void {
     const entry = `+${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)} s  ${line}`;
     this.timeline.push(entry);
@@ -132,7 +149,7 @@ class Soak {
           (async () => {
             const exit = await instance.exited;
             await sleep(fault.downMs);
-            await this.boot(member);
+            await this.restart(member);
             member.impaired.push({ from, to: Date.now(), why: fault.kind });
             this.note(
               `  worker-${fault.worker} back (exited ${exit.signal ?? `code ${exit.code}`} after ${exit.at - from} ms)`,
@@ -183,7 +200,7 @@ class Soak {
   async heal(): Promise<void> {
     await Promise.all(this.pending);
     for (const member of this.members) for (const proxy of member.proxies.values()) proxy.heal();
-    for (const member of this.members) if (!member.instance?.running) await this.boot(member);
+    for (const member of this.members) if (!member.instance?.running) await this.restart(member);
   }
 
   /** Spans when no worker could run: every worker impaired at once, or Redis down or failing over. */
@@ -222,6 +239,12 @@ async function main(): Promise<number> {
   for (const { atMs, fault } of plan)
     console.log(`   @${(atMs / 1000).toFixed(1).padStart(6)} s  ${describeFault(fault)}`);
   const soak = new Soak(topology, seed);
+  // NOTE: Ctrl-C still stops every process the soak started and drops its schema.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      console.log(`== ${signal}: stopping`);
+      void soak.tearDown().finally(() => process.exit(130));
+    });
   let code = 1;
   try {
     console.log(`== starting ${topology} Redis, 1 producer and ${WORKERS} workers, each behind its own proxies`);
@@ -294,6 +317,10 @@ async function main(): Promise<number> {
     );
     console.log(`== faults injected: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     console.log(`== work done (effects): ${work.rows.map((r) => `${r.job_id} ${r.n}`).join(', ')}`);
+    const traffic = soak.members.map(
+      (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
+    );
+    console.log(`== traffic through each process's proxies: ${traffic.join(', ')}`);
     console.log('== invariants');
     for (const v of verdicts) console.log(`${v.held ? 'held    ' : 'VIOLATED'}  ${v.name}: ${v.detail}`);
     const violated = verdicts.filter((v) => !v.held).length;

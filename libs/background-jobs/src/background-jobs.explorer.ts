@@ -173,7 +173,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       const problem = cronProblem(options.cron, timezone);
       if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
     }
-    const timing = scheduleProblem(options, this.calendar, false);
+    const timing = scheduleProblem(options, this.calendar, false, this.options.bounds.minEveryMs);
     if (timing) throw bad(timing.option, timing.value, timing.expected);
     const queue = resolveOption(OPTION_RULES.queue, 'queue', options.queue, DEFAULTS.queue, bad);
     const tenancy = resolveOption(OPTION_RULES.tenancy, 'tenancy', options.tenancy, DEFAULTS.tenancy, bad);

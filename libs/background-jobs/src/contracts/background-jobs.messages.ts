@@ -68,7 +68,7 @@ export const INVALID_ENQUEUE_OPTION = (id: string, option: string, value: unknow
 
 export const INVALID_TENANT_ID = (id: string, value: unknown): string =>
   `enqueue("${id}") got invalid tenantId ${show(value)}: expected null (host level) or a non-empty string ` +
-  `of at most 128 printable characters. Nothing was enqueued.`;
+  `of at most 128 printable characters (no control or bidirectional-control characters). Nothing was enqueued.`;
 
 export const WAIT_TIMEOUT = (executionId: string, ms: number): string =>
   `Execution "${executionId}" did not finish within ${ms} ms (it goes on). ` +

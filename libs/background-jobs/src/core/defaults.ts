@@ -43,6 +43,17 @@ export const DEFAULTS = {
   /** Missed-tick policy of a recurring job, and how late a tick may start before it counts as missed (Quartz's). */
   misfire: 'run-once',
   misfireThresholdMs: 60_000,
+  /** Bounds on input (`forRoot({ bounds })`); the JSDoc of `InputBounds` states the same values. */
+  bounds: {
+    minEveryMs: 1_000,
+    maxIdLength: 200,
+    maxDedupeKeyLength: 200,
+    maxDelayMs: 366 * 24 * 60 * 60 * 1000,
+    maxLogLineLength: 10_000,
+    maxLogLines: 1_000,
+  },
+  /** How long a dashboard sign-in lasts, and how many signed-in sessions one instance keeps (the oldest goes first). */
+  dashboardSession: { ttlMs: 8 * 60 * 60 * 1000, max: 1_000 },
 } as const;
 
 /** True for an integer of at least `min`: the one integer check of module, job and call options. */

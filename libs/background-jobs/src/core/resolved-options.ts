@@ -7,6 +7,7 @@ import {
   OperationsOptions,
   TransportOptions,
 } from '../contracts';
+import { resolveBounds, ResolvedBounds } from './bounds';
 import { DEFAULTS } from './defaults';
 import { OptionFailure, resolveOption } from './options/option-rule';
 import { OPTION_RULES } from './options/option-rules';
@@ -47,6 +48,7 @@ export class ResolvedJobsOptions {
   operations?: OperationsOptions;
   /** Shared limits (`forRoot({ limits })`) by name, checked. */
   limits: Map<string, LimitSpec[]>;
+  bounds: ResolvedBounds;
 }
 
 /** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
@@ -167,5 +169,6 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
     limits: resolveSharedLimits(raw.limits),
+    bounds: resolveBounds(raw.bounds),
   });
 }

@@ -1,6 +1,7 @@
 import { FailureKind, JobFailure, JobWaiting } from '../contracts';
 import { AdmissionCheck } from './admission/limit-spec';
 import { LazyAbortController } from './lazy-abort-controller';
+import { CompletionChannel } from './ports/completion-channel.port';
 import { RunKind } from './run-kind';
 import { RunSchedule } from './schedule';
 
@@ -24,7 +25,7 @@ export interface RunRequest {
    * The connection the transport will record this run's outcome on, when a lease of the same store may send its
    * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
    */
-  completionChannel?: object;
+  completionChannel?: CompletionChannel;
   /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
   steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;

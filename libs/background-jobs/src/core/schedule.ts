@@ -2,7 +2,7 @@ import { JobDefinition } from './job-definition';
 import { CronCalendar } from './ports/cron-calendar.port';
 import { PolicyProblem } from './job-policy';
 import { JOB_ID_PATTERN } from '../contracts';
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, intAtLeast } from './defaults';
 import { OPTION_RULES } from './options/option-rules';
 import { optionProblem } from './options/option-rule';
 
@@ -69,6 +69,7 @@ export function scheduleProblem(
   timing: ScheduleTiming,
   calendar: CronCalendar,
   required: boolean,
+  minEveryMs: number = DEFAULTS.bounds.minEveryMs,
 ): PolicyProblem | undefined {
   const { cron, everyMs, timezone = DEFAULTS.timezone, startDate, endDate, misfire, misfireThresholdMs } = timing;
   if (cron !== undefined && everyMs !== undefined)
@@ -84,6 +85,13 @@ export function scheduleProblem(
   }
   const interval = optionProblem(OPTION_RULES.everyMs, 'everyMs', everyMs);
   if (interval) return interval;
+  if (everyMs !== undefined && !intAtLeast(everyMs, minEveryMs)) {
+    return {
+      option: 'everyMs',
+      value: everyMs,
+      expected: `an integer ≥ ${minEveryMs} (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))`,
+    };
+  }
   for (const [option, value] of [
     ['startDate', startDate],
     ['endDate', endDate],

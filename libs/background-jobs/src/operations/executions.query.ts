@@ -3,7 +3,7 @@ import { JobState } from '../contracts';
 import { DEFAULTS, ExecutionQuery, JobRegistry, rejectUnknownKeys } from '../core';
 import { CONFLICTING_QUERY, INVALID_QUERY } from './operations.messages';
 
-const STATES: JobState[] = ['pending', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
+import { JOB_STATES as STATES } from './operations.constants';
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = DEFAULTS.pageSize;
 const KNOWN = ['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 'size'];

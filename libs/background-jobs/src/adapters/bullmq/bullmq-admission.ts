@@ -1,14 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { LimitOverride } from '../../contracts';
 import { Admission, AdmissionCheck, AdmissionPermit, AdmissionStore, waitingOf, WakeRun } from '../../core';
+import { ADMIT, RENEW_SLOTS, SETTLE } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
-
-const lua = (name: string): string => readFileSync(join(__dirname, 'lua', name), 'utf8');
-const ADMIT = lua('admit-1.lua');
-const SETTLE = lua('settle-1.lua');
-const RENEW = lua('renew-1.lua');
 
 type AdmissionCommands = RedisClient & {
   bgjAdmit(base: string, ...args: Array<string | number>): Promise<number[]>;
@@ -132,9 +126,9 @@ export class BullmqAdmission extends AdmissionStore {
   private client(): AdmissionCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjAdmit', { numberOfKeys: 1, lua: ADMIT });
-      redis.defineCommand('bgjSettle', { numberOfKeys: 1, lua: SETTLE });
-      redis.defineCommand('bgjRenew', { numberOfKeys: 1, lua: RENEW });
+      redis.defineCommand('bgjAdmit', ADMIT);
+      redis.defineCommand('bgjSettle', SETTLE);
+      redis.defineCommand('bgjRenew', RENEW_SLOTS);
       this.defined.add(redis);
     }
     return redis as AdmissionCommands;

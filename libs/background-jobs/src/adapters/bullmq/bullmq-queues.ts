@@ -123,9 +123,14 @@ export class BullmqQueues {
     return Boolean(definition.fairness) || this.fairQueues.has(definition.queue);
   }
 
-  /** The job of an execution id in whichever of the known queues holds it. */
+  /**
+   * The job of an execution id in whichever of the known queues holds it. An id counts only when it is a member of
+   * one of the queue's state lists or sets: a run id may otherwise name one of BullMQ's own keys (`events`, `meta`,
+   * `repeat`, `stalled-check`), whose hash or stream would be read as a job or fail with WRONGTYPE.
+   */
   async find(executionId: string): Promise<{ job: Job; queue: Queue } | null> {
     for (const queue of this.known()) {
+      if ((await queue.getJobState(executionId)) === 'unknown') continue;
       const job = await queue.getJob(executionId);
       if (job) return { job, queue };
     }

@@ -11,6 +11,7 @@ import {
   DEFAULTS,
   JobDefinition,
   JobRegistry,
+  CompletionChannel,
   JobRunFailure,
   LazyAbortController,
   recordedFailure,
@@ -77,7 +78,7 @@ export class BullmqWorkerHost {
       // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
       // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
       // taken before the connection is known release as usual.
-      const completion: { channel?: object } = {};
+      const completion: { channel?: CompletionChannel } = {};
       const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token, completion.channel), {
         connection: this.connections.bullmq('worker'),
         prefix: this.keys.queuePrefix(name),
@@ -98,7 +99,7 @@ export class BullmqWorkerHost {
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       if (!this.connections.isCluster) {
         worker.getBackend().client.then(
-          (client) => (completion.channel = client),
+          (client) => (completion.channel = { connection: client }),
           () => undefined,
         );
       }
@@ -170,7 +171,7 @@ export class BullmqWorkerHost {
     job: Job,
     run: RunHandler,
     token: string | undefined,
-    completionChannel: object | undefined,
+    completionChannel: CompletionChannel | undefined,
   ): Promise<ResultEnvelope | undefined> {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));

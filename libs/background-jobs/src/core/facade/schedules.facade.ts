@@ -33,11 +33,12 @@ export class SchedulesFacade {
     rejectUnknownKeys(options, SCHEDULE_OPTION_KEYS, (key, value, known) =>
       bad(`option "${key}"`, value, `one of ${known.join(', ')}`),
     );
-    if (typeof id !== 'string' || !SCHEDULE_ID.test(id))
-      throw bad('id', id, `a string matching ${JOB_ID_PATTERN_TEXT}`);
+    const { maxIdLength, minEveryMs } = this.ctx.options.bounds;
+    if (typeof id !== 'string' || !SCHEDULE_ID.test(id) || id.length > maxIdLength)
+      throw bad('id', id, `a string matching ${JOB_ID_PATTERN_TEXT} of at most ${maxIdLength} characters`);
     if (this.ctx.registry.get(id)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(id, 'upsert'));
     if (!definition.enabled) throw new InvalidJobInputError(SCHEDULE_OF_DISABLED_JOB(id, definition.id));
-    const problem = scheduleProblem(options, this.ctx.calendar, true);
+    const problem = scheduleProblem(options, this.ctx.calendar, true, minEveryMs);
     if (problem) throw bad(problem.option, problem.value, problem.expected);
     const tenantId = options.tenantId ?? null;
     if (tenantId !== null && !isValidTenantId(tenantId))

@@ -11,9 +11,11 @@ import { JobDefinition } from '../job-definition';
 import { RunQueue } from '../ports/run-queue.port';
 import { RunContext } from './run-context';
 
-// NOTE: printable = no control characters (C0, DEL, C1).
+// NOTE: printable = no control characters (C0, DEL, C1) and no bidirectional controls (U+061C, U+200E, U+200F,
+// U+202A–U+202E, U+2066–U+2069): a right-to-left override in a tenant id would show one tenant's name as another's
+// in logs and on the dashboard.
 // eslint-disable-next-line no-control-regex
-const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f]/;
+const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** True for a tenant id the framework accepts: a non-empty string of at most 128 printable characters. */
 export const isValidTenantId = (value: unknown): value is string =>

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DistributedLock, Lease, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { CompletionChannel } from '../ports/completion-channel.port';
 import { AheadReleasingLease, LossReportingLease } from '../ports/lease-loss.port';
 import { JobRunFailure, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -60,7 +61,11 @@ export class LockStage implements PipelineStage {
  * Releases `lease`: nothing to wait for when it went ahead of the run's outcome on `channel`; else the release's
  * promise, which never rejects (a failed release is reported to `warn` and the key expires by its TTL).
  */
-function release(lease: Lease, channel: object | undefined, warn: (error: Error) => void): Promise<void> | undefined {
+function release(
+  lease: Lease,
+  channel: CompletionChannel | undefined,
+  warn: (error: Error) => void,
+): Promise<void> | undefined {
   if (
     channel &&
     typeof (lease as Partial<AheadReleasingLease>).releaseAhead === 'function' &&

@@ -14,6 +14,7 @@ import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../ru
 import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
+import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -48,6 +49,8 @@ export class PipelineRunner {
   private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
 
   private readonly maxPayloadBytes: number;
+  /** `ctx.log`'s bounds: every run's context cuts and counts its lines. */
+  private readonly bounds: ResolvedBounds;
 
   constructor(
     options: ResolvedJobsOptions,
@@ -63,6 +66,7 @@ export class PipelineRunner {
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
+    this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
@@ -126,7 +130,7 @@ export class PipelineRunner {
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request, this.stepsOf(definition, request));
+    const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.kind ?? 'plain');
     const body = fansOut(request.kind)

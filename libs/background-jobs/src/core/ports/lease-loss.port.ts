@@ -1,4 +1,5 @@
 import { Lease } from '../../contracts';
+import { CompletionChannel } from './completion-channel.port';
 
 /**
  * A lease that reports its loss to a listener, so that watching it makes no AbortSignal (the built-in locks' leases;
@@ -21,5 +22,5 @@ export interface AheadReleasingLease extends Lease {
    * there (another server, a cluster, the connection not ready): the caller then releases and waits as usual. A
    * release sent ahead that fails is retried on the lock's own connection; `onError` hears only when that fails too.
    */
-  releaseAhead(channel: object, onError: (error: Error) => void): boolean;
+  releaseAhead(channel: CompletionChannel, onError: (error: Error) => void): boolean;
 }

@@ -1,0 +1,112 @@
+import IORedis from 'ioredis';
+import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
+import { PRIORITY_LIMIT } from './bullmq-fairness';
+import { ADMIT, FAIR_ROUNDS, LuaCommand, SETTLE } from './bullmq-scripts';
+
+const TOP = '\u0000top';
+/** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
+const score = (priority: number, counter = 0) => priority * 2 ** 32 + counter;
+
+describe('the fairness Lua scripts against Redis', () => {
+  let redis: IORedis;
+  let prefix: string;
+  let rounds: string;
+  let prioritized: string;
+
+  const run = (command: LuaCommand, keys: string[], ...args: Array<string | number>) =>
+    redis.eval(command.lua, command.numberOfKeys, ...keys, ...args);
+  const fairRounds = (limit: number, ...tenants: string[]) =>
+    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants) as Promise<number[]>;
+
+  beforeAll(() => {
+    redis = new IORedis(testRedisUrl());
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  beforeEach(() => {
+    prefix = randomPrefix('lua-fair');
+    [rounds, prioritized] = [`${prefix}:rounds`, `${prefix}:prioritized`];
+  });
+  afterEach(async () => {
+    await deletePrefix(prefix);
+  });
+
+  describe('fair-rounds-2', () => {
+    it('gives tenants round robin rounds, FIFO inside a tenant, and records the highest round', async () => {
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'b', 'a', 'c', 'a')).toEqual([1, 1, 2, 1, 3]);
+      expect(await redis.hget(rounds, TOP)).toBe('3');
+      await redis.zadd(prioritized, score(1), 'job-1');
+      expect(await fairRounds(PRIORITY_LIMIT, 'b', 'new')).toEqual([2, 1]);
+    });
+
+    it('starts a returning tenant at the round being served (the lowest pending priority), not behind its old rounds', async () => {
+      await fairRounds(PRIORITY_LIMIT, 'a', 'b');
+      await redis.zadd(prioritized, score(5, 7), 'job-7');
+
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'late', 'a')).toEqual([5, 5, 6]);
+    });
+
+    it('with nothing pending drops the tenant fields and goes on after the highest round given', async () => {
+      await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'a', 'b');
+
+      expect(await fairRounds(PRIORITY_LIMIT, 'b')).toEqual([4]);
+      expect(await redis.hkeys(rounds)).toEqual(expect.arrayContaining([TOP, 'b']));
+      expect(await redis.hexists(rounds, 'a')).toBe(0);
+    });
+
+    it('wraps around: from half of the priority range, an idle queue starts again at round 1', async () => {
+      const limit = 10;
+      await redis.hset(rounds, TOP, limit / 2 - 1, 'a', limit / 2 - 1);
+      expect(await fairRounds(limit, 'a')).toEqual([limit / 2]);
+
+      expect(await fairRounds(limit, 'b')).toEqual([1]);
+      expect(await redis.hget(rounds, TOP)).toBe('1');
+    });
+
+    it('wraps around on the real BullMQ limit too, and never gives a round above it', async () => {
+      await redis.hset(rounds, TOP, Math.ceil(PRIORITY_LIMIT / 2));
+      expect(await fairRounds(PRIORITY_LIMIT, 'a')).toEqual([1]);
+
+      await redis.zadd(prioritized, score(PRIORITY_LIMIT), 'job-at-the-limit');
+      await redis.hset(rounds, 'b', PRIORITY_LIMIT);
+      expect(await fairRounds(PRIORITY_LIMIT, 'b', 'c')).toEqual([PRIORITY_LIMIT, PRIORITY_LIMIT]);
+    });
+  });
+
+  describe('admit-1 and settle-1 (flow control)', () => {
+    // One rate check (2 per 1 s) and one concurrency check (1): execution id, member, slot ttl, checks.
+    const admit = (id: string) =>
+      run(ADMIT, [prefix], id, `q|${id}`, 60_000, 2, 'rate', 'r', 2, 1_000, 'conc', 'c', 1, 0) as Promise<number[]>;
+    const settle = (op: string, member: string) =>
+      run(SETTLE, [prefix], op, 'conc', 1, member, 60_000) as Promise<string[]>;
+
+    it('admits all or nothing: a full concurrency check takes nothing from the rate check', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      expect(await admit('e2')).toEqual([0, 2, 0]);
+      expect(await redis.zcard(`${prefix}:s:rate`)).toBe(1);
+      expect(await redis.zrange(`${prefix}:c:conc`, 0, -1)).toEqual(['e1']);
+    });
+
+    it('refuses a full sliding window with the time its oldest start leaves it', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      await settle('release', 'e1');
+      expect(await admit('e2')).toEqual([1]);
+      await settle('release', 'e2');
+      const [, first] = await redis.zrange(`${prefix}:s:rate`, 0, 0, 'WITHSCORES');
+      const [admitted, index, wake] = await admit('e3');
+      expect([admitted, index]).toEqual([0, 1]);
+      expect(wake).toBe(Number(first) + 1_000 + 1);
+    });
+
+    it('parks a refused run and wakes it, once, when the slot frees', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      expect(await settle('park', 'q|e2')).toEqual([]);
+      expect(await settle('release', 'e1')).toEqual(['conc', 'q|e2']);
+      // Woken and not yet admitted, it keeps its place: nothing else is woken, and it is admitted itself.
+      expect(await settle('sweep', '')).toEqual([]);
+      expect(await admit('e2')).toEqual([1]);
+      expect(await redis.zcard(`${prefix}:w:conc`)).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A Lua script of ./lua as ioredis `defineCommand` takes it. */
+export interface LuaCommand {
+  numberOfKeys: number;
+  lua: string;
+}
+
+/**
+ * Reads `lua/<name>-<numberOfKeys>.lua` (bullmq's naming) once, when this module loads; the build copies the .lua
+ * files beside the compiled .js.
+ */
+const command = (name: string, numberOfKeys: number): LuaCommand => ({
+  numberOfKeys,
+  lua: readFileSync(join(__dirname, 'lua', `${name}-${numberOfKeys}.lua`), 'utf8'),
+});
+
+/** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-2.lua. */
+export const FAIR_ROUNDS = command('fair-rounds', 2);
+/** Admits a run when every limit it counts against has room, all or nothing: lua/admit-1.lua. */
+export const ADMIT = command('admit', 1);
+/** Parks, releases or drops a run on a concurrency key and wakes what has room: lua/settle-1.lua. */
+export const SETTLE = command('settle', 1);
+/** Extends a running run's concurrency slots: lua/renew-1.lua. */
+export const RENEW_SLOTS = command('renew', 1);
