@@ -16,6 +16,7 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  BatchStore,
   Clock,
   CronCalendar,
   ExecutionReader,
@@ -79,6 +80,11 @@ const providers: Provider[] = [
   {
     provide: ScheduleStore,
     useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules,
+    inject: [RunQueue],
+  },
+  {
+    provide: BatchStore,
+    useFactory: (transport: BullmqTransport | LocalTransport) => transport.batches,
     inject: [RunQueue],
   },
   {

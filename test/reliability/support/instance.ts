@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as ts from 'typescript';
 import type { Command, InstanceConfig } from '../fixtures/instance';
@@ -41,6 +41,19 @@ function compiled(): { dir: string; entry: string } {
           : [],
     );
   for (const file of walk(LIBRARY)) emit(file, join(dir, 'lib', relative(LIBRARY, file)).replace(/\.ts$/, '.js'));
+  // NOTE: the library's Lua scripts are files read beside their module at load time.
+  const scripts = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? scripts(join(folder, entry.name))
+        : entry.name.endsWith('.lua')
+          ? [join(folder, entry.name)]
+          : [],
+    );
+  for (const file of scripts(LIBRARY)) {
+    mkdirSync(dirname(join(dir, 'lib', relative(LIBRARY, file))), { recursive: true });
+    copyFileSync(file, join(dir, 'lib', relative(LIBRARY, file)));
+  }
   const entry = join(dir, 'fixtures', 'instance.js');
   emit(FIXTURE, entry, (js) => js.replace(/require\("nestjs-background-jobs"\)/g, 'require("../lib")'));
   build = { dir, entry };

@@ -1,4 +1,4 @@
-import { FailureKind, JobFailure } from '../contracts';
+import { BatchSummary, FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
 import { RunKind } from './run-kind';
 import { RunSchedule } from './schedule';
@@ -24,6 +24,10 @@ export interface RunRequest {
    * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
    */
   completionChannel?: object;
+  /** The batch a `batch-child` run counts towards. */
+  batchId?: string;
+  /** A `callback` run's batch, with its final counts (`ctx.batch`). */
+  batch?: BatchSummary;
   /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
   steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;

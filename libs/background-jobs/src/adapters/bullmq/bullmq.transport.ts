@@ -11,6 +11,7 @@ import {
   RunQueue,
   TransportHealth,
 } from '../../core';
+import { BullmqBatches } from './bullmq-batches';
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
@@ -49,6 +50,7 @@ export class BullmqTransport extends RunQueue {
   readonly connections: BullmqConnections;
   readonly executions: BullmqExecutionsReader;
   readonly schedules: BullmqScheduleReconciler;
+  readonly batches: BullmqBatches;
   private readonly queues: BullmqQueues;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
@@ -69,6 +71,7 @@ export class BullmqTransport extends RunQueue {
       healIntervalMs: config.healIntervalMs,
       worker: config.worker !== false,
     });
+    this.batches = new BullmqBatches(() => this.connections.commands(), keys.prefix);
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
   }
 

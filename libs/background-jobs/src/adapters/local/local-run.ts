@@ -1,5 +1,13 @@
-import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunKind, RunSchedule, StepRecord, stepList } from '../../core';
+import { BatchSummary, JobExecution, JobFailure, JobState } from '../../contracts';
+import {
+  JobDefinition,
+  LazyAbortController,
+  RunKind,
+  RunSchedule,
+  RunStepStore,
+  StepRecord,
+  stepList,
+} from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -9,6 +17,10 @@ export interface LocalRun {
   data: unknown;
   /** What the run is (a tick, a fan-out, one tenant's child, …). */
   kind: RunKind;
+  /** A batch child's batch. */
+  batchId?: string;
+  /** A batch callback's batch, with its final counts. */
+  batch?: BatchSummary;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
   state: JobState;
@@ -54,4 +66,14 @@ export function snapshot(run: LocalRun): JobExecution {
   const steps = stepList(run.steps);
   if (steps) execution.steps = steps;
   return execution;
+}
+
+/** Where `ctx.step` keeps a run's steps on the embedded transport: on the run, across its attempts. */
+export function stepStoreOf(run: LocalRun): RunStepStore {
+  return {
+    kept: run.steps ?? {},
+    save: async (name, record) => {
+      run.steps = { ...run.steps, [name]: record };
+    },
+  };
 }

@@ -26,9 +26,10 @@ import {
   retryDelayMs,
   TransportHealth,
 } from '../../core';
+import { LocalBatches } from './local-batches';
 import { LocalExecutionsStore } from './local-executions.store';
 import { LocalFairLanes } from './local-fair-lanes';
-import { FINAL, LocalRun, snapshot } from './local-run';
+import { FINAL, LocalRun, snapshot, stepStoreOf } from './local-run';
 import { LocalSchedules } from './local-schedules';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
@@ -50,6 +51,7 @@ export class LocalTransport extends RunQueue {
   private readonly logger = new Logger('BackgroundJobs');
   readonly executions: LocalExecutionsStore;
   readonly schedules: LocalSchedules;
+  readonly batches = new LocalBatches();
   private readonly clock: LocalClock;
   private readonly executing = new Set<Promise<void>>();
   /** Runs finished since `drain()` began, while it runs. */
@@ -146,7 +148,22 @@ export class LocalTransport extends RunQueue {
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
     return runs.map((run) =>
-      held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, run.kind ?? 'plain', 0).id,
+      held.has(run.id)
+        ? run.id
+        : this.add(
+            definition,
+            run.id,
+            run.tenantId,
+            run.data,
+            run.kind ?? 'plain',
+            run.delayMs ?? 0,
+            undefined,
+            undefined,
+            {
+              batchId: run.batchId,
+              batch: run.batch,
+            },
+          ).id,
     );
   }
 
@@ -189,6 +206,7 @@ export class LocalTransport extends RunQueue {
     delayMs: number,
     scheduledAt?: Date,
     schedule?: RunSchedule,
+    related: Pick<LocalRun, 'batchId' | 'batch'> = {},
   ): LocalRun {
     const now = this.clock.now();
     const run: LocalRun = {
@@ -198,6 +216,7 @@ export class LocalTransport extends RunQueue {
       data,
       kind,
       schedule,
+      ...related,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
@@ -269,12 +288,9 @@ export class LocalTransport extends RunQueue {
         scheduledAt: run.scheduledAt,
         controller: run.controller,
         kind: run.kind,
-        steps: {
-          kept: run.steps ?? {},
-          save: async (name, record) => {
-            run.steps = { ...run.steps, [name]: record };
-          },
-        },
+        batchId: run.batchId,
+        batch: run.batch,
+        steps: stepStoreOf(run),
         schedule: run.schedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;

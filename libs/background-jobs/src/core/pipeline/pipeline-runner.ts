@@ -1,6 +1,8 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
 import { fanOut } from './fan-out';
+import { BatchStore } from '../ports/batch-store.port';
+import { JobRegistry } from '../job-registry';
 import { RunQueue } from '../ports/run-queue.port';
 import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
 import { CronCalendar } from '../ports/cron-calendar.port';
@@ -11,6 +13,7 @@ import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { BatchStage } from './batch.stage';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -27,7 +30,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -55,12 +58,15 @@ export class PipelineRunner {
     private readonly events: JobEvents,
     private readonly clock: Clock,
     calendar: CronCalendar,
+    batches: BatchStore,
+    registry: JobRegistry,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
+      new BatchStage(batches, runs, registry),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
       new PauseStage(schedules),
