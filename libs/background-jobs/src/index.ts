@@ -16,6 +16,7 @@ export type { OperationsTokenGuardOptions } from './operations/operations-token.
 export {
   TenantContext,
   TENANT_DIRECTORY,
+  BACKGROUND_JOBS_TEST_CLOCK,
   DistributedLock,
   TransientJobError,
   PermanentJobError,
@@ -23,6 +24,10 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  WaitTimeoutError,
+  TenantDirectoryError,
+  MissingOptionalPeerError,
+  RedisUnreachableError,
   InvalidStepError,
 } from './contracts';
 export type {
@@ -55,6 +60,7 @@ export type {
   FairnessOptions,
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
+  BackgroundJobsTestClock,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,
@@ -68,6 +74,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  InputBounds,
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,

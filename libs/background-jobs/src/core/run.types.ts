@@ -1,5 +1,6 @@
 import { BatchSummary, FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
+import { CompletionChannel } from './ports/completion-channel.port';
 import { RunKind } from './run-kind';
 import { RunSchedule } from './schedule';
 
@@ -23,7 +24,7 @@ export interface RunRequest {
    * The connection the transport will record this run's outcome on, when a lease of the same store may send its
    * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
    */
-  completionChannel?: object;
+  completionChannel?: CompletionChannel;
   /** The batch a `batch-child` run counts towards. */
   batchId?: string;
   /** A `callback` run's batch, with its final counts (`ctx.batch`). */

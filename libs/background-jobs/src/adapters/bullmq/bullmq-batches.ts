@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BatchChildEnd, BatchRecord, BatchStore } from '../../core';
+import { BATCH_CHILD_ENDED } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
-
-/** Loaded once per process; ioredis sends it by its SHA (EVALSHA) after the first call on each client. */
-const CHILD_ENDED = readFileSync(join(__dirname, 'batch-child-ended-2.lua'), 'utf8');
 
 type BatchCommands = RedisClient & {
   bgjBatchChildEnded(hash: string, ended: string, executionId: string, end: string): Promise<[number, string[]] | null>;
@@ -71,7 +67,7 @@ export class BullmqBatches extends BatchStore {
   private client(): BatchCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjBatchChildEnded', { numberOfKeys: 2, lua: CHILD_ENDED });
+      redis.defineCommand('bgjBatchChildEnded', BATCH_CHILD_ENDED);
       this.defined.add(redis);
     }
     return redis as BatchCommands;

@@ -4,6 +4,7 @@ import {
   CANCELLED_BEFORE_START,
   CANCELLED_ON_REQUEST,
   DRAIN_WITHOUT_WORKER,
+  InvalidJobInputError,
   JobAbortedError,
   JobExecution,
   SHUTDOWN_INTERRUPTED,
@@ -98,7 +99,7 @@ export class LocalTransport extends RunQueue {
    * without, they wait for the clock. Cron ticks are never made here: move the clock for those.
    */
   async drain(options: { delayed: boolean }): Promise<JobExecution[]> {
-    if (this.config.worker === false) throw new Error(DRAIN_WITHOUT_WORKER);
+    if (this.config.worker === false) throw new InvalidJobInputError(DRAIN_WITHOUT_WORKER);
     const drained: LocalRun[] = (this.drained = []);
     try {
       for (;;) {

@@ -14,6 +14,7 @@ import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
 import { BatchStage } from './batch.stage';
+import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -48,6 +49,8 @@ export class PipelineRunner {
   private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
 
   private readonly maxPayloadBytes: number;
+  /** `ctx.log`'s bounds: every run's context cuts and counts its lines. */
+  private readonly bounds: ResolvedBounds;
 
   constructor(
     options: ResolvedJobsOptions,
@@ -63,6 +66,7 @@ export class PipelineRunner {
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
+    this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
@@ -125,14 +129,14 @@ export class PipelineRunner {
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request, this.stepsOf(definition, request));
+    const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
     const stages = this.chainOf(definition, request.kind ?? 'plain');
     const body = fansOut(request.kind)
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
-    // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.
+    // run: bench/HISTORY.md). The body's result or synchronous throw still reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -148,7 +152,7 @@ export class PipelineRunner {
     } catch (error) {
       settled = Promise.reject(error);
     }
-    // NOTE: one `then`, not an async function with an await (bench/README.md, fixes 9 and 12).
+    // NOTE: one `then`, not an async function with an await (bench/HISTORY.md).
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;

@@ -1,4 +1,6 @@
 import { BatchSummary, INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
+import { boundedLog, ResolvedBounds } from '../bounds';
+import { DEFAULTS } from '../defaults';
 import { JobDefinition } from '../job-definition';
 import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
@@ -16,13 +18,16 @@ export class RunContext<T = unknown> implements JobContext<T> {
   readonly batch?: BatchSummary;
   /** The run's abort (the transport's): `signal` is its signal, made when first read. */
   readonly controller: LazyAbortController;
+  private readonly write: (message: string) => Promise<void>;
 
   constructor(
     definition: JobDefinition,
     private readonly request: RunRequest,
     /** `ctx.step` of this attempt; the runner makes it (it knows the payload limit and the events). */
     private readonly steps: RunSteps,
+    bounds: Pick<ResolvedBounds, 'maxLogLineLength' | 'maxLogLines'> = DEFAULTS.bounds,
   ) {
+    this.write = boundedLog((line) => request.log(line), bounds);
     this.controller = request.controller;
     this.jobId = definition.id;
     this.executionId = request.executionId;
@@ -45,7 +50,7 @@ export class RunContext<T = unknown> implements JobContext<T> {
   }
 
   log(message: string): Promise<void> {
-    return this.request.log(String(message));
+    return this.write(String(message));
   }
 
   step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
