@@ -76,7 +76,7 @@ function rawRun(variant: Variant, i: number): { data: unknown; opts: JobsOptions
 }
 
 async function anatomyPass(ctx: BenchContext, variant: Variant, jobs: number): Promise<AnatomyPass> {
-  const prefix = benchPrefix(`anat`);
+  const prefix = benchPrefix('anat');
   const connection = { url: ctx.url };
   const stats = redisClient(ctx.url);
   let add: (i: number) => Promise<unknown>;
@@ -150,12 +150,12 @@ export async function runAnatomy(ctx: BenchContext): Promise<BenchOutput> {
     // NOTE: the order rotates by one variant every round and reverses every other one, as the side-by-side pairs do.
     const shift = rep % VARIANTS.length;
     const rotated = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
-    const round: Partial<Record<Variant, AnatomyPass>> = {};
+    const measured: Partial<Record<Variant, AnatomyPass>> = {};
     for (const variant of rep % 2 === 0 ? rotated : rotated.reverse())
-      round[variant] = await anatomyPass(ctx, variant, jobs);
+      measured[variant] = await anatomyPass(ctx, variant, jobs);
     for (const variant of VARIANTS) {
-      passes.get(variant)?.push(round[variant] as AnatomyPass);
-      ratios.get(variant)?.push((round[variant] as AnatomyPass).rate / (round.raw as AnatomyPass).rate);
+      passes.get(variant)?.push(measured[variant] as AnatomyPass);
+      ratios.get(variant)?.push((measured[variant] as AnatomyPass).rate / (measured.raw as AnatomyPass).rate);
     }
   }
   const out: BenchOutput = { figures: {}, rows: [], details: { jobs, inFlight: IN_FLIGHT, concurrency: CONCURRENCY } };
