@@ -23,7 +23,7 @@ import {
   RunRequest,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
+import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope, stepStoreOf } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqKeys } from './bullmq-keys';
@@ -189,6 +189,8 @@ export class BullmqWorkerHost {
       scheduledAt: scheduledAtOf(job),
       controller,
       kind: kindOf(envelope, Boolean(job.repeatJobKey)),
+      batchId: envelope.batchId,
+      batch: envelope.batch,
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -199,14 +201,7 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
-      steps: {
-        kept: envelope.steps ?? {},
-        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
-        save: (name, record) => {
-          envelope.steps = { ...envelope.steps, [name]: record };
-          return job.updateData(envelope);
-        },
-      },
+      steps: stepStoreOf(job, envelope),
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);
