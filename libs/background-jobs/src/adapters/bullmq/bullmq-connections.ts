@@ -14,7 +14,7 @@ import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } fro
  * - `lock`: the distributed lock (lazy, no offline queue, auto-pipelined);
  * - `probe`: the boot check that Redis answers.
  */
-export type RedisRole = 'queue' | 'worker' | 'commands' | 'subscriber' | 'lock' | 'probe';
+export type RedisRole = 'queue' | 'worker' | 'commands' | 'subscriber' | 'lock' | 'admission' | 'probe';
 
 export interface BullmqConnectionsConfig {
   /** How long boot waits for Redis before failing with one clear error; DEFAULTS.connectTimeoutMs when absent. */
@@ -29,6 +29,9 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // each; every command keeps its own reply or error, in order, so one failed enqueue fails that call alone.
   commands: { enableAutoPipelining: true },
   subscriber: { maxRetriesPerRequest: null },
+  // NOTE: flow control's scripts (adapters/bullmq/lua) on a client of their own without auto-pipelining: ioredis'
+  // auto-pipelining fails on them ("results[i] is not iterable") and each decision is one script call anyway.
+  admission: {},
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
   // (same order, same replies): a write per command was most of the lock's cost per run (bench/HISTORY.md).
@@ -111,7 +114,7 @@ export class BullmqConnections {
   /** A new client for `role`; the caller owns it, except `commands` and `subscriber`, which `close()` disconnects. */
   createClient(role: Exclude<RedisRole, 'queue' | 'worker'>): RedisClient {
     const client = this.factory.create(role, ROLE_OPTIONS(this.connectTimeoutMs)[role]);
-    if (role === 'commands' || role === 'subscriber') {
+    if (role === 'commands' || role === 'subscriber' || role === 'admission') {
       client.on('error', (error: Error) => this.logger.debug(`Redis (${role}): ${error.message}`));
       this.owned.push(client);
     }

@@ -12,6 +12,7 @@ import {
   TransportHealth,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { RedisClient } from './redis-connection';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
@@ -73,7 +74,9 @@ export class BullmqTransport extends RunQueue {
       worker: config.worker !== false,
     });
     const slotTtlMs = config.worker ? config.worker.lockDurationMs : DEFAULTS.worker.lockDurationMs;
-    this.admission = new BullmqAdmission(() => this.connections.commands(), keys.admission, slotTtlMs);
+    let admissionClient: RedisClient | undefined;
+    const admissionRedis = () => (admissionClient ??= this.connections.createClient('admission'));
+    this.admission = new BullmqAdmission(admissionRedis, keys.admission, slotTtlMs);
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, this.admission);
   }
 
