@@ -267,10 +267,12 @@ export class BullmqWorkerHost {
   ): Promise<never> {
     const { reason, limit, key, until } = done.waiting;
     // NOTE: BullMQ counted this take as an attempt started; a run admission held back did not start, so the count is
-    // given back with the waiting reason, in one round trip (moveToDelayed itself uses no attempt: skipAttempt).
+    // given back with the waiting reason, in one write (moveToDelayed itself uses no attempt: skipAttempt).
     const data = JSON.stringify({ ...envelope, waiting: { reason, limit, key, until: until?.getTime() } });
     const jobKey = `${job.queueQualifiedName}:${job.id}`;
-    await this.connections.commands().multi().hset(jobKey, 'data', data).hincrby(jobKey, 'ats', -1).exec();
+    // NOTE: two commands, not a MULTI: the commands client auto-pipelines (one write), and ioredis' MULTI breaks on it.
+    const redis = this.connections.commands();
+    await Promise.all([redis.hset(jobKey, 'data', data), redis.hincrby(jobKey, 'ats', -1)]);
     await job.moveToDelayed(until ? until.getTime() : Date.now() + PARKED_MS, token);
     if (done.parkOn) await this.admission.park(job.id as string, definition.queue, done.parkOn);
     throw new DelayedError(`waiting: ${reason}${limit ? ` (${limit}${key ? ` ${key}` : ''})` : ''}`);
