@@ -35,6 +35,9 @@ import { LocalSchedules } from './local-schedules';
 import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
+/** What a new run is made of, besides its definition, id and delay. */
+type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind' | 'scheduledAt' | 'schedule' | 'batchId' | 'batch'>;
+
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
   /**
@@ -84,17 +87,10 @@ export class LocalTransport extends RunQueue {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
       const kind = definition.tenancy === 'per-tenant' && schedule.tenantId === null ? 'fan-out-tick' : 'tick';
-      const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
       // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads its kind as it starts.
-      this.add(definition, id, schedule.tenantId, schedule.data, kind, 0, new Date(tick), {
-        id: schedule.id,
-        cron,
-        everyMs,
-        timezone,
-        misfire,
-        misfireThresholdMs,
-        endDate,
-      });
+      const { tenantId, data, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
+      const runSchedule = { id: schedule.id, cron, everyMs, timezone, misfire, misfireThresholdMs, endDate };
+      this.add(definition, id, { tenantId, data, kind, scheduledAt: new Date(tick), schedule: runSchedule });
     }, config.clock);
   }
 
@@ -138,7 +134,8 @@ export class LocalTransport extends RunQueue {
       const existing = this.dedupe.get(`${definition.id}:${run.dedupeKey}`);
       if (existing) return existing;
     }
-    const local = this.add(definition, randomUUID(), run.tenantId, run.data, run.kind ?? 'plain', run.delayMs ?? 0);
+    const fields = { tenantId: run.tenantId, data: run.data, kind: run.kind ?? 'plain' } as const;
+    const local = this.add(definition, randomUUID(), fields, run.delayMs);
     if (run.dedupeKey) {
       local.dedupeKey = `${definition.id}:${run.dedupeKey}`;
       this.dedupe.set(local.dedupeKey, local.id);
@@ -154,16 +151,14 @@ export class LocalTransport extends RunQueue {
         : this.add(
             definition,
             run.id,
-            run.tenantId,
-            run.data,
-            run.kind ?? 'plain',
-            run.delayMs ?? 0,
-            undefined,
-            undefined,
             {
+              tenantId: run.tenantId,
+              data: run.data,
+              kind: run.kind ?? 'plain',
               batchId: run.batchId,
               batch: run.batch,
             },
+            run.delayMs,
           ).id,
     );
   }
@@ -196,37 +191,24 @@ export class LocalTransport extends RunQueue {
     return this.closing;
   }
 
-  private add(
-    definition: JobDefinition,
-    id: string,
-    tenantId: string | null,
-    data: unknown,
-    kind: RunKind,
-    delayMs: number,
-    scheduledAt?: Date,
-    schedule?: RunSchedule,
-    related: Pick<LocalRun, 'batchId' | 'batch'> = {},
-  ): LocalRun {
+  /** A new run of `definition`, queued (or delayed, or first in line for a tick) and started when a slot is free. */
+  private add(definition: JobDefinition, id: string, fields: NewRunFields, delayMs = 0): LocalRun {
     const now = this.clock.now();
     const run: LocalRun = {
       id,
       definition,
-      tenantId,
-      data,
-      kind,
-      schedule,
-      ...related,
+      ...fields,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,
       createdAt: new Date(now),
       dueAt: now + delayMs,
       logs: [],
-      scheduledAt: scheduledAt ?? (delayMs > 0 ? new Date(now + delayMs) : undefined),
+      scheduledAt: fields.scheduledAt ?? (delayMs > 0 ? new Date(now + delayMs) : undefined),
     };
     this.executions.runs.set(id, run);
     if (delayMs > 0) this.parking.delay(run, delayMs);
-    else if (schedule) this.line.pushTick(run);
+    else if (fields.schedule) this.line.pushTick(run);
     else this.line.push(run);
     this.pump();
     return run;
