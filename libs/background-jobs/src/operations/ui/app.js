@@ -42,6 +42,7 @@
         },
       };
     if (section === 'schedules') return { title: 'Schedules', period: 10000, load: BGJ.pages.schedules };
+    if (section === 'jobs') return { title: 'Jobs', period: 0, load: BGJ.pages.jobs };
     return { title: 'Overview', period: 5000, load: BGJ.pages.overview };
   }
 

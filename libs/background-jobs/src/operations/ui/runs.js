@@ -209,6 +209,7 @@
         [
           h('h1', {}, 'Runs'),
           h('div', { class: 'panel' }, form),
+          BGJ.bulkRetry(params, result.total),
           h(
             'div',
             { class: 'panel' },
