@@ -23,6 +23,7 @@ export * from './pipeline/lock.stage';
 export * from './pipeline/fan-out';
 export * from './defaults';
 export * from './bounds';
+export * from './instance-identity';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';

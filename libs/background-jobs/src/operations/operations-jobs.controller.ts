@@ -13,7 +13,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobTenancy } from '../contracts';
-import { BackgroundJobs, JobDefinition, JobRegistry } from '../core';
+import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry } from '../core';
 import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
 import { INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
 import type { ResolvedOperations } from './operations.mount';
@@ -81,7 +81,14 @@ export class OperationsJobsController {
   constructor(
     readonly jobs: BackgroundJobs,
     readonly registry: JobRegistry,
+    readonly executions: ExecutionReader,
   ) {}
+
+  /** Live instances running workers, from their heartbeats: an instance whose process died drops out within 6 s. */
+  @Get('instances')
+  listInstances(): Promise<InstanceInfo[]> {
+    return this.executions.listInstances();
+  }
 
   @Get('jobs')
   listJobs(): JobSummary[] {
@@ -178,8 +185,8 @@ export function createOperationsJobsController(
   @UseInterceptors(OperationsHeadersInterceptor)
   @UseFilters(OperationsHeadersFilter)
   class BackgroundJobsOperationsJobsController extends OperationsJobsController {
-    constructor(jobs: BackgroundJobs, registry: JobRegistry) {
-      super(jobs, registry);
+    constructor(jobs: BackgroundJobs, registry: JobRegistry, executions: ExecutionReader) {
+      super(jobs, registry, executions);
     }
   }
   return BackgroundJobsOperationsJobsController;

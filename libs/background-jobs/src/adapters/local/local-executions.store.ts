@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
@@ -5,7 +6,9 @@ import {
   ExecutionPage,
   ExecutionQuery,
   ExecutionReader,
+  InstanceInfo,
   JobDefinition,
+  PROCESS_IDENTITY,
   QueueDepth,
   RetryResult,
   TenantBacklog,
@@ -22,6 +25,10 @@ export class LocalExecutionsStore extends ExecutionReader {
   readonly runs = new Map<string, LocalRun>();
   private readonly events = new EventEmitter();
   private readonly finished = new Map<string, Set<string>>();
+  /** This process as the one instance (set when its workers start; none for `worker: false`). */
+  instance?: () => { queues: string[]; concurrency: number; running: number };
+  private readonly instanceId = randomUUID();
+  private readonly startedAt = new Date();
 
   /** @param requeue puts a retried run back in the run queue. */
   constructor(
@@ -92,6 +99,12 @@ export class LocalExecutionsStore extends ExecutionReader {
     this.history(run.definition, 'failed').delete(run.id);
     this.requeue(run);
     return { status: 'retried' };
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    if (!this.instance) return [];
+    const { instanceId, startedAt } = this;
+    return [{ instanceId, ...PROCESS_IDENTITY, ...this.instance(), startedAt, lastBeatAt: new Date() }];
   }
 
   async queueDepths(): Promise<QueueDepth[]> {

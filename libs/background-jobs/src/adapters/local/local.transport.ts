@@ -126,6 +126,11 @@ export class LocalTransport extends RunQueue {
     for (const waiting of this.waiting.splice(this.ticksWaiting())) this.queue(waiting);
     this.handler = run;
     this.accepting = this.config.worker !== false;
+    const worker = this.config.worker;
+    if (worker !== false) {
+      const queues = registry.queues();
+      this.executions.instance = () => ({ queues, concurrency: worker.concurrency, running: this.active.size });
+    }
     this.pump();
   }
 
