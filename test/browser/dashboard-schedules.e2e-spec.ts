@@ -6,7 +6,7 @@ import { Browser, BrowserContext, Page } from 'playwright-core';
 import { BackgroundJobs, JobContext, OperationsTokenGuard, PermanentJobError } from 'nestjs-background-jobs';
 import { DASHBOARD_CSRF_HEADER } from 'nestjs-background-jobs/operations/dashboard.assets';
 import { OPERATIONS_READ_ONLY_ACTION } from 'nestjs-background-jobs/operations/operations.messages';
-import { defineJob, startHttpJobsApp } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
 import { ARTIFACTS, describeWithChromium, launchChromium } from './support/chromium';
 
@@ -254,4 +254,28 @@ describeWithChromium('dashboard schedules, sign-in and roles in Chromium', () =>
     expect(await count('failed')).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('the servers page shows two live instances, then one after the other stops', async () => {
+    prefix = randomPrefix('dsrv');
+    const Report = defineJob('ReportJob', { id: 'report', queue: 'reports' });
+    const app = await startHttpJobsApp(apps, prefix, [Report], {
+      operations: { guard: new OperationsTokenGuard({ token: FULL }), ui: true },
+      worker: { concurrency: 3 },
+    });
+    const other = await startJobsApp({ prefix, jobs: [Report], worker: { concurrency: 7 } });
+    await app.listen(0, '127.0.0.1');
+    const base = await app.getUrl();
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const page = await signIn(context, base, FULL);
+    await page.getByRole('link', { name: 'Servers', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Servers' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.getByText('2 live instances').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect((await page.locator('tr[data-instance] td.num').allTextContents()).sort()).toEqual(['0 / 3', '0 / 7']);
+    await accessible(page, 'servers');
+    await shoot(page, 'servers');
+    await other.close();
+    await page.getByText('1 live instance', { exact: true }).waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await page.locator('tr[data-instance] td.num').allTextContents()).toEqual(['0 / 3']);
+  }, 60_000);
 });
