@@ -48,16 +48,17 @@ describe('reliability: crashed instances', () => {
     expect((await world.calls('import')).map((c) => c.instance)).toEqual([runner.name, survivor.name]);
     expect(await world.effects('import')).toHaveLength(1);
     // NOTE: the guarantee is the hand-back: the lock expired and a stalled check on the survivor moved the run back to
-    // the queue (BullMQ's 'stalled' event, stamped by Redis' clock). 100 ms is allowed for the drift of the
-    // survivor's interval timer on a loaded machine. Picking the run up and running it (two PostgreSQL writes,
-    // completion in Redis) come on top and are bounded separately.
+    // the queue (BullMQ's 'stalled' event, stamped by Redis' clock). The lock expires at most LOCK_MS after the kill
+    // (its last renewal) and the next check comes at most STALLED_MS later, so the hand-back may take the whole
+    // LOCK_MS + STALLED_MS by design; the bound adds 20% of it for timer drift on a loaded 2-core CI host. Picking
+    // the run up and running it (two PostgreSQL writes, completion in Redis) come on top and are bounded separately.
     const stalled = await stalledEventAt(world.client(), world.queue(), id);
     const handedBackMs = stalled - killedAt;
     const pickedUpMs = (await world.calls('import'))[1].at.getTime() - killedAt;
     process.stdout.write(
-      `[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`,
+      `[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bounds ${(LOCK_MS + STALLED_MS) * 1.2} ms for the hand-back, ${LOCK_MS + STALLED_MS + 1_000} ms to completion)\n`,
     );
-    expect(handedBackMs).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 100);
+    expect(handedBackMs).toBeLessThanOrEqual((LOCK_MS + STALLED_MS) * 1.2);
     expect(pickedUpMs - handedBackMs).toBeLessThanOrEqual(500);
     expect(recoveredMs).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 1_000);
   }, 30_000);

@@ -51,7 +51,8 @@ describe('reliability: fair jobs across instances', () => {
   }, 60_000);
 
   it('kill -9 of an instance mid-flood: every run completes once, and its slots come back within lockDurationMs + stalledIntervalMs', async () => {
-    const [a] = await world.start(['a', 'b'], [capped(400)], { worker });
+    const HOLD_MS = 400;
+    const [a] = await world.start(['a', 'b'], [capped(HOLD_MS)], { worker });
     const tenants = new Map<string, string>();
     const ids = await enqueue(a, 'flood', 20, tenants);
     const [first] = await waitForRows('a run to start', () => world.calls('fair'), 10_000);
@@ -76,13 +77,14 @@ describe('reliability: fair jobs across instances', () => {
     // The cap held throughout, the dead instance's slots counted until they expired.
     expect(peakConcurrency(calls, effects, tenants, killedAt)).toEqual({ flood: 2 });
     // Its slots came back: the survivor ran 2 at once again within lockDurationMs + stalledIntervalMs of the kill
-    // (plus 500 ms for a 400 ms run that held the survivor's own slot to end and the next to start).
+    // (the dead instance's slot lease expiring and a stalled check seeing it) plus one 400 ms run that held the
+    // survivor's own slot, all by design; the bound adds 20% of that for timer drift on a loaded 2-core CI host.
     const survivorCalls = calls.filter((c) => c.instance === survivor.name);
     const twoAtOnce = firstTimeAt(survivorCalls, effects, 2, killedAt);
     process.stdout.write(
-      `[reliability] fairness kill -9: ${killedRuns.length} run(s) of the dead instance redone; survivor back at 2 running ${twoAtOnce - killedAt} ms after the kill (bound ${LOCK_MS + STALLED_MS} ms)\n`,
+      `[reliability] fairness kill -9: ${killedRuns.length} run(s) of the dead instance redone; survivor back at 2 running ${twoAtOnce - killedAt} ms after the kill (bound ${(LOCK_MS + STALLED_MS + HOLD_MS) * 1.2} ms)\n`,
     );
-    expect(twoAtOnce - killedAt).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 500);
+    expect(twoAtOnce - killedAt).toBeLessThanOrEqual((LOCK_MS + STALLED_MS + HOLD_MS) * 1.2);
   }, 60_000);
 
   it('Redis restarted with its data (SHUTDOWN SAVE) mid-flood: every run completes, none is lost, the cap still holds after', async () => {

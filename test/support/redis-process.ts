@@ -20,31 +20,43 @@ export class RedisProcess {
    * Starts `redis-server` with `args` (the port and directory are added) and resolves once it answers PING
    * through `clientOptions` (TLS options for a TLS-only server). Each process gets its own directory under
    * `.redis-test/`. Without `options.port`, a port that turns out to be taken (by the server's port or one its
-   * `args` reserved) is given up and the start is tried again on new ones.
+   * `args` reserved) is given up and the start is tried again on new ones. `appendOnly` turns the AOF on with an
+   * fsync per write, so a SIGKILLed server started again on the same port loads every acknowledged write from it.
    */
   static async start(
     args: RedisArgs,
-    options: { port?: number; tls?: RedisOptions['tls'] } = {},
+    options: { port?: number; tls?: RedisOptions['tls']; appendOnly?: boolean } = {},
   ): Promise<RedisProcess> {
     TestRedisServer.assertInstalled();
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
       try {
-        return await RedisProcess.startOn(port, typeof args === 'function' ? await args(port) : args, options.tls);
+        const resolved = typeof args === 'function' ? await args(port) : args;
+        return await RedisProcess.startOn(port, resolved, options.tls, options.appendOnly ?? false);
       } catch (error) {
         if (!(error instanceof PortTakenError) || options.port !== undefined || attempt >= START_ATTEMPTS) throw error;
       }
     }
   }
 
-  private static async startOn(port: number, args: string[], tls: RedisOptions['tls']): Promise<RedisProcess> {
+  private static async startOn(
+    port: number,
+    args: string[],
+    tls: RedisOptions['tls'],
+    appendOnly: boolean,
+  ): Promise<RedisProcess> {
     const dir = join(process.cwd(), '.redis-test', `topology-${port}`);
     mkdirSync(dir, { recursive: true });
     // NOTE: a TLS server listens on --tls-port only (--port 0), so nothing reaches it in clear text.
     const listen = tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
     const child = spawn(
       'redis-server',
-      [...args, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        ...args,
+        ...listen,
+        ...['--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+        ...(appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
       },

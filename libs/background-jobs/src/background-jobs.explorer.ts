@@ -40,7 +40,10 @@ import {
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
-const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
+/** The events of a run's life: what `@OnJobEvent()` without names receives. */
+const RUN_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
+/** Every event a handler may name; the composition events (steps) only reach handlers that name them. */
+const JOB_EVENT_NAMES: JobEventName[] = [...RUN_EVENT_NAMES, 'step'];
 /**
  * Records every `@PipelineJob` provider in the registry at `onModuleInit`, validating each one:
  * a bad definition stops the app with one message naming the job id, the class and the value.
@@ -99,7 +102,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
         if (unknownName !== undefined)
           throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
         const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
-        this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
+        this.events.on(names.length > 0 ? names : RUN_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
       }
     }
   }

@@ -16,6 +16,7 @@ export type { OperationsTokenGuardOptions } from './operations/operations-token.
 export {
   TenantContext,
   TENANT_DIRECTORY,
+  BACKGROUND_JOBS_TEST_CLOCK,
   DistributedLock,
   TransientJobError,
   PermanentJobError,
@@ -27,6 +28,7 @@ export {
   TenantDirectoryError,
   MissingOptionalPeerError,
   RedisUnreachableError,
+  InvalidStepError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -36,6 +38,7 @@ export type {
   JobContext,
   JobLeaseInfo,
   JobExecution,
+  JobStep,
   JobFailure,
   JobState,
   FailureKind,
@@ -53,6 +56,7 @@ export type {
   FairnessOptions,
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
+  BackgroundJobsTestClock,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,

@@ -8,14 +8,16 @@ const ROOT = resolve(__dirname, '../../..');
 const LIBRARY = join(ROOT, 'libs/background-jobs/src');
 const FIXTURE = resolve(__dirname, '../fixtures/instance.ts');
 
-let build: { dir: string; entry: string } | undefined;
+let build: { dir: string; entry: string; fixture: string } | undefined;
 
 /**
  * Transpiles the library and the fixture to plain JS once per test file (under .redis-test/, git-ignored, inside
  * the repo so node_modules resolves). A spawned instance then boots in ~1 s instead of ~3 s under ts-node.
+ * `fixture` is the app an instance runs: the reliability suite's by default, the chaos soak's own (test/chaos).
  */
-function compiled(): { dir: string; entry: string } {
-  if (build) return build;
+function compiled(fixture = FIXTURE): { dir: string; entry: string } {
+  if (build?.fixture === fixture) return build;
+  if (build) removeCompiledFixture();
   const dir = join(ROOT, '.redis-test', `reliability-build-${process.pid}`);
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.CommonJS,
@@ -42,8 +44,8 @@ function compiled(): { dir: string; entry: string } {
     );
   for (const file of walk(LIBRARY)) emit(file, join(dir, 'lib', relative(LIBRARY, file)).replace(/\.ts$/, '.js'));
   const entry = join(dir, 'fixtures', 'instance.js');
-  emit(FIXTURE, entry, (js) => js.replace(/require\("nestjs-background-jobs"\)/g, 'require("../lib")'));
-  build = { dir, entry };
+  emit(fixture, entry, (js) => js.replace(/require\("nestjs-background-jobs"\)/g, 'require("../lib")'));
+  build = { dir, entry, fixture };
   return build;
 }
 
@@ -72,13 +74,16 @@ export class AppInstance {
   private readyReject!: (error: Error) => void;
   readonly ready: Promise<number>;
 
-  private constructor(readonly config: InstanceConfig) {
+  private constructor(
+    readonly config: InstanceConfig,
+    fixture?: string,
+  ) {
     this.ready = new Promise<number>((resolve, reject) => {
       this.readyResolve = resolve;
       this.readyReject = reject;
     });
     this.ready.catch(() => undefined);
-    this.child = spawn(process.execPath, [compiled().entry], {
+    this.child = spawn(process.execPath, [compiled(fixture).entry], {
       cwd: ROOT,
       env: { ...process.env, RELIABILITY_CONFIG: JSON.stringify(config), FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -125,9 +130,12 @@ export class AppInstance {
     AppInstance.live.add(this);
   }
 
-  /** Spawns an instance; await `ready` (resolves with its boot time in ms, rejects if it exits first). */
-  static spawn(config: InstanceConfig): AppInstance {
-    return new AppInstance(config);
+  /**
+   * Spawns an instance; await `ready` (resolves with its boot time in ms, rejects if it exits first). `fixture`
+   * (an absolute path to a .ts app that reads RELIABILITY_CONFIG and speaks the same IPC) replaces the default app.
+   */
+  static spawn(config: InstanceConfig, fixture?: string): AppInstance {
+    return new AppInstance(config, fixture);
   }
 
   get pid(): number {

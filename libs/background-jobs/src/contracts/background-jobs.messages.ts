@@ -195,6 +195,17 @@ export const LOCAL_SCHEDULES_NOT_LOADED =
   'LocalSchedules was used before reconcile() loaded @nestjs/schedule. ' +
   'Fix: this is a bug in nestjs-background-jobs (the transport starts its schedules after reconcile); please report it.';
 
+export const NOT_ON_TEST_CLOCK = (method: string): string =>
+  `BackgroundJobsTesting.${method}() drives the test clock, and this app runs BackgroundJobsModule on real time. ` +
+  'Fix: import BackgroundJobsModule.forTest() instead of forRoot(), or keep your AppModule and put it on the test ' +
+  'clock: Test.createTestingModule({ imports: [AppModule] }).overrideProvider(BACKGROUND_JOBS_TEST_CLOCK).useValue({}).';
+
+export const MODULE_REGISTERED_TWICE = (registrations: string[]): string =>
+  `BackgroundJobsModule is registered ${registrations.length} times in one app: ${registrations.join('; ')}. ` +
+  'Each registration would start its own transport and workers, and BackgroundJobs would answer from one of them. ' +
+  'Fix: register it once. To test your AppModule on the test clock, import only AppModule and ' +
+  'override BACKGROUND_JOBS_TEST_CLOCK (docs/testing.md#your-real-appmodule-on-the-test-clock).';
+
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;
 

@@ -171,6 +171,15 @@ export interface BackgroundJobsTestOptions extends Omit<BackgroundJobsModuleOpti
   now?: Date;
 }
 
+/** The value to give `BACKGROUND_JOBS_TEST_CLOCK` to run a `forRoot` registration on the test clock. */
+export interface BackgroundJobsTestClock {
+  /**
+   * Where the test clock starts; it moves only with `BackgroundJobsTesting.advanceBy` / `advanceTo`.
+   * @default the real time at boot
+   */
+  now?: Date;
+}
+
 /** `forRoot({ bounds })`: limits on input, each with its default. */
 export interface InputBounds {
   /**

@@ -33,7 +33,7 @@ export class RunLogger {
 
   private write(event: JobEvent): void {
     // NOTE: `started` and `completed` are DEBUG lines on every run: when the logger in use says it drops DEBUG (Nest's
-    // ConsoleLogger, or any logger with `isLevelEnabled`), their strings are not built (bench/README.md, fix 12). A
+    // ConsoleLogger, or any logger with `isLevelEnabled`), their strings are not built (bench/HISTORY.md). A
     // logger without `isLevelEnabled` gets every line, as before.
     if ((event.name === 'started' || event.name === 'completed') && !this.debugEnabled()) return;
     const label = runLabel(event);

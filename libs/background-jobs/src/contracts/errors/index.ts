@@ -9,3 +9,4 @@ export * from './tenant-directory.error';
 export * from './missing-optional-peer.error';
 export * from './redis-unreachable.error';
 export * from './transport-not-ready.error';
+export * from './invalid-step.error';

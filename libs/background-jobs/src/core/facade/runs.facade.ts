@@ -51,8 +51,8 @@ export class RunsFacade {
       );
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
-    const fanOut = definition.tenancy === 'per-tenant' && tenantId === null;
-    return this.ctx.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, fanOut });
+    const kind = definition.tenancy === 'per-tenant' && tenantId === null ? 'fan-out' : 'plain';
+    return this.ctx.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, kind });
   }
 
   async runNow(job: JobRef, options: RunNowOptions<unknown> = {}): Promise<JobExecution> {

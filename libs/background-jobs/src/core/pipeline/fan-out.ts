@@ -61,6 +61,7 @@ export async function fanOut(
       id: childExecutionId(definition.id, context.executionId, tenantId),
       tenantId,
       data: context.data,
+      kind: 'fan-out-child' as const,
     })),
   );
   return invalid.length

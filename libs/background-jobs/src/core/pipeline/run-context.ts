@@ -4,6 +4,7 @@ import { DEFAULTS } from '../defaults';
 import { JobDefinition } from '../job-definition';
 import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
+import { RunSteps } from './run-steps';
 
 /** The `JobContext` of one run; stages fill `lease` before `execute` sees it. */
 export class RunContext<T = unknown> implements JobContext<T> {
@@ -21,6 +22,8 @@ export class RunContext<T = unknown> implements JobContext<T> {
   constructor(
     definition: JobDefinition,
     private readonly request: RunRequest,
+    /** `ctx.step` of this attempt; the runner makes it (it knows the payload limit and the events). */
+    private readonly steps: RunSteps,
     bounds: Pick<ResolvedBounds, 'maxLogLineLength' | 'maxLogLines'> = DEFAULTS.bounds,
   ) {
     this.write = boundedLog((line) => request.log(line), bounds);
@@ -46,5 +49,9 @@ export class RunContext<T = unknown> implements JobContext<T> {
 
   log(message: string): Promise<void> {
     return this.write(String(message));
+  }
+
+  step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
+    return this.steps.step(name, fn);
   }
 }

@@ -1,0 +1,215 @@
+/**
+ * The chaos soak's app (test/chaos/run.ts spawns it through test/reliability/support/instance.ts): a producer
+ * (`role: 'producer'`, no worker) that enqueues a steady mix of runs, or a worker that runs them. Every body writes
+ * to the effects ledger in PostgreSQL (a schema of the run's own, outside Redis, so a Redis restart cannot erase it):
+ * `runs` one row per execution of a body (execution id, attempt, start, end, outcome, fencing token), `effects` one
+ * row per execution id (the idempotent domain effect), `enqueued` one row per acknowledged enqueue.
+ *
+ * A new kind of workload is one entry in workload.ts JOBS and, if the producer enqueues it, one line in `produce()`.
+ * Only type imports besides packages: this file is transpiled alone (test/reliability/support/instance.ts).
+ */
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import IORedis from 'ioredis';
+import { Pool } from 'pg';
+import {
+  BackgroundJobs,
+  BackgroundJobsModule,
+  BullmqConnection,
+  JobContext,
+  JobEvent,
+  OnJobEvent,
+  PipelineJob,
+} from 'nestjs-background-jobs';
+import type { ChaosCommand, ChaosConfig, ChaosJob } from './workload';
+
+const config = JSON.parse(process.env.RELIABILITY_CONFIG ?? '') as ChaosConfig;
+const pool = new Pool({ connectionString: config.pgUrl, max: 4 });
+const S = config.schema;
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+function jobClass(options: ChaosJob): Function {
+  const { holdMs, ...jobOptions } = options;
+  const cls = class {
+    async execute(ctx: JobContext<{ failAttempts?: number } | undefined>): Promise<string> {
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO ${S}.runs (execution_id, job_id, attempt, worker, tenant, scheduled_at, fence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+        [
+          ctx.executionId,
+          ctx.jobId,
+          ctx.attempt,
+          config.name,
+          ctx.tenantId,
+          ctx.jobId === 'chaos-tick' ? (ctx.scheduledAt ?? null) : null,
+          ctx.lease?.fencingToken ?? null,
+        ],
+      );
+      const end = (outcome: string) =>
+        pool.query(`UPDATE ${S}.runs SET ended_at = clock_timestamp(), outcome = $2 WHERE id = $1`, [
+          rows[0].id,
+          outcome,
+        ]);
+      await sleep(holdMs[0] + Math.random() * (holdMs[1] - holdMs[0]), ctx.signal);
+      if (ctx.signal.aborted) {
+        await end(`aborted: ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason).slice(0, 80)}`);
+        ctx.signal.throwIfAborted();
+      }
+      if (ctx.attempt <= (ctx.data?.failAttempts ?? 0)) {
+        await end('failed');
+        throw new Error(`chaos: attempt ${ctx.attempt} fails by design`);
+      }
+      if (ctx.lease) {
+        // NOTE: a fenced write, as a resource guarded by the lock would do it: a token older than the newest seen is
+        // refused, so a holder that lost its lease while stalled cannot write over its successor.
+        const fenced = await pool.query(
+          `INSERT INTO ${S}.fence (key, token) VALUES ($1, $2)
+           ON CONFLICT (key) DO UPDATE SET token = $2 WHERE ${S}.fence.token < $2`,
+          [ctx.lease.key, ctx.lease.fencingToken],
+        );
+        if (fenced.rowCount === 0) {
+          await end('fenced');
+          throw new Error(`chaos: fencing token ${ctx.lease.fencingToken} refused`);
+        }
+      }
+      const effect = await pool.query(
+        `INSERT INTO ${S}.effects (execution_id, job_id, worker) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [ctx.executionId, ctx.jobId, config.name],
+      );
+      await end(effect.rowCount === 1 ? 'ok' : 'ok-duplicate');
+      return config.name;
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: `${options.id.replace(/[^a-z0-9]/gi, '')}Job` });
+  PipelineJob(jobOptions)(cls);
+  return cls;
+}
+
+/**
+ * Runs that end without an effect (failed, skipped because the lock was held) are written down as they end: after the
+ * drain the queue may have trimmed them (history), and the invariants must still tell them from lost runs.
+ */
+@Injectable()
+class FinalStates {
+  @OnJobEvent('failed')
+  async failed(event: JobEvent<'failed'>): Promise<void> {
+    await this.record(event.executionId, event.jobId, 'failed', event.failure.kind);
+  }
+
+  @OnJobEvent('skipped')
+  async skipped(event: JobEvent<'skipped'>): Promise<void> {
+    await this.record(event.executionId, event.jobId, 'skipped', event.kind);
+  }
+
+  private async record(executionId: string, jobId: string, state: string, kind: string): Promise<void> {
+    await pool.query(
+      `INSERT INTO ${S}.finals (execution_id, job_id, state, kind) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [executionId, jobId, state, kind],
+    );
+  }
+}
+
+function connection(): BullmqConnection {
+  const c = config.connection;
+  if (c.kind === 'standalone') return { host: '127.0.0.1', port: c.port };
+  if (c.kind === 'cluster') return { cluster: { nodes: c.seeds, options: { natMap: c.natMap } } };
+  // NOTE: the library's connection options have no natMap for Sentinel, so the app hands it a client of its own:
+  // the sentinels are asked directly, the master they name is reached through this process's proxy.
+  const client = new IORedis({ sentinels: c.sentinels, name: c.name, natMap: c.natMap, maxRetriesPerRequest: null });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** The producer's mix, every 400 ms: one enqueued run (a tenth fail every attempt), a locked run, a tenant burst. */
+function produce(background: BackgroundJobs, stopped: () => boolean): Promise<void> {
+  let state = config.seed >>> 0;
+  const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+  let inFlight = 0;
+  let round = 0;
+  const enqueue = async (jobId: string, data: unknown, tenantId: string | null) => {
+    if (inFlight >= 24) return;
+    inFlight++;
+    try {
+      const executionId = await background.enqueue(jobId, data, { tenantId });
+      const ackedAt = new Date();
+      await pool.query(
+        `INSERT INTO ${S}.enqueued (execution_id, job_id, tenant, fail_attempts, acked_at) VALUES ($1, $2, $3, $4, $5)`,
+        // NOTE: when Redis acknowledged it, not when the ledger wrote it: a data loss in between lost an acknowledged run.
+        [executionId, jobId, tenantId, (data as { failAttempts?: number } | undefined)?.failAttempts ?? 0, ackedAt],
+      );
+    } catch {
+      // NOTE: not acknowledged (Redis down or unreachable): the ledger does not expect it.
+    } finally {
+      inFlight--;
+    }
+  };
+  return (async () => {
+    while (!stopped()) {
+      round++;
+      const roll = random();
+      void enqueue('chaos-effect', { failAttempts: roll < 0.1 ? 99 : roll < 0.25 ? 1 : 0 }, null);
+      if (round % 2 === 0) void enqueue('chaos-locked', undefined, null);
+      if (round % 5 === 0) {
+        for (let i = 0; i < 3; i++) void enqueue('chaos-fair', undefined, 'tenant-hot');
+        void enqueue('chaos-fair', undefined, `tenant-${1 + Math.floor(random() * 3)}`);
+      }
+      await sleep(400);
+    }
+    while (inFlight > 0) await sleep(50);
+  })();
+}
+
+async function main(): Promise<void> {
+  const jobs = config.jobs.map(jobClass);
+  @Module({
+    imports: [
+      BackgroundJobsModule.forRoot({
+        transport: { type: 'bullmq', connection: connection(), prefix: config.prefix },
+        worker: config.role === 'worker' ? config.worker : false,
+      }),
+    ],
+    providers: [...jobs, FinalStates] as never[],
+  })
+  class ChaosModule {}
+
+  const app = await NestFactory.createApplicationContext(ChaosModule, {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
+  app.enableShutdownHooks();
+  const background = app.get(BackgroundJobs);
+  let stop = false;
+  const producing = config.role === 'producer' ? produce(background, () => stop) : Promise.resolve();
+  process.on('message', (message: ChaosCommand & { id: number }) => {
+    const answer = async (): Promise<unknown> => {
+      switch (message.cmd) {
+        case 'stop':
+          stop = true;
+          return producing;
+        case 'states': {
+          const states: Record<string, string> = {};
+          for (const id of message.executionIds)
+            states[id] = (await background.getExecution(id).catch(() => null))?.state ?? 'unknown';
+          return states;
+        }
+      }
+    };
+    answer().then(
+      (result) => process.send?.({ id: message.id, result }),
+      (error: Error) => process.send?.({ id: message.id, error: error.message }),
+    );
+  });
+  process.send?.({ ready: true, bootMs: Math.round(process.uptime() * 1000) });
+}
+
+main().catch(async (error: Error) => {
+  process.stderr.write(`Boot failed: ${error.message}\n`);
+  process.exitCode = 1;
+  process.disconnect?.();
+  await pool.end();
+});

@@ -1,0 +1,300 @@
+import type { Pool } from 'pg';
+import { HISTORY, RETRY_ATTEMPTS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
+
+/** One invariant's verdict, printed as one line with its counts. */
+export interface Verdict {
+  name: string;
+  held: boolean;
+  detail: string;
+}
+
+/** A span of wall time (ms since the epoch). */
+export interface Window {
+  from: number;
+  to: number;
+  why: string;
+}
+
+/** What the harness saw happen, for the checks that must tell a fault's loss from a bug. */
+export interface RunFacts {
+  /** When each fault that may lose acknowledged writes struck (Redis restarted empty, Sentinel failover). */
+  dataLoss: number[];
+  /** When no worker could run: all down or cut off, Redis down, a failover in progress. */
+  workless: Window[];
+  /** Last moment ticks are expected (the drain's start). */
+  producingUntil: number;
+  /** Final state of the executions the ledger cannot account for, asked from the library after the drain. */
+  states: (ids: string[]) => Promise<Record<string, string>>;
+  /** Queue counts after the drain, and the retention figures. */
+  queue: { active: number; waiting: number; prioritized: number; completed: number; failed: number; delayed: number };
+  keys: { total: number; jobKeys: number; locksWithoutTtl: number };
+}
+
+interface RunRow {
+  execution_id: string;
+  job_id: string;
+  attempt: number;
+  worker: string;
+  tenant: string | null;
+  scheduled_at: Date | null;
+  fence: string | null;
+  started_at: Date;
+  ended_at: Date | null;
+  outcome: string | null;
+}
+
+/** Slack after a fault before a tick counts as missed: a killed worker's runs come back within lock + stall. */
+const RECOVERY_MS = WORKER_OPTIONS.lockDurationMs + WORKER_OPTIONS.stalledIntervalMs;
+
+/**
+ * The invariants, each from the ledger (PostgreSQL) and the facts above. A later invariant (a rate limit never
+ * exceeded, a batch callback exactly once, no completed step run again) is one more function in CHECKS.
+ */
+export async function checkInvariants(pool: Pool, schema: string, facts: RunFacts): Promise<Verdict[]> {
+  const runs = (await pool.query<RunRow>(`SELECT * FROM ${schema}.runs ORDER BY started_at`)).rows;
+  const effects = new Set(
+    (await pool.query<{ execution_id: string }>(`SELECT execution_id FROM ${schema}.effects`)).rows.map(
+      (r) => r.execution_id,
+    ),
+  );
+  const enqueued = (
+    await pool.query<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>(
+      `SELECT * FROM ${schema}.enqueued`,
+    )
+  ).rows;
+  const finals = new Map(
+    (
+      await pool.query<{ execution_id: string; state: string; kind: string }>(`SELECT * FROM ${schema}.finals`)
+    ).rows.map((r) => [r.execution_id, `${r.state}`]),
+  );
+  const ledger = { runs, effects, enqueued, finals };
+  const verdicts: Verdict[] = [];
+  for (const check of CHECKS) verdicts.push(await check(ledger, facts));
+  return verdicts;
+}
+
+type Ledger = {
+  runs: RunRow[];
+  /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
+  finals: Map<string, string>;
+  effects: Set<string>;
+  enqueued: Array<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>;
+};
+
+const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verdict> = [
+  exactlyOnce,
+  attemptsWithinPolicy,
+  noDoubledTick,
+  noUnexplainedMissedTick,
+  oneLockHolder,
+  fencingTokensIncrease,
+  tenantCap,
+  noStrandedRuns,
+  retention,
+];
+
+async function exactlyOnce({ effects, enqueued, finals }: Ledger, facts: RunFacts): Promise<Verdict> {
+  let once = 0;
+  let failedByPolicy = 0;
+  let skippedByLock = 0;
+  let lostWithData = 0;
+  const bad: string[] = [];
+  const unaccounted = enqueued.filter((e) => !effects.has(e.execution_id) && !finals.has(e.execution_id));
+  const states: Record<string, string> = Object.fromEntries(finals);
+  if (unaccounted.length) Object.assign(states, await facts.states(unaccounted.map((e) => e.execution_id)));
+  for (const e of enqueued) {
+    const mustFail = e.fail_attempts >= RETRY_ATTEMPTS;
+    if (effects.has(e.execution_id)) {
+      if (mustFail) bad.push(`${e.execution_id} took effect but fails every attempt`);
+      else once++;
+      continue;
+    }
+    const state = states[e.execution_id];
+    if (state === 'failed') failedByPolicy++;
+    else if (state === 'skipped' && e.job_id === 'chaos-locked') skippedByLock++;
+    else if (state === 'unknown' && facts.dataLoss.some((at) => at >= e.acked_at.getTime())) lostWithData++;
+    else bad.push(`${e.job_id} ${e.execution_id} (acknowledged ${e.acked_at.toISOString()}) is ${state}, no effect`);
+  }
+  return {
+    name: 'every acknowledged enqueue took effect exactly once or failed by policy',
+    held: bad.length === 0,
+    detail:
+      `${enqueued.length} acknowledged: ${once} took effect once, ${failedByPolicy} failed by policy, ` +
+      `${skippedByLock} skipped (lock held), ${lostWithData} lost with Redis data (restart empty / async failover)` +
+      (bad.length ? `; ${bad.length} violations: ${bad.slice(0, 5).join('; ')}` : ''),
+  };
+}
+
+function attemptsWithinPolicy({ runs }: Ledger): Verdict {
+  const over = runs.filter((r) => r.job_id === 'chaos-effect' && r.attempt > RETRY_ATTEMPTS);
+  const redelivered = new Map<string, number>();
+  for (const r of runs)
+    if (r.outcome?.startsWith('ok')) redelivered.set(r.execution_id, (redelivered.get(r.execution_id) ?? 0) + 1);
+  const twice = [...redelivered.values()].filter((n) => n > 1).length;
+  return {
+    name: `no run attempted more than its policy allows (${RETRY_ATTEMPTS} attempts)`,
+    held: over.length === 0,
+    detail:
+      `${runs.length} body executions, ${over.length} beyond the policy; ` +
+      `${twice} executions whose body completed more than once (at-least-once redelivery, absorbed by the execution id)`,
+  };
+}
+
+function noDoubledTick({ runs }: Ledger): Verdict {
+  const bySlot = new Map<number, Set<string>>();
+  for (const r of runs.filter((r) => r.job_id === 'chaos-tick' && r.scheduled_at)) {
+    const at = (r.scheduled_at as Date).getTime();
+    bySlot.set(at, (bySlot.get(at) ?? new Set()).add(r.execution_id));
+  }
+  const doubled = [...bySlot].filter(([, ids]) => ids.size > 1);
+  return {
+    name: 'no tick doubled',
+    held: doubled.length === 0,
+    detail:
+      `${bySlot.size} ticks, ${doubled.length} run under two execution ids` +
+      (doubled.length
+        ? `: ${doubled
+            .slice(0, 5)
+            .map(([at]) => new Date(at).toISOString())
+            .join(', ')}`
+        : ''),
+  };
+}
+
+function noUnexplainedMissedTick({ runs }: Ledger, facts: RunFacts): Verdict {
+  const slots = new Set(
+    runs
+      .filter((r) => r.job_id === 'chaos-tick' && r.scheduled_at)
+      .map((r) => Math.floor((r.scheduled_at as Date).getTime() / TICK_EVERY_MS)),
+  );
+  if (slots.size === 0) return { name: 'ticks missed only while no worker ran', held: false, detail: 'no tick ran' };
+  const first = Math.min(...slots);
+  const last = Math.floor((facts.producingUntil - RECOVERY_MS) / TICK_EVERY_MS);
+  let missed = 0;
+  const unexplained: number[] = [];
+  for (let slot = first; slot <= last; slot++) {
+    if (slots.has(slot)) continue;
+    missed++;
+    const at = slot * TICK_EVERY_MS;
+    if (!facts.workless.some((w) => at >= w.from - TICK_EVERY_MS && at <= w.to + RECOVERY_MS)) unexplained.push(at);
+  }
+  return {
+    name: 'ticks missed only while no worker ran (misfire run-once)',
+    held: unexplained.length === 0,
+    detail:
+      `${last - first + 1} tick slots, ${missed} missed, ${missed - unexplained.length} while no worker could run ` +
+      `(+${RECOVERY_MS} ms recovery), ${unexplained.length} otherwise` +
+      (unexplained.length
+        ? `: ${unexplained
+            .slice(0, 5)
+            .map((t) => new Date(t).toISOString())
+            .join(', ')}`
+        : ''),
+  };
+}
+
+const lockedRuns = (runs: RunRow[]) => runs.filter((r) => r.job_id === 'chaos-locked' && r.fence !== null);
+
+function oneLockHolder({ runs }: Ledger): Verdict {
+  const held = lockedRuns(runs).filter((r) => r.ended_at);
+  let overlaps = 0;
+  let fenced = 0;
+  const bad: string[] = [];
+  for (let i = 0; i < held.length; i++)
+    for (let j = i + 1; j < held.length && held[j].started_at < (held[i].ended_at as Date); j++) {
+      overlaps++;
+      // NOTE: an overlap is safe when one side lost its lease and knew it (aborted) or was refused by the fence.
+      const safe = [held[i], held[j]].some((r) => !r.outcome?.startsWith('ok'));
+      if (safe) fenced++;
+      else
+        bad.push(
+          `${held[i].execution_id} (fence ${held[i].fence}) and ${held[j].execution_id} (fence ${held[j].fence})`,
+        );
+    }
+  return {
+    name: 'never two holders of one lock key at once',
+    held: bad.length === 0,
+    detail:
+      `${held.length} locked runs, ${overlaps} overlaps of which ${fenced} with a holder aborted or fenced off, ` +
+      `${bad.length} with both completing` +
+      (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
+  };
+}
+
+function fencingTokensIncrease({ runs }: Ledger, facts: RunFacts): Verdict {
+  const locked = lockedRuns(runs);
+  let inversions = 0;
+  let restarts = 0;
+  for (let i = 1; i < locked.length; i++) {
+    if (Number(locked[i].fence) > Number(locked[i - 1].fence)) continue;
+    // NOTE: the counter lives in Redis: Redis losing its data starts it again, which the guarded resource sees as a
+    // stale token (refused: safe, but locked runs fail until the counter passes the highest token it saw).
+    const lost = facts.dataLoss.some(
+      (at) => at >= locked[i - 1].started_at.getTime() - 1_000 && at <= locked[i].started_at.getTime(),
+    );
+    if (lost) restarts++;
+    else inversions++;
+  }
+  return {
+    name: 'fencing tokens strictly increasing in the order holders started',
+    held: inversions === 0,
+    detail:
+      `${locked.length} leases, ${inversions} out of order; ${restarts} counter restarts after Redis lost its data, ` +
+      `${runs.filter((r) => r.outcome === 'fenced').length} runs refused by the fenced resource`,
+  };
+}
+
+function tenantCap({ runs }: Ledger): Verdict {
+  const fair = runs.filter((r) => r.job_id === 'chaos-fair' && r.ended_at && !r.outcome?.startsWith('aborted'));
+  const byTenant = new Map<string, Array<[number, number]>>();
+  for (const r of fair) {
+    const key = r.tenant ?? '(host)';
+    byTenant.set(key, [
+      ...(byTenant.get(key) ?? []),
+      [1, r.started_at.getTime()],
+      [-1, (r.ended_at as Date).getTime()],
+    ]);
+  }
+  let worst = 0;
+  const over: string[] = [];
+  for (const [tenant, events] of byTenant) {
+    events.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    let now = 0;
+    let max = 0;
+    for (const [delta] of events) max = Math.max(max, (now += delta));
+    worst = Math.max(worst, max);
+    if (max > TENANT_CAP) over.push(`${tenant}: ${max}`);
+  }
+  return {
+    name: `at most ${TENANT_CAP} runs of one tenant at once (fairness.concurrencyPerTenant)`,
+    held: over.length === 0,
+    detail:
+      `${fair.length} fair runs over ${byTenant.size} tenants, highest concurrency ${worst}` +
+      (over.length ? `: ${over.join(', ')}` : ''),
+  };
+}
+
+function noStrandedRuns(_: Ledger, { queue }: RunFacts): Verdict {
+  const left = queue.active + queue.waiting + queue.prioritized;
+  return {
+    name: 'after the drain, no stranded active or waiting runs',
+    held: left === 0,
+    detail: `${queue.active} active, ${queue.waiting} waiting, ${queue.prioritized} prioritized, ${queue.delayed} delayed (the next tick)`,
+  };
+}
+
+function retention(_: Ledger, { queue, keys }: RunFacts): Verdict {
+  const completedCap = HISTORY.completed.count;
+  const failedCap = HISTORY.failed.count;
+  // NOTE: each kept run is a hash and at most a log list; the rest are the queue's and the framework's own keys.
+  const bound = 2 * (completedCap + failedCap + queue.delayed + queue.waiting + queue.active) + 60;
+  const held =
+    queue.completed <= completedCap && queue.failed <= failedCap && keys.total <= bound && keys.locksWithoutTtl === 0;
+  return {
+    name: 'Redis keys back within the retention bounds',
+    held,
+    detail:
+      `completed ${queue.completed}/${completedCap}, failed ${queue.failed}/${failedCap}, ` +
+      `${keys.total} keys (${keys.jobKeys} of runs) against a bound of ${bound}, ${keys.locksWithoutTtl} lock keys without expiry`,
+  };
+}

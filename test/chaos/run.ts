@@ -1,0 +1,345 @@
+/**
+ * `npm run chaos`: a randomized fault soak (docs/reliability.md). Env: CHAOS_MINUTES (default 10),
+ * CHAOS_TOPOLOGY (standalone | sentinel | cluster), CHAOS_SEED (default random; printed, replays the same timeline).
+ * Prints the plan, each fault as it strikes, the invariants one per line, and `invariants: N held, M violated`;
+ * exits 1 on a violation (or a harness failure) with the seed and the timeline to replay it.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Pool } from 'pg';
+import { testDatabaseUrl } from '../support/postgres';
+import { AppInstance, removeCompiledFixture } from '../reliability/support/instance';
+import { checkInvariants, RunFacts, Window } from './invariants';
+import { FaultyProxy } from './proxy';
+import { describeFault, Fault, planFaults, PlannedFault, Target, Topology, WORKERS } from './schedule';
+import { ChaosRedis } from './topology';
+import { ChaosCommand, ChaosConfig, JOBS, WORKER_OPTIONS } from './workload';
+
+const APP = resolve(__dirname, 'app.ts');
+const DRAIN_MS = 120_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function options(): { minutes: number; topology: Topology; seed: number } {
+  const minutes = Number(process.env.CHAOS_MINUTES ?? 10);
+  const topology = (process.env.CHAOS_TOPOLOGY ?? 'standalone') as Topology;
+  const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : randomBytes(4).readUInt32BE(0);
+  if (!(minutes > 0))
+    throw new Error(`CHAOS_MINUTES=${process.env.CHAOS_MINUTES} is not a positive number. Fix: e.g. CHAOS_MINUTES=2.`);
+  if (!['standalone', 'sentinel', 'cluster'].includes(topology))
+    throw new Error(`CHAOS_TOPOLOGY=${topology} is not known. Fix: standalone, sentinel or cluster.`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new Error(
+      `CHAOS_SEED=${process.env.CHAOS_SEED} is not a 32-bit unsigned integer. Fix: a seed a run printed.`,
+    );
+  return { minutes, topology, seed };
+}
+
+/** One app process with the proxies it reaches Redis through. */
+interface Member {
+  name: string;
+  role: 'producer' | 'worker';
+  proxies: Map<number, FaultyProxy>;
+  instance?: AppInstance;
+  /** Spans while this worker was down or cut off from Redis. */
+  impaired: Window[];
+}
+
+class Soak {
+  readonly redis: ChaosRedis;
+  readonly pool = new Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  readonly schema = `chaos_${randomBytes(4).toString('hex')}`;
+  readonly prefix = `chaos-${randomBytes(4).toString('hex')}`;
+  readonly members: Member[] = [];
+  readonly timeline: string[] = [];
+  readonly dataLoss: number[] = [];
+  readonly redisDown: Window[] = [];
+  readonly counts = new Map<string, number>();
+  private readonly pending: Promise<unknown>[] = [];
+  private t0 = Date.now();
+
+  constructor(
+    readonly topology: Topology,
+    readonly seed: number,
+  ) {
+    this.redis = new ChaosRedis(topology);
+  }
+
+  async setUp(): Promise<void> {
+    await this.redis.start();
+    const s = this.schema;
+    await this.pool.query(`CREATE SCHEMA ${s}`);
+    await this.pool.query(`CREATE TABLE ${s}.enqueued (execution_id text PRIMARY KEY, job_id text NOT NULL,
+      tenant text, fail_attempts int NOT NULL, acked_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await this.pool
+      .query(`CREATE TABLE ${s}.runs (id serial PRIMARY KEY, execution_id text NOT NULL, job_id text NOT NULL,
+      attempt int NOT NULL, worker text NOT NULL, tenant text, scheduled_at timestamptz, fence bigint,
+      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text)`);
+    await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
+      worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
+    await this.pool.query(`CREATE TABLE ${s}.finals (execution_id text PRIMARY KEY, job_id text NOT NULL,
+      state text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    const names = ['producer', ...Array.from({ length: WORKERS }, (_, i) => `worker-${i}`)];
+    for (const name of names) {
+      const proxies = new Map<number, FaultyProxy>();
+      for (const port of this.redis.dataPorts) proxies.set(port, await FaultyProxy.start(port));
+      this.members.push({ name, role: name === 'producer' ? 'producer' : 'worker', proxies, impaired: [] });
+    }
+    // NOTE: workers first, so the producer's first runs find them; each boot is awaited (schedulers reconciled).
+    for (const member of [...this.members.slice(1), this.members[0]]) await this.boot(member);
+    this.t0 = Date.now();
+  }
+
+  private async boot(member: Member): Promise<void> {
+    const config: ChaosConfig = {
+      name: member.name,
+      role: member.role,
+      connection: this.redis.connection(member.proxies),
+      prefix: this.prefix,
+      pgUrl: testDatabaseUrl(),
+      schema: this.schema,
+      seed: this.seed,
+      jobs: JOBS,
+      worker: WORKER_OPTIONS,
+    };
+    member.instance = AppInstance.spawn(config as never, APP);
+    await member.instance.ready;
+  }
+
+  /**
+   * Starts a stopped member again as a process supervisor would: a boot that fails (Redis down or failing over at
+   * that moment: the app refuses to boot without it) is tried again a second later.
+   */
+  private async restart(member: Member): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.boot(member);
+      } catch (error) {
+        const line = (member.instance?.stderr.trim().split('\n').pop() ?? (error as Error).message).slice(0, 160);
+        if (attempt >= 30) throw new Error(`${member.name} did not boot in ${attempt} attempts: ${line}`);
+        this.note(`  ${member.name} boot failed (${line}); starting it again in 1 s`);
+        await sleep(1_000);
+      }
+    }
+  }
+
+  note(line: string): void {
+    const entry = `+${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)} s  ${line}`;
+    this.timeline.push(entry);
+    console.log(`   ${entry}`);
+  }
+
+  private member(target: Target): Member {
+    return target === 'producer' ? this.members[0] : this.members[1 + target.worker];
+  }
+
+  /** Applies one fault; what heals later (a restart, the end of a stall) runs in the background. */
+  async strike(fault: Fault): Promise<void> {
+    this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
+    this.note(describeFault(fault));
+    switch (fault.kind) {
+      case 'worker-sigkill':
+      case 'worker-sigterm': {
+        const member = this.member({ worker: fault.worker });
+        const instance = member.instance;
+        if (!instance?.running) return this.note(`  worker-${fault.worker} is already down: nothing to stop`);
+        const from = Date.now();
+        instance.kill(fault.kind === 'worker-sigkill' ? 'SIGKILL' : 'SIGTERM');
+        this.background(
+          (async () => {
+            const exit = await instance.exited;
+            await sleep(fault.downMs);
+            await this.restart(member);
+            member.impaired.push({ from, to: Date.now(), why: fault.kind });
+            this.note(
+              `  worker-${fault.worker} back (exited ${exit.signal ?? `code ${exit.code}`} after ${exit.at - from} ms)`,
+            );
+          })(),
+        );
+        return;
+      }
+      case 'net-latency':
+      case 'net-stall': {
+        const member = this.member(fault.target);
+        const from = Date.now();
+        for (const proxy of member.proxies.values())
+          if (fault.kind === 'net-stall') proxy.stall(fault.forMs);
+          else proxy.latencyMs = fault.latencyMs;
+        this.background(
+          sleep(fault.forMs).then(() => {
+            for (const proxy of member.proxies.values()) proxy.latencyMs = 0;
+            if (fault.kind === 'net-stall') member.impaired.push({ from, to: Date.now(), why: fault.kind });
+          }),
+        );
+        return;
+      }
+      case 'net-drop': {
+        const member = this.member(fault.target);
+        for (const proxy of member.proxies.values()) proxy.drop();
+        member.impaired.push({ from: Date.now(), to: Date.now() + 1_000, why: fault.kind });
+        return;
+      }
+      default: {
+        const from = Date.now();
+        if (fault.kind === 'redis-restart-empty' || fault.kind === 'redis-restart-aof')
+          await this.redis.restartStandalone(fault.kind === 'redis-restart-empty', fault.downMs);
+        else if (fault.kind === 'sentinel-failover') await this.redis.sentinelFailover();
+        else await this.redis.clusterFailover();
+        if (fault.kind === 'redis-restart-empty' || fault.kind === 'sentinel-failover') this.dataLoss.push(from);
+        this.redisDown.push({ from, to: Date.now(), why: fault.kind });
+        this.note(`  ${fault.kind} done in ${Date.now() - from} ms`);
+      }
+    }
+  }
+
+  private background(work: Promise<unknown>): void {
+    this.pending.push(work.catch((error: Error) => this.note(`  ! ${error.message.split('\n')[0]}`)));
+  }
+
+  /** Heals every fault still open and waits for every worker to be back. */
+  async heal(): Promise<void> {
+    await Promise.all(this.pending);
+    for (const member of this.members) for (const proxy of member.proxies.values()) proxy.heal();
+    for (const member of this.members) if (!member.instance?.running) await this.restart(member);
+  }
+
+  /** Spans when no worker could run: every worker impaired at once, or Redis down or failing over. */
+  workless(): Window[] {
+    const workers = this.members.slice(1);
+    const spans: Window[] = [...this.redisDown];
+    const edges = workers.flatMap((m) => m.impaired.flatMap((w) => [w.from, w.to])).sort((a, b) => a - b);
+    for (let i = 0; i + 1 < edges.length; i++) {
+      const at = (edges[i] + edges[i + 1]) / 2;
+      if (workers.every((m) => m.impaired.some((w) => w.from <= at && at <= w.to)))
+        spans.push({ from: edges[i], to: edges[i + 1], why: 'every worker down or cut off' });
+    }
+    return spans;
+  }
+
+  async send<T>(command: ChaosCommand): Promise<T> {
+    return (this.members[0].instance as AppInstance).send(command as never) as Promise<T>;
+  }
+
+  async tearDown(): Promise<void> {
+    await AppInstance.killAll();
+    removeCompiledFixture();
+    for (const member of this.members) for (const proxy of member.proxies.values()) await proxy.close();
+    await this.redis.destroy();
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+async function main(): Promise<number> {
+  const { minutes, topology, seed } = options();
+  const plan: PlannedFault[] = planFaults(seed, minutes, topology);
+  const replay = `CHAOS_SEED=${seed} CHAOS_MINUTES=${minutes} CHAOS_TOPOLOGY=${topology} npm run chaos`;
+  console.log(`== chaos: ${topology}, ${minutes} min, seed ${seed} (replay: ${replay})`);
+  console.log(`== fault plan (${plan.length} faults, the same for the same seed, length and topology):`);
+  for (const { atMs, fault } of plan)
+    console.log(`   @${(atMs / 1000).toFixed(1).padStart(6)} s  ${describeFault(fault)}`);
+  const soak = new Soak(topology, seed);
+  // NOTE: Ctrl-C still stops every process the soak started and drops its schema.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      console.log(`== ${signal}: stopping`);
+      void soak.tearDown().finally(() => process.exit(130));
+    });
+  let code = 1;
+  try {
+    console.log(`== starting ${topology} Redis, 1 producer and ${WORKERS} workers, each behind its own proxies`);
+    await soak.setUp();
+    console.log('== faults');
+    for (const { atMs, fault } of plan) {
+      const wait = soak['t0'] + atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      await soak.strike(fault);
+    }
+    const wait = soak['t0'] + minutes * 60_000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    await soak.heal();
+    soak.note('every fault healed, every worker up: the producer stops, the queue drains');
+    const producingUntil = Date.now();
+    await soak.send({ cmd: 'stop' });
+    const queue = soak.redis.queue(soak.prefix);
+    const deadline = Date.now() + DRAIN_MS;
+    let counts: Record<string, number> = {};
+    for (;;) {
+      counts = await queue.getJobCounts(
+        'active',
+        'waiting',
+        'prioritized',
+        'delayed',
+        'completed',
+        'failed',
+        'waiting-children',
+      );
+      if (counts.active + counts.waiting + counts.prioritized + Math.max(0, counts.delayed - 1) === 0) break;
+      if (Date.now() > deadline) {
+        soak.note(`the queue did not drain within ${DRAIN_MS} ms: ${JSON.stringify(counts)}`);
+        break;
+      }
+      await sleep(500);
+    }
+    // NOTE: a run the drain saw active must have finished a moment later; one still active after a stall check is stranded.
+    await sleep(WORKER_OPTIONS.stalledIntervalMs);
+    counts = await queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed');
+    await queue.close();
+    soak.note(`drained: ${JSON.stringify(counts)}`);
+    const keys = await soak.redis.keys(soak.prefix);
+    const lockKeys = keys.filter((k) => k.includes(':bgj:lock:'));
+    const client = soak.redis.client();
+    let locksWithoutTtl = 0;
+    for (const key of lockKeys) if ((await client.pttl(key)) === -1) locksWithoutTtl++;
+    client.disconnect();
+    const facts: RunFacts = {
+      dataLoss: soak.dataLoss,
+      workless: soak.workless(),
+      producingUntil,
+      states: (executionIds) => soak.send({ cmd: 'states', executionIds }),
+      queue: {
+        active: counts.active,
+        waiting: counts.waiting,
+        prioritized: counts.prioritized,
+        completed: counts.completed,
+        failed: counts.failed,
+        delayed: counts.delayed,
+      },
+      keys: {
+        total: keys.length,
+        jobKeys: keys.filter((k) => /:\d+(:logs)?$/.test(k) || /:[0-9a-f-]{36}(:logs)?$/.test(k)).length,
+        locksWithoutTtl,
+      },
+    };
+    const verdicts = await checkInvariants(soak.pool, soak.schema, facts);
+    const work = await soak.pool.query<{ job_id: string; n: string }>(
+      `SELECT job_id, count(*) AS n FROM ${soak.schema}.effects GROUP BY job_id ORDER BY job_id`,
+    );
+    console.log(`== faults injected: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+    console.log(`== work done (effects): ${work.rows.map((r) => `${r.job_id} ${r.n}`).join(', ')}`);
+    const traffic = soak.members.map(
+      (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
+    );
+    console.log(`== traffic through each process's proxies: ${traffic.join(', ')}`);
+    console.log('== invariants');
+    for (const v of verdicts) console.log(`${v.held ? 'held    ' : 'VIOLATED'}  ${v.name}: ${v.detail}`);
+    const violated = verdicts.filter((v) => !v.held).length;
+    if (violated > 0) {
+      console.log(`== replay: ${replay}`);
+      console.log('== fault timeline of this run:');
+      for (const line of soak.timeline) console.log(`   ${line}`);
+    }
+    console.log(`invariants: ${verdicts.length - violated} held, ${violated} violated`);
+    code = violated > 0 ? 1 : 0;
+  } catch (error) {
+    console.log(`== the soak itself failed: ${(error as Error).stack}`);
+    console.log(`== replay: ${replay}`);
+    for (const line of soak.timeline) console.log(`   ${line}`);
+    console.log('invariants: 0 held, 1 violated');
+  } finally {
+    await soak.tearDown().catch((error: Error) => console.log(`== teardown: ${error.message}`));
+  }
+  return code;
+}
+
+void main().then((code) => process.exit(code));

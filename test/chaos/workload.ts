@@ -1,0 +1,58 @@
+import type { PipelineJobOptions } from 'nestjs-background-jobs';
+
+/**
+ * The soak's workload, handed to every app process in its config and read by the invariants. A job kind that lands
+ * later (rate-limited, concurrency-keyed, a batch with its callback, steps with sleep) is one entry here, one line in
+ * the producer's mix (app.ts `produce`) and one check in invariants.ts.
+ */
+export type ChaosJob = PipelineJobOptions & { holdMs: [number, number] };
+
+export const RETRY_ATTEMPTS = 3;
+/** `fairness.concurrencyPerTenant` of chaos-fair, the cap the tenant invariant checks. */
+export const TENANT_CAP = 2;
+/** Finished runs kept per state; the retention invariant checks the queue's sets against them. */
+export const HISTORY = { completed: { count: 200 }, failed: { count: 200 } };
+export const TICK_EVERY_MS = 1000;
+
+export const JOBS: ChaosJob[] = [
+  { id: 'chaos-effect', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 300] },
+  { id: 'chaos-tick', everyMs: TICK_EVERY_MS, history: HISTORY, holdMs: [5, 50] },
+  { id: 'chaos-locked', lock: { ttlMs: 3000 }, retry: { attempts: 1 }, history: HISTORY, holdMs: [100, 600] },
+  {
+    id: 'chaos-fair',
+    fairness: { by: 'tenant', concurrencyPerTenant: TENANT_CAP },
+    history: HISTORY,
+    holdMs: [100, 500],
+  },
+];
+
+/** Short leases, so a killed worker's runs come back within seconds (lockDurationMs + stalledIntervalMs). */
+export const WORKER_OPTIONS = {
+  concurrency: 4,
+  lockDurationMs: 5_000,
+  stalledIntervalMs: 5_000,
+  maxStalledCount: 2,
+  shutdownGraceMs: 5_000,
+};
+
+export type NatMap = Record<string, { host: string; port: number }>;
+
+export type ChaosConnection =
+  | { kind: 'standalone'; port: number }
+  | { kind: 'sentinel'; sentinels: Array<{ host: string; port: number }>; name: string; natMap: NatMap }
+  | { kind: 'cluster'; seeds: Array<{ host: string; port: number }>; natMap: NatMap };
+
+/** RELIABILITY_CONFIG of one app process (test/reliability/support/instance.ts passes it as JSON). */
+export interface ChaosConfig {
+  name: string;
+  role: 'producer' | 'worker';
+  connection: ChaosConnection;
+  prefix: string;
+  pgUrl: string;
+  schema: string;
+  seed: number;
+  jobs: ChaosJob[];
+  worker: typeof WORKER_OPTIONS;
+}
+
+export type ChaosCommand = { cmd: 'stop' } | { cmd: 'states'; executionIds: string[] };
