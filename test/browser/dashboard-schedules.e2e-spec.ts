@@ -252,6 +252,25 @@ describeWithChromium('dashboard schedules, sign-in and roles in Chromium', () =>
     await page.getByRole('status').getByText('Retried 20 failed runs.').waitFor({ timeout: UI_TIMEOUT_MS });
     await waitFor('20 retried runs completed', async () => (await count('completed')) === 20, UI_TIMEOUT_MS, 100);
     expect(await count('failed')).toBe(0);
+
+    // The overview's live chart samples the run tallies every 5 s: runs finishing between samples raise a bar.
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page.locator('#chart-summary').waitFor({ timeout: UI_TIMEOUT_MS });
+    for (let i = 0; i < 10; i++) await jobs.enqueue(Flaky, undefined);
+    await waitFor(
+      'a completed bar above zero',
+      async () =>
+        (await page
+          .locator('svg.chart rect.bar-completed')
+          .evaluateAll((bars) => bars.some((bar) => Number(bar.getAttribute('height')) > 0))) === true,
+      UI_TIMEOUT_MS,
+      250,
+    );
+    expect(await page.locator('#chart-summary').textContent()).toMatch(
+      /^Latest: \d+ completed and 0 failed per minute/,
+    );
+    await accessible(page, 'overview');
+    await shoot(page, 'overview');
     expect(pageErrors).toEqual([]);
   }, 90_000);
 

@@ -68,6 +68,7 @@
       render(
         [
           h('h1', {}, 'Overview'),
+          BGJ.liveChart(data.runTotals),
           h(
             'section',
             { class: 'panel', 'aria-labelledby': 'by-state' },
