@@ -31,6 +31,15 @@ export class BullmqExecutionsReader extends ExecutionReader {
     super();
   }
 
+  async remove(executionId: string): Promise<boolean> {
+    const found = await this.queues.find(executionId);
+    if (!found) return (await this.connections.commands().del(this.keys.cancelled(executionId))) > 0;
+    const state = await found.job.getState();
+    if (state !== 'completed' && state !== 'failed') return false;
+    await found.job.remove();
+    return true;
+  }
+
   listInstances(): Promise<InstanceInfo[]> {
     return this.instances.list();
   }

@@ -101,6 +101,13 @@ export class LocalExecutionsStore extends ExecutionReader {
     return { status: 'retried' };
   }
 
+  async remove(executionId: string): Promise<boolean> {
+    const run = this.runs.get(executionId);
+    if (!run || !FINAL.has(run.state)) return false;
+    this.runs.delete(executionId);
+    return true;
+  }
+
   async listInstances(): Promise<InstanceInfo[]> {
     if (!this.instance) return [];
     const { instanceId, startedAt } = this;

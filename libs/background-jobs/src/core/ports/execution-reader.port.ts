@@ -16,6 +16,8 @@ export abstract class ExecutionReader {
   abstract queueDepths(): Promise<QueueDepth[]>;
   /** Runs of fair jobs queued per tenant in `queue` (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
   abstract tenantBacklog(queue: string, top: number): Promise<TenantBacklog>;
+  /** Removes a finished run (completed, failed, cancelled, skipped); false when unknown or not finished. */
+  abstract remove(executionId: string): Promise<boolean>;
   /** Live instances running workers (a heartbeat each), oldest first. */
   abstract listInstances(): Promise<InstanceInfo[]>;
 }

@@ -142,5 +142,34 @@
     );
   };
 
+  /** Beside bulk retry: remove every failed run the filter matches, after a confirmation (DELETE executions). */
+  BGJ.bulkDelete = function (params, total) {
+    if (BGJ.config.readOnly || params.get('state') !== 'failed' || total === 0) return null;
+    var query = { state: 'failed' };
+    if (params.get('jobId')) query.jobId = params.get('jobId');
+    if (params.get('tenantId')) query.tenantId = params.get('tenantId');
+    var count = Math.min(total, 1000);
+    return BGJ.action(
+      {
+        id: 'delete-all',
+        class: 'danger',
+        onclick: function () {
+          if (!window.confirm('Delete ' + count + ' failed runs? Their payloads and failures are gone for good.'))
+            return;
+          BGJ.api('DELETE', 'executions', query).then(
+            function (answer) {
+              BGJ.route();
+              BGJ.say('Deleted ' + answer.removed + ' failed runs.');
+            },
+            function (e) {
+              BGJ.say('Could not delete: ' + e.message);
+            },
+          );
+        },
+      },
+      'Delete all ' + count + ' failed runs',
+    );
+  };
+
   BGJ.pages.jobs = jobsPage;
 })();

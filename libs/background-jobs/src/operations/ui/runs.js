@@ -210,7 +210,7 @@
         [
           h('h1', {}, 'Runs'),
           h('div', { class: 'panel' }, form),
-          BGJ.bulkRetry(params, result.total),
+          h('div', { class: 'actions' }, BGJ.bulkRetry(params, result.total), BGJ.bulkDelete(params, result.total)),
           h(
             'div',
             { class: 'panel' },
