@@ -15,7 +15,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobState, JobTenancy } from '../contracts';
-import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry } from '../core';
+import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
 import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
 import { FINAL_STATES } from './operations.constants';
 import { INVALID_QUERY, INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
@@ -66,16 +66,12 @@ function objectBody(body: unknown, keys: string[], shape: string): Record<string
   const value = body ?? {};
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new BadRequestException(INVALID_SCHEDULE_BODY('(body)', body, `a JSON object ${shape}`));
-  const unknown = Object.keys(value).find((key) => !keys.includes(key));
-  if (unknown !== undefined) {
-    throw new BadRequestException(
-      INVALID_SCHEDULE_BODY(
-        unknown,
-        (value as Record<string, unknown>)[unknown],
-        `one of the fields ${keys.join(', ')}`,
-      ),
-    );
-  }
+  rejectUnknownKeys(
+    value,
+    keys,
+    (key, given, known) =>
+      new BadRequestException(INVALID_SCHEDULE_BODY(key, given, `one of the fields ${known.join(', ')}`)),
+  );
   return value as Record<string, unknown>;
 }
 

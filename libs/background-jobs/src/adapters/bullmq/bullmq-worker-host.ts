@@ -70,7 +70,7 @@ export class BullmqWorkerHost {
     for (const name of registry.queues()) {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
-      // That controller was a measurable share of the per-run cost (bench/HISTORY.md).
+      // That controller was a measurable share of the per-run cost (ADR 0005).
       // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
       // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
       // taken before the connection is known release as usual.
@@ -153,7 +153,7 @@ export class BullmqWorkerHost {
   }
 
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
-  // costs on every run with CLS's async hooks on (bench/HISTORY.md). A fair job's slot is the only wait
+  // costs on every run with CLS's async hooks on (ADR 0005). A fair job's slot is the only wait
   // before the run.
   private process(
     job: Job,

@@ -8,7 +8,7 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class ClassifyFailureStage implements PipelineStage {
   constructor(private readonly options: ResolvedJobsOptions) {}
 
-  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: bench/HISTORY.md).
+  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: ADR 0005).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     return next().catch((thrown: unknown) => this.classify(invocation, thrown));
   }

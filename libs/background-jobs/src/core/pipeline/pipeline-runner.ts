@@ -130,7 +130,7 @@ export class PipelineRunner {
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
-    // run: bench/HISTORY.md). The body's result or synchronous throw still reaches the stages as a promise.
+    // run: ADR 0005). The body's result or synchronous throw still reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -146,7 +146,7 @@ export class PipelineRunner {
     } catch (error) {
       settled = Promise.reject(error);
     }
-    // NOTE: one `then`, not an async function with an await (bench/HISTORY.md).
+    // NOTE: one `then`, not an async function with an await (ADR 0005).
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;
