@@ -12,6 +12,7 @@ import {
   TransportHealth,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqAdmission } from './bullmq-admission';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
 import { bullmqHealth } from './bullmq-health';
@@ -50,6 +51,8 @@ export class BullmqTransport extends RunQueue {
   readonly connections: BullmqConnections;
   readonly executions: BullmqExecutionsReader;
   readonly schedules: BullmqScheduleReconciler;
+  /** Admission (rate limits, concurrency keys) on Redis: parks the runs it holds back and wakes them. */
+  readonly admission: BullmqAdmission;
   private readonly queues: BullmqQueues;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
@@ -72,7 +75,9 @@ export class BullmqTransport extends RunQueue {
       healIntervalMs: config.healIntervalMs,
       worker: config.worker !== false,
     });
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
+    const slotTtlMs = config.worker ? config.worker.lockDurationMs : DEFAULTS.worker.lockDurationMs;
+    this.admission = new BullmqAdmission(() => this.connections.commands(), keys.admission, slotTtlMs);
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, this.admission);
   }
 
   get prefix(): string {
@@ -125,6 +130,7 @@ export class BullmqTransport extends RunQueue {
    */
   private async closeAll(): Promise<void> {
     this.schedules.stop();
+    this.admission.stop();
     const { workers, running } = this.host;
     // NOTE: off the instance list at once, while the workers still finish their runs.
     const instanceGone = this.instances.stop().catch(() => undefined);

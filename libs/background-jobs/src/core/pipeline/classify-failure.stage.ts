@@ -1,4 +1,4 @@
-import { JobAbortedError } from '../../contracts';
+import { JobAbortedError, RateLimitedError } from '../../contracts';
 import { recognisedFailureKind, toError } from '../failure-classifier';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { JobRunFailure, RunInterrupted } from '../run.types';
@@ -16,6 +16,8 @@ export class ClassifyFailureStage implements PipelineStage {
   private classify(invocation: Invocation, thrown: unknown): never {
     if (thrown instanceof JobRunFailure || thrown instanceof RunInterrupted) throw thrown;
     const { aborted, reason } = invocation.context.controller;
+    // NOTE: not a failure: the admission stage defers the run and holds its keys back.
+    if (thrown instanceof RateLimitedError && !aborted) throw thrown;
     // NOTE: once the signal is aborted, whatever the body throws is a consequence of the abort.
     if (aborted && reason instanceof JobAbortedError) {
       if (reason.kind === 'shutdown') throw new RunInterrupted(reason.message);

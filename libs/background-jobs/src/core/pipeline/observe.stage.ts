@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { JobEventBase } from '../../contracts';
+import { JobEventBase, RateLimitedError } from '../../contracts';
 import { JobEvents } from '../job-events';
 import { runLabel } from '../run-logger';
 import { retryDelayMs } from '../retry-policy';
@@ -55,6 +55,9 @@ export class ObserveStage implements PipelineStage {
       this.logger.warn(
         `interrupted ${runLabel(base)} after ${Math.round(durationMs)} ms: ${error.message}; handed back to the queue`,
       );
+    } else if (error instanceof RateLimitedError) {
+      // NOTE: not an outcome: the admission stage parks the run (no attempt used) and it starts again later.
+      this.logger.log(`rate limited ${runLabel(base)}: ${error.message}; parked without using an attempt`);
     } else if (error instanceof JobRunFailure) {
       const failure = {
         kind: error.kind,
