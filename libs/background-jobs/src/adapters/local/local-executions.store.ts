@@ -26,7 +26,7 @@ export class LocalExecutionsStore extends ExecutionReader {
   private readonly events = new EventEmitter();
   private readonly finished = new Map<string, Set<string>>();
   /** This process as the one instance (set when its workers start; none for `worker: false`). */
-  instance?: () => { queues: string[]; concurrency: number; running: number };
+  private instance?: () => { queues: string[]; concurrency: number; running: number };
   private readonly instanceId = randomUUID();
   private readonly startedAt = new Date();
 
@@ -106,6 +106,11 @@ export class LocalExecutionsStore extends ExecutionReader {
     if (!run || !FINAL.has(run.state)) return false;
     this.runs.delete(executionId);
     return true;
+  }
+
+  /** Lists this process as an instance once its workers start: `active` holds the runs executing now. */
+  describeWorkers(worker: { concurrency: number } | false, queues: string[], active: Set<unknown>): void {
+    if (worker) this.instance = () => ({ queues, concurrency: worker.concurrency, running: active.size });
   }
 
   async listInstances(): Promise<InstanceInfo[]> {

@@ -128,11 +128,7 @@ export class LocalTransport extends RunQueue {
     this.line.use(registry);
     this.handler = run;
     this.accepting = this.config.worker !== false;
-    const worker = this.config.worker;
-    if (worker !== false) {
-      const queues = registry.queues();
-      this.executions.instance = () => ({ queues, concurrency: worker.concurrency, running: this.active.size });
-    }
+    this.executions.describeWorkers(this.config.worker, registry.queues(), this.active);
     this.pump();
   }
 
