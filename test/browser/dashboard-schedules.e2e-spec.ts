@@ -3,10 +3,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { BackgroundJobs, OperationsTokenGuard } from 'nestjs-background-jobs';
+import { BackgroundJobs, JobContext, OperationsTokenGuard, PermanentJobError } from 'nestjs-background-jobs';
 import { DASHBOARD_CSRF_HEADER } from 'nestjs-background-jobs/operations/dashboard.assets';
 import { OPERATIONS_READ_ONLY_ACTION } from 'nestjs-background-jobs/operations/operations.messages';
-import { defineJob, startHttpJobsApp } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
 import { ARTIFACTS, describeWithChromium, launchChromium } from './support/chromium';
 
@@ -171,4 +171,130 @@ describeWithChromium('dashboard schedules, sign-in and roles in Chromium', () =>
 
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('enqueues a job with a payload from the definitions page (schema errors inline) and bulk-retries 20 failed runs after a confirmation', async () => {
+    prefix = randomPrefix('djobs');
+    let broken = true;
+    const received: unknown[] = [];
+    const Mail = defineJob(
+      'MailJob',
+      {
+        id: 'mail',
+        schema: (data: unknown) => {
+          const to = (data as { to?: unknown } | undefined)?.to;
+          if (typeof to !== 'string' || !to.includes('@')) throw new Error('"to" must be an e-mail address');
+          return data;
+        },
+      },
+      (ctx: JobContext) => {
+        received.push(ctx.data);
+      },
+    );
+    const Flaky = defineJob('FlakyJob', { id: 'flaky' }, () => {
+      if (broken) throw new PermanentJobError('the downstream is down');
+    });
+    const app = await startHttpJobsApp(apps, prefix, [Mail, Flaky], {
+      operations: { guard: new OperationsTokenGuard({ token: FULL }), ui: true },
+    });
+    const jobs = app.get(BackgroundJobs);
+    await app.listen(0, '127.0.0.1');
+    const base = await app.getUrl();
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const page = await signIn(context, base, FULL);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.locator('section[data-job="mail"] summary').click();
+    await page.getByLabel('Payload (JSON) for mail').fill('{ "to": "nobody" }');
+    await page.getByRole('button', { name: 'Enqueue mail' }).click();
+    await page
+      .locator('#enqueue-mail-error')
+      .getByText('"to" must be an e-mail address')
+      .waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.getByLabel('Payload (JSON) for mail').fill('{ "to": "ops@example.com" }');
+    await page.getByRole('button', { name: 'Enqueue mail' }).click();
+    const link = page.getByRole('status').getByRole('link', { name: /^open run / });
+    await link.waitFor({ timeout: UI_TIMEOUT_MS });
+    await link.click();
+    await page.locator('dd .badge.completed').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(received).toEqual([{ to: 'ops@example.com' }]);
+    await accessible(page, 'run page');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await accessible(page, 'jobs');
+    await shoot(page, 'jobs');
+
+    // Twenty failed runs; the failed-runs view retries them all after a confirmation.
+    for (let i = 0; i < 20; i++) await jobs.enqueue(Flaky, undefined);
+    const count = async (state: 'failed' | 'completed') =>
+      (await jobs.listExecutions({ jobId: 'flaky', states: [state] })).total;
+    await waitFor('20 failed runs', async () => (await count('failed')) === 20, UI_TIMEOUT_MS, 100);
+    broken = false;
+    await page.goto(`${base}/jobs/ui#/runs?state=failed&jobId=flaky`);
+    const retryAll = page.getByRole('button', { name: 'Retry all 20 failed runs' });
+    await retryAll.waitFor({ timeout: UI_TIMEOUT_MS });
+    await accessible(page, 'failed runs');
+    await shoot(page, 'failed-runs');
+    const dialogs: string[] = [];
+    page.once('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await retryAll.click();
+    expect(dialogs).toEqual(['Retry 20 failed runs of flaky?']);
+    expect(await count('failed')).toBe(20);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await retryAll.click();
+    await page.getByRole('status').getByText('Retried 20 failed runs.').waitFor({ timeout: UI_TIMEOUT_MS });
+    await waitFor('20 retried runs completed', async () => (await count('completed')) === 20, UI_TIMEOUT_MS, 100);
+    expect(await count('failed')).toBe(0);
+
+    // The overview's live chart samples the run tallies every 5 s: runs finishing between samples raise a bar.
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page.locator('#chart-summary').waitFor({ timeout: UI_TIMEOUT_MS });
+    for (let i = 0; i < 10; i++) await jobs.enqueue(Flaky, undefined);
+    await waitFor(
+      'a completed bar above zero',
+      async () =>
+        (await page
+          .locator('svg.chart rect.bar-completed')
+          .evaluateAll((bars) => bars.some((bar) => Number(bar.getAttribute('height')) > 0))) === true,
+      UI_TIMEOUT_MS,
+      250,
+    );
+    expect(await page.locator('#chart-summary').textContent()).toMatch(
+      /^Latest: \d+ completed and 0 failed per minute/,
+    );
+    await accessible(page, 'overview');
+    await shoot(page, 'overview');
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it('the servers page shows two live instances, then one after the other stops', async () => {
+    prefix = randomPrefix('dsrv');
+    const Report = defineJob('ReportJob', { id: 'report', queue: 'reports' });
+    const app = await startHttpJobsApp(apps, prefix, [Report], {
+      operations: { guard: new OperationsTokenGuard({ token: FULL }), ui: true },
+      worker: { concurrency: 3 },
+    });
+    const other = await startJobsApp({ prefix, jobs: [Report], worker: { concurrency: 7 } });
+    await app.listen(0, '127.0.0.1');
+    const base = await app.getUrl();
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const page = await signIn(context, base, FULL);
+    await page.getByRole('link', { name: 'Servers', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Servers' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.getByText('2 live instances').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect((await page.locator('tr[data-instance] td.num').allTextContents()).sort()).toEqual(['0 / 3', '0 / 7']);
+    await accessible(page, 'servers');
+    await shoot(page, 'servers');
+    await other.close();
+    await page.getByText('1 live instance', { exact: true }).waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await page.locator('tr[data-instance] td.num').allTextContents()).toEqual(['0 / 3']);
+  }, 60_000);
 });

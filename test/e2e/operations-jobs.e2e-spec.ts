@@ -144,4 +144,37 @@ describe('operations REST: job definitions, enqueue with a payload, bulk retry',
     expect(await failed('flaky')).toBe(0);
     expect(await failed('other')).toBe(1);
   });
+
+  it('DELETE executions removes the finished runs a filter matches, and only those', async () => {
+    const Broken = defineJob('BrokenJob', { id: 'broken' }, () => {
+      throw new PermanentJobError('broken');
+    });
+    const Fine = defineJob('FineJob', { id: 'fine' });
+    const app = await startHttpJobsApp(apps, prefix, [Broken, Fine], {
+      operations: { guard: new OperationsTokenGuard({ token: FULL, readOnlyToken: READ_ONLY }) },
+    });
+    const jobs = app.get(BackgroundJobs);
+    const server = app.getHttpServer();
+    for (let i = 0; i < 3; i++) expect((await jobs.runNow(Broken)).state).toBe('failed');
+    for (let i = 0; i < 2; i++) expect((await jobs.runNow(Fine)).state).toBe('completed');
+    const total = async (jobId: string) => (await jobs.listExecutions({ jobId })).total;
+
+    await request(server).delete('/jobs/executions?state=running').set(auth).expect(400);
+    await request(server).delete('/jobs/executions').set(auth).expect(400);
+    await request(server)
+      .delete('/jobs/executions?state=failed')
+      .set({ Authorization: `Bearer ${READ_ONLY}` })
+      .expect(403);
+    const none = await request(server)
+      .delete(`/jobs/executions?state=failed&olderThan=${new Date(Date.now() - 60_000).toISOString()}`)
+      .set(auth)
+      .expect(200);
+    expect(none.body).toEqual({ removed: 0 });
+    expect(await total('broken')).toBe(3);
+
+    const answer = await request(server).delete('/jobs/executions?state=failed&jobId=broken').set(auth).expect(200);
+    expect(answer.body).toEqual({ removed: 3 });
+    expect(await total('broken')).toBe(0);
+    expect(await total('fine')).toBe(2);
+  });
 });

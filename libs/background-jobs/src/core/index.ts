@@ -28,6 +28,7 @@ export * from './pipeline/run-steps';
 export * from './pipeline/batch.stage';
 export * from './defaults';
 export * from './bounds';
+export * from './instance-identity';
 export * from './retry-policy';
 export * from './renewing-lease';
 export * from './job-policy';

@@ -31,6 +31,12 @@ export class BackgroundJobsMetrics {
   readonly registry = new Registry();
   private readonly tallies: RunTallies;
 
+  /** Attempts this instance finished since it started, by outcome: what the dashboard's live chart samples. */
+  runTotals(): { completed: number; failed: number; skipped: number } {
+    const totals = this.tallies.totals();
+    return { completed: totals.completed ?? 0, failed: totals.failed ?? 0, skipped: totals.skipped ?? 0 };
+  }
+
   constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry, admissions: AdmissionTallies) {
     const registers = [this.registry];
     this.tallies = new RunTallies(this.registry);

@@ -16,7 +16,15 @@ export const DASHBOARD_CSRF_HEADER = 'x-bgj-csrf';
 const UI_DIR = join(__dirname, 'ui');
 
 /** The page's scripts, in load order (each an asset route of its own). */
-export const DASHBOARD_SCRIPTS = ['core.js', 'runs.js', 'schedules.js', 'app.js'] as const;
+export const DASHBOARD_SCRIPTS = [
+  'core.js',
+  'chart.js',
+  'runs.js',
+  'schedules.js',
+  'jobs.js',
+  'servers.js',
+  'app.js',
+] as const;
 
 /** The dashboard's files, read from disk once. */
 export interface DashboardAssets {

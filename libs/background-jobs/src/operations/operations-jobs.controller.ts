@@ -2,20 +2,23 @@ import {
   BadRequestException,
   Body,
   Controller,
+  Delete,
   Get,
   HttpCode,
   NotFoundException,
   Param,
   Post,
+  Query,
   Type,
   UseFilters,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobTenancy } from '../contracts';
-import { BackgroundJobs, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
+import { InvalidJobInputError, JobState, JobTenancy } from '../contracts';
+import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
 import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
-import { INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
+import { FINAL_STATES } from './operations.constants';
+import { INVALID_QUERY, INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
 import type { ResolvedOperations } from './operations.mount';
 import { ReadOnlyActionsGuard } from './operations-token.guard';
 
@@ -72,12 +75,19 @@ function objectBody(body: unknown, keys: string[], shape: string): Record<string
   return value as Record<string, unknown>;
 }
 
-/** Job definitions, enqueue with a payload, and bulk retry of failed runs: the dashboard's definitions and dead letters. */
+/** Job definitions, enqueue with a payload, bulk retry and removal: the dashboard's definitions and dead letters. */
 export class OperationsJobsController {
   constructor(
     readonly jobs: BackgroundJobs,
     readonly registry: JobRegistry,
+    readonly executions: ExecutionReader,
   ) {}
+
+  /** Live instances running workers, from their heartbeats: an instance whose process died drops out within 6 s. */
+  @Get('instances')
+  listInstances(): Promise<InstanceInfo[]> {
+    return this.executions.listInstances();
+  }
 
   @Get('jobs')
   listJobs(): JobSummary[] {
@@ -162,6 +172,45 @@ export class OperationsJobsController {
     }
     return { retried: executionIds.length, executionIds };
   }
+
+  /** Removes finished runs matching the query (at most 1,000 a call, newest first): `{ removed }`. */
+  @Delete('executions')
+  async removeMany(@Query() query: Record<string, unknown>): Promise<{ removed: number }> {
+    const { states, jobId, tenantId, olderThan } = removalFilter(query, this.registry);
+    const page = await this.jobs.listExecutions({ states, jobId, tenantId, offset: 0, limit: BULK_REMOVE_LIMIT });
+    let removed = 0;
+    for (const run of page.items) {
+      const finishedAt = run.finishedAt ? new Date(run.finishedAt).getTime() : Number.POSITIVE_INFINITY;
+      if (olderThan && !(finishedAt < olderThan.getTime())) continue;
+      if (await this.executions.remove(run.executionId)) removed += 1;
+    }
+    return { removed };
+  }
+}
+
+/** Most runs one `DELETE executions` removes. */
+export const BULK_REMOVE_LIMIT = 1_000;
+const REMOVE_KEYS = ['state', 'jobId', 'tenantId', 'olderThan'];
+
+/**
+ * Reads `DELETE executions?state=&jobId=&tenantId=&olderThan=`: finished states only (comma-separated), `tenantId`
+ * `-` for host level, `olderThan` an ISO 8601 date the run finished before.
+ */
+function removalFilter(raw: Record<string, unknown>, registry: JobRegistry) {
+  const bad = (field: string, expected: string) => new BadRequestException(INVALID_QUERY(field, raw[field], expected));
+  for (const key of Object.keys(raw))
+    if (!REMOVE_KEYS.includes(key)) throw bad(key, `one of ${REMOVE_KEYS.join(', ')}`);
+  const finished = `one or more (comma-separated) of ${FINAL_STATES.join(', ')}`;
+  if (typeof raw.state !== 'string') throw bad('state', finished);
+  const states = raw.state.split(',').map((s) => s.trim());
+  if (states.some((s) => !FINAL_STATES.includes(s as JobState))) throw bad('state', finished);
+  if (raw.jobId !== undefined && (typeof raw.jobId !== 'string' || !registry.get(raw.jobId)))
+    throw bad('jobId', 'the id of a registered job');
+  if (raw.tenantId !== undefined && typeof raw.tenantId !== 'string') throw bad('tenantId', "a tenant id, or '-'");
+  const olderThan = raw.olderThan === undefined ? undefined : new Date(String(raw.olderThan));
+  if (olderThan && Number.isNaN(olderThan.getTime())) throw bad('olderThan', 'an ISO 8601 date');
+  const tenantId = raw.tenantId === undefined ? undefined : raw.tenantId === '-' ? null : (raw.tenantId as string);
+  return { states: states as JobState[], jobId: raw.jobId as string | undefined, tenantId, olderThan };
 }
 
 /** Builds the jobs controller for a path and guard, like createOperationsController. */
@@ -174,8 +223,8 @@ export function createOperationsJobsController(
   @UseInterceptors(OperationsHeadersInterceptor)
   @UseFilters(OperationsHeadersFilter)
   class BackgroundJobsOperationsJobsController extends OperationsJobsController {
-    constructor(jobs: BackgroundJobs, registry: JobRegistry) {
-      super(jobs, registry);
+    constructor(jobs: BackgroundJobs, registry: JobRegistry, executions: ExecutionReader) {
+      super(jobs, registry, executions);
     }
   }
   return BackgroundJobsOperationsJobsController;

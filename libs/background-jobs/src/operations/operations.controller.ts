@@ -89,8 +89,8 @@ export class OperationsController {
   }
 
   @Get('overview')
-  overview(): Promise<OperationsOverview> {
-    return buildOverview(this.jobs, this.registry);
+  async overview(): Promise<OperationsOverview> {
+    return { ...(await buildOverview(this.jobs, this.registry)), runTotals: this.metrics.runTotals() };
   }
 
   @Get('executions')

@@ -14,6 +14,8 @@ export interface OperationsOverview {
   queues: Array<{ queue: string; counts: Record<JobState, number> }>;
   /** Failed and cancelled runs that finished in the last hour, by failure kind. */
   failures: { since: Date; total: number; byKind: Record<FailureKind, number> };
+  /** Attempts the answering instance finished since it started, by outcome (its run tallies). */
+  runTotals?: { completed: number; failed: number; skipped: number };
 }
 
 /**

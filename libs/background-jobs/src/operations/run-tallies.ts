@@ -115,6 +115,13 @@ export class RunTallies {
     }
   }
 
+  /** Attempts finished so far in this process, by outcome (completed, skipped, failed), over every job. */
+  totals(): Record<string, number> {
+    const totals: Record<string, number> = {};
+    for (const { outcome, count } of this.runLines) totals[outcome] = (totals[outcome] ?? 0) + count;
+    return totals;
+  }
+
   /** Forgets every tally (`Registry.resetMetrics()`). */
   private reset(): void {
     this.jobs.clear();

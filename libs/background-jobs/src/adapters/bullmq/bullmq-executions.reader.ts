@@ -4,6 +4,7 @@ import {
   ExecutionPage,
   ExecutionQuery,
   ExecutionReader,
+  InstanceInfo,
   QueueDepth,
   RetryResult,
   TenantBacklog,
@@ -11,6 +12,7 @@ import {
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqConnections } from './bullmq-connections';
 import { ALL_STATES, BULL_TYPES_OF, FINAL_STATES, reviveExecution, toExecution } from './bullmq-execution.mapper';
+import { BullmqInstances } from './bullmq-instances';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 
@@ -24,8 +26,22 @@ export class BullmqExecutionsReader extends ExecutionReader {
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
     private readonly fairness: BullmqFairness,
+    private readonly instances: BullmqInstances,
   ) {
     super();
+  }
+
+  async remove(executionId: string): Promise<boolean> {
+    const found = await this.queues.find(executionId);
+    if (!found) return (await this.connections.commands().del(this.keys.cancelled(executionId))) > 0;
+    const state = await found.job.getState();
+    if (state !== 'completed' && state !== 'failed') return false;
+    await found.job.remove();
+    return true;
+  }
+
+  listInstances(): Promise<InstanceInfo[]> {
+    return this.instances.list();
   }
 
   tenantBacklog(queue: string, top: number): Promise<TenantBacklog> {

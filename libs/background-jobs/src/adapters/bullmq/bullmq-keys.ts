@@ -57,6 +57,16 @@ export class BullmqKeys {
     return this.key('workers-up-since');
   }
 
+  /** Live worker instances: a sorted set of instance id → its last heartbeat (ms). */
+  get instances(): string {
+    return this.key('instances');
+  }
+
+  /** One instance's heartbeat (JSON), expiring unless renewed: gone soon after its process dies. */
+  instance(instanceId: string): string {
+    return this.key('instance', instanceId);
+  }
+
   /** Sentinel: gone when Redis lost its data (restart without persistence, flush, failover). */
   get alive(): string {
     return this.key('alive');

@@ -20,6 +20,7 @@ import { bullmqHealth } from './bullmq-health';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { BullmqScheduleReconciler } from './bullmq-schedule-reconciler';
+import { BullmqInstances } from './bullmq-instances';
 import { BullmqWorkerHost } from './bullmq-worker-host';
 
 /**
@@ -58,6 +59,7 @@ export class BullmqTransport extends RunQueue {
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
   private closing?: Promise<void>;
+  private readonly instances: BullmqInstances;
 
   constructor(
     private readonly config: BullmqTransportConfig,
@@ -69,7 +71,8 @@ export class BullmqTransport extends RunQueue {
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
     const fairness = new BullmqFairness(() => this.connections.commands(), keys);
     this.queues = new BullmqQueues(this.connections, keys, fairness);
-    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness);
+    this.instances = new BullmqInstances(this.connections, keys);
+    this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness, this.instances);
     this.schedules = new BullmqScheduleReconciler(this.queues, this.connections, keys, {
       healIntervalMs: config.healIntervalMs,
       worker: config.worker !== false,
@@ -89,6 +92,15 @@ export class BullmqTransport extends RunQueue {
     this.queues.use(registry);
     await this.connections.assertReachable();
     await this.host.start(registry, run);
+    const worker = this.config.worker;
+    if (worker !== false) {
+      const queues = registry.queues();
+      await this.instances.start(() => ({
+        queues,
+        concurrency: worker.concurrency,
+        running: this.host.running.size,
+      }));
+    }
   }
 
   enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
@@ -123,6 +135,8 @@ export class BullmqTransport extends RunQueue {
     this.schedules.stop();
     this.admission.stop();
     const { workers, running } = this.host;
+    // NOTE: off the instance list at once, while the workers still finish their runs.
+    const instanceGone = this.instances.stop().catch(() => undefined);
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;
     // NOTE: grace + 1 s for the orderly close, then at most 2 × 200 ms of cut-off steps (run in parallel below):
     // the whole close stays under grace + 2 s even with Redis unreachable.
@@ -145,6 +159,7 @@ export class BullmqTransport extends RunQueue {
         controller.abort(new JobAbortedError('shutdown', SHUTDOWN_HANDED_BACK(id, grace)));
     }
     await Promise.all(workersClosed.map((closed, i) => step(`worker ${workers[i].name}`, () => closed, remaining())));
+    await step('instance heartbeat', () => instanceGone, Math.min(200, remaining()));
     await Promise.all(
       this.queues.opened().map((queue) => step(`queue ${queue.name}`, () => queue.close(), remaining())),
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
@@ -5,7 +6,9 @@ import {
   ExecutionPage,
   ExecutionQuery,
   ExecutionReader,
+  InstanceInfo,
   JobDefinition,
+  PROCESS_IDENTITY,
   QueueDepth,
   RetryResult,
   TenantBacklog,
@@ -22,6 +25,10 @@ export class LocalExecutionsStore extends ExecutionReader {
   readonly runs = new Map<string, LocalRun>();
   private readonly events = new EventEmitter();
   private readonly finished = new Map<string, Set<string>>();
+  /** This process as the one instance (set when its workers start; none for `worker: false`). */
+  private instance?: () => { queues: string[]; concurrency: number; running: number };
+  private readonly instanceId = randomUUID();
+  private readonly startedAt = new Date();
 
   /** @param requeue puts a retried run back in the run queue. */
   constructor(
@@ -92,6 +99,24 @@ export class LocalExecutionsStore extends ExecutionReader {
     this.history(run.definition, 'failed').delete(run.id);
     this.requeue(run);
     return { status: 'retried' };
+  }
+
+  async remove(executionId: string): Promise<boolean> {
+    const run = this.runs.get(executionId);
+    if (!run || !FINAL.has(run.state)) return false;
+    this.runs.delete(executionId);
+    return true;
+  }
+
+  /** Lists this process as an instance once its workers start: `active` holds the runs executing now. */
+  describeWorkers(worker: { concurrency: number } | false, queues: string[], active: Set<unknown>): void {
+    if (worker) this.instance = () => ({ queues, concurrency: worker.concurrency, running: active.size });
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    if (!this.instance) return [];
+    const { instanceId, startedAt } = this;
+    return [{ instanceId, ...PROCESS_IDENTITY, ...this.instance(), startedAt, lastBeatAt: new Date() }];
   }
 
   async queueDepths(): Promise<QueueDepth[]> {

@@ -126,6 +126,7 @@ export class LocalTransport extends RunQueue {
     this.line.use(registry);
     this.handler = run;
     this.accepting = this.config.worker !== false;
+    this.executions.describeWorkers(this.config.worker, registry.queues(), this.active);
     this.pump();
   }
 

@@ -1,6 +1,6 @@
 import { JobExecution } from '../../contracts';
 import { TenantBacklog } from '../tenant-backlog';
-import { ExecutionLogs, ExecutionPage, ExecutionQuery, QueueDepth, RetryResult } from './transport.types';
+import { ExecutionLogs, ExecutionPage, ExecutionQuery, InstanceInfo, QueueDepth, RetryResult } from './transport.types';
 
 /** Reading executions: the read model behind `getExecution`, listings, logs and depths (and `retry` of a failed run). */
 export abstract class ExecutionReader {
@@ -16,4 +16,8 @@ export abstract class ExecutionReader {
   abstract queueDepths(): Promise<QueueDepth[]>;
   /** Runs of fair jobs queued per tenant in `queue` (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
   abstract tenantBacklog(queue: string, top: number): Promise<TenantBacklog>;
+  /** Removes a finished run (completed, failed, cancelled, skipped); false when unknown or not finished. */
+  abstract remove(executionId: string): Promise<boolean>;
+  /** Live instances running workers (a heartbeat each), oldest first. */
+  abstract listInstances(): Promise<InstanceInfo[]>;
 }

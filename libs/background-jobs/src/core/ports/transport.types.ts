@@ -94,3 +94,21 @@ export interface ExecutionLogs {
   lines: string[];
   count: number;
 }
+
+/** One live instance running workers, as its last heartbeat described it (`GET <path>/instances`). */
+export interface InstanceInfo {
+  /** Random per process start. */
+  instanceId: string;
+  hostname: string;
+  pid: number;
+  /** Queues its workers take runs from. */
+  queues: string[];
+  /** Runs it takes at once per queue. */
+  concurrency: number;
+  /** Runs executing on it at its last heartbeat. */
+  running: number;
+  startedAt: Date;
+  lastBeatAt: Date;
+  /** The version of nestjs-background-jobs it runs. */
+  version: string;
+}

@@ -42,6 +42,8 @@
         },
       };
     if (section === 'schedules') return { title: 'Schedules', period: 10000, load: BGJ.pages.schedules };
+    if (section === 'jobs') return { title: 'Jobs', period: 0, load: BGJ.pages.jobs };
+    if (section === 'servers') return { title: 'Servers', period: 2000, load: BGJ.pages.servers };
     return { title: 'Overview', period: 5000, load: BGJ.pages.overview };
   }
 

@@ -68,6 +68,7 @@
       render(
         [
           h('h1', {}, 'Overview'),
+          BGJ.liveChart(data.runTotals),
           h(
             'section',
             { class: 'panel', 'aria-labelledby': 'by-state' },
@@ -209,6 +210,7 @@
         [
           h('h1', {}, 'Runs'),
           h('div', { class: 'panel' }, form),
+          h('div', { class: 'actions' }, BGJ.bulkRetry(params, result.total), BGJ.bulkDelete(params, result.total)),
           h(
             'div',
             { class: 'panel' },
