@@ -19,10 +19,8 @@ import {
   RunHandler,
   RunInterrupted,
   RunOutcome,
-  RunKind,
   RunQueue,
   recordedFailure,
-  RunSchedule,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
