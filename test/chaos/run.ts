@@ -42,6 +42,8 @@ interface Member {
   instance?: AppInstance;
   /** Spans while this worker was down or cut off from Redis. */
   impaired: Window[];
+  /** Set while a fault's background task brings this worker back: a second kill then only stops the boot under way. */
+  restarting?: boolean;
 }
 
 class Soak {
@@ -145,11 +147,13 @@ class Soak {
         if (!instance?.running) return this.note(`  worker-${fault.worker} is already down: nothing to stop`);
         const from = Date.now();
         instance.kill(fault.kind === 'worker-sigkill' ? 'SIGKILL' : 'SIGTERM');
+        if (member.restarting) return this.note(`  worker-${fault.worker} was still booting: its restart goes on`);
+        member.restarting = true;
         this.background(
           (async () => {
             const exit = await instance.exited;
             await sleep(fault.downMs);
-            await this.restart(member);
+            await this.restart(member).finally(() => (member.restarting = false));
             member.impaired.push({ from, to: Date.now(), why: fault.kind });
             this.note(
               `  worker-${fault.worker} back (exited ${exit.signal ?? `code ${exit.code}`} after ${exit.at - from} ms)`,
