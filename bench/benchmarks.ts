@@ -11,13 +11,19 @@ import { fanOut } from './fan-out.bench';
 import { localThroughput } from './local.bench';
 import { lockRoundTrip } from './lock-roundtrip.bench';
 import { recurringBacklog } from './recurring-backlog.bench';
+import { runAnatomy } from './run-anatomy.bench';
 import { soak } from './soak.bench';
 import { clusterThroughput } from './throughput-cluster.bench';
+import { throughputEndToEnd } from './throughput-e2e.bench';
 import { throughput } from './throughput.bench';
+import { latencyEndToEnd } from './latency-e2e.bench';
 
 export { BenchContext, BenchOutput, BenchRow, BenchSizes, FULL_SIZES, SMOKE_SIZES } from './drivers';
 
 export const BENCHMARKS = [
+  'throughput-e2e',
+  'latency-e2e',
+  'run-anatomy',
   'throughput',
   'throughput-lock',
   'enqueue',
@@ -34,6 +40,9 @@ export const BENCHMARKS = [
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const RUNNERS: Record<BenchmarkName, (ctx: BenchContext) => Promise<BenchOutput>> = {
+  'throughput-e2e': throughputEndToEnd,
+  'latency-e2e': latencyEndToEnd,
+  'run-anatomy': runAnatomy,
   throughput: (ctx) => throughput(ctx, false),
   'throughput-lock': (ctx) => throughput(ctx, true),
   enqueue,

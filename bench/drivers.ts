@@ -3,6 +3,7 @@
  * pool of calls in flight, `addBulk` pre-fill, the pre-filled no-op drain, and the results file.
  */
 import { writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { JobsOptions, Queue, Worker } from 'bullmq';
 import { BullmqTransport } from '../libs/background-jobs/src/adapters/bullmq';
 import { JobRegistry, resolveOptions } from '../libs/background-jobs/src/core';
@@ -46,6 +47,8 @@ export interface BenchSizes {
   fairQuietTenants: number;
   fairQuietRuns: number;
   fairIdleTenants: number;
+  /** Runs per end-to-end latency pass (at 200 runs/s: 2,000 is 10 s). */
+  latencyRuns: number;
 }
 
 export const FULL_SIZES: BenchSizes = {
@@ -65,6 +68,7 @@ export const FULL_SIZES: BenchSizes = {
   fairQuietTenants: 50,
   fairQuietRuns: 10,
   fairIdleTenants: 10_000,
+  latencyRuns: 2_000,
 };
 
 export const SMOKE_SIZES: BenchSizes = {
@@ -84,6 +88,7 @@ export const SMOKE_SIZES: BenchSizes = {
   fairQuietTenants: 3,
   fairQuietRuns: 2,
   fairIdleTenants: 20,
+  latencyRuns: 40,
 };
 
 /** One line of the printed table. */
@@ -186,6 +191,87 @@ export async function sideBySide(
   };
 }
 
+/** Counts the runs entered and times the first to the last, with this process's CPU time over the same window. */
+export class RunClock {
+  count = 0;
+  private first = 0;
+  private last = 0;
+  private cpuFirst = process.cpuUsage();
+  private cpuLast = this.cpuFirst;
+
+  constructor(readonly expected: number) {}
+
+  /** The no-op body: call it as each run is entered. */
+  readonly enter = (): void => {
+    const now = performance.now();
+    if (this.count === 0) {
+      this.first = now;
+      this.cpuFirst = process.cpuUsage();
+    }
+    this.last = now;
+    this.count += 1;
+    if (this.count === this.expected) this.cpuLast = process.cpuUsage(this.cpuFirst);
+  };
+
+  get done(): boolean {
+    return this.count >= this.expected;
+  }
+
+  /** Runs per second between the first and the last run entered. */
+  rate(): number {
+    return ((this.expected - 1) * 1_000) / (this.last - this.first);
+  }
+
+  cpuUsPerRun(): number {
+    return (this.cpuLast.user + this.cpuLast.system) / (this.expected - 1);
+  }
+}
+
+/**
+ * Starts the consumer of one side on the default queue under `prefix`, calling `body` as each no-op run is entered:
+ * the framework app (`worker.concurrency`), the library's transport without the pipeline (attribution), a
+ * `@nestjs/bullmq` `WorkerHost`, or a raw BullMQ `Worker`. Resolves how to stop it.
+ */
+export async function startConsumer(
+  ctx: BenchContext,
+  side: Side | 'transport',
+  prefix: string,
+  concurrency: number,
+  body: () => void,
+  lock = false,
+): Promise<() => Promise<unknown>> {
+  const connection = { url: ctx.url };
+  if (side === 'framework') {
+    const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID, ...(lock ? { lock: { ttlMs: 30_000 } } : {}) }, body);
+    const app = await startApp({ redis: ctx.url, prefix, jobs: [NoopJob], worker: { concurrency } });
+    return () => app.close();
+  }
+  if (side === 'transport') {
+    // NOTE: attribution only: the library's BullMQ transport with a handler that skips the whole pipeline, so
+    // raw → transport → framework splits the per-run cost between the adapter and the pipeline.
+    const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID });
+    const app = await startApp({ redis: ctx.url, prefix, jobs: [NoopJob], worker: false });
+    // The module's default worker options (what `forRoot` resolves) at this concurrency, wired as the module wires them.
+    const { worker } = resolveOptions({ transport: { type: 'bullmq', connection, prefix }, worker: { concurrency } });
+    const transport = new BullmqTransport({ connection, prefix, worker });
+    await transport.start(app.get(JobRegistry), async () => {
+      body();
+      return { status: 'completed', value: undefined };
+    });
+    return async () => {
+      await transport.close();
+      await app.close();
+    };
+  }
+  if (side === 'nestjs') {
+    const app = await startNestBullmqApp(ctx.url, prefix, DEFAULT_QUEUE, concurrency, body);
+    return () => app.close();
+  }
+  const worker = new Worker(DEFAULT_QUEUE, async () => body(), { connection, prefix, concurrency });
+  worker.on('error', (error) => ctx.log(`raw worker error: ${error.message}`));
+  return () => worker.close();
+}
+
 /**
  * Drains `jobs` no-op runs, pre-filled identically for both sides (same envelope, same job options), and returns
  * runs per second between the first and the last `execute` entered: boot and worker start-up are not measured.
@@ -198,8 +284,7 @@ export async function drain(
   lock: boolean,
 ): Promise<DrainResult> {
   const prefix = benchPrefix(`tp${lock ? 'l' : ''}${concurrency}`);
-  const connection = { url: ctx.url };
-  const queue = new Queue(DEFAULT_QUEUE, { connection, prefix });
+  const queue = new Queue(DEFAULT_QUEUE, { connection: { url: ctx.url }, prefix });
   // NOTE: with the lock on, every run carries its own tenant so its lock key (`<job>:<tenant>`) is uncontended:
   // this measures the cost of taking and releasing a lease, not of skipping busy runs.
   await fill(queue, jobs, (i) => ({
@@ -207,57 +292,15 @@ export async function drain(
     data: { bgj: 1, tenantId: lock ? `t${i}` : null },
     opts: FRAMEWORK_DEFAULT_JOB_OPTIONS,
   }));
-  let count = 0;
-  let first = 0;
-  let last = 0;
-  let cpuFirst = process.cpuUsage();
-  let cpuLast = cpuFirst;
-  const body = () => {
-    const now = performance.now();
-    if (count === 0) {
-      first = now;
-      cpuFirst = process.cpuUsage();
-    }
-    last = now;
-    count += 1;
-    if (count === jobs) cpuLast = process.cpuUsage(cpuFirst);
-  };
+  const clock = new RunClock(jobs);
   const stats = redisClient(ctx.url);
   const redisCpuBefore = await redisCpuSeconds(stats);
   let redisCpuAfter = redisCpuBefore;
   const commandsBefore = await commandStats(stats);
   let commands: Record<string, number> = {};
-  let stop: () => Promise<unknown>;
-  if (side === 'framework') {
-    const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID, ...(lock ? { lock: { ttlMs: 30_000 } } : {}) }, body);
-    const app = await startApp({ redis: ctx.url, prefix, jobs: [NoopJob], worker: { concurrency } });
-    stop = () => app.close();
-  } else if (side === 'transport') {
-    // NOTE: attribution only: the library's BullMQ transport with a handler that skips the whole pipeline, so
-    // raw → transport → framework splits the per-run cost between the adapter and the pipeline.
-    const NoopJob = defineJob('NoopJob', { id: NOOP_JOB_ID });
-    const app = await startApp({ redis: ctx.url, prefix, jobs: [NoopJob], worker: false });
-    // The module's default worker options (what `forRoot` resolves) at this concurrency, wired as the module wires them.
-    const { worker } = resolveOptions({ transport: { type: 'bullmq', connection, prefix }, worker: { concurrency } });
-    const transport = new BullmqTransport({ connection, prefix, worker });
-    await transport.start(app.get(JobRegistry), async () => {
-      body();
-      return { status: 'completed', value: undefined };
-    });
-    stop = async () => {
-      await transport.close();
-      await app.close();
-    };
-  } else if (side === 'nestjs') {
-    const app = await startNestBullmqApp(ctx.url, prefix, DEFAULT_QUEUE, concurrency, body);
-    stop = () => app.close();
-  } else {
-    const worker = new Worker(DEFAULT_QUEUE, async () => body(), { connection, prefix, concurrency });
-    worker.on('error', (error) => ctx.log(`raw worker error: ${error.message}`));
-    stop = () => worker.close();
-  }
+  const stop = await startConsumer(ctx, side, prefix, concurrency, clock.enter, lock);
   try {
-    await waitFor(`${jobs} ${side} runs`, () => count >= jobs, DRAIN_TIMEOUT_MS, 5);
+    await waitFor(`${jobs} ${side} runs`, () => clock.done, DRAIN_TIMEOUT_MS, 5);
     redisCpuAfter = await redisCpuSeconds(stats);
     commands = commandDelta(commandsBefore, await commandStats(stats)).byCommand;
   } finally {
@@ -267,13 +310,16 @@ export async function drain(
     stats.disconnect();
   }
   return {
-    rate: ((jobs - 1) * 1_000) / (last - first),
-    cpuUsPerRun: (cpuLast.user + cpuLast.system) / (jobs - 1),
+    rate: clock.rate(),
+    cpuUsPerRun: clock.cpuUsPerRun(),
     redisCpuUsPerRun: ((redisCpuAfter - redisCpuBefore) * 1e6) / jobs,
-    commandsPerRun: Object.fromEntries(
-      Object.entries(commands).map(([command, calls]) => [command, round(calls / jobs, 2)]),
-    ),
+    commandsPerRun: perRun(commands, jobs),
   };
+}
+
+/** Calls per run by command, two decimals. */
+export function perRun(commands: Record<string, number>, runs: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(commands).map(([command, calls]) => [command, round(calls / runs, 2)]));
 }
 
 /**
@@ -345,4 +391,23 @@ export function writeResults(
     ),
   };
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * Socket writes this process makes while `fn` runs (every `net.Socket` write: Redis clients' commands). A client
+ * without pipelining writes once per command; one with auto-pipelining once per event-loop turn.
+ */
+export async function countSocketWrites(fn: () => Promise<unknown>): Promise<number> {
+  const original = Socket.prototype.write;
+  let writes = 0;
+  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    writes += 1;
+    return original.apply(this, args);
+  } as Socket['write'];
+  try {
+    await fn();
+  } finally {
+    Socket.prototype.write = original;
+  }
+  return writes;
 }

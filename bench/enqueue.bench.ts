@@ -2,13 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { BackgroundJobs } from 'nestjs-background-jobs';
-import { BenchContext, BenchOutput, NOOP_JOB_ID, pool, Side, sideBySide } from './drivers';
+import { BenchContext, BenchOutput, countSocketWrites, NOOP_JOB_ID, pool, Side, sideBySide } from './drivers';
 import {
   benchPrefix,
   DEFAULT_QUEUE,
   defineJob,
   deletePrefix,
   FRAMEWORK_DEFAULT_JOB_OPTIONS,
+  round,
   startApp,
 } from './support';
 
@@ -18,6 +19,7 @@ export async function enqueueRate(
   n: number,
   inFlight: number,
   uuidIds = false,
+  counted?: { socketWrites: number },
 ): Promise<number> {
   const prefix = benchPrefix(`enq${inFlight}`);
   let add: (i: number) => Promise<unknown>;
@@ -43,8 +45,10 @@ export async function enqueueRate(
   try {
     await pool(Math.min(200, n), inFlight, add);
     const started = performance.now();
-    await pool(n, inFlight, add);
-    return (n * 1_000) / (performance.now() - started);
+    const writes = await countSocketWrites(() => pool(n, inFlight, add));
+    const rate = (n * 1_000) / (performance.now() - started);
+    if (counted) counted.socketWrites = writes / n;
+    return rate;
   } finally {
     await stop();
     await deletePrefix(prefix, ctx.url);
@@ -70,7 +74,22 @@ export async function enqueue(ctx: BenchContext): Promise<BenchOutput> {
     ctx.log(`enqueue in-flight=${inFlight} vs Queue.add with UUID jobIds: ratio ${uuid.ratio.runs.join('/')}`);
     out.details[`inFlight${inFlight}.uuidJobIds`] = uuid;
     out.figures[`inFlight${inFlight}.uuidRatio`] = uuid.ratio.median;
+    // NOTE: socket writes per call do not move with the machine's load: they show whether the calls of one
+    // event-loop turn leave in one write (auto-pipelining) or in one write each.
+    const writes: Record<string, { socketWrites: number }> = {
+      framework: { socketWrites: 0 },
+      raw: { socketWrites: 0 },
+    };
+    for (const side of ['framework', 'raw'] as Side[])
+      await enqueueRate(ctx, side, ctx.sizes.enqueueJobs, inFlight, false, writes[side]);
+    out.figures[`inFlight${inFlight}.socketWrites.framework`] = round(writes.framework.socketWrites, 3);
+    out.figures[`inFlight${inFlight}.socketWrites.raw`] = round(writes.raw.socketWrites, 3);
     const label = inFlight === 1 ? 'sequential' : `${inFlight} in flight`;
+    out.rows.push({
+      benchmark: '3. enqueue',
+      figure: `${label}: socket writes per call, enqueue / Queue.add`,
+      value: `${round(writes.framework.socketWrites, 3)} / ${round(writes.raw.socketWrites, 3)}`,
+    });
     out.rows.push({
       benchmark: '3. enqueue',
       figure: `${label}: enqueue / Queue.add per s`,

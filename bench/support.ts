@@ -1,6 +1,7 @@
-import { DynamicModule, INestApplicationContext, LogLevel, Module, Provider, Type } from '@nestjs/common';
+import { DynamicModule, INestApplicationContext, Injectable, LogLevel, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
+import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -169,4 +170,37 @@ export async function startNestBullmqApp(
   })
   class NestBullmqBenchModule {}
   return NestFactory.createApplicationContext(NestBullmqBenchModule, { logger: LOG_LEVELS, abortOnError: false });
+}
+
+/** The queue a `@nestjs/bullmq` producer service holds (`@InjectQueue`), and how to close its app. */
+export interface NestBullmqProducer {
+  queue: Queue;
+  close: () => Promise<void>;
+}
+
+/**
+ * What a Nest user writes to enqueue with `@nestjs/bullmq`: `registerQueue` with the framework's default attempts and
+ * retention as `defaultJobOptions`, and a service holding the queue through `@InjectQueue`. No processor, so nothing
+ * consumes (a web tier).
+ */
+export async function startNestBullmqProducer(url: string, prefix: string, queue: string): Promise<NestBullmqProducer> {
+  @Injectable()
+  class Producer {
+    constructor(@InjectQueue(queue) readonly queue: Queue) {}
+  }
+  @Module({
+    imports: [
+      BullModule.forRoot({ connection: { url }, prefix }),
+      BullModule.registerQueue({ name: queue, defaultJobOptions: FRAMEWORK_DEFAULT_JOB_OPTIONS }),
+    ],
+    providers: [Producer],
+  })
+  class NestBullmqProducerModule {}
+  const app = await NestFactory.createApplicationContext(NestBullmqProducerModule, {
+    logger: LOG_LEVELS,
+    abortOnError: false,
+  });
+  const producer = app.get(Producer);
+  await producer.queue.waitUntilReady();
+  return { queue: producer.queue, close: () => app.close() };
 }

@@ -9,8 +9,10 @@ import { median, round } from './support';
 export async function throughput(ctx: BenchContext, lock: boolean): Promise<BenchOutput> {
   const out: BenchOutput = { figures: {}, rows: [], details: {} };
   const name = lock ? 'throughput-lock' : 'throughput';
-  // NOTE: the goals: ≥ 0.95× raw (≥ 0.8× with the lock) at every concurrency, and ≥ 1.0× @nestjs/bullmq.
-  const goal = lock ? 0.8 : 0.95;
+  // NOTE: pre-filled runs time the worker alone: attribution for the end-to-end rows (throughput-e2e), which carry
+  // the throughput goals. The lock's rows keep theirs: the lock is the only difference between its two sides.
+  const goal = lock ? 0.8 : undefined;
+  const label = lock ? '2. throughput, lock on, pre-filled' : '1. throughput, pre-filled (attribution)';
   const others: Side[] = lock ? ['raw'] : ['raw', 'nestjs'];
   const top = Math.max(...ctx.sizes.concurrencies);
   for (const concurrency of ctx.sizes.concurrencies) {
@@ -77,13 +79,12 @@ export async function throughput(ctx: BenchContext, lock: boolean): Promise<Benc
     out.figures[`c${concurrency}.raw`] = result.raw.median;
     out.figures[`c${concurrency}.ratio`] = result.ratio.median;
     out.rows.push({
-      benchmark: lock ? '2. throughput, lock on' : '1. throughput',
+      benchmark: label,
       figure: `concurrency ${concurrency}: framework / raw runs/s`,
       value:
         `${Math.round(result.framework.median)} / ${Math.round(result.raw.median)} = ${result.ratio.median.toFixed(2)}×` +
         ` (CPU µs/run node ${Math.round(cpuUs.framework)}/${Math.round(cpuUs.raw)}, redis ${Math.round(redisUs.framework)}/${Math.round(redisUs.raw)})`,
-      goal: `≥ ${goal}× raw`,
-      met: result.ratio.median >= goal,
+      ...(goal === undefined ? {} : { goal: `≥ ${goal}× raw`, met: result.ratio.median >= goal }),
     });
     if (result.nestjs && result.ratioNestjs) {
       ctx.log(
@@ -93,13 +94,11 @@ export async function throughput(ctx: BenchContext, lock: boolean): Promise<Benc
       out.figures[`c${concurrency}.ratioNestjs`] = result.ratioNestjs.median;
       out.figures[`c${concurrency}.cpuUs.nestjs`] = cpuUs.nestjs;
       out.rows.push({
-        benchmark: '1. throughput',
+        benchmark: label,
         figure: `concurrency ${concurrency}: framework / @nestjs/bullmq WorkerHost runs/s`,
         value:
           `${Math.round(result.framework.median)} / ${Math.round(result.nestjs.median)} = ${result.ratioNestjs.median.toFixed(2)}×` +
           ` (CPU µs/run node ${Math.round(cpuUs.framework)}/${Math.round(cpuUs.nestjs)}, redis ${Math.round(redisUs.framework)}/${Math.round(redisUs.nestjs)})`,
-        goal: '≥ 1.0×',
-        met: result.ratioNestjs.median >= 1,
       });
     }
     if (attribute) {
@@ -112,7 +111,7 @@ export async function throughput(ctx: BenchContext, lock: boolean): Promise<Benc
         nodeCpuUsPerRun: { median: transportUs, runs: transportCpu.map((v) => round(v, 1)) },
       };
       out.rows.push({
-        benchmark: '1. throughput',
+        benchmark: label,
         figure: `concurrency ${concurrency}: node CPU µs/run raw / transport, no pipeline / framework`,
         value: `${Math.round(cpuUs.raw)} / ${Math.round(transportUs)} / ${Math.round(cpuUs.framework)}`,
       });

@@ -8,7 +8,10 @@
 #        refuse to boot with the install line; then with @nestjs/schedule@^6, on both transports.
 #   esm: a NestJS 12 app shaped like the CLI 12 scaffold ("type": "module", module/moduleResolution nodenext,
 #        Vitest) whose own e2e test (@nestjs/testing, supertest, terminus 12) passes on BullMQ and on `{ type: 'local' }`, and
-#        whose OpenTelemetry test shows the optional @opentelemetry/api found from an ESM host.
+#        whose OpenTelemetry test shows the optional @opentelemetry/api found from an ESM host, and whose real AppModule
+#        runs on the test clock (advanceBy, drain). Beside it, docs-app/ holds every block of README.md,
+#        docs/quickstart.md and docs/testing.md marked `<!-- compiled as <path> -->` (scripts/pack-smoke/doc-snippets.js):
+#        tsc type-checks them with the app and Vitest runs the tests among them, so the docs cannot drift from the types.
 # Usage: scripts/pack-smoke.sh [cjs|esm|all] (default all). Exit 0 only if every check passed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +32,8 @@ TARBALL="$(cd "$LIB" && npm pack --silent --pack-destination "$WORK" 2>/dev/null
 [ -s "$WORK/$TARBALL" ] || { echo "pack-smoke: npm pack produced no tarball"; exit 1; }
 tar -tzf "$WORK/$TARBALL" >"$WORK/tarball.txt"
 echo "   $TARBALL ($(wc -l <"$WORK/tarball.txt") files)"
-for f in package/dist/index.js package/dist/index.d.ts package/dist/index.d.ts.map package/LICENSE package/dist/operations/ui/index.html package/dist/operations/ui/app.js; do
+for f in package/dist/index.js package/dist/index.d.ts package/dist/index.d.ts.map package/LICENSE package/dist/operations/ui/index.html package/dist/operations/ui/app.js \
+  package/dist/adapters/bullmq/lua/fair-rounds-2.lua package/dist/adapters/redis-lock/lua/acquire-release-batch-2n.lua; do
   grep -qx "$f" "$WORK/tarball.txt" || { echo "pack-smoke: the tarball has no $f"; exit 1; }
 done
 # Every package the built code requires must be declared, or a fresh install breaks at require time.
@@ -106,6 +110,7 @@ smoke_esm() {
   echo "== pack-smoke esm: a NestJS 12 ESM app shaped like the CLI 12 scaffold in $WORK/esm"
   mkdir -p "$WORK/esm/src" "$WORK/esm/test" && cd "$WORK/esm"
   cp "$SRC"/src/*.ts src/ && rm src/cjs-main.ts && cp "$SRC/esm/src-main.ts" src/main.ts && cp "$SRC"/esm/test/*.ts test/
+  node "$SRC/doc-snippets.js" "$ROOT" "$WORK/esm/docs-app"
   cat > package.json <<JSON
 { "name": "bgj-smoke-esm", "version": "0.0.0", "private": true, "type": "module",
   "scripts": { "test:e2e": "vitest run --config ./vitest.config.e2e.ts" },
@@ -128,7 +133,14 @@ JSON
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { globals: true, root: './', include: ['**/*.e2e-spec.ts'], testTimeout: 30_000 },
+  test: {
+    globals: true,
+    root: './',
+    include: ['**/*.e2e-spec.ts'],
+    testTimeout: 30_000,
+    // NOTE: as docs/testing.md says: the docs' AppModule builds its OperationsTokenGuard from OPS_TOKEN when imported.
+    env: { OPS_TOKEN: 'test-operations-token' },
+  },
 });
 TS
   install_clean esm

@@ -65,10 +65,10 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     );
 
     // Without the token (or with a wrong one) the page, its script and its stylesheet are refused.
-    for (const path of ['/jobs/ui', '/jobs/ui/app.js', '/jobs/ui/app.css']) {
+    for (const path of ['/jobs/ui', '/jobs/ui/js/app.js', '/jobs/ui/app.css']) {
       await request(base).get(path).expect(401);
       await request(base).get(path).set({ Authorization: 'Bearer wrong-token' }).expect(403);
-      await request(base).get(path).set('Cookie', 'bgj_ops_token=wrong-token').expect(403);
+      await request(base).get(path).set('Cookie', 'bgj_ops_session=forged').expect(401);
       await request(base).get(path).set(auth).expect(200);
     }
 
@@ -91,6 +91,9 @@ describeWithChromium('sample app dashboard in Chromium', () => {
     await page.getByLabel('Operations token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Schedules' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    // The token is exchanged for a session cookie no page script can read.
+    expect(await page.evaluate('document.cookie')).not.toContain(TOKEN);
+    expect(await page.evaluate('document.cookie')).not.toContain('bgj_ops_session');
 
     // The six migrated jobs, each with a next run that is a tick of its cron.
     for (const { id, cron } of PIPELINE_SCHEDULES) {

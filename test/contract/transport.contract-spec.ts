@@ -8,6 +8,7 @@ import {
   PermanentJobError,
   TENANT_DIRECTORY,
   TransientJobError,
+  WaitTimeoutError,
 } from 'nestjs-background-jobs';
 import {
   INVALID_JOB_OPTION,
@@ -15,6 +16,7 @@ import {
   LOCK_BUSY,
   PAUSED_SKIP,
   RETRY_NOT_FAILED,
+  WAIT_TIMEOUT,
 } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { retryDelayMs } from 'nestjs-background-jobs/core/retry-policy';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
@@ -79,6 +81,26 @@ describe.each<ContractTarget>(['bullmq standalone', 'local', 'bullmq cluster', '
         result: { word: 'hi', attempt: 1, jobId: 'echo' },
       });
       expect(await jobs.getExecution(execution.executionId)).toMatchObject({ state: 'completed' });
+    });
+
+    it('runNow gives up after waitTimeoutMs with a WaitTimeoutError naming the run, which goes on and completes', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const Job = defineJob('GatedJob', { id: 'gated' }, async () => {
+        await gate;
+        return 'done';
+      });
+      const jobs = await boot({ jobs: [Job] });
+
+      const waitTimeoutMs = 300;
+      const error = await jobs.runNow(Job, { waitTimeoutMs }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(WaitTimeoutError);
+      const { executionId } = error as WaitTimeoutError;
+      expect(error).toMatchObject({ timeoutMs: waitTimeoutMs, message: WAIT_TIMEOUT(executionId, waitTimeoutMs) });
+      expect(['pending', 'running']).toContain((await jobs.getExecution(executionId))?.state);
+      release();
+      await waitFor('the run to complete', async () => (await jobs.getExecution(executionId))?.state === 'completed');
     });
 
     it('health is up with its workers running and names where runs are kept; down once the app has closed', async () => {

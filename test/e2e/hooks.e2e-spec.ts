@@ -210,6 +210,7 @@ describe('hooks: @OnJobEvent methods observe every run', () => {
         'skipped',
         'cancelled',
         'retrying',
+        'step',
       ]),
     );
   });

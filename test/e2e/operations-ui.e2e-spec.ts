@@ -11,7 +11,6 @@ import request from 'supertest';
 import { BackgroundJobs, BackgroundJobsModuleOptions, JobContext, PermanentJobError } from 'nestjs-background-jobs';
 import { OPERATIONS_WITHOUT_GUARD } from 'nestjs-background-jobs/operations/operations.messages';
 import { FAILURE_WINDOW_MS } from 'nestjs-background-jobs/operations/operations.overview';
-import { DASHBOARD_COOKIE } from 'nestjs-background-jobs/operations/dashboard.assets';
 import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix } from '../support/redis';
 
@@ -30,7 +29,7 @@ class TokenGuard implements CanActivate {
   }
 }
 
-const ASSETS = ['ui/app.js', 'ui/app.css'];
+const ASSETS = ['ui/js/app.js', 'ui/js/core.js', 'ui/app.css', 'ui/config.json'];
 
 describe('operations dashboard (operations.ui)', () => {
   let prefix: string;
@@ -82,7 +81,6 @@ describe('operations dashboard (operations.ui)', () => {
     for (const path of ['/admin/jobs/ui', ...ASSETS.map((a) => `/admin/jobs/${a}`)]) {
       await request(server).get(path).expect(401);
       await request(server).get(path).set({ Authorization: 'Bearer wrong' }).expect(403);
-      await request(server).get(path).set('Cookie', `${DASHBOARD_COOKIE}=wrong`).expect(403);
     }
     const login = await request(server)
       .get('/admin/jobs/ui')
@@ -90,14 +88,14 @@ describe('operations dashboard (operations.ui)', () => {
       .expect('content-type', /text\/html/);
     expect(login.text).toContain('<label for="token">Operations token</label>');
     expect(login.text).not.toContain('app.js');
-    const refused = await request(server).get('/admin/jobs/ui').set('Cookie', `${DASHBOARD_COOKIE}=wrong`).expect(403);
+    const refused = await request(server).get('/admin/jobs/ui').set({ Authorization: 'Bearer wrong' }).expect(403);
     expect(refused.text).toContain('The token was refused (403): wrong token');
     // NOTE: a refused asset keeps the guard's own JSON answer: only the page has a login form.
-    const asset = await request(server).get('/admin/jobs/ui/app.js').expect(401);
+    const asset = await request(server).get('/admin/jobs/ui/js/app.js').expect(401);
     expect(asset.body).toMatchObject({ statusCode: 401, message: 'a bearer token is required' });
   });
 
-  it('serves page, script and stylesheet with the bearer header or the login cookie; the cookie does not open the REST routes', async () => {
+  it('serves page, scripts, stylesheet and settings with the bearer header', async () => {
     const app = await boot([Nightly()], { operations: { guard: TokenGuard, ui: true } });
     const server = app.getHttpServer();
     const page = await request(server)
@@ -106,11 +104,11 @@ describe('operations dashboard (operations.ui)', () => {
       .expect(200)
       .expect('content-type', /text\/html/);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    expect(page.text).toContain('<script src="/jobs/ui/app.js" defer></script>');
-    expect(page.text).toContain('<link rel="stylesheet" href="/jobs/ui/app.css">');
+    expect(page.text).toContain('<script src="/jobs/ui/js/app.js" defer></script>');
+    expect(page.text).toContain('<link rel="stylesheet" href="/jobs/ui/app.css" />');
     expect(page.text).toMatch(/<nav aria-label="Dashboard sections">/);
     await request(server)
-      .get('/jobs/ui/app.js')
+      .get('/jobs/ui/js/app.js')
       .set(auth)
       .expect(200)
       .expect('content-type', /javascript/);
@@ -120,12 +118,7 @@ describe('operations dashboard (operations.ui)', () => {
       .expect(200)
       .expect('content-type', /text\/css/);
 
-    const cookie = `${DASHBOARD_COOKIE}=${encodeURIComponent(TOKEN)}`;
-    for (const path of ['/jobs/ui', ...ASSETS.map((a) => `/jobs/${a}`)])
-      await request(server).get(path).set('Cookie', cookie).expect(200);
-    for (const path of ['/jobs/recurring', '/jobs/overview', '/jobs/executions'])
-      await request(server).get(path).set('Cookie', cookie).expect(401);
-    await request(server).post('/jobs/recurring/nightly/pause').set('Cookie', cookie).expect(401);
+    await request(server).get('/jobs/ui/js/other.js').set(auth).expect(404);
   });
 
   it('GET overview counts runs by queue and state and the last hour failures by kind; a failed run detail carries its stack', async () => {

@@ -8,7 +8,7 @@ import {
   TENANT_DIRECTORY,
   TenantContext,
 } from 'nestjs-background-jobs';
-import { JobRegistry, PipelineRunner } from 'nestjs-background-jobs/core';
+import { JobRegistry, PipelineRunner, RunKind } from 'nestjs-background-jobs/core';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix } from '../support/redis';
 
@@ -108,10 +108,10 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     apps.push(app);
     const runner = app.get(PipelineRunner);
     const registry = app.get(JobRegistry);
-    const names = (fanOut: boolean, id: string, tick = false) =>
-      runner.chainOf(registry.get(id)!, fanOut, tick).map((stage) => stage.constructor.name);
+    const names = (kind: RunKind, id: string) =>
+      runner.chainOf(registry.get(id)!, kind).map((stage) => stage.constructor.name);
 
-    expect(names(false, 'full', true)).toEqual([
+    expect(names('tick', 'full')).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',
@@ -123,17 +123,26 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
       'LockStage',
       'HostInterceptorsStage',
     ]);
-    expect(names(true, 'full', true)).toEqual([
+    expect(names('fan-out-tick', 'full')).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',
       'PauseStage',
+      'LastRunStage',
+      'TimeoutStage',
+    ]);
+    // NOTE: one tenant's child of a fan-out executes the job: the whole chain but the schedule stages.
+    expect(names('fan-out-child', 'full')).toEqual(names('plain', 'full'));
+    expect(names('fan-out', 'full')).toEqual([
+      'TenantContextStage',
+      'ObserveStage',
+      'ClassifyFailureStage',
       'LastRunStage',
       'TimeoutStage',
     ]);
     // NOTE: a run that is not a tick skips misfire and pause; a job with a decorator schedule still records it as its last run.
-    expect(names(false, 'full')).toEqual([
+    expect(names('plain', 'full')).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',
@@ -143,7 +152,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
       'LockStage',
       'HostInterceptorsStage',
     ]);
-    expect(names(false, 'plain')).toEqual([
+    expect(names('plain', 'plain')).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',
@@ -151,7 +160,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
       'HostInterceptorsStage',
     ]);
     // NOTE: any job may have runtime schedules: their ticks pass the schedule stages.
-    expect(names(false, 'plain', true)).toEqual([
+    expect(names('tick', 'plain')).toEqual([
       'TenantContextStage',
       'ObserveStage',
       'ClassifyFailureStage',

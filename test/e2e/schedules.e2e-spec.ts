@@ -218,7 +218,16 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
       ],
       [{ id: 's2' }, INVALID_SCHEDULE('s2', 'cron/everyMs', undefined, 'a cron pattern or an everyMs interval')],
       [{ id: 's4', everyMs: 0 }, INVALID_SCHEDULE('s4', 'everyMs', 0, 'a positive integer (milliseconds)')],
-      [{ id: 's5', everyMs: 1.5 }, INVALID_SCHEDULE('s5', 'everyMs', 1.5, 'a positive integer (milliseconds)')],
+      [{ id: 's5', everyMs: 1_000.5 }, INVALID_SCHEDULE('s5', 'everyMs', 1_000.5, 'a positive integer (milliseconds)')],
+      [
+        { id: 's5b', everyMs: 999 },
+        INVALID_SCHEDULE(
+          's5b',
+          'everyMs',
+          999,
+          'an integer ≥ 1000 (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))',
+        ),
+      ],
       [
         { id: 's6', cron: '* * * *', timezone: 'Mars/Base' },
         INVALID_SCHEDULE('s6', 'timezone', 'Mars/Base', 'an IANA zone name such as "UTC" or "Europe/Berlin"'),
@@ -234,7 +243,12 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
       ],
       [
         { id: 'Bad Id', everyMs: 1_000 },
-        INVALID_SCHEDULE('Bad Id', 'id', 'Bad Id', 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'),
+        INVALID_SCHEDULE(
+          'Bad Id',
+          'id',
+          'Bad Id',
+          'a string matching /^[a-z0-9][a-z0-9:._-]*$/ of at most 200 characters',
+        ),
       ],
       [{ id: 'report', everyMs: 1_000 }, SCHEDULE_ID_TAKEN('report', 'upsert')],
     ];

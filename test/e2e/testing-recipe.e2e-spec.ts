@@ -3,7 +3,7 @@
 // key under the prefix, the job schedulers included.
 import { Injectable } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import IORedis from 'ioredis';
+import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { BackgroundJob, BackgroundJobs, BackgroundJobsModule, JobContext, PipelineJob } from 'nestjs-background-jobs';
 import { testRedisUrl } from '../support/redis';
@@ -18,7 +18,7 @@ class SendReportJob implements BackgroundJob<{ reportId: number }, string> {
 
 /** Deletes every key under `prefix` (SCAN + UNLINK, never KEYS on a shared Redis). */
 async function deletePrefix(url: string, prefix: string): Promise<number> {
-  const redis = new IORedis(url);
+  const redis = new Redis(url);
   let deleted = 0;
   try {
     for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
@@ -49,7 +49,7 @@ describe('SendReportJob on Redis (docs/testing.md recipe)', () => {
     const deleted = await deletePrefix(url, prefix);
     // Not in the docs: the recipe's point, checked. The run and the scheduler left keys, and none is left now.
     expect(deleted).toBeGreaterThan(0);
-    const redis = new IORedis(url);
+    const redis = new Redis(url);
     try {
       expect(await redis.keys(`${prefix}:*`)).toEqual([]);
     } finally {

@@ -135,6 +135,13 @@ describe('boot validation: the app refuses to start on a bad job definition', ()
     ],
     ['everyMs not a positive integer', { everyMs: 0 }, 'everyMs', 0, 'a positive integer (milliseconds)'],
     [
+      'everyMs below the floor (bounds.minEveryMs)',
+      { everyMs: 999 },
+      'everyMs',
+      999,
+      'an integer ≥ 1000 (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))',
+    ],
+    [
       'an end before the start',
       { everyMs: 1_000, startDate: new Date(2_000), endDate: new Date(1_000) },
       'endDate',

@@ -3,7 +3,6 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
   DEFAULT_PREFIX_IN_PRODUCTION,
-  DEFAULT_QUEUE,
   INVALID_CRON,
   INVALID_JOB_ID,
   INVALID_JOB_OPTION,
@@ -24,11 +23,15 @@ import { BackgroundJob, JobInterceptor } from './contracts';
 import {
   CronCalendar,
   DEFAULTS,
-  intAtLeast,
+  FAIRNESS_OPTION_KEYS,
+  JOB_OPTION_KEYS,
   JobDefinition,
   JobEvents,
   jobPolicyProblem,
   JobRegistry,
+  OPTION_RULES,
+  rejectUnknownKeys,
+  resolveOption,
   ResolvedJobsOptions,
   SCHEDULE_ID,
   scheduleProblem,
@@ -37,31 +40,10 @@ import {
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 
-const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const JOB_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
-const OPTION_KEYS = new Set([
-  'id',
-  'cron',
-  'timezone',
-  'queue',
-  'tenancy',
-  'lock',
-  'retry',
-  'timeoutMs',
-  'history',
-  'replaces',
-  'enabled',
-  'misfire',
-  'misfireThresholdMs',
-  'schema',
-  'everyMs',
-  'startDate',
-  'endDate',
-  'data',
-  'fairness',
-]);
-const FAIRNESS_KEYS = new Set(['by', 'concurrencyPerTenant']);
-
+/** The events of a run's life: what `@OnJobEvent()` without names receives. */
+const RUN_EVENT_NAMES: JobEventName[] = ['started', 'completed', 'failed', 'skipped', 'cancelled', 'retrying'];
+/** Every event a handler may name; the composition events (steps) only reach handlers that name them. */
+const JOB_EVENT_NAMES: JobEventName[] = [...RUN_EVENT_NAMES, 'step'];
 /**
  * Records every `@PipelineJob` provider in the registry at `onModuleInit`, validating each one:
  * a bad definition stops the app with one message naming the job id, the class and the value.
@@ -120,7 +102,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
         if (unknownName !== undefined)
           throw new JobDefinitionError(UNKNOWN_JOB_EVENT(handler, unknownName, JOB_EVENT_NAMES));
         const method = (instance![methodName] as (event: JobEvent) => unknown).bind(instance);
-        this.events.on(names.length > 0 ? names : JOB_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
+        this.events.on(names.length > 0 ? names : RUN_EVENT_NAMES, method, `@OnJobEvent handler ${handler}`);
       }
     }
   }
@@ -174,14 +156,9 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     const { id } = options;
     const bad = (option: string, value: unknown, expected: string) =>
       new JobDefinitionError(INVALID_JOB_OPTION(id, className, option, value, expected));
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key))
-        throw bad(
-          `option "${key}"`,
-          (options as unknown as Record<string, unknown>)[key],
-          `one of ${[...OPTION_KEYS].join(', ')}`,
-        );
-    }
+    rejectUnknownKeys(options, JOB_OPTION_KEYS, (key, value, known) =>
+      bad(`option "${key}"`, value, `one of ${known.join(', ')}`),
+    );
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
       throw new JobDefinitionError(REQUEST_SCOPED_JOB(id, className));
     }
@@ -189,20 +166,16 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     if (!instance || typeof instance.execute !== 'function') {
       throw new JobDefinitionError(MISSING_EXECUTE(id, className));
     }
-    const timezone = options.timezone ?? 'UTC';
+    const timezone = options.timezone ?? DEFAULTS.timezone;
     if (!isKnownTimezone(timezone)) throw new JobDefinitionError(INVALID_TIMEZONE(id, className, timezone));
     if (options.cron !== undefined) {
       const problem = cronProblem(options.cron, timezone);
       if (problem) throw new JobDefinitionError(INVALID_CRON(id, className, options.cron, problem));
     }
-    const timing = scheduleProblem(options, this.calendar, false);
+    const timing = scheduleProblem(options, this.calendar, false, this.options.bounds.minEveryMs);
     if (timing) throw bad(timing.option, timing.value, timing.expected);
-    const queue = options.queue ?? DEFAULT_QUEUE;
-    if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) {
-      throw bad('queue', queue, "a name of letters, digits, '.', '_' or '-' (BullMQ forbids ':')");
-    }
-    const tenancy = options.tenancy ?? 'host';
-    if (tenancy !== 'host' && tenancy !== 'per-tenant') throw bad('tenancy', tenancy, "'host' or 'per-tenant'");
+    const queue = resolveOption(OPTION_RULES.queue, 'queue', options.queue, DEFAULTS.queue, bad);
+    const tenancy = resolveOption(OPTION_RULES.tenancy, 'tenancy', options.tenancy, DEFAULTS.tenancy, bad);
     if (tenancy === 'per-tenant' && !this.directories.find()) {
       throw new JobDefinitionError(MISSING_TENANT_DIRECTORY(id, className));
     }
@@ -213,11 +186,12 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     };
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
     if (options.lock !== undefined) {
-      if (typeof options.lock !== 'object' || options.lock === null || !intAtLeast(options.lock.ttlMs, 100)) {
-        throw bad('lock.ttlMs', options.lock?.ttlMs, 'an integer ≥ 100 (milliseconds)');
+      const lock = options.lock as Partial<PipelineJobOptions['lock']> | null;
+      if (typeof lock !== 'object' || lock === null || !OPTION_RULES['lock.ttlMs'].valid(lock.ttlMs)) {
+        throw bad('lock.ttlMs', lock?.ttlMs, OPTION_RULES['lock.ttlMs'].expected);
       }
-      if (options.lock.key !== undefined && (typeof options.lock.key !== 'string' || options.lock.key.length === 0)) {
-        throw bad('lock.key', options.lock.key, 'a non-empty string');
+      if (lock.key !== undefined && !OPTION_RULES['lock.key'].valid(lock.key)) {
+        throw bad('lock.key', lock.key, OPTION_RULES['lock.key'].expected);
       }
     }
     const history = {
@@ -233,10 +207,15 @@ export class BackgroundJobsExplorer implements OnModuleInit {
     ) {
       throw bad('replaces', replaces, "an array of legacy scheduler ids (non-empty strings, not the job's own id)");
     }
-    const enabled = options.enabled ?? true;
-    if (typeof enabled !== 'boolean') throw bad('enabled', enabled, 'true or false');
-    const misfire = options.misfire ?? DEFAULTS.misfire;
-    const misfireThresholdMs = options.misfireThresholdMs ?? DEFAULTS.misfireThresholdMs;
+    const enabled = resolveOption(OPTION_RULES.enabled, 'enabled', options.enabled, DEFAULTS.enabled, bad);
+    const misfire = resolveOption(OPTION_RULES.misfire, 'misfire', options.misfire, DEFAULTS.misfire, bad);
+    const misfireThresholdMs = resolveOption(
+      OPTION_RULES.misfireThresholdMs,
+      'misfireThresholdMs',
+      options.misfireThresholdMs,
+      DEFAULTS.misfireThresholdMs,
+      bad,
+    );
     const schema = options.schema;
     if (
       schema !== undefined &&
@@ -283,11 +262,9 @@ function resolveFairness(
   const expected = "'tenant' or { by: 'tenant', concurrencyPerTenant?: n ≥ 1 }";
   if (typeof fairness !== 'object' || fairness === null || fairness.by !== 'tenant')
     throw bad('fairness', fairness, expected);
-  for (const key of Object.keys(fairness))
-    if (!FAIRNESS_KEYS.has(key))
-      throw bad(`fairness.${key}`, (fairness as unknown as Record<string, unknown>)[key], expected);
+  rejectUnknownKeys(fairness, FAIRNESS_OPTION_KEYS, (key, value) => bad(`fairness.${key}`, value, expected));
   const cap = fairness.concurrencyPerTenant;
   if (cap === undefined) return {};
-  if (!intAtLeast(cap, 1)) throw bad('fairness.concurrencyPerTenant', cap, 'an integer ≥ 1');
-  return { concurrencyPerTenant: cap };
+  const rule = OPTION_RULES['fairness.concurrencyPerTenant'];
+  return { concurrencyPerTenant: resolveOption(rule, 'fairness.concurrencyPerTenant', cap, cap, bad) };
 }

@@ -6,7 +6,9 @@ import { ClsTenantContext } from './adapters/cls-tenant';
 import { LocalTransport, InMemoryLock, ManualClock } from './adapters/local';
 import { RedisLock } from './adapters/redis-lock';
 import {
+  BACKGROUND_JOBS_TEST_CLOCK,
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestClock,
   BackgroundJobsTestOptions,
   DistributedLock,
   OperationsOptions,
@@ -39,16 +41,27 @@ import {
   OPTIONS_TYPE,
 } from './background-jobs.module-definition';
 import { BackgroundJobsRegistrar, SHUTDOWN_HOOKS_CHECK } from './background-jobs.registrar';
+import { SINGLE_REGISTRATION, singleRegistration, withRegistration } from './background-jobs.registration';
 import { BackgroundJobsTesting } from './background-jobs.testing';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 import { BackgroundJobsHealthIndicator, BackgroundJobsMetrics, withOperations } from './operations';
 
 // NOTE: the only place adapters are wired: everything else depends on ports.
 const providers: Provider[] = [
+  singleRegistration,
+  // NOTE: null is real time; a test overrides it (or forTest() sets it) to run the same registration on the test clock.
+  { provide: BACKGROUND_JOBS_TEST_CLOCK, useValue: null },
   {
+    provide: ManualClock,
+    useFactory: (test: BackgroundJobsTestClock | null) => (test ? new ManualClock(test.now ?? new Date()) : null),
+    inject: [BACKGROUND_JOBS_TEST_CLOCK],
+  },
+  {
+    // NOTE: on the test clock the configured transport is replaced before validation, so it is never connected.
     provide: ResolvedJobsOptions,
-    useFactory: (raw: BackgroundJobsModuleOptions) => resolveOptions(raw),
-    inject: [BACKGROUND_JOBS_MODULE_OPTIONS],
+    useFactory: (raw: BackgroundJobsModuleOptions, _single: true, testClock: ManualClock | null) =>
+      resolveOptions(testClock ? { ...raw, transport: { type: 'local' } } : raw),
+    inject: [BACKGROUND_JOBS_MODULE_OPTIONS, SINGLE_REGISTRATION, ManualClock],
   },
   {
     provide: TenantContext,
@@ -58,8 +71,9 @@ const providers: Provider[] = [
   {
     // NOTE: the transport object is the run queue and owns the lifecycle; its other two ports are its parts.
     provide: RunQueue,
-    useFactory: (options: ResolvedJobsOptions): BullmqTransport | LocalTransport => {
+    useFactory: (options: ResolvedJobsOptions, testClock: ManualClock | null): BullmqTransport | LocalTransport => {
       const transport = options.transport;
+      if (testClock) return new LocalTransport({ worker: options.worker, clock: testClock });
       if (transport.type === 'bullmq') {
         return new BullmqTransport({
           connection: transport.connection,
@@ -69,7 +83,7 @@ const providers: Provider[] = [
       }
       return new LocalTransport({ worker: options.worker });
     },
-    inject: [ResolvedJobsOptions],
+    inject: [ResolvedJobsOptions, ManualClock],
   },
   {
     provide: ExecutionReader,
@@ -107,7 +121,14 @@ const providers: Provider[] = [
     inject: [RunQueue],
   },
   { provide: CronCalendar, useClass: CronParserCalendar },
-  { provide: Clock, useValue: SYSTEM_TIME },
+  {
+    provide: Clock,
+    useFactory: (testClock: ManualClock | null): Clock => testClock ?? SYSTEM_TIME,
+    inject: [ManualClock],
+  },
+  // NOTE: a test app is closed by the test, not by SIGTERM: no warning about shutdown hooks on the test clock.
+  { provide: SHUTDOWN_HOOKS_CHECK, useFactory: (testClock: ManualClock | null) => !testClock, inject: [ManualClock] },
+  BackgroundJobsTesting,
   JobRegistry,
   JobEvents,
   RunLogger,
@@ -128,17 +149,24 @@ const providers: Provider[] = [
 @Module({
   imports: [DiscoveryModule, ClsModule],
   providers,
-  exports: [BackgroundJobs, TenantContext, DistributedLock, BackgroundJobsMetrics, BackgroundJobsHealthIndicator],
+  exports: [
+    BackgroundJobs,
+    TenantContext,
+    DistributedLock,
+    BackgroundJobsMetrics,
+    BackgroundJobsHealthIndicator,
+    BackgroundJobsTesting,
+  ],
 })
 export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
   /** Configures the module; with `operations: { guard }` it also mounts the REST surface (see README). */
   static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
-    return withOperations(super.forRoot(options), options.operations, false);
+    return withRegistration(withOperations(super.forRoot(options), options.operations, false), 'forRoot()');
   }
 
   /** Like forRoot with options from a factory; `operations` goes here, beside `useFactory`, not in its result. */
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE & { operations?: OperationsOptions }): DynamicModule {
-    return withOperations(super.forRootAsync(options), options.operations, true);
+    return withRegistration(withOperations(super.forRootAsync(options), options.operations, true), 'forRootAsync()');
   }
 
   /**
@@ -150,24 +178,12 @@ export class BackgroundJobsModule extends BackgroundJobsConfigurableModule {
   static forTest(options: BackgroundJobsTestOptions = {}): DynamicModule {
     const { now, ...rest } = options;
     const module = this.forRoot({ ...rest, transport: { type: 'local' } });
-    const clock = new ManualClock(now ?? new Date());
-    return {
+    // NOTE: of two providers of one token in a module, Nest keeps the later: this one puts forRoot on the test clock.
+    const testClock: BackgroundJobsTestClock = { now };
+    const onTestClock = {
       ...module,
-      providers: [
-        ...(module.providers ?? []),
-        { provide: ManualClock, useValue: clock },
-        { provide: Clock, useValue: clock },
-        // NOTE: replaces forRoot's RunQueue (of two providers of one token in a module, Nest keeps the later):
-        // the same embedded transport, its time on the test clock.
-        {
-          provide: RunQueue,
-          useFactory: (resolved: ResolvedJobsOptions) => new LocalTransport({ worker: resolved.worker, clock }),
-          inject: [ResolvedJobsOptions],
-        },
-        BackgroundJobsTesting,
-        { provide: SHUTDOWN_HOOKS_CHECK, useValue: false },
-      ],
-      exports: [...(module.exports ?? []), BackgroundJobsTesting],
+      providers: [...(module.providers ?? []), { provide: BACKGROUND_JOBS_TEST_CLOCK, useValue: testClock }],
     };
+    return withRegistration(onTestClock, 'forTest()');
   }
 }

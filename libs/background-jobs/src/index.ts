@@ -16,6 +16,7 @@ export type { OperationsTokenGuardOptions } from './operations/operations-token.
 export {
   TenantContext,
   TENANT_DIRECTORY,
+  BACKGROUND_JOBS_TEST_CLOCK,
   DistributedLock,
   TransientJobError,
   PermanentJobError,
@@ -23,6 +24,11 @@ export {
   InvalidJobInputError,
   JobAbortedError,
   LockUnavailableError,
+  WaitTimeoutError,
+  TenantDirectoryError,
+  MissingOptionalPeerError,
+  RedisUnreachableError,
+  InvalidStepError,
 } from './contracts';
 export type {
   BackgroundJob,
@@ -32,6 +38,7 @@ export type {
   JobContext,
   JobLeaseInfo,
   JobExecution,
+  JobStep,
   JobFailure,
   JobState,
   FailureKind,
@@ -49,6 +56,7 @@ export type {
   FairnessOptions,
   BackgroundJobsModuleOptions,
   BackgroundJobsTestOptions,
+  BackgroundJobsTestClock,
   TransportOptions,
   BullmqTransportOptions,
   LocalTransportOptions,
@@ -62,6 +70,7 @@ export type {
   WorkerOptions,
   JobDefaults,
   OperationsOptions,
+  InputBounds,
   OperationsGuard,
   FailureClassifier,
   JobInterceptor,

@@ -2,8 +2,9 @@ import { SetMetadata } from '@nestjs/common';
 import { JobEvent, JobEventName, ON_JOB_EVENT_METADATA } from './contracts';
 
 /**
- * Calls the decorated method of a provider with every job event of the given names (all six when none are given):
- * `started | completed | failed | skipped | cancelled | retrying`. The module finds such methods at boot on every
+ * Calls the decorated method of a provider with every job event of the given names (all six run events when none
+ * are given): `started | completed | failed | skipped | cancelled | retrying`; `step` (a durable step ended) only when
+ * named. The module finds such methods at boot on every
  * provider, like `@PipelineJob` classes; the provider must be a singleton. A handler that throws or rejects is
  * logged and never changes the run; the run does not wait for an async handler.
  *

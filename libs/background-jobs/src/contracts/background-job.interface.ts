@@ -26,6 +26,13 @@ export interface JobContext<T = unknown> {
   reportProgress(percent: number, message?: string): Promise<void>;
   /** Append a line to the run's log. */
   log(message: string): Promise<void>;
+  /**
+   * A durable step: runs `fn` once and keeps its result on the run, so a retry, or the run recovered after its
+   * instance died, gets the kept result back without calling `fn` again. Code outside steps runs again on each
+   * attempt. Each name once per run; the result travels as JSON and counts against `maxPayloadBytes` (a result
+   * over it fails the run without retry). See docs/composition.md.
+   */
+  step<R>(name: string, fn: () => R | Promise<R>): Promise<R>;
 }
 
 /** A unit of work. Keep `execute` thin: translate, delegate to the domain, return. */

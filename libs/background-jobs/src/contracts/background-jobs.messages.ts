@@ -11,7 +11,9 @@ const show = (value: unknown): string => {
   }
 };
 
-export const JOB_ID_PATTERN_TEXT = '/^[a-z0-9][a-z0-9:._-]*$/';
+/** Job ids and schedule ids: lower-case letters, digits, ':', '.', '_', '-', starting with a letter or digit. */
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9:._-]*$/;
+export const JOB_ID_PATTERN_TEXT = String(JOB_ID_PATTERN);
 
 export const INVALID_JOB_ID = (id: unknown, className: string): string =>
   `@PipelineJob on class ${className} has invalid id ${show(id)}: ids must match ${JOB_ID_PATTERN_TEXT} ` +
@@ -66,7 +68,7 @@ export const INVALID_ENQUEUE_OPTION = (id: string, option: string, value: unknow
 
 export const INVALID_TENANT_ID = (id: string, value: unknown): string =>
   `enqueue("${id}") got invalid tenantId ${show(value)}: expected null (host level) or a non-empty string ` +
-  `of at most 128 printable characters. Nothing was enqueued.`;
+  `of at most 128 printable characters (no control or bidirectional-control characters). Nothing was enqueued.`;
 
 export const WAIT_TIMEOUT = (executionId: string, ms: number): string =>
   `Execution "${executionId}" did not finish within ${ms} ms (it goes on). ` +
@@ -188,6 +190,21 @@ export const INVALID_TEST_CLOCK_MOVE = (value: unknown, now?: Date): string =>
   `The test clock cannot move to ${value instanceof Date ? value.toISOString() : show(value)}` +
   `${now ? ` (it is ${now.toISOString()})` : ''}: expected a number of ms ≥ 0, or a Date not before now. ` +
   `Fix: advanceBy(ms) or advanceTo(a later Date).`;
+
+export const LOCAL_SCHEDULES_NOT_LOADED =
+  'LocalSchedules was used before reconcile() loaded @nestjs/schedule. ' +
+  'Fix: this is a bug in nestjs-background-jobs (the transport starts its schedules after reconcile); please report it.';
+
+export const NOT_ON_TEST_CLOCK = (method: string): string =>
+  `BackgroundJobsTesting.${method}() drives the test clock, and this app runs BackgroundJobsModule on real time. ` +
+  'Fix: import BackgroundJobsModule.forTest() instead of forRoot(), or keep your AppModule and put it on the test ' +
+  'clock: Test.createTestingModule({ imports: [AppModule] }).overrideProvider(BACKGROUND_JOBS_TEST_CLOCK).useValue({}).';
+
+export const MODULE_REGISTERED_TWICE = (registrations: string[]): string =>
+  `BackgroundJobsModule is registered ${registrations.length} times in one app: ${registrations.join('; ')}. ` +
+  'Each registration would start its own transport and workers, and BackgroundJobs would answer from one of them. ' +
+  'Fix: register it once. To test your AppModule on the test clock, import only AppModule and ' +
+  'override BACKGROUND_JOBS_TEST_CLOCK (docs/testing.md#your-real-appmodule-on-the-test-clock).';
 
 export const NO_TENANT_DIRECTORY = (id: string): string =>
   `Job "${id}" is per-tenant but no TENANT_DIRECTORY is provided. Fix: provide a TenantDirectory under TENANT_DIRECTORY.`;

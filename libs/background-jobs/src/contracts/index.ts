@@ -12,3 +12,5 @@ export * from './distributed-lock.interface';
 export * from './errors';
 export * from './tokens';
 export * from './background-jobs.messages';
+export * from './composition.interface';
+export * from './composition.messages';

@@ -38,6 +38,11 @@ export interface JobEventMap {
    * The run did not execute: `kind` says which rule skipped it (its lock was held, a tick missed while no instance ran,
    * a paused job's tick), `reason` in words.
    */
+  /**
+   * A durable step (`ctx.step`) ended: `completed` (its result kept), `failed` (it threw; it runs again on a retry) or
+   * `reused` (kept by an earlier attempt: `fn` was not called). Only to handlers that name it: `@OnJobEvent('step')`.
+   */
+  step: JobEventBase & { name: 'step'; step: string; state: 'completed' | 'failed' | 'reused'; durationMs: number };
   skipped: JobEventBase & {
     name: 'skipped';
     durationMs: number;
@@ -46,7 +51,7 @@ export interface JobEventMap {
   };
 }
 
-/** `started | completed | failed | skipped | cancelled | retrying`. */
+/** `started | completed | failed | skipped | cancelled | retrying | step`. */
 export type JobEventName = keyof JobEventMap;
 
 /** One job event; `JobEvent<'failed'>` is a failure's. */

@@ -1,4 +1,5 @@
 import { JobDataOf } from './background-job.interface';
+import { JobStep } from './composition.interface';
 import { FailureKind, JobState } from './job-state.types';
 
 /** A run's failure, classified. */
@@ -28,6 +29,8 @@ export interface JobExecution<R = unknown> {
   startedAt?: Date;
   finishedAt?: Date;
   scheduledAt?: Date;
+  /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
+  steps?: JobStep[];
 }
 
 /** Options of `BackgroundJobs.enqueue`. */

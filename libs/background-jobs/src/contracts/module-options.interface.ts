@@ -139,6 +139,12 @@ export interface BackgroundJobsModuleOptions {
    */
   payloadChanges?: 'reject' | 'warn';
   /**
+   * Bounds on input that would otherwise grow Redis or logs without limit; a value past one is refused with an error
+   * naming it (at boot for a `@PipelineJob`, at call time for the API).
+   * @default { minEveryMs: 1000, maxIdLength: 200, maxDedupeKeyLength: 200, maxDelayMs: 31622400000, maxLogLineLength: 10000, maxLogLines: 1000 }
+   */
+  bounds?: InputBounds;
+  /**
    * Where the current tenant lives in the nestjs-cls store.
    * @default { clsKey: 'tenantId' }
    */
@@ -163,4 +169,47 @@ export interface BackgroundJobsTestOptions extends Omit<BackgroundJobsModuleOpti
    * @default the real time at boot
    */
   now?: Date;
+}
+
+/** The value to give `BACKGROUND_JOBS_TEST_CLOCK` to run a `forRoot` registration on the test clock. */
+export interface BackgroundJobsTestClock {
+  /**
+   * Where the test clock starts; it moves only with `BackgroundJobsTesting.advanceBy` / `advanceTo`.
+   * @default the real time at boot
+   */
+  now?: Date;
+}
+
+/** `forRoot({ bounds })`: limits on input, each with its default. */
+export interface InputBounds {
+  /**
+   * Shortest `everyMs` of a schedule (decorator or runtime), in ms: a 1 ms interval floods Redis with ticks.
+   * @default 1000
+   */
+  minEveryMs?: number;
+  /**
+   * Longest runtime schedule id, in characters.
+   * @default 200
+   */
+  maxIdLength?: number;
+  /**
+   * Longest `dedupeKey` of `enqueue`, in characters.
+   * @default 200
+   */
+  maxDedupeKeyLength?: number;
+  /**
+   * Furthest `delayMs` (or `runAt` from now) of `enqueue`, in ms: a run further out would never run in practice.
+   * @default 31622400000 (366 days)
+   */
+  maxDelayMs?: number;
+  /**
+   * Longest `ctx.log` line, in characters; a longer line is kept cut to this length, with a note of how much was cut.
+   * @default 10000
+   */
+  maxLogLineLength?: number;
+  /**
+   * Most `ctx.log` lines one attempt of a run keeps; past it one note says so and further lines are dropped.
+   * @default 1000
+   */
+  maxLogLines?: number;
 }

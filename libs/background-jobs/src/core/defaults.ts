@@ -1,3 +1,5 @@
+import { DEFAULT_QUEUE } from '../contracts';
+
 /**
  * Every default of the module and job options, written once: option resolution, the transports and the facade
  * read them here (the JSDoc `@default` of each public option states the same value).
@@ -5,6 +7,18 @@
 export const DEFAULTS = {
   /** BullMQ key prefix. */
   prefix: 'bull',
+  /** The queue of a job that names none (`DEFAULT_QUEUE`). */
+  queue: DEFAULT_QUEUE,
+  /** Time zone of a cron schedule. */
+  timezone: 'UTC',
+  /** A job runs once per run, not once per tenant. */
+  tenancy: 'host',
+  /** A recurring job's schedule is active. */
+  enabled: true,
+  /** How an error that no classifier recognises is classified. */
+  unknownErrorKind: 'transient',
+  /** What a changed payload shape does at boot. */
+  payloadChanges: 'reject',
   worker: {
     concurrency: 10,
     shutdownGraceMs: 25_000,
@@ -29,6 +43,17 @@ export const DEFAULTS = {
   /** Missed-tick policy of a recurring job, and how late a tick may start before it counts as missed (Quartz's). */
   misfire: 'run-once',
   misfireThresholdMs: 60_000,
+  /** Bounds on input (`forRoot({ bounds })`); the JSDoc of `InputBounds` states the same values. */
+  bounds: {
+    minEveryMs: 1_000,
+    maxIdLength: 200,
+    maxDedupeKeyLength: 200,
+    maxDelayMs: 366 * 24 * 60 * 60 * 1000,
+    maxLogLineLength: 10_000,
+    maxLogLines: 1_000,
+  },
+  /** How long a dashboard sign-in lasts, and how many signed-in sessions one instance keeps (the oldest goes first). */
+  dashboardSession: { ttlMs: 8 * 60 * 60 * 1000, max: 1_000 },
 } as const;
 
 /** True for an integer of at least `min`: the one integer check of module, job and call options. */

@@ -1,4 +1,5 @@
-import { intAtLeast } from './defaults';
+import { OptionRule } from './options/option-rule';
+import { OPTION_RULES } from './options/option-rules';
 
 /** Retry, timeout and history of a job, as the module's `defaults` and a job's own options give them. */
 export interface JobPolicy {
@@ -16,17 +17,22 @@ export interface PolicyProblem {
 
 /** The one set of integer checks for retry, timeout and history, of `defaults` and of each job alike. */
 export function jobPolicyProblem(policy: JobPolicy): PolicyProblem | undefined {
-  const checks: Array<[string, unknown, number, string]> = [
-    ['retry.attempts', policy.retry.attempts, 1, 'an integer ≥ 1'],
-    ['retry.backoffMs', policy.retry.backoffMs, 0, 'an integer ≥ 0'],
-    ['timeoutMs', policy.timeoutMs, 0, 'an integer ≥ 0 (0: no timeout)'],
+  const checks: Array<[string, unknown, OptionRule]> = [
+    ['retry.attempts', policy.retry.attempts, OPTION_RULES['retry.attempts']],
+    ['retry.backoffMs', policy.retry.backoffMs, OPTION_RULES['retry.backoffMs']],
+    ['timeoutMs', policy.timeoutMs, OPTION_RULES.timeoutMs],
   ];
   for (const kind of ['completed', 'failed'] as const) {
-    checks.push([`history.${kind}.count`, policy.history[kind].count, 0, 'an integer ≥ 0']);
-    checks.push([`history.${kind}.maxAgeSeconds`, policy.history[kind].maxAgeSeconds, 1, 'an integer ≥ 1']);
+    checks.push([`history.${kind}.count`, policy.history[kind].count, OPTION_RULES['history.count']]);
+    checks.push([
+      `history.${kind}.maxAgeSeconds`,
+      policy.history[kind].maxAgeSeconds,
+      OPTION_RULES['history.maxAgeSeconds'],
+    ]);
   }
-  for (const [option, value, min, expected] of checks) {
-    if (!intAtLeast(value, min)) return { option, value, expected };
+  for (const [option, value, rule] of checks) {
+    // NOTE: resolved values: an absent one has been given its default already, so undefined is a problem here.
+    if (!rule.valid(value)) return { option, value, expected: rule.expected };
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { MISSING_OPTIONAL_PEER } from '../contracts/background-jobs.messages';
+import { MissingOptionalPeerError } from '../contracts/errors';
 import { loadOptionalPeer } from './optional-peer';
 
 const peer = (pkg: string) => ({ pkg, feature: 'The feature under test', install: `npm install ${pkg}` });
@@ -16,6 +17,8 @@ describe('loadOptionalPeer', () => {
       MISSING_OPTIONAL_PEER(missing, 'The feature under test', `npm install ${missing}`),
     );
     await expect(load).rejects.toThrow(/Fix: npm install nestjs-background-jobs-no-such-peer$/);
+    await expect(load).rejects.toBeInstanceOf(MissingOptionalPeerError);
+    await expect(load).rejects.toMatchObject({ name: 'MissingOptionalPeerError', packageName: missing });
   });
 
   it('passes on a failure that is not the peer missing (a broken import inside it), unchanged', async () => {

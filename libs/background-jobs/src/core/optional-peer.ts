@@ -1,4 +1,5 @@
 import { MISSING_OPTIONAL_PEER } from '../contracts/background-jobs.messages';
+import { MissingOptionalPeerError } from '../contracts/errors/missing-optional-peer.error';
 
 /** An optional peer dependency: its package name, the feature that needs it and the command that installs it. */
 export interface OptionalPeer {
@@ -19,7 +20,7 @@ export async function loadOptionalPeer<T>(peer: OptionalPeer, load: () => Promis
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     const notFound = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
     if (notFound && String(message).includes(peer.pkg))
-      throw new Error(MISSING_OPTIONAL_PEER(peer.pkg, peer.feature, peer.install));
+      throw new MissingOptionalPeerError(peer.pkg, MISSING_OPTIONAL_PEER(peer.pkg, peer.feature, peer.install));
     throw error;
   }
 }

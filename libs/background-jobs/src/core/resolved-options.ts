@@ -7,7 +7,10 @@ import {
   OperationsOptions,
   TransportOptions,
 } from '../contracts';
-import { DEFAULTS, intAtLeast } from './defaults';
+import { resolveBounds, ResolvedBounds } from './bounds';
+import { DEFAULTS } from './defaults';
+import { OptionFailure, resolveOption } from './options/option-rule';
+import { OPTION_RULES } from './options/option-rules';
 import { jobPolicyProblem } from './job-policy';
 
 /** Worker settings with every default applied. */
@@ -41,10 +44,8 @@ export class ResolvedJobsOptions {
     history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
   };
   operations?: OperationsOptions;
+  bounds: ResolvedBounds;
 }
-
-const positiveInt = (value: unknown): value is number => intAtLeast(value, 1);
-const nonNegativeInt = (value: unknown): value is number => intAtLeast(value, 0);
 
 /** Applies defaults and validates module options; throws JobDefinitionError naming the bad option. */
 export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOptions {
@@ -74,36 +75,26 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
       );
     }
   }
-  let worker: ResolvedJobsOptions['worker'];
-  if (raw.worker === false) worker = false;
-  else {
-    const concurrency = raw.worker?.concurrency ?? DEFAULTS.worker.concurrency;
-    const shutdownGraceMs = raw.worker?.shutdownGraceMs ?? DEFAULTS.worker.shutdownGraceMs;
-    if (!positiveInt(concurrency)) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.concurrency', concurrency, 'a positive integer'));
-    }
-    if (!nonNegativeInt(shutdownGraceMs)) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.shutdownGraceMs', shutdownGraceMs, 'an integer ≥ 0'));
-    }
-    const lockDurationMs = raw.worker?.lockDurationMs ?? DEFAULTS.worker.lockDurationMs;
-    const stalledIntervalMs = raw.worker?.stalledIntervalMs ?? DEFAULTS.worker.stalledIntervalMs;
-    const maxStalledCount = raw.worker?.maxStalledCount ?? DEFAULTS.worker.maxStalledCount;
-    // NOTE: below ~200 ms the lock renewal (every lockDurationMs / 2) races ordinary Redis latency.
-    if (!intAtLeast(lockDurationMs, 200)) {
-      throw new JobDefinitionError(
-        INVALID_MODULE_OPTION('worker.lockDurationMs', lockDurationMs, 'an integer ≥ 200 (ms)'),
-      );
-    }
-    if (!intAtLeast(stalledIntervalMs, 100)) {
-      throw new JobDefinitionError(
-        INVALID_MODULE_OPTION('worker.stalledIntervalMs', stalledIntervalMs, 'an integer ≥ 100 (ms)'),
-      );
-    }
-    if (!nonNegativeInt(maxStalledCount)) {
-      throw new JobDefinitionError(INVALID_MODULE_OPTION('worker.maxStalledCount', maxStalledCount, 'an integer ≥ 0'));
-    }
-    worker = { concurrency, shutdownGraceMs, lockDurationMs, stalledIntervalMs, maxStalledCount };
-  }
+  const fail: OptionFailure = (option, value, expected) =>
+    new JobDefinitionError(INVALID_MODULE_OPTION(option, value, expected));
+  const workerOption = <K extends keyof ResolvedWorkerOptions>(key: K): number =>
+    resolveOption(
+      OPTION_RULES[`worker.${key}`],
+      `worker.${key}`,
+      raw.worker ? raw.worker[key] : undefined,
+      DEFAULTS.worker[key],
+      fail,
+    );
+  const worker: ResolvedJobsOptions['worker'] =
+    raw.worker === false
+      ? false
+      : {
+          concurrency: workerOption('concurrency'),
+          shutdownGraceMs: workerOption('shutdownGraceMs'),
+          lockDurationMs: workerOption('lockDurationMs'),
+          stalledIntervalMs: workerOption('stalledIntervalMs'),
+          maxStalledCount: workerOption('maxStalledCount'),
+        };
   const retry = {
     attempts: raw.defaults?.retry?.attempts ?? DEFAULTS.retry.attempts,
     backoffMs: raw.defaults?.retry?.backoffMs ?? DEFAULTS.retry.backoffMs,
@@ -122,12 +113,13 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
   const problem = jobPolicyProblem({ retry, timeoutMs, history });
   if (problem)
     throw new JobDefinitionError(INVALID_MODULE_OPTION(`defaults.${problem.option}`, problem.value, problem.expected));
-  const unknownErrorKind = raw.unknownErrorKind ?? 'transient';
-  if (unknownErrorKind !== 'transient' && unknownErrorKind !== 'permanent') {
-    throw new JobDefinitionError(
-      INVALID_MODULE_OPTION('unknownErrorKind', unknownErrorKind, "'transient' or 'permanent'"),
-    );
-  }
+  const unknownErrorKind = resolveOption(
+    OPTION_RULES.unknownErrorKind,
+    'unknownErrorKind',
+    raw.unknownErrorKind,
+    DEFAULTS.unknownErrorKind,
+    fail,
+  );
   const interceptorRefs = raw.interceptors ?? [];
   if (!Array.isArray(interceptorRefs)) {
     throw new JobDefinitionError(
@@ -146,16 +138,20 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
       );
     }
   });
-  const maxPayloadBytes = raw.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
-  if (!positiveInt(maxPayloadBytes)) {
-    throw new JobDefinitionError(
-      INVALID_MODULE_OPTION('maxPayloadBytes', maxPayloadBytes, 'a positive integer (bytes)'),
-    );
-  }
-  const payloadChanges = raw.payloadChanges ?? 'reject';
-  if (payloadChanges !== 'reject' && payloadChanges !== 'warn') {
-    throw new JobDefinitionError(INVALID_MODULE_OPTION('payloadChanges', payloadChanges, "'reject' or 'warn'"));
-  }
+  const maxPayloadBytes = resolveOption(
+    OPTION_RULES.maxPayloadBytes,
+    'maxPayloadBytes',
+    raw.maxPayloadBytes,
+    DEFAULTS.maxPayloadBytes,
+    fail,
+  );
+  const payloadChanges = resolveOption(
+    OPTION_RULES.payloadChanges,
+    'payloadChanges',
+    raw.payloadChanges,
+    DEFAULTS.payloadChanges,
+    fail,
+  );
   return Object.assign(new ResolvedJobsOptions(), {
     maxPayloadBytes,
     payloadChanges,
@@ -168,5 +164,6 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
+    bounds: resolveBounds(raw.bounds),
   });
 }

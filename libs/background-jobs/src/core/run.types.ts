@@ -1,5 +1,7 @@
 import { FailureKind, JobFailure } from '../contracts';
 import { LazyAbortController } from './lazy-abort-controller';
+import { CompletionChannel } from './ports/completion-channel.port';
+import { RunKind } from './run-kind';
 import { RunSchedule } from './schedule';
 
 /** What a transport hands the pipeline for one run. */
@@ -14,19 +16,38 @@ export interface RunRequest {
    * the pipeline aborts the same one on timeout and lock loss, and `ctx.signal` is its signal.
    */
   controller: LazyAbortController;
-  /** A per-tenant job's tick (or trigger): enqueue one child run per tenant instead of executing. */
-  fanOut?: boolean;
-  /** A run its recurring schedule made (a tick), not one enqueued or triggered: misfire and pause apply to it. */
-  fromSchedule?: boolean;
+  /** What the run is (a tick, a fan-out, one tenant's child, …): decides its stages and its body. `plain` when absent. */
+  kind?: RunKind;
   /** The schedule that made this tick (its id, timing and misfire policy); absent on a run that is not a tick. */
   schedule?: RunSchedule;
   /**
    * The connection the transport will record this run's outcome on, when a lease of the same store may send its
    * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
    */
-  completionChannel?: object;
+  completionChannel?: CompletionChannel;
+  /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
+  steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;
   log(message: string): Promise<void>;
+}
+
+/** One step as a transport keeps it on the run (times in ms since the epoch; plain JSON). */
+export interface StepRecord {
+  state: 'completed' | 'failed';
+  startedAt: number;
+  finishedAt: number;
+  /** A completed step's result (absent when it returned undefined). */
+  result?: unknown;
+  /** A failed step's error message. */
+  error?: string;
+}
+
+/** Where a transport keeps a run's steps: on the run's own record, so they live and go with it. */
+export interface RunStepStore {
+  /** The steps kept so far by earlier attempts (or before a sleep), by name. */
+  readonly kept: Readonly<Record<string, StepRecord>>;
+  /** Keeps one step's record on the run; resolves once it is stored. */
+  save(name: string, record: StepRecord): Promise<void>;
 }
 
 /** How a run ended when it did not fail. */

@@ -1,10 +1,13 @@
 import { JobDefinition } from './job-definition';
 import { CronCalendar } from './ports/cron-calendar.port';
 import { PolicyProblem } from './job-policy';
-import { intAtLeast } from './defaults';
+import { JOB_ID_PATTERN } from '../contracts';
+import { DEFAULTS, intAtLeast } from './defaults';
+import { OPTION_RULES } from './options/option-rules';
+import { optionProblem } from './options/option-rule';
 
 /** Job ids and schedule ids share one pattern (and, on BullMQ, the scheduler id space of a queue). */
-export const SCHEDULE_ID = /^[a-z0-9][a-z0-9:._-]*$/;
+export const SCHEDULE_ID = JOB_ID_PATTERN;
 
 /** One schedule of a job: its decorator schedule (id = job id) or a runtime one made by `upsertSchedule`. */
 export interface ScheduleSpec {
@@ -66,8 +69,9 @@ export function scheduleProblem(
   timing: ScheduleTiming,
   calendar: CronCalendar,
   required: boolean,
+  minEveryMs: number = DEFAULTS.bounds.minEveryMs,
 ): PolicyProblem | undefined {
-  const { cron, everyMs, timezone = 'UTC', startDate, endDate, misfire, misfireThresholdMs } = timing;
+  const { cron, everyMs, timezone = DEFAULTS.timezone, startDate, endDate, misfire, misfireThresholdMs } = timing;
   if (cron !== undefined && everyMs !== undefined)
     return { option: 'cron/everyMs', value: { cron, everyMs }, expected: 'one of cron or everyMs, not both' };
   if (required && cron === undefined && everyMs === undefined)
@@ -79,8 +83,15 @@ export function scheduleProblem(
     if (problem)
       return { option: 'cron', value: cron, expected: `5 fields ("0 3 * * *") or 6 with seconds first (${problem})` };
   }
-  if (everyMs !== undefined && !intAtLeast(everyMs, 1))
-    return { option: 'everyMs', value: everyMs, expected: 'a positive integer (milliseconds)' };
+  const interval = optionProblem(OPTION_RULES.everyMs, 'everyMs', everyMs);
+  if (interval) return interval;
+  if (everyMs !== undefined && !intAtLeast(everyMs, minEveryMs)) {
+    return {
+      option: 'everyMs',
+      value: everyMs,
+      expected: `an integer ≥ ${minEveryMs} (milliseconds; the floor is forRoot({ bounds: { minEveryMs } }))`,
+    };
+  }
   for (const [option, value] of [
     ['startDate', startDate],
     ['endDate', endDate],
@@ -95,12 +106,10 @@ export function scheduleProblem(
       expected: `a date after startDate ${startDate.toISOString()}`,
     };
   }
-  if (misfire !== undefined && misfire !== 'skip' && misfire !== 'run-once')
-    return { option: 'misfire', value: misfire, expected: "'skip' or 'run-once'" };
-  if (misfireThresholdMs !== undefined && !intAtLeast(misfireThresholdMs, 0)) {
-    return { option: 'misfireThresholdMs', value: misfireThresholdMs, expected: 'an integer ≥ 0 (milliseconds)' };
-  }
-  return undefined;
+  return (
+    optionProblem(OPTION_RULES.misfire, 'misfire', misfire) ??
+    optionProblem(OPTION_RULES.misfireThresholdMs, 'misfireThresholdMs', misfireThresholdMs)
+  );
 }
 
 /** Ticks of a schedule after `after` and no later than `until` (ms), counted up to `max`. */

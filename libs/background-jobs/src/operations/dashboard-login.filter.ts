@@ -1,28 +1,32 @@
 import { ArgumentsHost, Catch, HttpException } from '@nestjs/common';
-import { BaseExceptionFilter } from '@nestjs/core';
-import { DASHBOARD_COOKIE, dashboardAssets, escapeHtml, readCookie } from './dashboard.assets';
+import { dashboardAssets, DASHBOARD_SESSION_COOKIE, fillTemplate, readCookie } from './dashboard.assets';
+import { OperationsHeadersFilter } from './operations.headers';
+import { DASHBOARD_SESSION_ENDED } from './operations.messages';
 
 /**
- * When the host's guard refuses the dashboard page (401 or 403), answers with that status and a login form instead
+ * When the host's guard refuses the dashboard page (401 or 403), answers with that status and a sign-in form instead
  * of the guard's JSON: the form holds no data, it only asks for the token. Other errors keep Nest's default answer.
  */
-@Catch(HttpException)
-export class DashboardLoginFilter extends BaseExceptionFilter {
-  override catch(exception: HttpException, host: ArgumentsHost): void {
-    const status = exception.getStatus();
-    if (status !== 401 && status !== 403) return super.catch(exception, host);
+@Catch()
+export class DashboardLoginFilter extends OperationsHeadersFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    const status = exception instanceof HttpException ? exception.getStatus() : 500;
+    const adapter = this.httpAdapterHost?.httpAdapter;
+    if ((status !== 401 && status !== 403) || !adapter) return super.catch(exception, host);
+    this.secure(host);
     const http = host.switchToHttp();
     const request = http.getRequest<{ headers: Record<string, string | string[] | undefined> }>();
     const response = http.getResponse();
-    const adapter = this.httpAdapterHost?.httpAdapter;
-    if (!adapter) return super.catch(exception, host);
     const assets = dashboardAssets();
-    const refused =
-      readCookie(request.headers.cookie, DASHBOARD_COOKIE) !== undefined || request.headers.authorization !== undefined;
-    const notice = refused ? `The token was refused (${status}): ${exception.message}` : '';
-    const body = assets.login.replace('{{notice}}', escapeHtml(notice)).replace('{{status}}', String(status));
+    const cookie = readCookie(request.headers.cookie, DASHBOARD_SESSION_COOKIE);
+    const notice =
+      request.headers.authorization !== undefined
+        ? `The token was refused (${status}): ${(exception as HttpException).message}`
+        : cookie !== undefined
+          ? DASHBOARD_SESSION_ENDED
+          : '';
+    const body = fillTemplate(assets.login, { notice, status: String(status) });
     adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
-    adapter.setHeader(response, 'Cache-Control', 'no-store');
     adapter.setHeader(response, 'Content-Security-Policy', assets.loginCsp);
     adapter.reply(response, body, status);
   }

@@ -2,18 +2,27 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The cookie the login page stores the token in; the dashboard's page and assets read it (see DashboardCookieGuard). */
-export const DASHBOARD_COOKIE = 'bgj_ops_token';
+/**
+ * The dashboard's session cookie: HttpOnly, SameSite=Strict, scoped to `<path>/ui`; it holds a random session id,
+ * never the token (see DashboardSessions).
+ */
+export const DASHBOARD_SESSION_COOKIE = 'bgj_ops_session';
+
+/** The header page actions carry: the session's CSRF value, accepted only together with that session's cookie. */
+export const DASHBOARD_CSRF_HEADER = 'x-bgj-csrf';
 
 // NOTE: files shipped beside this module (src/operations/ui, copied to dist/operations/ui by build:lib), read once
 // when the dashboard is first mounted: plain HTML, CSS and JavaScript, so hosts get no frontend build step.
 const UI_DIR = join(__dirname, 'ui');
 
+/** The page's scripts, in load order (each an asset route of its own). */
+export const DASHBOARD_SCRIPTS = ['core.js', 'runs.js', 'schedules.js', 'app.js'] as const;
+
 /** The dashboard's files, read from disk once. */
 export interface DashboardAssets {
   page: string;
   css: string;
-  js: string;
+  scripts: Record<string, string>;
   login: string;
   /** Content-Security-Policy of the login page (its one inline script and style, by hash). */
   loginCsp: string;
@@ -38,7 +47,7 @@ export function dashboardAssets(): DashboardAssets {
   cached = {
     page: read('index.html'),
     css: read('app.css'),
-    js: read('app.js'),
+    scripts: Object.fromEntries(DASHBOARD_SCRIPTS.map((name) => [name, read(name)])),
     login,
     loginCsp: `${COMMON_CSP}; script-src ${hash('script')}; style-src ${hash('style')}`,
   };
@@ -48,6 +57,16 @@ export function dashboardAssets(): DashboardAssets {
 /** Escapes text for HTML element content and double-quoted attributes. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Fills `{{name}}` placeholders with HTML-escaped values. The values go in through a replacer function, so `$&`,
+ * `` $` `` and `$'` in them stay literal text (a replacement string would expand them into parts of the template).
+ */
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) =>
+    name in values ? escapeHtml(values[name]) : whole,
+  );
 }
 
 /** One cookie's value from a Cookie header, or undefined. */
@@ -66,7 +85,17 @@ export function readCookie(header: string | string[] | undefined, name: string):
   return undefined;
 }
 
-/** The path the request reached, without query or trailing slash (it includes any global prefix of the host). */
+/**
+ * The path the request reached, without query or trailing slash (it includes any global prefix of the host). Only
+ * the path: an absolute-form request line (`GET http://elsewhere/jobs/ui`) cannot put a host into the page.
+ */
 export function requestPath(request: { originalUrl?: string; url?: string }): string {
-  return (request.originalUrl ?? request.url ?? '').split('?')[0].replace(/\/+$/, '');
+  const raw = request.originalUrl ?? request.url ?? '';
+  let path: string;
+  try {
+    path = new URL(raw, 'http://localhost').pathname;
+  } catch {
+    path = '';
+  }
+  return path.replace(/\/+$/, '');
 }

@@ -1,12 +1,12 @@
 import { BadRequestException } from '@nestjs/common';
 import { JobState } from '../contracts';
-import { DEFAULTS, ExecutionQuery, JobRegistry } from '../core';
+import { DEFAULTS, ExecutionQuery, JobRegistry, rejectUnknownKeys } from '../core';
 import { CONFLICTING_QUERY, INVALID_QUERY } from './operations.messages';
 
-const STATES: JobState[] = ['pending', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
+import { JOB_STATES as STATES } from './operations.constants';
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = DEFAULTS.pageSize;
-const KNOWN = new Set(['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 'size']);
+const KNOWN = ['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 'size'];
 
 // NOTE: hand-written rather than class-validator + ValidationPipe: seven query fields do not justify making
 // class-validator and class-transformer peers of every host.
@@ -15,10 +15,12 @@ const KNOWN = new Set(['state', 'jobId', 'tenantId', 'offset', 'limit', 'page', 
  * runs), and `offset`/`limit` or `page`/`size`. Throws a 400 naming the field.
  */
 export function parseExecutionsQuery(raw: Record<string, unknown>, registry: JobRegistry): ExecutionQuery {
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN.has(key))
-      throw new BadRequestException(INVALID_QUERY(key, raw[key], `one of the parameters ${[...KNOWN].join(', ')}`));
-  }
+  rejectUnknownKeys(
+    raw,
+    KNOWN,
+    (key, value, known) =>
+      new BadRequestException(INVALID_QUERY(key, value, `one of the parameters ${known.join(', ')}`)),
+  );
   const query: ExecutionQuery = { offset: 0, limit: DEFAULT_PAGE_SIZE };
   const state = single(raw, 'state');
   if (state !== undefined) {

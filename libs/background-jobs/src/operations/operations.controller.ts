@@ -13,13 +13,16 @@ import {
   Put,
   Query,
   Type,
+  UseFilters,
   UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
-import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, TenantBacklog } from '../core';
+import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, rejectUnknownKeys, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
+import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
 import { buildOverview, OperationsOverview } from './operations.overview';
 import { ReadOnlyActionsGuard } from './operations-token.guard';
 import {
@@ -57,10 +60,12 @@ export class OperationsController {
   /** Runs queued per tenant in each queue of fair jobs (`@PipelineJob({ fairness })`): the `top` tenants, the rest summed. */
   @Get('tenants/backlog')
   tenantBacklog(@Query() query: Record<string, unknown>): Promise<TenantBacklog[]> {
-    for (const key of Object.keys(query)) {
-      if (key !== 'top' && key !== 'queue')
-        throw new BadRequestException(INVALID_QUERY(key, query[key], 'one of the parameters top, queue'));
-    }
+    rejectUnknownKeys(
+      query,
+      ['top', 'queue'],
+      (key, value, known) =>
+        new BadRequestException(INVALID_QUERY(key, value, `one of the parameters ${known.join(', ')}`)),
+    );
     const fair = [
       ...new Set(
         this.registry
@@ -213,10 +218,18 @@ export class OperationsController {
   }
 }
 
-/** Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module. */
-export function createOperationsController(operations: Pick<ResolvedOperations, 'guard' | 'path'>): Type {
+/**
+ * Builds the controller class for a path and guard: Nest reads both from decorators, so the class is made per module.
+ * `before` are guards that run ahead of the host's (the dashboard's session guard, where the page calls it).
+ */
+export function createOperationsController(
+  operations: Pick<ResolvedOperations, 'guard' | 'path'>,
+  before: Function[] = [],
+): Type {
   @Controller(operations.path)
-  @UseGuards(operations.guard as Function, ReadOnlyActionsGuard)
+  @UseGuards(...before, operations.guard as Function, ReadOnlyActionsGuard)
+  @UseInterceptors(OperationsHeadersInterceptor)
+  @UseFilters(OperationsHeadersFilter)
   class BackgroundJobsOperationsController extends OperationsController {
     constructor(
       jobs: BackgroundJobs,

@@ -52,3 +52,19 @@ export const OPERATIONS_TOKEN_INVALID = (field: string, min: number): string =>
 export const OPERATIONS_READ_ONLY_ACTION = (method: string): string =>
   `This operations token is read-only: ${method} requests (cancel, retry, pause, trigger, enqueue, delete) are ` +
   'refused. Fix: sign in with the full-access token.';
+
+export const DASHBOARD_CSRF_REFUSED =
+  "This dashboard action lacks its session's CSRF header (x-bgj-csrf), or carries one without that session. " +
+  'Fix: act from the dashboard page after signing in, or call the REST routes with Authorization: Bearer <token>.';
+
+export const DASHBOARD_SIGN_IN_BODY = (max: number): string =>
+  `Sign-in expects a JSON body { "token": "<operations token>" } (1 to ${max} characters, no whitespace). ` +
+  'Fix: send the token the operations guard accepts.';
+
+export const DASHBOARD_SESSION_ENDED = 'Your dashboard session has ended. Sign in again.';
+
+export const JOB_NOT_FOUND = (jobId: string, known: string[]): string =>
+  `No job "${jobId}". Jobs: ${known.length ? known.join(', ') : '(none)'}.`;
+
+export const PAYLOAD_REJECTED_BY_SCHEMA = (jobId: string, reason: string): string =>
+  `Job "${jobId}" refused the payload: ${reason}. Fix: change "data" to what the job's schema accepts; nothing was enqueued.`;

@@ -5,9 +5,14 @@ import {
   JobDefinitionError,
   OperationsOptions,
 } from '../contracts';
+import { rejectUnknownKeys } from '../core';
 import { BACKGROUND_JOBS_MODULE_OPTIONS } from '../background-jobs.module-definition';
-import { createDashboardController } from './dashboard.controller';
+import { createDashboardController, createDashboardNotFoundController } from './dashboard.controller';
+import { createDashboardSessionController } from './dashboard-session.controller';
+import { DashboardSessionGuard } from './dashboard-session.guard';
+import { DashboardSessions } from './dashboard-sessions';
 import { createOperationsController } from './operations.controller';
+import { createOperationsJobsController } from './operations-jobs.controller';
 import { ASYNC_OPERATIONS_MISPLACED, OPERATIONS_WITHOUT_GUARD } from './operations.messages';
 
 /** `operations` as validated: the guard, the path without surrounding slashes, and whether the dashboard is served. */
@@ -26,16 +31,12 @@ export function resolveOperations(operations: OperationsOptions): ResolvedOperat
       INVALID_MODULE_OPTION('operations', operations, '{ guard: MyAdminGuard, path?: string, ui?: boolean }'),
     );
   }
-  const unknown = Object.keys(operations).find((key) => !OPERATIONS_KEYS.includes(key));
-  if (unknown !== undefined) {
-    throw new JobDefinitionError(
-      INVALID_MODULE_OPTION(
-        `operations.${unknown}`,
-        (operations as unknown as Record<string, unknown>)[unknown],
-        `one of the keys ${OPERATIONS_KEYS.join(', ')}`,
-      ),
-    );
-  }
+  rejectUnknownKeys(
+    operations,
+    OPERATIONS_KEYS,
+    (key, value, known) =>
+      new JobDefinitionError(INVALID_MODULE_OPTION(`operations.${key}`, value, `one of the keys ${known.join(', ')}`)),
+  );
   if (operations.ui !== undefined && typeof operations.ui !== 'boolean') {
     throw new JobDefinitionError(
       INVALID_MODULE_OPTION('operations.ui', operations.ui, 'true (serve the dashboard at <path>/ui) or false'),
@@ -84,9 +85,23 @@ export function withOperations(
     return { ...definition, providers: [...(definition.providers ?? []), check] };
   }
   const resolved = resolveOperations(operations);
-  const controllers = [
-    createOperationsController(resolved),
-    ...(resolved.ui ? [createDashboardController(resolved)] : []),
-  ];
-  return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers] };
+  const controllers = [createOperationsController(resolved), createOperationsJobsController(resolved)];
+  const providers: Provider[] = [];
+  if (resolved.ui) {
+    // NOTE: the page calls the REST routes under <path>/ui/api, where its session cookie reaches them; the 404
+    // catch-all comes last so that every other route under <path>/ui matches first.
+    controllers.push(
+      createDashboardSessionController(resolved),
+      createDashboardController(resolved),
+      createOperationsController({ ...resolved, path: `${resolved.path}/ui/api` }, [DashboardSessionGuard]),
+      createOperationsJobsController({ ...resolved, path: `${resolved.path}/ui/api` }, [DashboardSessionGuard]),
+      createDashboardNotFoundController(resolved),
+    );
+    providers.push({ provide: DashboardSessions, useFactory: () => new DashboardSessions() });
+  }
+  return {
+    ...definition,
+    controllers: [...(definition.controllers ?? []), ...controllers],
+    providers: [...(definition.providers ?? []), ...providers],
+  };
 }

@@ -1,8 +1,7 @@
 import { FailureKind, JobState } from '../contracts';
 import { BackgroundJobs, JobRegistry } from '../core';
 
-const STATES: JobState[] = ['pending', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
-const KINDS: FailureKind[] = ['transient', 'permanent', 'cancelled', 'timeout', 'lock-lost'];
+import { FAILURE_KINDS as KINDS, JOB_STATES as STATES } from './operations.constants';
 
 /** The window `failures` covers. */
 export const FAILURE_WINDOW_MS = 60 * 60 * 1000;
@@ -26,7 +25,7 @@ export async function buildOverview(
   registry: JobRegistry,
   now = new Date(),
 ): Promise<OperationsOverview> {
-  const zero = <K extends string>(keys: K[]): Record<K, number> =>
+  const zero = <K extends string>(keys: readonly K[]): Record<K, number> =>
     Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
   const queues = new Map(registry.queues().map((queue) => [queue, zero(STATES)]));
   const since = new Date(now.getTime() - FAILURE_WINDOW_MS);

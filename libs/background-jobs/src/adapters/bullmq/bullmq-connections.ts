@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
-import { BullmqConnection, REDIS_UNREACHABLE } from '../../contracts';
+import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
 import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } from './redis-connection';
 
@@ -24,15 +24,17 @@ export interface BullmqConnectionsConfig {
 /** ioredis options of each role, on top of the connection's own (each client is named `bgj:<role>`). */
 const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, ClientOverrides> => ({
   // NOTE: ioredis' retry defaults, as BullMQ gives its own Queue clients (which share this one): an enqueue rides out
-  // a short reconnect. The health indicator bounds its own wait.
-  commands: {},
+  // a short reconnect. The health indicator bounds its own wait. Auto-pipelining sends the commands issued in one
+  // event-loop turn (the enqueues of a request handler fanning out, say) as one socket write instead of one write
+  // each; every command keeps its own reply or error, in order, so one failed enqueue fails that call alone.
+  commands: { enableAutoPipelining: true },
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
-  // (same order, same replies): a write per command was most of the lock's cost per run (bench/README.md).
+  // (same order, same replies): a write per command was most of the lock's cost per run (bench/HISTORY.md).
   // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
   // leaves no connection behind to keep its process alive.
-  // EVALSHA is left out of it: the lock sends the acquires and releases of one tick as one EVALSHA of its own (fix 13).
+  // EVALSHA is left out of it: the lock sends the acquires and releases of one tick as one EVALSHA of its own.
   lock: {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -152,7 +154,7 @@ export class BullmqConnections {
       ]);
     } catch (error) {
       const cause = (lastError ?? (error as Error)).message.replace(/\.$/, '');
-      throw new Error(REDIS_UNREACHABLE(this.factory.describe(), cause));
+      throw new RedisUnreachableError(REDIS_UNREACHABLE(this.factory.describe(), cause));
     } finally {
       if (timer) clearTimeout(timer);
       client.off('error', onError);

@@ -1,4 +1,5 @@
 import { JobFailure } from '../../contracts';
+import { RunKind, StepRecord, tickOf } from '../../core';
 
 /** What the framework stores as BullMQ job data; `bgj` marks jobs and schedulers as ours. */
 export interface JobEnvelope {
@@ -9,8 +10,12 @@ export interface JobEnvelope {
   fp?: string;
   /** The schedule a scheduler's ticks belong to: its id, source (`d` decorator, `r` runtime), timing and misfire policy. */
   sched?: ScheduleMark;
-  /** A per-tenant job's tick or trigger: the run enqueues one child per tenant. */
+  /** What the run is, when not `plain`; on a scheduler's template, what its ticks are (`fan-out`: fan-out ticks). */
+  kind?: RunKind;
+  /** Written before `kind` existed for a per-tenant job's tick or trigger; read as `kind: 'fan-out'`. */
   fanOut?: true;
+  /** The run's durable steps (`ctx.step`), by name: kept on the job so a retry or a recovered run reuses them. */
+  steps?: Record<string, StepRecord>;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */
   failure?: JobFailure;
   /** The enqueuing caller's trace context (W3C headers), when OpenTelemetry is present. */
@@ -35,4 +40,10 @@ export interface ScheduleMark {
   thr: number;
   /** The end date (ms), when the schedule has one. */
   end?: number;
+}
+
+/** The kind of the run a BullMQ job carries: a tick when a scheduler made it. */
+export function kindOf(envelope: JobEnvelope, fromScheduler: boolean): RunKind {
+  const kind: RunKind = envelope.kind ?? (envelope.fanOut ? 'fan-out' : 'plain');
+  return fromScheduler ? tickOf(kind) : kind;
 }

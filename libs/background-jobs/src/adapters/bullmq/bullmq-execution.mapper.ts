@@ -1,5 +1,6 @@
 import { Job, JobsOptions, JobType } from 'bullmq';
 import { JobExecution, JobState } from '../../contracts';
+import { stepList } from '../../core';
 import { isEnvelope, ResultEnvelope } from './bullmq-envelope';
 
 export const FINAL_STATES = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
@@ -57,6 +58,8 @@ export function toExecution(job: Job, bullState: string): JobExecution {
   if (job.finishedOn) execution.finishedAt = new Date(job.finishedOn);
   const scheduledAt = scheduledAtOf(job);
   if (scheduledAt) execution.scheduledAt = scheduledAt;
+  const steps = stepList(envelope?.steps);
+  if (steps) execution.steps = steps;
   return execution;
 }
 

@@ -1,4 +1,4 @@
-import { JobExecution, WAIT_TIMEOUT } from '../../contracts';
+import { JobExecution, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
   ExecutionLogs,
   ExecutionPage,
@@ -50,7 +50,8 @@ export class BullmqExecutionsReader extends ExecutionReader {
     for (;;) {
       const execution = await this.getExecution(executionId);
       if (execution && FINAL_STATES.has(execution.state)) return execution;
-      if (Date.now() >= deadline) throw new Error(WAIT_TIMEOUT(executionId, timeoutMs));
+      if (Date.now() >= deadline)
+        throw new WaitTimeoutError(executionId, timeoutMs, WAIT_TIMEOUT(executionId, timeoutMs));
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));
       pause = Math.min(pause * 2, 200);
     }

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { TenantBacklog, topTenants } from '../../core';
 import { BullmqKeys } from './bullmq-keys';
+import { ACQUIRE_TENANT_SLOT, FAIR_ROUNDS, RENEW_TENANT_SLOT } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
 
 /** BullMQ's highest job priority (`PRIORITY_LIMIT` in bullmq's job.js): 2^21 - 1. */
@@ -14,62 +15,6 @@ export const tenantKey = (tenantId: string | null): string => tenantId ?? '';
 
 /** The rounds hash's lane of plain (non-fair) runs on a queue shared with fair jobs: one lane for all of them. */
 export const PLAIN_LANE = '\u0000plain';
-
-// NOTE: BullMQ keeps prioritized jobs in a sorted set scored priority × 2^32 + an insertion counter and takes the
-// lowest first (after the plain wait list). Giving a tenant's next queued run the round max(its last round + 1, the
-// round being served now: the lowest pending priority) interleaves tenants round robin, FIFO inside a tenant. When
-// nothing is pending every tenant's last round is behind the next one, so the tenant fields are dropped (an idle
-// tenant costs nothing) and only the highest round given ("\0top": no tenant id holds NUL) is kept; from half of
-// BullMQ's priority range rounds start again at 1, which only runs whose add is still in flight can notice.
-/** KEYS: rounds hash, the queue's prioritized set. ARGV: priority limit, then tenant keys in enqueue order. */
-const ROUNDS = `
-local limit = tonumber(ARGV[1])
-local top = tonumber(redis.call('HGET', KEYS[1], '\\0top')) or 0
-local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-local floor
-if #head == 0 then
-  redis.call('DEL', KEYS[1])
-  if top >= limit / 2 then top = 0 end
-  floor = top + 1
-else
-  floor = math.floor(tonumber(head[2]) / 4294967296)
-end
-local out = {}
-for i = 2, #ARGV do
-  local round = (tonumber(redis.call('HGET', KEYS[1], ARGV[i])) or 0) + 1
-  if round < floor then round = floor end
-  if round > limit then round = limit end
-  redis.call('HSET', KEYS[1], ARGV[i], round)
-  if round > top then top = round end
-  out[i - 1] = round
-end
-redis.call('HSET', KEYS[1], '\\0top', top)
-return out`;
-
-/**
- * KEYS: the tenant's slot set. ARGV: execution id, ttl ms, cap. Takes (or renews) a slot: expired slots (of crashed
- * instances) are dropped first; Redis's own clock, so instances' clocks do not matter. 1 when the run holds a slot.
- */
-const ACQUIRE = `
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/** KEYS: the tenant's slot set. ARGV: execution id, ttl ms. Extends a held slot; 0 when it had expired meanwhile. */
-const RENEW = `
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', ms + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
 
 type FairCommands = RedisClient & {
   bgjFairRounds(rounds: string, prioritized: string, limit: number, ...tenants: string[]): Promise<number[]>;
@@ -181,9 +126,9 @@ export class BullmqFairness {
   private client(): FairCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjFairRounds', { numberOfKeys: 2, lua: ROUNDS });
-      redis.defineCommand('bgjFairAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-      redis.defineCommand('bgjFairRenew', { numberOfKeys: 1, lua: RENEW });
+      redis.defineCommand('bgjFairRounds', FAIR_ROUNDS);
+      redis.defineCommand('bgjFairAcquire', ACQUIRE_TENANT_SLOT);
+      redis.defineCommand('bgjFairRenew', RENEW_TENANT_SLOT);
       this.defined.add(redis);
     }
     return redis as FairCommands;

@@ -58,11 +58,11 @@ export class BullmqQueues {
   }
 
   // NOTE: not an async function: the common path (no fairness, the trace capture a plain value) is one `then` on
-  // Queue.add, since every promise costs on every enqueue (bench/README.md, fixes 11 and 12).
+  // Queue.add, since every promise costs on every enqueue (bench/HISTORY.md).
   enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
-    if (run.fanOut) envelope.fanOut = true;
+    if (run.kind && run.kind !== 'plain') envelope.kind = run.kind;
     const trace = captureTraceContext();
     if (trace instanceof Promise) return trace.then((captured) => this.add(definition, run, envelope, captured));
     return this.add(definition, run, envelope, trace);
@@ -76,7 +76,7 @@ export class BullmqQueues {
   ): Promise<string> {
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
-    // enqueue, all of what this library added to Queue.add (bench/README.md).
+    // enqueue, all of what this library added to Queue.add (bench/HISTORY.md).
     const options = jobOptions(definition);
     options.jobId = randomUUID();
     options.delay = run.delayMs;
@@ -107,6 +107,7 @@ export class BullmqQueues {
       runs.map((run, i) => {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
+        if (run.kind && run.kind !== 'plain') data.kind = run.kind;
         return {
           name: definition.id,
           data,
@@ -122,9 +123,14 @@ export class BullmqQueues {
     return Boolean(definition.fairness) || this.fairQueues.has(definition.queue);
   }
 
-  /** The job of an execution id in whichever of the known queues holds it. */
+  /**
+   * The job of an execution id in whichever of the known queues holds it. An id counts only when it is a member of
+   * one of the queue's state lists or sets: a run id may otherwise name one of BullMQ's own keys (`events`, `meta`,
+   * `repeat`, `stalled-check`), whose hash or stream would be read as a job or fail with WRONGTYPE.
+   */
   async find(executionId: string): Promise<{ job: Job; queue: Queue } | null> {
     for (const queue of this.known()) {
+      if ((await queue.getJobState(executionId)) === 'unknown') continue;
       const job = await queue.getJob(executionId);
       if (job) return { job, queue };
     }

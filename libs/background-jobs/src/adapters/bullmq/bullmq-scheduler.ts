@@ -28,7 +28,7 @@ export async function writeScheduler(queue: Queue, definition: JobDefinition, sp
   if (spec.everyMs !== undefined) mark.every = spec.everyMs;
   if (spec.endDate) mark.end = spec.endDate.getTime();
   if (spec.data !== undefined) data.payload = spec.data;
-  if (definition.tenancy === 'per-tenant' && spec.tenantId === null) data.fanOut = true;
+  if (definition.tenancy === 'per-tenant' && spec.tenantId === null) data.kind = 'fan-out';
   const repeat = spec.cron !== undefined ? { pattern: spec.cron, tz: spec.timezone } : { every: spec.everyMs };
   await queue.upsertJobScheduler(
     spec.id,

@@ -11,6 +11,7 @@ import {
   DEFAULTS,
   JobDefinition,
   JobRegistry,
+  CompletionChannel,
   JobRunFailure,
   LazyAbortController,
   recordedFailure,
@@ -20,9 +21,10 @@ import {
   RunInterrupted,
   RunOutcome,
   RunRequest,
+  fansOut,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope, ResultEnvelope } from './bullmq-envelope';
+import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqFairness, tenantKey } from './bullmq-fairness';
 import { BullmqKeys } from './bullmq-keys';
@@ -68,11 +70,11 @@ export class BullmqWorkerHost {
     for (const name of registry.queues()) {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
-      // That controller was a measurable share of the per-run cost (bench/README.md).
+      // That controller was a measurable share of the per-run cost (bench/HISTORY.md).
       // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
       // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
       // taken before the connection is known release as usual.
-      const completion: { channel?: object } = {};
+      const completion: { channel?: CompletionChannel } = {};
       const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token, completion.channel), {
         connection: this.connections.bullmq('worker'),
         prefix: this.keys.queuePrefix(name),
@@ -93,7 +95,7 @@ export class BullmqWorkerHost {
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       if (!this.connections.isCluster) {
         worker.getBackend().client.then(
-          (client) => (completion.channel = client),
+          (client) => (completion.channel = { connection: client }),
           () => undefined,
         );
       }
@@ -151,18 +153,19 @@ export class BullmqWorkerHost {
   }
 
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
-  // costs on every run with CLS's async hooks on (bench/README.md, fixes 9 and 12). A fair job's slot is the only wait
+  // costs on every run with CLS's async hooks on (bench/HISTORY.md). A fair job's slot is the only wait
   // before the run.
   private process(
     job: Job,
     run: RunHandler,
     token: string | undefined,
-    completionChannel: object | undefined,
+    completionChannel: CompletionChannel | undefined,
   ): Promise<ResultEnvelope | undefined> {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
-    const cap = envelope.fanOut ? undefined : definition.fairness?.concurrencyPerTenant;
+    const kind = kindOf(envelope, Boolean(job.repeatJobKey));
+    const cap = fansOut(kind) ? undefined : definition.fairness?.concurrencyPerTenant;
     if (cap === undefined) return this.runHere(job, definition, envelope, run, token, completionChannel);
     return this.takeSlot(job, definition.queue, envelope.tenantId ?? null, cap, token).then((slot) =>
       this.runHere(job, definition, envelope, run, token, completionChannel).then(
@@ -181,7 +184,7 @@ export class BullmqWorkerHost {
     envelope: JobEnvelope,
     run: RunHandler,
     token: string | undefined,
-    completionChannel: object | undefined,
+    completionChannel: CompletionChannel | undefined,
   ): Promise<ResultEnvelope | undefined> {
     const executionId = job.id as string;
     const controller = new LazyAbortController();
@@ -195,8 +198,7 @@ export class BullmqWorkerHost {
       data: envelope.payload,
       scheduledAt: scheduledAtOf(job),
       controller,
-      fanOut: envelope.fanOut === true,
-      fromSchedule: Boolean(job.repeatJobKey),
+      kind: kindOf(envelope, Boolean(job.repeatJobKey)),
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -207,6 +209,14 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
+      steps: {
+        kept: envelope.steps ?? {},
+        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
+        save: (name, record) => {
+          envelope.steps = { ...envelope.steps, [name]: record };
+          return job.updateData(envelope);
+        },
+      },
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);

@@ -13,6 +13,7 @@ import {
   RedisNodeAddress,
   UNKNOWN_CONNECTION_KEY,
 } from '../../contracts';
+import { rejectUnknownKeys } from '../../core';
 
 /** An ioredis client of either kind. */
 export type RedisClient = IORedis | Cluster;
@@ -182,9 +183,11 @@ function parseCluster(cluster: unknown): RedisTarget {
     throw new JobDefinitionError(
       INVALID_CONNECTION_VALUE('connection.cluster', cluster, '{ nodes: [{ host, port }], options? }'),
     );
-  const unknown = Object.keys(cluster).find((key) => !CONNECTION_CLUSTER_KEYS.includes(key));
-  if (unknown)
-    throw new JobDefinitionError(UNKNOWN_CONNECTION_KEY('connection.cluster', unknown, CONNECTION_CLUSTER_KEYS));
+  rejectUnknownKeys(
+    cluster,
+    CONNECTION_CLUSTER_KEYS,
+    (key, _value, known) => new JobDefinitionError(UNKNOWN_CONNECTION_KEY('connection.cluster', key, [...known])),
+  );
   if (cluster.nodes === undefined)
     throw new JobDefinitionError(
       MISSING_CONNECTION_KEY(
@@ -222,8 +225,11 @@ function parseNodes(path: string, nodes: unknown): RedisNodeAddress[] {
     if (!isObject(node) || typeof node.host !== 'string' || !node.host || !isPort(node.port)) {
       throw new JobDefinitionError(INVALID_CONNECTION_VALUE(`${path}[${i}]`, node, '{ host: string, port: 1–65535 }'));
     }
-    const extra = Object.keys(node).find((key) => key !== 'host' && key !== 'port');
-    if (extra) throw new JobDefinitionError(UNKNOWN_CONNECTION_KEY(`${path}[${i}]`, extra, ['host', 'port']));
+    rejectUnknownKeys(
+      node,
+      ['host', 'port'],
+      (key, _value, known) => new JobDefinitionError(UNKNOWN_CONNECTION_KEY(`${path}[${i}]`, key, [...known])),
+    );
     return { host: node.host, port: node.port as number };
   });
 }

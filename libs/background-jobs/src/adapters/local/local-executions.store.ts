@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { JobExecution, JobState, WAIT_TIMEOUT } from '../../contracts';
+import { JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
   ExecutionLogs,
   ExecutionPage,
@@ -53,7 +53,7 @@ export class LocalExecutionsStore extends ExecutionReader {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(WAIT_TIMEOUT(executionId, timeoutMs)));
+        reject(new WaitTimeoutError(executionId, timeoutMs, WAIT_TIMEOUT(executionId, timeoutMs)));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -149,7 +149,7 @@ export class LocalExecutionsStore extends ExecutionReader {
    */
   private prune(run: LocalRun, kind: 'completed' | 'failed'): void {
     // NOTE: trims from the oldest end of an insertion-ordered set: O(1) per finished run. Scanning every run held
-    // in memory on each finish made a backlog of N runs cost O(N²) (bench/README.md).
+    // in memory on each finish made a backlog of N runs cost O(N²) (bench/HISTORY.md).
     const ids = this.history(run.definition, kind);
     ids.delete(run.id);
     ids.add(run.id);

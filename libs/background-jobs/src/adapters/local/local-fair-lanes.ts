@@ -1,3 +1,4 @@
+import { fansOut } from '../../core';
 import { LocalRun } from './local-run';
 
 /**
@@ -95,4 +96,4 @@ const laneOf = (run: LocalRun): string =>
 const slotOf = (run: LocalRun): string => `${run.definition.id}\u0000${run.tenantId ?? ''}`;
 /** A fan-out tick only enqueues its children: it takes no tenant slot. */
 const capOf = (run: LocalRun): number | undefined =>
-  run.fanOut ? undefined : run.definition.fairness?.concurrencyPerTenant;
+  fansOut(run.kind) ? undefined : run.definition.fairness?.concurrencyPerTenant;

@@ -1,5 +1,5 @@
 import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunSchedule } from '../../core';
+import { JobDefinition, LazyAbortController, RunKind, RunSchedule, StepRecord, stepList } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -7,9 +7,8 @@ export interface LocalRun {
   definition: JobDefinition;
   tenantId: string | null;
   data: unknown;
-  fanOut: boolean;
-  /** Made by the job's schedule (a tick). */
-  fromSchedule: boolean;
+  /** What the run is (a tick, a fan-out, one tenant's child, …). */
+  kind: RunKind;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
   state: JobState;
@@ -25,6 +24,8 @@ export interface LocalRun {
   failure?: JobFailure;
   progress?: number;
   logs: string[];
+  /** Durable steps (`ctx.step`) kept by earlier attempts, by name. */
+  steps?: Record<string, StepRecord>;
   dedupeKey?: string;
   timer?: unknown;
   controller?: LazyAbortController;
@@ -50,5 +51,7 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.startedAt) execution.startedAt = run.startedAt;
   if (run.finishedAt) execution.finishedAt = run.finishedAt;
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
+  const steps = stepList(run.steps);
+  if (steps) execution.steps = steps;
   return execution;
 }

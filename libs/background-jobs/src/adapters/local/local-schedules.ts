@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { CronExpressionParser } from 'cron-parser';
-import { RecurringJobInfo } from '../../contracts';
+import { LOCAL_SCHEDULES_NOT_LOADED, RecurringJobInfo, TransportNotReadyError } from '../../contracts';
 import {
   decoratorSchedule,
   JobDefinition,
@@ -201,7 +201,7 @@ export class LocalSchedules extends ScheduleStore {
 
   private startCron(schedule: LocalSchedule, fire: (tick: number) => void): void {
     const registry = this.registry;
-    if (!registry) throw new Error('LocalSchedules used before reconcile() loaded @nestjs/schedule.');
+    if (!registry) throw new TransportNotReadyError(LOCAL_SCHEDULES_NOT_LOADED);
     const name = schedule.spec.id;
     let expected: number | undefined;
     const job = CronJob.from({

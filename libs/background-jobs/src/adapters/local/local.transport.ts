@@ -4,6 +4,7 @@ import {
   CANCELLED_BEFORE_START,
   CANCELLED_ON_REQUEST,
   DRAIN_WITHOUT_WORKER,
+  InvalidJobInputError,
   JobAbortedError,
   JobExecution,
   SHUTDOWN_INTERRUPTED,
@@ -18,7 +19,9 @@ import {
   RunHandler,
   RunInterrupted,
   RunOutcome,
+  RunKind,
   RunQueue,
+  isTick,
   recordedFailure,
   RunSchedule,
   retryDelayMs,
@@ -73,10 +76,10 @@ export class LocalTransport extends RunQueue {
     this.schedules = new LocalSchedules((definition, schedule, tick) => {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
-      const fanOut = definition.tenancy === 'per-tenant' && schedule.tenantId === null;
+      const kind = definition.tenancy === 'per-tenant' && schedule.tenantId === null ? 'fan-out-tick' : 'tick';
       const { cron, everyMs, timezone, misfire, misfireThresholdMs, endDate } = schedule;
-      // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads fromSchedule as it starts.
-      this.add(definition, id, schedule.tenantId, schedule.data, fanOut, 0, new Date(tick), {
+      // NOTE: marked inside add(): add() may start the run at once, and the pipeline reads its kind as it starts.
+      this.add(definition, id, schedule.tenantId, schedule.data, kind, 0, new Date(tick), {
         id: schedule.id,
         cron,
         everyMs,
@@ -94,7 +97,7 @@ export class LocalTransport extends RunQueue {
    * without, they wait for the clock. Cron ticks are never made here: move the clock for those.
    */
   async drain(options: { delayed: boolean }): Promise<JobExecution[]> {
-    if (this.config.worker === false) throw new Error(DRAIN_WITHOUT_WORKER);
+    if (this.config.worker === false) throw new InvalidJobInputError(DRAIN_WITHOUT_WORKER);
     const drained: LocalRun[] = (this.drained = []);
     try {
       for (;;) {
@@ -133,7 +136,7 @@ export class LocalTransport extends RunQueue {
       const existing = this.dedupe.get(`${definition.id}:${run.dedupeKey}`);
       if (existing) return existing;
     }
-    const local = this.add(definition, randomUUID(), run.tenantId, run.data, run.fanOut === true, run.delayMs ?? 0);
+    const local = this.add(definition, randomUUID(), run.tenantId, run.data, run.kind ?? 'plain', run.delayMs ?? 0);
     if (run.dedupeKey) {
       local.dedupeKey = `${definition.id}:${run.dedupeKey}`;
       this.dedupe.set(local.dedupeKey, local.id);
@@ -144,7 +147,7 @@ export class LocalTransport extends RunQueue {
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
     return runs.map((run) =>
-      held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, false, 0).id,
+      held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, run.kind ?? 'plain', 0).id,
     );
   }
 
@@ -183,7 +186,7 @@ export class LocalTransport extends RunQueue {
     id: string,
     tenantId: string | null,
     data: unknown,
-    fanOut: boolean,
+    kind: RunKind,
     delayMs: number,
     scheduledAt?: Date,
     schedule?: RunSchedule,
@@ -194,8 +197,7 @@ export class LocalTransport extends RunQueue {
       definition,
       tenantId,
       data,
-      fanOut,
-      fromSchedule: schedule !== undefined,
+      kind,
       schedule,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
@@ -228,7 +230,7 @@ export class LocalTransport extends RunQueue {
   /** Ticks at the head of the waiting line (a new tick goes after them, before every other run). */
   private ticksWaiting(): number {
     let index = 0;
-    while (index < this.waiting.length && this.waiting[index].fromSchedule && this.waiting[index].attemptsMade === 0)
+    while (index < this.waiting.length && isTick(this.waiting[index].kind) && this.waiting[index].attemptsMade === 0)
       index += 1;
     return index;
   }
@@ -267,8 +269,13 @@ export class LocalTransport extends RunQueue {
         data: run.data,
         scheduledAt: run.scheduledAt,
         controller: run.controller,
-        fanOut: run.fanOut,
-        fromSchedule: run.fromSchedule,
+        kind: run.kind,
+        steps: {
+          kept: run.steps ?? {},
+          save: async (name, record) => {
+            run.steps = { ...run.steps, [name]: record };
+          },
+        },
         schedule: run.schedule,
         reportProgress: async (percent, message) => {
           run.progress = percent;

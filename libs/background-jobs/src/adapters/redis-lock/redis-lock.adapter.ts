@@ -9,7 +9,7 @@ import {
   LOCK_UNAVAILABLE,
   LockUnavailableError,
 } from '../../contracts';
-import { AheadReleasingLease, assertAcquireOptions, RenewingLease, withLease } from '../../core';
+import { AheadReleasingLease, assertAcquireOptions, CompletionChannel, RenewingLease, withLease } from '../../core';
 import { BATCH, EXTEND } from './redis-lock.scripts';
 
 const BATCH_SHA = createHash('sha1').update(BATCH).digest('hex');
@@ -96,12 +96,12 @@ export class RedisLock extends DistributedLock {
       return Promise.reject(error as Error);
     }
     const { ttlMs, maxHoldMs } = options;
-    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/README.md).
+    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/HISTORY.md).
     const token = randomUUID();
     const started = Date.now();
     const timeoutMs = this.acquireTimeoutMs;
     // NOTE: one promise for the bounded wait and its outcome, not an async function awaiting a bounded race: this runs
-    // on every locked run, and every promise costs (bench/README.md, fix 10).
+    // on every locked run, and every promise costs (bench/HISTORY.md).
     return new Promise<Lease | null>((resolve, reject) => {
       const fail = (error: Error) => {
         clearTimeout(timer);
@@ -170,7 +170,7 @@ export class RedisLock extends DistributedLock {
    * @internal Acquire (`a`) or release (`r`) `key`, then `done` with the script's reply or `failed`. On one Redis
    * server, the operations of concurrent runs asked for in the same tick go as one BATCH script call: one command, one
    * reply and one promise of ioredis's for all of them, instead of one each (the lock's cost per run was mostly that:
-   * bench/README.md, fix 13); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
+   * bench/HISTORY.md); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
    * order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
    */
   operate(
@@ -238,12 +238,14 @@ export class RedisLock extends DistributedLock {
    * sent, when that cannot hold: a cluster (each lock its own slot), or `channel` not a ready single-server connection.
    * A release that fails there (a script cache flushed, a failover in between) is done again on the lock's connection.
    */
-  releaseOn(channel: object, key: string, token: string, onError: (error: Error) => void): boolean {
-    if (!this.config.completionOnSameServer || this.oneByOne || this.closing || !isReadyServer(channel)) return false;
+  releaseOn(channel: CompletionChannel, key: string, token: string, onError: (error: Error) => void): boolean {
+    const connection = channel.connection;
+    if (!this.config.completionOnSameServer || this.oneByOne || this.closing || !isReadyServer(connection))
+      return false;
     const keys = [this.lockKey(key), this.fenceKey(key)];
     const sent = this.batchLoaded
-      ? channel.evalsha(BATCH_SHA, 2, ...keys, 'r', token, 0)
-      : channel.eval(BATCH, 2, ...keys, 'r', token, 0);
+      ? connection.evalsha(BATCH_SHA, 2, ...keys, 'r', token, 0)
+      : connection.eval(BATCH, 2, ...keys, 'r', token, 0);
     sent.catch(() => this.operate('r', key, token, 0, ignore, onError));
     return true;
   }
@@ -314,7 +316,7 @@ class RedisLease extends RenewingLease implements AheadReleasingLease {
   }
 
   /** Sends the release ahead of the run's outcome on the transport's connection when the lock can (see `RedisLock.releaseOn`). */
-  releaseAhead(channel: object, onError: (error: Error) => void): boolean {
+  releaseAhead(channel: CompletionChannel, onError: (error: Error) => void): boolean {
     if (this.done) return true;
     if (!this.lock.releaseOn(channel, this.key, this.token, onError)) return false;
     this.stop();
@@ -358,8 +360,8 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
 const ignore = (): void => undefined;
 
 /** A single-server ioredis connection that is ready: what is sent on it now goes out in order. */
-function isReadyServer(channel: object): channel is IORedis {
-  const client = channel as Partial<IORedis> & { isCluster?: boolean };
+function isReadyServer(connection: unknown): connection is IORedis {
+  const client = (connection ?? {}) as Partial<IORedis> & { isCluster?: boolean };
   return (
     client.isCluster !== true &&
     client.status === 'ready' &&

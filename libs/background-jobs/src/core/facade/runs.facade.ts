@@ -34,14 +34,25 @@ export class RunsFacade {
       if (reject) throw new InvalidJobInputError(message);
       this.logger.warn(message);
     }
-    if (options.dedupeKey !== undefined && (typeof options.dedupeKey !== 'string' || options.dedupeKey.length === 0)) {
+    const { maxDedupeKeyLength } = this.ctx.options.bounds;
+    if (
+      options.dedupeKey !== undefined &&
+      (typeof options.dedupeKey !== 'string' ||
+        options.dedupeKey.length === 0 ||
+        options.dedupeKey.length > maxDedupeKeyLength)
+    ) {
       throw new InvalidJobInputError(
-        INVALID_ENQUEUE_OPTION(definition.id, 'dedupeKey', options.dedupeKey, 'a non-empty string'),
+        INVALID_ENQUEUE_OPTION(
+          definition.id,
+          'dedupeKey',
+          options.dedupeKey,
+          `a non-empty string of at most ${maxDedupeKeyLength} characters (bounds.maxDedupeKeyLength)`,
+        ),
       );
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
-    const fanOut = definition.tenancy === 'per-tenant' && tenantId === null;
-    return this.ctx.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, fanOut });
+    const kind = definition.tenancy === 'per-tenant' && tenantId === null ? 'fan-out' : 'plain';
+    return this.ctx.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, kind });
   }
 
   async runNow(job: JobRef, options: RunNowOptions<unknown> = {}): Promise<JobExecution> {
@@ -74,17 +85,33 @@ export class RunsFacade {
         INVALID_ENQUEUE_OPTION(jobId, 'delayMs/runAt', options, 'one of delayMs or runAt, not both'),
       );
     }
+    const { maxDelayMs } = this.ctx.options.bounds;
     if (options.delayMs !== undefined) {
-      if (!Number.isInteger(options.delayMs) || options.delayMs < 0) {
-        throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'delayMs', options.delayMs, 'an integer ≥ 0'));
+      if (!Number.isInteger(options.delayMs) || options.delayMs < 0 || options.delayMs > maxDelayMs) {
+        throw new InvalidJobInputError(
+          INVALID_ENQUEUE_OPTION(
+            jobId,
+            'delayMs',
+            options.delayMs,
+            `an integer from 0 to ${maxDelayMs} (bounds.maxDelayMs)`,
+          ),
+        );
       }
       return options.delayMs;
     }
     if (options.runAt !== undefined) {
-      if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
-        throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(jobId, 'runAt', options.runAt, 'a valid Date'));
+      const delayMs = options.runAt instanceof Date ? options.runAt.getTime() - this.ctx.clock.now() : Number.NaN;
+      if (Number.isNaN(delayMs) || delayMs > maxDelayMs) {
+        throw new InvalidJobInputError(
+          INVALID_ENQUEUE_OPTION(
+            jobId,
+            'runAt',
+            options.runAt,
+            `a valid Date at most ${maxDelayMs} ms from now (bounds.maxDelayMs)`,
+          ),
+        );
       }
-      return Math.max(0, options.runAt.getTime() - this.ctx.clock.now());
+      return Math.max(0, delayMs);
     }
     return undefined;
   }

@@ -1,6 +1,7 @@
 import {
   INVALID_SCHEDULE,
   InvalidJobInputError,
+  JOB_ID_PATTERN_TEXT,
   NOT_RECURRING,
   RecurringJobInfo,
   SCHEDULE_ID_TAKEN,
@@ -11,20 +12,12 @@ import { isRecurring, JobDefinition } from '../job-definition';
 import { payloadProblem } from '../payload';
 import { isValidTenantId } from '../pipeline/fan-out';
 import { decoratorSchedule, SCHEDULE_ID, scheduleProblem, ScheduleSpec } from '../schedule';
+import { DEFAULTS } from '../defaults';
+import { SCHEDULE_OPTION_KEYS } from '../options/option-keys';
+import { resolveOption } from '../options/option-rule';
+import { OPTION_RULES } from '../options/option-rules';
+import { rejectUnknownKeys } from '../options/unknown-keys';
 import { FacadeContext, JobRef } from './facade-context';
-
-const SCHEDULE_OPTION_KEYS = new Set([
-  'id',
-  'cron',
-  'everyMs',
-  'timezone',
-  'data',
-  'tenantId',
-  'startDate',
-  'endDate',
-  'misfire',
-  'misfireThresholdMs',
-]);
 
 /** The facade's schedules: runtime schedules, the recurring list, pause and resume. */
 export class SchedulesFacade {
@@ -37,19 +30,15 @@ export class SchedulesFacade {
       new InvalidJobInputError(INVALID_SCHEDULE(id, option, value, expected));
     if (typeof options !== 'object' || options === null)
       throw bad('options', options, 'an object { id, cron | everyMs, … }');
-    for (const key of Object.keys(options)) {
-      if (!SCHEDULE_OPTION_KEYS.has(key))
-        throw bad(
-          `option "${key}"`,
-          (options as unknown as Record<string, unknown>)[key],
-          `one of ${[...SCHEDULE_OPTION_KEYS].join(', ')}`,
-        );
-    }
-    if (typeof id !== 'string' || !SCHEDULE_ID.test(id))
-      throw bad('id', id, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/');
+    rejectUnknownKeys(options, SCHEDULE_OPTION_KEYS, (key, value, known) =>
+      bad(`option "${key}"`, value, `one of ${known.join(', ')}`),
+    );
+    const { maxIdLength, minEveryMs } = this.ctx.options.bounds;
+    if (typeof id !== 'string' || !SCHEDULE_ID.test(id) || id.length > maxIdLength)
+      throw bad('id', id, `a string matching ${JOB_ID_PATTERN_TEXT} of at most ${maxIdLength} characters`);
     if (this.ctx.registry.get(id)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(id, 'upsert'));
     if (!definition.enabled) throw new InvalidJobInputError(SCHEDULE_OF_DISABLED_JOB(id, definition.id));
-    const problem = scheduleProblem(options, this.ctx.calendar, true);
+    const problem = scheduleProblem(options, this.ctx.calendar, true, minEveryMs);
     if (problem) throw bad(problem.option, problem.value, problem.expected);
     const tenantId = options.tenantId ?? null;
     if (tenantId !== null && !isValidTenantId(tenantId))
@@ -62,13 +51,19 @@ export class SchedulesFacade {
       source: 'runtime',
       cron: options.cron,
       everyMs: options.everyMs,
-      timezone: options.timezone ?? 'UTC',
+      timezone: options.timezone ?? DEFAULTS.timezone,
       data: options.data,
       tenantId,
       startDate: options.startDate,
       endDate: options.endDate,
-      misfire: options.misfire ?? definition.misfire,
-      misfireThresholdMs: options.misfireThresholdMs ?? definition.misfireThresholdMs,
+      misfire: resolveOption(OPTION_RULES.misfire, 'misfire', options.misfire, definition.misfire, bad),
+      misfireThresholdMs: resolveOption(
+        OPTION_RULES.misfireThresholdMs,
+        'misfireThresholdMs',
+        options.misfireThresholdMs,
+        definition.misfireThresholdMs,
+        bad,
+      ),
     };
     return this.ctx.schedules.upsert(definition, schedule);
   }
@@ -76,7 +71,7 @@ export class SchedulesFacade {
   async removeSchedule(scheduleId: string): Promise<boolean> {
     if (typeof scheduleId !== 'string' || !SCHEDULE_ID.test(scheduleId)) {
       throw new InvalidJobInputError(
-        INVALID_SCHEDULE(scheduleId, 'id', scheduleId, 'a string matching /^[a-z0-9][a-z0-9:._-]*$/'),
+        INVALID_SCHEDULE(scheduleId, 'id', scheduleId, `a string matching ${JOB_ID_PATTERN_TEXT}`),
       );
     }
     if (this.ctx.registry.get(scheduleId)) throw new InvalidJobInputError(SCHEDULE_ID_TAKEN(scheduleId, 'remove'));

@@ -8,7 +8,7 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class ClassifyFailureStage implements PipelineStage {
   constructor(private readonly options: ResolvedJobsOptions) {}
 
-  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: bench/README.md, fix 9).
+  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: bench/HISTORY.md).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     return next().catch((thrown: unknown) => this.classify(invocation, thrown));
   }

@@ -1,13 +1,21 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { BAD_TENANT_LISTING, INVALID_TENANT_IDS_SKIPPED, NO_TENANT_DIRECTORY, TenantDirectory } from '../../contracts';
+import {
+  BAD_TENANT_LISTING,
+  INVALID_TENANT_IDS_SKIPPED,
+  NO_TENANT_DIRECTORY,
+  TenantDirectory,
+  TenantDirectoryError,
+} from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { RunQueue } from '../ports/run-queue.port';
 import { RunContext } from './run-context';
 
-// NOTE: printable = no control characters (C0, DEL, C1).
+// NOTE: printable = no control characters (C0, DEL, C1) and no bidirectional controls (U+061C, U+200E, U+200F,
+// U+202A–U+202E, U+2066–U+2069): a right-to-left override in a tenant id would show one tenant's name as another's
+// in logs and on the dashboard.
 // eslint-disable-next-line no-control-regex
-const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f]/;
+const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** True for a tenant id the framework accepts: a non-empty string of at most 128 printable characters. */
 export const isValidTenantId = (value: unknown): value is string =>
@@ -37,10 +45,10 @@ export async function fanOut(
   runs: RunQueue,
   logger: Logger,
 ): Promise<FanOutResult> {
-  if (!directory) throw new Error(NO_TENANT_DIRECTORY(definition.id));
+  if (!directory) throw new TenantDirectoryError(NO_TENANT_DIRECTORY(definition.id));
   const listed = await directory.listTenantIds();
   if (!Array.isArray(listed)) {
-    throw new Error(BAD_TENANT_LISTING(definition.id, typeof listed));
+    throw new TenantDirectoryError(BAD_TENANT_LISTING(definition.id, typeof listed));
   }
   const tenants = [...new Set(listed.filter(isValidTenantId))];
   const invalid = listed.filter((t) => !isValidTenantId(t));
@@ -53,6 +61,7 @@ export async function fanOut(
       id: childExecutionId(definition.id, context.executionId, tenantId),
       tenantId,
       data: context.data,
+      kind: 'fan-out-child' as const,
     })),
   );
   return invalid.length

@@ -1,4 +1,5 @@
 import { isRecurring, JobDefinition } from '../job-definition';
+import { isTick, RunKind } from '../run-kind';
 import { ScheduleStore } from '../ports/schedule-store.port';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
@@ -6,8 +7,8 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class LastRunStage implements PipelineStage {
   constructor(private readonly schedules: ScheduleStore) {}
 
-  appliesTo(definition: JobDefinition, tick: boolean): boolean {
-    return tick || isRecurring(definition);
+  appliesTo(definition: JobDefinition, kind: RunKind): boolean {
+    return isTick(kind) || isRecurring(definition);
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
@@ -16,7 +17,7 @@ export class LastRunStage implements PipelineStage {
     // job with a decorator schedule (enqueued, triggered) under the job's id. One extra write per tick is cheap;
     // one per enqueued run of a job that has no schedule of its own is not made.
     if (request.attempt === 1) {
-      const scheduleId = request.fromSchedule
+      const scheduleId = isTick(request.kind)
         ? (request.schedule?.id ?? definition.id)
         : isRecurring(definition)
           ? definition.id

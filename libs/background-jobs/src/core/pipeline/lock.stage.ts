@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DistributedLock, Lease, LOCK_BUSY, LOCK_NOT_CONFIGURED } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { CompletionChannel } from '../ports/completion-channel.port';
 import { AheadReleasingLease, LossReportingLease } from '../ports/lease-loss.port';
 import { JobRunFailure, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -20,7 +21,7 @@ export class LockStage implements PipelineStage {
   }
 
   // NOTE: `then` chains, not an async function with three awaits and a `.catch`: the lock's own promises are most of
-  // what it costs a run in Node (bench/README.md, fix 10). The release is ordered before the run's end, so the next run
+  // what it costs a run in Node (bench/HISTORY.md). The release is ordered before the run's end, so the next run
   // of the same key finds it free: sent ahead of the outcome on the transport's completion channel when the lease can
   // (no wait for its reply), else awaited.
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
@@ -60,7 +61,11 @@ export class LockStage implements PipelineStage {
  * Releases `lease`: nothing to wait for when it went ahead of the run's outcome on `channel`; else the release's
  * promise, which never rejects (a failed release is reported to `warn` and the key expires by its TTL).
  */
-function release(lease: Lease, channel: object | undefined, warn: (error: Error) => void): Promise<void> | undefined {
+function release(
+  lease: Lease,
+  channel: CompletionChannel | undefined,
+  warn: (error: Error) => void,
+): Promise<void> | undefined {
   if (
     channel &&
     typeof (lease as Partial<AheadReleasingLease>).releaseAhead === 'function' &&

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { MISFIRE_SKIP, MISFIRE_SKIP_LOG, SCHEDULE_ENDED_SKIP } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { CronCalendar } from '../ports/cron-calendar.port';
+import { isTick, RunKind } from '../run-kind';
 import { ScheduleStore } from '../ports/schedule-store.port';
 import { SkipRun } from '../run.types';
 import { decoratorSchedule, ticksBetween } from '../schedule';
@@ -25,15 +26,15 @@ export class MisfireStage implements PipelineStage {
     private readonly clock: Clock,
   ) {}
 
-  appliesTo(_definition: JobDefinition, tick: boolean): boolean {
-    return tick;
+  appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
+    return isTick(kind);
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
     // NOTE: first attempts only: a retry waits out its backoff by design and may start after the next tick was due;
     // that is the retry policy at work, not a tick missed while no instance was running.
-    if (!request.fromSchedule || request.attempt !== 1 || !request.scheduledAt) return next();
+    if (!isTick(request.kind) || request.attempt !== 1 || !request.scheduledAt) return next();
     const schedule = request.schedule ?? decoratorSchedule(definition);
     // NOTE: BullMQ's `every` may queue one tick past the end date (it checks the date when it makes the next tick,
     // not the tick's own time): a tick due after its schedule ended does not run.

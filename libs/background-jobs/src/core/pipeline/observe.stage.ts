@@ -17,8 +17,8 @@ export class ObserveStage implements PipelineStage {
   constructor(private readonly events: JobEvents) {}
 
   // NOTE: one `then` instead of an async function with await: with CLS's async hooks on, every promise costs on
-  // every run (bench/README.md, fix 9). The events of every run are object literals, not spreads of a base object:
-  // a fixed shape made in one step (bench/README.md, fix 14).
+  // every run (bench/HISTORY.md). The events of every run are object literals, not spreads of a base object:
+  // a fixed shape made in one step (bench/HISTORY.md).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
     const jobId = definition.id;

@@ -1,5 +1,6 @@
 import { PAUSED_SKIP } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { isTick, RunKind } from '../run-kind';
 import { ScheduleStore } from '../ports/schedule-store.port';
 import { SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
@@ -8,13 +9,13 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class PauseStage implements PipelineStage {
   constructor(private readonly schedules: ScheduleStore) {}
 
-  appliesTo(_definition: JobDefinition, tick: boolean): boolean {
-    return tick;
+  appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
+    return isTick(kind);
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
-    if (!request.fromSchedule) return next();
+    if (!isTick(request.kind)) return next();
     const scheduleId = request.schedule?.id ?? definition.id;
     if (await this.schedules.isPaused(scheduleId)) return new SkipRun(PAUSED_SKIP(scheduleId), 'paused');
     return next();

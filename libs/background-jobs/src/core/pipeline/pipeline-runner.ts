@@ -9,7 +9,9 @@ import { JobDefinition } from '../job-definition';
 import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
+import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
 import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
 import { LastRunStage } from './last-run.stage';
@@ -20,6 +22,7 @@ import { SchemaStage } from './schema.stage';
 import { ObserveStage } from './observe.stage';
 import { Invocation, PipelineStage } from './pipeline-stage';
 import { RunContext } from './run-context';
+import { RunSteps, StepListener } from './run-steps';
 import { TenantContextStage } from './tenant-context.stage';
 import { TimeoutStage } from './timeout.stage';
 
@@ -39,8 +42,12 @@ export class PipelineRunner {
   running = 0;
   /** Runs interrupted by shutdown and handed back to the queue since the count was last reset. */
   handedBack = 0;
-  /** A job's four chains: [run, fan-out, tick, fan-out tick]. */
-  private readonly chains = new WeakMap<JobDefinition, PipelineStage[][]>();
+  /** A job's chain for each run kind. */
+  private readonly chains = new WeakMap<JobDefinition, Map<RunKind, PipelineStage[]>>();
+
+  private readonly maxPayloadBytes: number;
+  /** `ctx.log`'s bounds: every run's context cuts and counts its lines. */
+  private readonly bounds: ResolvedBounds;
 
   constructor(
     options: ResolvedJobsOptions,
@@ -48,11 +55,13 @@ export class PipelineRunner {
     private readonly runs: RunQueue,
     private readonly directories: TenantDirectoryLocator,
     schedules: ScheduleStore,
-    events: JobEvents,
-    clock: Clock,
+    private readonly events: JobEvents,
+    private readonly clock: Clock,
     calendar: CronCalendar,
     @Optional() lock?: DistributedLock,
   ) {
+    this.maxPayloadBytes = options.maxPayloadBytes;
+    this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
       new ObserveStage(events),
@@ -67,34 +76,61 @@ export class PipelineRunner {
   }
 
   /**
-   * The stages a job's runs pass (its fan-outs: the outer ones only; its ticks: the schedule stages too), those with
-   * nothing to do for it left out.
+   * The stages a job's runs of `kind` pass (a fan-out: the outer ones only; a tick: the schedule stages too), those
+   * with nothing to do for it left out.
    */
-  chainOf(definition: JobDefinition, fanOut = false, tick = false): PipelineStage[] {
+  chainOf(definition: JobDefinition, kind: RunKind): PipelineStage[] {
     let chains = this.chains.get(definition);
     if (!chains) {
-      chains = [false, true].flatMap((isTick) =>
-        [false, true].map((isFanOut) =>
-          [...this.outer, ...(isFanOut ? [] : this.inner)].filter(
-            (stage) => stage.appliesTo?.(definition, isTick) ?? true,
+      chains = new Map(
+        RUN_KINDS.map((each) => [
+          each,
+          [...this.outer, ...(fansOut(each) ? [] : this.inner)].filter(
+            (stage) => stage.appliesTo?.(definition, each) ?? true,
           ),
-        ),
+        ]),
       );
       this.chains.set(definition, chains);
     }
-    return chains[(fanOut ? 1 : 0) + (tick ? 2 : 0)];
+    return chains.get(kind) as PipelineStage[];
+  }
+
+  private stepsOf(definition: JobDefinition, request: RunRequest): RunSteps {
+    const { executionId, tenantId, attempt } = request;
+    const listener: StepListener | undefined = this.events.has('step')
+      ? (step, state, durationMs) =>
+          this.events.emit({
+            name: 'step',
+            jobId: definition.id,
+            executionId,
+            tenantId,
+            attempt,
+            attempts: definition.retry.attempts,
+            step,
+            state,
+            durationMs,
+          })
+      : undefined;
+    return new RunSteps(
+      definition.id,
+      executionId,
+      request.steps,
+      this.maxPayloadBytes,
+      () => this.clock.now(),
+      listener,
+    );
   }
 
   /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
-    const context = new RunContext(definition, request);
+    const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
-    const stages = this.chainOf(definition, request.fanOut === true, request.fromSchedule === true);
-    const body = request.fanOut
+    const stages = this.chainOf(definition, request.kind ?? 'plain');
+    const body = fansOut(request.kind)
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
-    // run: bench/README.md). The body's result or synchronous throw still reaches the stages as a promise.
+    // run: bench/HISTORY.md). The body's result or synchronous throw still reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -110,7 +146,7 @@ export class PipelineRunner {
     } catch (error) {
       settled = Promise.reject(error);
     }
-    // NOTE: one `then`, not an async function with an await (bench/README.md, fixes 9 and 12).
+    // NOTE: one `then`, not an async function with an await (bench/HISTORY.md).
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;

@@ -1,4 +1,5 @@
 import { JobDefinition } from '../job-definition';
+import { RunKind } from '../run-kind';
 import { RunRequest } from '../run.types';
 import { RunContext } from './run-context';
 
@@ -13,8 +14,8 @@ export interface Invocation {
 export interface PipelineStage {
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown>;
   /**
-   * False when the stage has nothing to do for this job (for its ticks when `tick`, for its other runs when not): it
-   * is then left out of that chain. Default true.
+   * False when the stage has nothing to do for this job's runs of this kind: it is then left out of that chain.
+   * Default true.
    */
-  appliesTo?(definition: JobDefinition, tick: boolean): boolean;
+  appliesTo?(definition: JobDefinition, kind: RunKind): boolean;
 }

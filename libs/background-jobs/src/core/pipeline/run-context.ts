@@ -1,7 +1,10 @@
 import { INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
+import { boundedLog, ResolvedBounds } from '../bounds';
+import { DEFAULTS } from '../defaults';
 import { JobDefinition } from '../job-definition';
 import { LazyAbortController } from '../lazy-abort-controller';
 import { RunRequest } from '../run.types';
+import { RunSteps } from './run-steps';
 
 /** The `JobContext` of one run; stages fill `lease` before `execute` sees it. */
 export class RunContext<T = unknown> implements JobContext<T> {
@@ -14,11 +17,16 @@ export class RunContext<T = unknown> implements JobContext<T> {
   lease?: JobLeaseInfo;
   /** The run's abort (the transport's): `signal` is its signal, made when first read. */
   readonly controller: LazyAbortController;
+  private readonly write: (message: string) => Promise<void>;
 
   constructor(
     definition: JobDefinition,
     private readonly request: RunRequest,
+    /** `ctx.step` of this attempt; the runner makes it (it knows the payload limit and the events). */
+    private readonly steps: RunSteps,
+    bounds: Pick<ResolvedBounds, 'maxLogLineLength' | 'maxLogLines'> = DEFAULTS.bounds,
   ) {
+    this.write = boundedLog((line) => request.log(line), bounds);
     this.controller = request.controller;
     this.jobId = definition.id;
     this.executionId = request.executionId;
@@ -40,6 +48,10 @@ export class RunContext<T = unknown> implements JobContext<T> {
   }
 
   log(message: string): Promise<void> {
-    return this.request.log(String(message));
+    return this.write(String(message));
+  }
+
+  step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
+    return this.steps.step(name, fn);
   }
 }

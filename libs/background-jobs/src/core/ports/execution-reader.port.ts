@@ -5,7 +5,7 @@ import { ExecutionLogs, ExecutionPage, ExecutionQuery, QueueDepth, RetryResult }
 /** Reading executions: the read model behind `getExecution`, listings, logs and depths (and `retry` of a failed run). */
 export abstract class ExecutionReader {
   abstract getExecution(executionId: string): Promise<JobExecution | null>;
-  /** Resolves once the execution reaches a final state, or rejects with `WaitTimeout` after `timeoutMs`. */
+  /** Resolves once the execution reaches a final state, or rejects with `WaitTimeoutError` after `timeoutMs`. */
   abstract waitForFinal(executionId: string, timeoutMs: number): Promise<JobExecution>;
   /** Executions matching `query`, newest first. */
   abstract listExecutions(query: ExecutionQuery): Promise<ExecutionPage>;

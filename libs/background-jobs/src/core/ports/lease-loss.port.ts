@@ -1,4 +1,5 @@
 import { Lease } from '../../contracts';
+import { CompletionChannel } from './completion-channel.port';
 
 /**
  * A lease that reports its loss to a listener, so that watching it makes no AbortSignal (the built-in locks' leases;
@@ -13,7 +14,7 @@ export interface LossReportingLease extends Lease {
  * A lease that can send its release on the connection the transport records the run's outcome on
  * (`RunRequest.completionChannel`), ahead of that record: the store applies the two in the order they were sent, so
  * the next run of the key, which only that record can start, finds the key free without the run waiting for the
- * release's reply. One round trip less per locked run (bench/README.md, fifth round).
+ * release's reply. One round trip less per locked run (bench/HISTORY.md, fifth round).
  */
 export interface AheadReleasingLease extends Lease {
   /**
@@ -21,5 +22,5 @@ export interface AheadReleasingLease extends Lease {
    * there (another server, a cluster, the connection not ready): the caller then releases and waits as usual. A
    * release sent ahead that fails is retried on the lock's own connection; `onError` hears only when that fails too.
    */
-  releaseAhead(channel: object, onError: (error: Error) => void): boolean;
+  releaseAhead(channel: CompletionChannel, onError: (error: Error) => void): boolean;
 }

@@ -1,6 +1,7 @@
 // NOTE: the shapes the three transport ports (run-queue, execution-reader, schedule-store) exchange with core.
 import { JobExecution, JobState } from '../../contracts';
 import { JobDefinition } from '../job-definition';
+import { RunKind } from '../run-kind';
 import { RunOutcome, RunRequest } from '../run.types';
 
 /** Runs one execution through the pipeline; the transport calls it for every job it takes. */
@@ -12,8 +13,8 @@ export interface OutgoingRun {
   data: unknown;
   delayMs?: number;
   dedupeKey?: string;
-  /** A per-tenant job's run that fans out to every tenant. */
-  fanOut?: boolean;
+  /** What the run is; `plain` when absent. A tick is never enqueued: schedules make those. */
+  kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }
 
 /** A run with an execution id chosen by the caller: adding an id that exists already adds nothing. */
@@ -21,6 +22,8 @@ export interface IdentifiedRun {
   id: string;
   tenantId: string | null;
   data: unknown;
+  /** What the run is; `plain` when absent. */
+  kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }
 
 /** A filtered, paginated slice of executions, newest first. */

@@ -1,0 +1,21 @@
+// NOTE: the messages of composition (durable steps, sleep, continuations, batches): one file beside the others'.
+const show = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+};
+
+export const INVALID_STEP_NAME = (jobId: string, name: unknown): string =>
+  `Job "${jobId}" called ctx.step with name ${show(name)}: expected a non-empty string of at most 200 characters. ` +
+  `The run fails without retry. Fix: name each step with a fixed string, e.g. ctx.step('charge', …).`;
+
+export const STEP_NAME_REUSED = (jobId: string, executionId: string, name: string): string =>
+  `Job "${jobId}" (execution ${executionId}) called ctx.step("${name}") twice in one run: a step's kept result is ` +
+  `found by its name, so a second step of that name would get the first one's result. The run fails without retry. ` +
+  `Fix: give each step its own name (in a loop: ctx.step(\`send:\${item.id}\`, …)).`;
+
+export const STEP_RESULT_TOO_LARGE = (jobId: string, name: string, problem: string): string =>
+  `Job "${jobId}": the result of step "${name}" cannot be kept on the run: ${problem}. The run fails without retry. ` +
+  `Fix: return ids or a small summary from the step and keep large data in your own store, or raise maxPayloadBytes.`;
