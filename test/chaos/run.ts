@@ -79,6 +79,11 @@ class Soak {
     await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
       worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
+    await this.pool.query(`CREATE TABLE ${s}.step_calls (id serial PRIMARY KEY, execution_id text NOT NULL,
+      step text NOT NULL, attempt int NOT NULL, worker text NOT NULL,
+      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz)`);
+    await this.pool.query(`CREATE TABLE ${s}.step_returns (execution_id text NOT NULL, step text NOT NULL,
+      attempt int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.finals (execution_id text PRIMARY KEY, job_id text NOT NULL,
       state text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     const names = ['producer', ...Array.from({ length: WORKERS }, (_, i) => `worker-${i}`)];
