@@ -36,6 +36,8 @@ const zones = [
   { target: `${SRC}/!(adapters|contracts|core)/**/*`, from: `${SRC}/adapters`, message: LAYERING.onlyEntryWires },
 ];
 
+// NOTE: temporary exemptions from max-lines, for files being split on other branches in this round: the lead removes
+// this list (and the exemption) when those splits are merged.
 module.exports = {
   root: true,
   parser: '@typescript-eslint/parser',
@@ -57,6 +59,13 @@ module.exports = {
       files: ['libs/background-jobs/src/**/*.ts'],
       excludedFiles: ['**/*.spec.ts'],
       rules: { 'import/no-restricted-paths': ['error', { basePath: __dirname, zones }] },
+    },
+    {
+      // NOTE: a library file stays within 300 lines, every line counted (Prettier keeps lines short, so the count
+      // means something); a file that grows past it is split by concern. Specs, tests and the bench are exempt.
+      files: ['libs/background-jobs/src/**/*.ts'],
+      excludedFiles: ['**/*.spec.ts'],
+      rules: { 'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }] },
     },
     {
       files: ['libs/background-jobs/src/contracts/**/*.ts'],

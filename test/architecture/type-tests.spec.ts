@@ -31,7 +31,8 @@ describe('public types (test/types, compiled by tsc)', () => {
       (sum, file) => sum + (readFileSync(file, 'utf8').match(/^\s*\/\/ @ts-expect-error /gm) ?? []).length,
       0,
     );
-    // NOTE: the wrong calls of issue 18 (payload, class, result, guard, decorator); fewer means some were lost.
-    expect(expectedErrors).toBeGreaterThanOrEqual(12);
+    // NOTE: the wrong calls of issue 18 (payload, class, result, guard, decorator) and of issue 26 (a required
+    // payload left out of enqueue or runNow); fewer means some were lost.
+    expect(expectedErrors).toBeGreaterThanOrEqual(21);
   }, 60_000);
 });

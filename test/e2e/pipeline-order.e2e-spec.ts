@@ -113,6 +113,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
 
     expect(names('tick', 'full')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',
@@ -144,6 +145,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     // NOTE: a run that is not a tick skips misfire and pause; a job with a decorator schedule still records it as its last run.
     expect(names('plain', 'full')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'LastRunStage',
@@ -154,6 +156,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     ]);
     expect(names('plain', 'plain')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'TimeoutStage',
@@ -162,6 +165,7 @@ describe('the pipeline runs its stages in the documented order (docs/concepts.md
     // NOTE: any job may have runtime schedules: their ticks pass the schedule stages.
     expect(names('tick', 'plain')).toEqual([
       'TenantContextStage',
+      'AdmissionStage',
       'ObserveStage',
       'ClassifyFailureStage',
       'MisfireStage',

@@ -71,6 +71,17 @@ class AppModule {}
 @Module({ imports: [BackgroundJobsModule.forRoot({ transport: { type: 'local' }, isGlobal: false })] })
 class ReportingModule {}
 
+/** The same app with its options from a factory, as read from configuration. */
+@Module({
+  imports: [
+    BackgroundJobsModule.forRootAsync({
+      useFactory: () => ({ transport: { type: 'bullmq', connection: { url: UNREACHABLE_REDIS }, prefix: 'myapp' } }),
+    }),
+  ],
+  providers: [ReportMailer, ReportsService, SendReportJob],
+})
+class AsyncAppModule {}
+
 describe('the real AppModule on the test clock (BACKGROUND_JOBS_TEST_CLOCK)', () => {
   let app: TestingModule;
 
@@ -126,6 +137,26 @@ function registrationsIn(error: unknown): string[] {
 }
 
 const AT_THIS_FILE = String.raw`at test/e2e/real-app-on-test-clock\.e2e-spec\.ts:\d+:\d+$`;
+
+describe('the real AppModule with forRootAsync on the test clock', () => {
+  it('runs on the test clock too: the factory options are resolved, the configured Redis never connected', async () => {
+    const app = await Test.createTestingModule({ imports: [AsyncAppModule] })
+      .overrideProvider(BACKGROUND_JOBS_TEST_CLOCK)
+      .useValue({})
+      .compile();
+    app.useLogger(false);
+    await app.init();
+    try {
+      const executionId = await app.get(ReportsService).requestReport(7);
+
+      expect(await app.get(BackgroundJobsTesting).drain()).toEqual([
+        expect.objectContaining({ executionId, state: 'completed', result: 'report 7 sent' }),
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 describe('BackgroundJobsModule registered twice in one app', () => {
   it('forRoot in AppModule and forTest beside it: the boot stops, naming both registrations and their lines', async () => {

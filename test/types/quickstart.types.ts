@@ -1,4 +1,5 @@
-// The snippets of docs/quickstart.md, compiled (test/architecture/type-tests.spec.ts): a copied example must compile.
+// Patterns of docs/quickstart.md compiled on NestJS 11 (CommonJS) by test/architecture/type-tests.spec.ts; the docs'
+// own blocks are compiled and run on NestJS 12 (ESM) by npm run pack:smoke (scripts/pack-smoke/doc-snippets.js).
 import { Module } from '@nestjs/common';
 import { ClsModule } from 'nestjs-cls';
 import { Test } from '@nestjs/testing';

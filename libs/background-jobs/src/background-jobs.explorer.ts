@@ -36,6 +36,7 @@ import {
   SCHEDULE_ID,
   scheduleProblem,
   TenantDirectoryLocator,
+  resolveJobLimits,
 } from './core';
 import { cronProblem, isKnownTimezone } from './cron-validation';
 import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
@@ -225,6 +226,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       throw bad('schema', schema, 'an object with parse(data) (e.g. a zod schema) or a function (data) => data');
     }
     const fairness = resolveFairness(options.fairness, bad);
+    const limits = resolveJobLimits(id, className, options, this.options.limits, fairness?.concurrencyPerTenant);
     return {
       id,
       className,
@@ -248,6 +250,7 @@ export class BackgroundJobsExplorer implements OnModuleInit {
       misfireThresholdMs,
       schema,
       fairness,
+      limits,
     };
   }
 }

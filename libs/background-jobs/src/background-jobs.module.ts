@@ -19,6 +19,8 @@ import {
 import {
   BackgroundJobs,
   Clock,
+  AdmissionStore,
+  AdmissionTallies,
   CronCalendar,
   ExecutionReader,
   JobEvents,
@@ -120,6 +122,12 @@ const providers: Provider[] = [
         : new InMemoryLock(),
     inject: [RunQueue],
   },
+  {
+    // NOTE: each transport owns its admission store: it parks and wakes the runs the store holds back.
+    provide: AdmissionStore,
+    useFactory: (transport: BullmqTransport | LocalTransport): AdmissionStore => transport.admission,
+    inject: [RunQueue],
+  },
   { provide: CronCalendar, useClass: CronParserCalendar },
   {
     provide: Clock,
@@ -131,6 +139,7 @@ const providers: Provider[] = [
   BackgroundJobsTesting,
   JobRegistry,
   JobEvents,
+  AdmissionTallies,
   RunLogger,
   PipelineRunner,
   BackgroundJobs,

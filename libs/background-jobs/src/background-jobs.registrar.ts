@@ -32,7 +32,7 @@ export class BackgroundJobsRegistrar implements OnApplicationBootstrap, OnApplic
   async onApplicationBootstrap(): Promise<void> {
     await this.schedules.reconcile(this.registry);
     // NOTE: the runner counts the runs in flight and those handed back (shutdown reads them): no wrapper of ours
-    // around each run, since every promise costs on every run (bench/HISTORY.md).
+    // around each run, since every promise costs on every run (ADR 0005).
     await this.runs.start(this.registry, (definition, request) => this.runner.run(definition, request));
     if (this.options.worker && this.checkShutdownHooks !== false) {
       // NOTE: only a worker loses runs to a bare SIGTERM; a producer-only instance has nothing to drain.

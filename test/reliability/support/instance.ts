@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as ts from 'typescript';
 import type { Command, InstanceConfig } from '../fixtures/instance';
@@ -43,6 +43,20 @@ function compiled(fixture = FIXTURE): { dir: string; entry: string } {
           : [],
     );
   for (const file of walk(LIBRARY)) emit(file, join(dir, 'lib', relative(LIBRARY, file)).replace(/\.ts$/, '.js'));
+  // NOTE: the Lua scripts are loaded from files beside the compiled modules.
+  const scripts = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? scripts(join(folder, entry.name))
+        : entry.name.endsWith('.lua')
+          ? [join(folder, entry.name)]
+          : [],
+    );
+  for (const file of scripts(LIBRARY)) {
+    const target = join(dir, 'lib', relative(LIBRARY, file));
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target);
+  }
   const entry = join(dir, 'fixtures', 'instance.js');
   emit(fixture, entry, (js) => js.replace(/require\("nestjs-background-jobs"\)/g, 'require("../lib")'));
   build = { dir, entry, fixture };

@@ -12,5 +12,7 @@ export * from './distributed-lock.interface';
 export * from './errors';
 export * from './tokens';
 export * from './background-jobs.messages';
+export * from './flow-control.interface';
+export * from './flow-control.messages';
 export * from './composition.interface';
 export * from './composition.messages';

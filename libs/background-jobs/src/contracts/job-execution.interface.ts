@@ -1,3 +1,4 @@
+import { JobWaiting } from './flow-control.interface';
 import { JobDataOf } from './background-job.interface';
 import { JobStep } from './composition.interface';
 import { FailureKind, JobState } from './job-state.types';
@@ -29,6 +30,8 @@ export interface JobExecution<R = unknown> {
   startedAt?: Date;
   finishedAt?: Date;
   scheduledAt?: Date;
+  /** Why a pending or delayed run waits (a rate limit, a concurrency key, …), when something holds it back. */
+  waiting?: JobWaiting;
   /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
   steps?: JobStep[];
 }

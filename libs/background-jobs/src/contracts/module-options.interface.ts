@@ -1,3 +1,4 @@
+import { SharedLimitOptions } from './flow-control.interface';
 import { HistoryOptions, RetryOptions } from './pipeline-job-options.interface';
 import { FailureKind } from './job-state.types';
 import { JobInterceptor } from './job-interceptor.interface';
@@ -160,6 +161,12 @@ export interface BackgroundJobsModuleOptions {
    * @default undefined (not mounted)
    */
   operations?: OperationsOptions;
+  /**
+   * Shared limits by name (a name matches the job id pattern); jobs count against them with
+   * `@PipelineJob({ limits: [name] })`. See docs/flow-control.md.
+   * @default {}
+   */
+  limits?: Record<string, SharedLimitOptions>;
 }
 
 /** Options of `BackgroundJobsModule.forTest`: those of `forRoot` but `transport` (always the embedded one, on a test clock). */

@@ -1,3 +1,4 @@
+import { ConcurrencyOptions, RateLimitOptions } from './flow-control.interface';
 import { JobTenancy } from './job-state.types';
 
 /** Retry policy for transient failures. Backoff is exponential: `backoffMs`, 2×, 4×, … */
@@ -147,6 +148,24 @@ export interface PipelineJobOptions {
    * @default undefined (first in, first out)
    */
   fairness?: 'tenant' | FairnessOptions;
+  /**
+   * Never more than `max` starts per key in any sliding window of `durationMs`, across all instances, on Redis time.
+   * A run over the limit waits parked (no attempt used, no worker slot held) until the window opens. See
+   * docs/flow-control.md.
+   * @default undefined (no rate limit)
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * At most `max` running runs per key across all instances (`{ max: 1 }`: a singleton). A run over the limit waits
+   * parked until a slot frees; a crashed instance's slots free within the worker's `lockDurationMs`.
+   * @default undefined (no concurrency limit)
+   */
+  concurrency?: ConcurrencyOptions;
+  /**
+   * Shared limits (`forRoot({ limits })`) this job also counts against: a run starts only when every one admits it.
+   * @default []
+   */
+  limits?: string[];
   /**
    * Legacy scheduler ids removed from this job's queue at startup (exclusive cutover). Only while the job is
    * enabled: `enabled: false` leaves them in place, so rolling back is a flag.

@@ -3,11 +3,14 @@ import {
   EnqueueArgs,
   JobExecution,
   JobResultOf,
+  LimitOverride,
   RecurringJobInfo,
   RunNowArgs,
   ScheduleOptions,
   TenantContext,
 } from '../contracts';
+import { AdmissionStore } from './ports/admission.port';
+import { setLimit } from './admission/set-limit';
 import { Clock } from './clock';
 import { DEFAULTS } from './defaults';
 import { ExecutionsFacade } from './facade/executions.facade';
@@ -34,6 +37,7 @@ export class BackgroundJobs {
   private readonly runs: RunsFacade;
   private readonly schedules: SchedulesFacade;
   private readonly executions: ExecutionsFacade;
+  private readonly limits: (name: string, key: string, override: LimitOverride | null) => Promise<void>;
 
   constructor(
     registry: JobRegistry,
@@ -44,7 +48,9 @@ export class BackgroundJobs {
     options: ResolvedJobsOptions,
     calendar: CronCalendar,
     clock: Clock,
+    admission: AdmissionStore,
   ) {
+    this.limits = (name, key, override) => setLimit(registry, options.limits, admission, name, key, override);
     const context = new FacadeContext(registry, runs, executions, schedules, tenant, options, calendar, clock);
     this.runs = new RunsFacade(context);
     this.schedules = new SchedulesFacade(context);
@@ -111,6 +117,15 @@ export class BackgroundJobs {
    */
   pause(job: JobRef): Promise<void> {
     return this.schedules.pause(job);
+  }
+
+  /**
+   * Overrides one key of a limit (a shared limit's name, or a job id for the job's own `rateLimit`/`concurrency`):
+   * kept in the transport's store, so every instance applies it at its next admission; `null` restores the default.
+   * Rejects with UnknownLimitError, storing nothing, for an unknown limit or a bad override.
+   */
+  setLimit(limitNameOrJobId: string, key: string, override: LimitOverride | null): Promise<void> {
+    return this.limits(limitNameOrJobId, key, override);
   }
 
   /** Re-creates a paused schedule; it runs again from its next tick. Resuming a running schedule changes nothing. */

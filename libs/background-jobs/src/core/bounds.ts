@@ -1,5 +1,6 @@
 import { INVALID_MODULE_OPTION, InputBounds, JobDefinitionError } from '../contracts';
 import { DEFAULTS, intAtLeast } from './defaults';
+import { rejectUnknownKeys } from './options/unknown-keys';
 
 /** `bounds` with every default applied. */
 export type ResolvedBounds = Required<InputBounds>;
@@ -13,16 +14,12 @@ export function resolveBounds(raw: InputBounds | undefined): ResolvedBounds {
     throw new JobDefinitionError(
       INVALID_MODULE_OPTION('bounds', raw, `an object with any of ${BOUND_KEYS.join(', ')}`),
     );
-  const unknown = Object.keys(raw).find((key) => !(BOUND_KEYS as string[]).includes(key));
-  if (unknown !== undefined) {
-    throw new JobDefinitionError(
-      INVALID_MODULE_OPTION(
-        `bounds.${unknown}`,
-        (raw as Record<string, unknown>)[unknown],
-        `one of ${BOUND_KEYS.join(', ')}`,
-      ),
-    );
-  }
+  rejectUnknownKeys(
+    raw,
+    BOUND_KEYS,
+    (key, value, known) =>
+      new JobDefinitionError(INVALID_MODULE_OPTION(`bounds.${key}`, value, `one of ${known.join(', ')}`)),
+  );
   const resolved = { ...DEFAULTS.bounds, ...raw } as ResolvedBounds;
   for (const key of BOUND_KEYS) {
     if (!intAtLeast(resolved[key], 1))

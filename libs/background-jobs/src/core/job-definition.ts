@@ -1,3 +1,4 @@
+import { LimitSpec } from './admission/limit-spec';
 import { BackgroundJob, HistoryOptions, JobLockOptions, JobTenancy } from '../contracts';
 
 /** A validated `@PipelineJob` with every default applied. */
@@ -25,6 +26,8 @@ export interface JobDefinition {
   readonly misfireThresholdMs: number;
   /** Per-tenant fairness: round robin between tenants, and the cap of each tenant's running runs when set. */
   readonly fairness?: { readonly concurrencyPerTenant?: number };
+  /** Limits the job's runs count against (its own rateLimit and concurrency, then its shared limits), in order. */
+  readonly limits?: readonly LimitSpec[];
   readonly schema?: { parse(data: unknown): unknown } | ((data: unknown) => unknown);
 }
 

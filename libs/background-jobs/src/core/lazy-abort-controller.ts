@@ -1,7 +1,7 @@
 /**
  * An AbortController whose `signal` is made only when someone reads it: a run's (`ctx.signal`) and a lease's. Most
  * runs are never aborted and never look at their signal, and an AbortController with its event listeners (and the
- * garbage they leave) was a measurable part of the per-run cost (bench/HISTORY.md). The framework's own code uses
+ * garbage they leave) was a measurable part of the per-run cost (ADR 0005). The framework's own code uses
  * `aborted`, `reason` and `onAbort`, which need no signal.
  */
 export class LazyAbortController {

@@ -12,6 +12,8 @@ import { DEFAULTS } from './defaults';
 import { OptionFailure, resolveOption } from './options/option-rule';
 import { OPTION_RULES } from './options/option-rules';
 import { jobPolicyProblem } from './job-policy';
+import { resolveSharedLimits } from './admission/flow-control-options';
+import { LimitSpec } from './admission/limit-spec';
 
 /** Worker settings with every default applied. */
 export interface ResolvedWorkerOptions {
@@ -44,6 +46,8 @@ export class ResolvedJobsOptions {
     history: { completed: { count: number; maxAgeSeconds: number }; failed: { count: number; maxAgeSeconds: number } };
   };
   operations?: OperationsOptions;
+  /** Shared limits (`forRoot({ limits })`) by name, checked. */
+  limits: Map<string, LimitSpec[]>;
   bounds: ResolvedBounds;
 }
 
@@ -164,6 +168,7 @@ export function resolveOptions(raw: BackgroundJobsModuleOptions): ResolvedJobsOp
     tenantClsKey: raw.tenant?.clsKey ?? DEFAULTS.tenantClsKey,
     defaults: { retry, timeoutMs, history },
     operations: raw.operations,
+    limits: resolveSharedLimits(raw.limits),
     bounds: resolveBounds(raw.bounds),
   });
 }

@@ -33,8 +33,8 @@ export class RunLogger {
 
   private write(event: JobEvent): void {
     // NOTE: `started` and `completed` are DEBUG lines on every run: when the logger in use says it drops DEBUG (Nest's
-    // ConsoleLogger, or any logger with `isLevelEnabled`), their strings are not built (bench/HISTORY.md). A
-    // logger without `isLevelEnabled` gets every line, as before.
+    // ConsoleLogger, or any logger with `isLevelEnabled`), their strings are not built (ADR 0005). A
+    // logger without `isLevelEnabled` gets every line.
     if ((event.name === 'started' || event.name === 'completed') && !this.debugEnabled()) return;
     const label = runLabel(event);
     switch (event.name) {

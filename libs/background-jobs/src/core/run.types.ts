@@ -1,4 +1,5 @@
-import { FailureKind, JobFailure } from '../contracts';
+import { FailureKind, JobFailure, JobWaiting } from '../contracts';
+import { AdmissionCheck } from './admission/limit-spec';
 import { LazyAbortController } from './lazy-abort-controller';
 import { CompletionChannel } from './ports/completion-channel.port';
 import { RunKind } from './run-kind';
@@ -50,8 +51,15 @@ export interface RunStepStore {
   save(name: string, record: StepRecord): Promise<void>;
 }
 
-/** How a run ended when it did not fail. */
-export type RunOutcome = { status: 'completed'; value: unknown } | { status: 'skipped'; reason: string };
+/**
+ * How a run left the pipeline when it did not fail: completed, skipped, or deferred ("not yet": admission held it
+ * back, or it threw RateLimitedError). A deferred run used no attempt: the transport parks it until `waiting.until`,
+ * or until the admission store wakes it when `parkOn` (a full concurrency check) has room.
+ */
+export type RunOutcome =
+  | { status: 'completed'; value: unknown }
+  | { status: 'skipped'; reason: string }
+  | { status: 'deferred'; waiting: JobWaiting; parkOn?: AdmissionCheck };
 
 /**
  * A run that failed, already classified. `retry` is false for every kind but transient; `unrecognised` is true when
@@ -91,6 +99,14 @@ export class SkipRun {
   constructor(
     readonly reason: string,
     readonly kind: SkipKind,
+  ) {}
+}
+
+/** Returned through the pipeline by the admission stage: the run may not start yet (see RunOutcome `deferred`). */
+export class DeferRun {
+  constructor(
+    readonly waiting: JobWaiting,
+    readonly parkOn?: AdmissionCheck,
   ) {}
 }
 

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
 import { JobEvent } from '../contracts';
-import { ExecutionReader, JobEvents, JobRegistry } from '../core';
+import { AdmissionTallies, ExecutionReader, JobEvents, JobRegistry } from '../core';
 import { RunTallies } from './run-tallies';
 
 /** Tenants per fair queue the backlog gauge names; the rest are summed under `tenant="(others)"`. */
 const BACKLOG_TENANTS = 10;
+/** Keys per limit the admission gauges name; the rest are summed under `key="(others)"`. */
+const LIMIT_KEYS = 10;
 
 /**
  * Prometheus metrics of this module, on a registry of its own (merge it into yours with
@@ -19,6 +21,9 @@ const BACKLOG_TENANTS = 10;
  * - `background_jobs_tenant_backlog{queue, tenant}`: runs of fair jobs queued per tenant, read at scrape time: the 10
  *   tenants with the most (`tenant="(host)"` for host-level runs) and `tenant="(others)"` for the rest, so at most 11
  *   series per fair queue whatever the number of tenants
+ * - `background_jobs_limit_admitted{limit, key}`, `background_jobs_limit_held{limit, key}`,
+ *   `background_jobs_limit_in_use{limit, key}`: flow control on this instance (docs/flow-control.md), the 10 busiest
+ *   keys of each limit (`key="(all)"` for the key `'job'`) and `key="(others)"` for the rest
  */
 @Injectable()
 export class BackgroundJobsMetrics {
@@ -26,9 +31,34 @@ export class BackgroundJobsMetrics {
   readonly registry = new Registry();
   private readonly tallies: RunTallies;
 
-  constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry) {
+  constructor(executions: ExecutionReader, events: JobEvents, registry: JobRegistry, admissions: AdmissionTallies) {
     const registers = [this.registry];
     this.tallies = new RunTallies(this.registry);
+    const perLimit = [
+      [
+        'background_jobs_limit_admitted',
+        'admitted',
+        'Runs this instance admitted per limit and key, since it started.',
+      ],
+      [
+        'background_jobs_limit_held',
+        'held',
+        'Times a run was held back per limit and key on this instance, since it started.',
+      ],
+      ['background_jobs_limit_in_use', 'inUse', 'Slots of concurrency limits held by runs running on this instance.'],
+    ] as const;
+    for (const [name, field, help] of perLimit) {
+      new Gauge({
+        name,
+        help: `${help} The ${LIMIT_KEYS} busiest keys, the rest as key="(others)".`,
+        labelNames: ['limit', 'key'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { limit, key, tally } of admissions.top(LIMIT_KEYS)) this.set({ limit, key }, tally[field]);
+        },
+      });
+    }
     new Gauge({
       name: 'background_jobs_queue_depth',
       help: 'Jobs per queue and BullMQ state.',

@@ -13,7 +13,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobTenancy } from '../contracts';
-import { BackgroundJobs, JobDefinition, JobRegistry } from '../core';
+import { BackgroundJobs, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
 import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
 import { INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
 import type { ResolvedOperations } from './operations.mount';
@@ -63,16 +63,12 @@ function objectBody(body: unknown, keys: string[], shape: string): Record<string
   const value = body ?? {};
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new BadRequestException(INVALID_SCHEDULE_BODY('(body)', body, `a JSON object ${shape}`));
-  const unknown = Object.keys(value).find((key) => !keys.includes(key));
-  if (unknown !== undefined) {
-    throw new BadRequestException(
-      INVALID_SCHEDULE_BODY(
-        unknown,
-        (value as Record<string, unknown>)[unknown],
-        `one of the fields ${keys.join(', ')}`,
-      ),
-    );
-  }
+  rejectUnknownKeys(
+    value,
+    keys,
+    (key, given, known) =>
+      new BadRequestException(INVALID_SCHEDULE_BODY(key, given, `one of the fields ${known.join(', ')}`)),
+  );
   return value as Record<string, unknown>;
 }
 

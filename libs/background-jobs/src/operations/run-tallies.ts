@@ -32,7 +32,7 @@ interface RunsTally {
  * `background_jobs_lock_skips_total`) counted in plain maps and handed to prom-client at scrape time.
  *
  * NOTE: prom-client's `inc` and `observe` validate and hash the label object on every call (≈ 3 µs per run together,
- * the largest single item of the pipeline's cost at concurrency 1: bench/HISTORY.md, fifth round); here a run is two
+ * the largest single item of the pipeline's cost at concurrency 1: ADR 0005); here a run is two
  * map lookups and three additions. The counters are prom-client `Counter`s filled in their `collect`; the histogram
  * is `TalliedHistogram`, whose exposition is prom-client's own (its tests compare the two on the same observations).
  */

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
-import { ClientOverrides, RedisClient, RedisConnectionFactory, RedisTarget } from './redis-connection';
+import { ClientOverrides, RedisClient, RedisConnectionFactory } from './redis-connection';
+import { RedisTarget } from './redis-connection-parser';
 
 /**
  * What a Redis client is for:
@@ -31,7 +32,7 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
-  // (same order, same replies): a write per command was most of the lock's cost per run (bench/HISTORY.md).
+  // (same order, same replies): a write per command was most of the lock's cost per run (ADR 0005).
   // Lazy: the client connects on the first acquire, so an app that fails to boot after DI (a bad job definition)
   // leaves no connection behind to keep its process alive.
   // EVALSHA is left out of it: the lock sends the acquires and releases of one tick as one EVALSHA of its own.

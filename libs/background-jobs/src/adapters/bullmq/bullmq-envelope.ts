@@ -1,4 +1,4 @@
-import { JobFailure } from '../../contracts';
+import { JobFailure, WaitingReason } from '../../contracts';
 import { RunKind, StepRecord, tickOf } from '../../core';
 
 /** What the framework stores as BullMQ job data; `bgj` marks jobs and schedulers as ours. */
@@ -18,6 +18,8 @@ export interface JobEnvelope {
   steps?: Record<string, StepRecord>;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */
   failure?: JobFailure;
+  /** Why admission holds the run back (`JobExecution.waiting`; `until` in ms); stale once the run starts. */
+  waiting?: { reason: WaitingReason; limit?: string; key?: string; until?: number };
   /** The enqueuing caller's trace context (W3C headers), when OpenTelemetry is present. */
   trace?: Record<string, string>;
 }

@@ -60,6 +60,14 @@ export function toExecution(job: Job, bullState: string): JobExecution {
   if (scheduledAt) execution.scheduledAt = scheduledAt;
   const steps = stepList(envelope?.steps);
   if (steps) execution.steps = steps;
+  const waiting = envelope?.waiting;
+  if (waiting && (state === 'delayed' || state === 'pending')) {
+    const { reason, limit, key, until } = waiting;
+    execution.waiting = { reason };
+    if (limit !== undefined) execution.waiting.limit = limit;
+    if (key !== undefined) execution.waiting.key = key;
+    if (until !== undefined) execution.waiting.until = new Date(until);
+  }
   return execution;
 }
 

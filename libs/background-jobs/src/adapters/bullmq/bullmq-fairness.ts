@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { TenantBacklog, topTenants } from '../../core';
 import { BullmqKeys } from './bullmq-keys';
-import { ACQUIRE_TENANT_SLOT, FAIR_ROUNDS, RENEW_TENANT_SLOT } from './bullmq-scripts';
+import { FAIR_ROUNDS } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
 
 /** BullMQ's highest job priority (`PRIORITY_LIMIT` in bullmq's job.js): 2^21 - 1. */
@@ -18,14 +18,12 @@ export const PLAIN_LANE = '\u0000plain';
 
 type FairCommands = RedisClient & {
   bgjFairRounds(rounds: string, prioritized: string, limit: number, ...tenants: string[]): Promise<number[]>;
-  bgjFairAcquire(slots: string, executionId: string, ttlMs: number, cap: number): Promise<number>;
-  bgjFairRenew(slots: string, executionId: string, ttlMs: number): Promise<number>;
 };
 
 /**
- * Per-tenant fairness on plain BullMQ: round robin through job priorities (`rounds`), and the per-tenant cap through
- * a self-expiring slot set per tenant (`acquire` / `renew` / `release`). Every structure is BullMQ's own or one key
- * of ours beside it; see docs/fairness.md for the costs.
+ * Per-tenant fairness on plain BullMQ: round robin through job priorities (`rounds`). Ordering only: the per-tenant
+ * cap is admission's (bullmq-admission.ts, docs/flow-control.md). Every structure is BullMQ's own or one key of ours
+ * beside it; see docs/fairness.md for the costs.
  */
 export class BullmqFairness {
   private defined = new WeakSet<RedisClient>();
@@ -88,19 +86,6 @@ export class BullmqFairness {
       .finally(() => this.flush(name));
   }
 
-  /** True when the run holds (or now took) one of its tenant's `cap` slots, for `ttlMs` unless renewed. */
-  async acquire(slots: string, executionId: string, ttlMs: number, cap: number): Promise<boolean> {
-    return (await this.client().bgjFairAcquire(slots, executionId, ttlMs, cap)) === 1;
-  }
-
-  async renew(slots: string, executionId: string, ttlMs: number): Promise<boolean> {
-    return (await this.client().bgjFairRenew(slots, executionId, ttlMs)) === 1;
-  }
-
-  async release(slots: string, executionId: string): Promise<void> {
-    await this.client().zrem(slots, executionId);
-  }
-
   /**
    * Runs queued per tenant, read from the rounds alone (O(tenants), no job is read): a tenant's queued runs hold the
    * rounds from the one being served to its last, so it has last - current + 1 of them. An estimate: a run of the
@@ -127,8 +112,6 @@ export class BullmqFairness {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
       redis.defineCommand('bgjFairRounds', FAIR_ROUNDS);
-      redis.defineCommand('bgjFairAcquire', ACQUIRE_TENANT_SLOT);
-      redis.defineCommand('bgjFairRenew', RENEW_TENANT_SLOT);
       this.defined.add(redis);
     }
     return redis as FairCommands;

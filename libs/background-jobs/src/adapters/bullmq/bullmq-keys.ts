@@ -73,19 +73,20 @@ export class BullmqKeys {
   }
 
   /**
+   * Admission's base key (rate logs, slots, parked runs, holds, overrides: `<base>:<suffix>`, adapters/bullmq/lua). On a
+   * cluster it carries the framework's hash tag, so every key of one admission decision, shared limits of jobs on
+   * different queues included, lives in one slot and each decision is one script call.
+   */
+  get admission(): string {
+    return this.key('adm');
+  }
+
+  /**
    * Fair queue: a hash of tenant → the round of its last queued run (the BullMQ priority it was given). Touched in one
    * Lua call with the queue's own `prioritized` set, so it must live in the queue's slot.
    */
   fairRounds(queue: string): string {
     return `${this.queuePrefix(queue)}:bgj:fair:${queue}:rounds`;
-  }
-
-  /**
-   * The running runs of one tenant of a capped fair job: a sorted set of execution id → expiry (ms), self-expiring.
-   * `tenant` is '' for host-level runs (a real tenant id is never empty). In the queue's slot, like the rounds.
-   */
-  fairSlots(queue: string, jobId: string, tenant: string): string {
-    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:slots:${jobId}:${tenant}`;
   }
 
   /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads three (alive, paused, schedules) in one MULTI. */

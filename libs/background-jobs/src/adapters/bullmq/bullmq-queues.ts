@@ -58,7 +58,7 @@ export class BullmqQueues {
   }
 
   // NOTE: not an async function: the common path (no fairness, the trace capture a plain value) is one `then` on
-  // Queue.add, since every promise costs on every enqueue (bench/HISTORY.md).
+  // Queue.add, since every promise costs on every enqueue (ADR 0005).
   enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
     const envelope: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
     if (run.data !== undefined) envelope.payload = run.data;
@@ -76,7 +76,7 @@ export class BullmqQueues {
   ): Promise<string> {
     if (trace) envelope.trace = trace;
     // NOTE: fields added to the fresh options object, not spread into a new one: that spread was ≈ 4 µs of CPU per
-    // enqueue, all of what this library added to Queue.add (bench/HISTORY.md).
+    // enqueue, all of what this library added to Queue.add (ADR 0005).
     const options = jobOptions(definition);
     options.jobId = randomUUID();
     options.delay = run.delayMs;

@@ -10,12 +10,12 @@ import {
   ScheduleStore,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope } from './bullmq-envelope';
 import { BullmqRuntimeSchedules } from './bullmq-runtime-schedules';
 import { BullmqWorkerPresence } from './bullmq-worker-presence';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
-import { describeTiming, fingerprint, schedulerId, writeScheduler } from './bullmq-scheduler';
+import { describeTiming } from './bullmq-scheduler';
+import { BullmqSchedulerSync } from './bullmq-scheduler-sync';
 
 export interface BullmqScheduleConfig {
   /**
@@ -37,6 +37,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   private readonly knownPaused = new Map<string, string>();
   private readonly runtimeSchedules: BullmqRuntimeSchedules;
   private readonly presence: BullmqWorkerPresence;
+  private readonly schedulers: BullmqSchedulerSync;
   private registry?: JobRegistry;
   private healTimer?: NodeJS.Timeout;
   private healing?: Promise<void>;
@@ -51,6 +52,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     super();
     this.runtimeSchedules = new BullmqRuntimeSchedules(connections, keys);
     this.presence = new BullmqWorkerPresence(connections, keys);
+    this.schedulers = new BullmqSchedulerSync(queues, connections, keys, this.runtimeSchedules);
   }
 
   private get redis() {
@@ -72,7 +74,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   }
 
   async listRecurring(registry: JobRegistry): Promise<RecurringJobInfo[]> {
-    const paused = await this.pausedIds();
+    const paused = await this.schedulers.pausedIds();
     const runtime = (await this.runtimeSchedules.all()).flatMap(({ spec }) => {
       const definition = registry.get(spec.jobId);
       return definition ? [{ definition, spec }] : [];
@@ -97,12 +99,12 @@ export class BullmqScheduleReconciler extends ScheduleStore {
   async upsert(definition: JobDefinition, spec: ScheduleSpec): Promise<RecurringJobInfo> {
     const previous = await this.runtimeSchedules.get(spec.id);
     await this.runtimeSchedules.put({ spec, queue: definition.queue });
-    await this.rememberQueue(definition.queue);
+    await this.schedulers.rememberQueue(definition.queue);
     // NOTE: the schedule moved with its job (or to another job on another queue): its old scheduler goes.
     if (previous && previous.queue !== definition.queue)
       await this.queues.get(previous.queue).removeJobScheduler(spec.id);
     const paused = await this.isPaused(spec.id);
-    if (!paused) await this.upsertScheduler(definition, spec);
+    if (!paused) await this.schedulers.write(definition, spec);
     this.logger.log(
       `Upserted schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${definition.queue}".`,
     );
@@ -141,7 +143,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
     this.knownPaused.delete(spec.id);
     // NOTE: resuming a running schedule leaves it alone, unless the scheduler went missing (e.g. Redis was emptied).
     if (!wasPaused && (await this.queues.get(definition.queue).getJobScheduler(spec.id))) return;
-    await this.upsertScheduler(definition, spec);
+    await this.schedulers.write(definition, spec);
     this.logger.log(`Resumed schedule "${spec.id}".`);
   }
 
@@ -219,71 +221,7 @@ export class BullmqScheduleReconciler extends ScheduleStore {
 
   private async reconcileOnce(registry: JobRegistry): Promise<void> {
     this.rememberPaused(await this.redis.hgetall(this.keys.paused));
-    const runtime = await this.runtimeSchedules.all();
-    const runtimeIds = new Set(runtime.map(({ spec }) => spec.id));
-    // NOTE: every queue this app (any version of it) has used under the prefix, so a scheduler left on a queue a job
-    // moved away from, or on a queue whose last job was deleted, is found and removed.
-    for (const name of registry.queues()) await this.rememberQueue(name);
-    const queueNames = new Set([
-      ...registry.queues(),
-      ...(await this.redis.smembers(this.keys.queues)),
-      ...runtime.map((stored) => stored.queue),
-    ]);
-    const paused = await this.pausedIds();
-    for (const name of queueNames) {
-      const queue = this.queues.get(name);
-      const desired = new Map<string, { definition: JobDefinition; spec: ScheduleSpec }>();
-      for (const definition of registry.recurring())
-        if (definition.queue === name) desired.set(definition.id, { definition, spec: decoratorSchedule(definition) });
-      for (const { spec } of runtime) {
-        const definition = registry.get(spec.jobId);
-        if (definition?.enabled && definition.queue === name) desired.set(spec.id, { definition, spec });
-      }
-      const existing = await queue.getJobSchedulers(0, -1);
-      const current = new Map(existing.map((scheduler) => [schedulerId(scheduler), scheduler]));
-      for (const { definition, spec } of desired.values()) {
-        const scheduler = current.get(spec.id);
-        // NOTE: a pause is cluster-wide: an instance booting later must not bring the schedule back.
-        if (paused.has(spec.id)) {
-          if (scheduler) await queue.removeJobScheduler(spec.id);
-          this.logger.log(`Schedule "${spec.id}" is paused: no ticks until it is resumed.`);
-          continue;
-        }
-        if (
-          scheduler &&
-          isEnvelope(scheduler.template?.data) &&
-          scheduler.template.data.fp === fingerprint(definition, spec)
-        )
-          continue;
-        await this.upsertScheduler(definition, spec);
-        this.logger.log(
-          `${scheduler ? 'Updated' : 'Registered'} schedule "${spec.id}" of job "${definition.id}" (${describeTiming(spec)}) on queue "${name}".`,
-        );
-      }
-      for (const scheduler of existing) {
-        const id = schedulerId(scheduler);
-        const data = scheduler.template?.data;
-        if (desired.has(id) || !isEnvelope(data)) continue;
-        // NOTE: a runtime schedule is another instance's to keep while it is stored and its job is not known here
-        // to live on another queue; a decorator schedule this app no longer declares on this queue goes.
-        if (data.sched?.src === 'r' && runtimeIds.has(id) && !this.movedAway(registry, runtime, id, name)) continue;
-        await queue.removeJobScheduler(id);
-        this.logger.log(`Removed schedule "${id}" from queue "${name}": no such schedule on this queue any more.`);
-      }
-    }
-    // NOTE: a disabled job is the rollback flag of a cutover: it leaves the legacy schedulers it replaces alone.
-    for (const definition of registry.all().filter((d) => d.enabled)) {
-      for (const legacyId of definition.replaces) {
-        if (await this.queues.get(definition.queue).removeJobScheduler(legacyId)) {
-          this.logger.log(`Removed legacy scheduler "${legacyId}": replaced by "${definition.id}".`);
-        }
-      }
-    }
-    await this.redis.set(this.keys.alive, String(Date.now()));
-    for (const name of registry.queues()) {
-      const key = this.keys.queueAlive(name);
-      if (key) await this.redis.set(key, String(Date.now()));
-    }
+    await this.schedulers.sync(registry);
   }
 
   /** On a cluster, each queue's slot keeps a sentinel of its own: one shard can come back empty alone. */
@@ -294,24 +232,5 @@ export class BullmqScheduleReconciler extends ScheduleStore {
       .filter((key): key is string => !!key);
     const found = await Promise.all(keys.map((key) => this.redis.exists(key)));
     return found.every((exists) => exists === 1);
-  }
-
-  /** True when the runtime schedule's job is known to this app and lives on another queue than `queue`. */
-  private movedAway(registry: JobRegistry, runtime: { spec: ScheduleSpec }[], id: string, queue: string): boolean {
-    const spec = runtime.find((stored) => stored.spec.id === id)?.spec;
-    const definition = spec && registry.get(spec.jobId);
-    return definition !== undefined && definition.queue !== queue;
-  }
-
-  private async rememberQueue(name: string): Promise<void> {
-    await this.redis.sadd(this.keys.queues, name);
-  }
-
-  private upsertScheduler(definition: JobDefinition, spec: ScheduleSpec): Promise<void> {
-    return writeScheduler(this.queues.get(definition.queue), definition, spec);
-  }
-
-  private async pausedIds(): Promise<Set<string>> {
-    return new Set(Object.keys(await this.redis.hgetall(this.keys.paused)));
   }
 }

@@ -1,7 +1,7 @@
 import IORedis from 'ioredis';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
 import { PRIORITY_LIMIT } from './bullmq-fairness';
-import { ACQUIRE_TENANT_SLOT, FAIR_ROUNDS, LuaCommand, RENEW_TENANT_SLOT } from './bullmq-scripts';
+import { ADMIT, FAIR_ROUNDS, LuaCommand, SETTLE } from './bullmq-scripts';
 
 const TOP = '\u0000top';
 /** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
@@ -12,7 +12,6 @@ describe('the fairness Lua scripts against Redis', () => {
   let prefix: string;
   let rounds: string;
   let prioritized: string;
-  let slots: string;
 
   const run = (command: LuaCommand, keys: string[], ...args: Array<string | number>) =>
     redis.eval(command.lua, command.numberOfKeys, ...keys, ...args);
@@ -27,7 +26,7 @@ describe('the fairness Lua scripts against Redis', () => {
   });
   beforeEach(() => {
     prefix = randomPrefix('lua-fair');
-    [rounds, prioritized, slots] = [`${prefix}:rounds`, `${prefix}:prioritized`, `${prefix}:slots`];
+    [rounds, prioritized] = [`${prefix}:rounds`, `${prefix}:prioritized`];
   });
   afterEach(async () => {
     await deletePrefix(prefix);
@@ -75,37 +74,39 @@ describe('the fairness Lua scripts against Redis', () => {
     });
   });
 
-  describe('acquire-tenant-slot-1 and renew-tenant-slot-1', () => {
-    const acquire = (id: string, cap: number, ttlMs = 60_000) => run(ACQUIRE_TENANT_SLOT, [slots], id, ttlMs, cap);
-    const renew = (id: string, ttlMs = 60_000) => run(RENEW_TENANT_SLOT, [slots], id, ttlMs);
+  describe('admit-1 and settle-1 (flow control)', () => {
+    // One rate check (2 per 1 s) and one concurrency check (1): execution id, member, slot ttl, checks.
+    const admit = (id: string) =>
+      run(ADMIT, [prefix], id, `q|${id}`, 60_000, 2, 'rate', 'r', 2, 1_000, 'conc', 'c', 1, 0) as Promise<number[]>;
+    const settle = (op: string, member: string) =>
+      run(SETTLE, [prefix], op, 'conc', 1, member, 60_000) as Promise<string[]>;
 
-    it('grants at most `cap` slots; a run that holds one keeps it when asking again', async () => {
-      expect(await acquire('e1', 2)).toBe(1);
-      expect(await acquire('e2', 2)).toBe(1);
-      expect(await acquire('e3', 2)).toBe(0);
-      expect(await acquire('e1', 2)).toBe(1);
-      expect((await redis.zrange(slots, 0, -1)).sort()).toEqual(['e1', 'e2']);
-      expect(await redis.pttl(slots)).toBeGreaterThan(0);
+    it('admits all or nothing: a full concurrency check takes nothing from the rate check', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      expect(await admit('e2')).toEqual([0, 2, 0]);
+      expect(await redis.zcard(`${prefix}:s:rate`)).toBe(1);
+      expect(await redis.zrange(`${prefix}:c:conc`, 0, -1)).toEqual(['e1']);
     });
 
-    it("drops expired slots (a crashed instance's) by Redis's clock before counting", async () => {
-      await acquire('e1', 1);
-      await redis.zadd(slots, 1, 'e1');
-
-      expect(await acquire('e2', 1)).toBe(1);
-      expect(await redis.zrange(slots, 0, -1)).toEqual(['e2']);
+    it('refuses a full sliding window with the time its oldest start leaves it', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      await settle('release', 'e1');
+      expect(await admit('e2')).toEqual([1]);
+      await settle('release', 'e2');
+      const [, first] = await redis.zrange(`${prefix}:s:rate`, 0, 0, 'WITHSCORES');
+      const [admitted, index, wake] = await admit('e3');
+      expect([admitted, index]).toEqual([0, 1]);
+      expect(wake).toBe(Number(first) + 1_000 + 1);
     });
 
-    it('renews a held slot and refuses, without taking one, a slot that expired', async () => {
-      await acquire('e1', 1);
-      const [, before] = await redis.zrange(slots, 0, -1, 'WITHSCORES');
-      await new Promise((r) => setTimeout(r, 5));
-
-      expect(await renew('e1', 120_000)).toBe(1);
-      const [, after] = await redis.zrange(slots, 0, -1, 'WITHSCORES');
-      expect(Number(after)).toBeGreaterThan(Number(before));
-      expect(await renew('gone')).toBe(0);
-      expect(await redis.zscore(slots, 'gone')).toBeNull();
+    it('parks a refused run and wakes it, once, when the slot frees', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      expect(await settle('park', 'q|e2')).toEqual([]);
+      expect(await settle('release', 'e1')).toEqual(['conc', 'q|e2']);
+      // Woken and not yet admitted, it keeps its place: nothing else is woken, and it is admitted itself.
+      expect(await settle('sweep', '')).toEqual([]);
+      expect(await admit('e2')).toEqual([1]);
+      expect(await redis.zcard(`${prefix}:w:conc`)).toBe(0);
     });
   });
 });

@@ -18,7 +18,9 @@ const command = (name: string, numberOfKeys: number): LuaCommand => ({
 
 /** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-2.lua. */
 export const FAIR_ROUNDS = command('fair-rounds', 2);
-/** Takes or renews a tenant slot under the per-tenant cap: lua/acquire-tenant-slot-1.lua. */
-export const ACQUIRE_TENANT_SLOT = command('acquire-tenant-slot', 1);
-/** Extends a held tenant slot: lua/renew-tenant-slot-1.lua. */
-export const RENEW_TENANT_SLOT = command('renew-tenant-slot', 1);
+/** Admits a run when every limit it counts against has room, all or nothing: lua/admit-1.lua. */
+export const ADMIT = command('admit', 1);
+/** Parks, releases or drops a run on a concurrency key and wakes what has room: lua/settle-1.lua. */
+export const SETTLE = command('settle', 1);
+/** Extends a running run's concurrency slots: lua/renew-1.lua. */
+export const RENEW_SLOTS = command('renew', 1);

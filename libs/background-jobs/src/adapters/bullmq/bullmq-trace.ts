@@ -5,7 +5,7 @@ type Otel = typeof OtelApi;
 // NOTE: @opentelemetry/api is an optional peer: loaded once if the host has it, otherwise tracing is skipped.
 // `import()`, not a bare `require`: our CommonJS build compiles it to `require`, and an ESM host or test runner that
 // runs the source (where `require` is not defined) still finds the package. Once the attempt settled, the result is
-// kept as a plain value so the per-run and per-enqueue paths never wait on a promise again (bench/HISTORY.md).
+// kept as a plain value so the per-run and per-enqueue paths never wait on a promise again (ADR 0005).
 let otel: Otel | null | undefined;
 let loading: Promise<Otel | null> | undefined;
 function api(): Otel | null | Promise<Otel | null> {

@@ -21,12 +21,11 @@ import {
   RunInterrupted,
   RunOutcome,
   RunRequest,
-  fansOut,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
-import { BullmqFairness, tenantKey } from './bullmq-fairness';
+import { BullmqAdmission } from './bullmq-admission';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { runInTraceContext } from './bullmq-trace';
@@ -36,9 +35,12 @@ import { RedisClient } from './redis-connection';
 /** How long a cancel for a run not (yet) running here is remembered. */
 const EARLY_CANCEL_TTL_MS = 60_000;
 
-// NOTE: a run of a capped fair job whose tenant has no free slot goes back to delayed for this long (no attempt used).
-// Short enough that a freed slot is taken again soon; each wait costs one take and one move per such run (docs/fairness.md).
-const FAIR_DEFER_MS = 250;
+/** How often each worker instance settles the concurrency keys with parked runs (slots of killed instances). */
+const SWEEP_MS = 1_000;
+
+// NOTE: a run parked on a full concurrency key waits as a delayed job this far out; the admission store promotes it
+// when a slot frees (and its sweep re-wakes a run whose wake was lost), so the timestamp is only a last resort.
+const PARKED_MS = 24 * 60 * 60 * 1_000;
 
 /**
  * One BullMQ Worker per queue on consumer instances: takes jobs, hands each to the pipeline, maps its outcome
@@ -59,18 +61,20 @@ export class BullmqWorkerHost {
     private readonly connections: BullmqConnections,
     private readonly keys: BullmqKeys,
     private readonly worker: ResolvedWorkerOptions | false,
-    private readonly fairness: BullmqFairness,
+    private readonly admission: BullmqAdmission,
   ) {}
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
     this.registry = registry;
     if (!this.worker) return;
     const settings = this.worker;
+    this.admission.wakeWith((queue, executionId) => this.wake(queue, executionId));
+    this.admission.startSweeping(SWEEP_MS);
     await this.subscribeToCancels();
     for (const name of registry.queues()) {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
-      // That controller was a measurable share of the per-run cost (bench/HISTORY.md).
+      // That controller was a measurable share of the per-run cost (ADR 0005).
       // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
       // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
       // taken before the connection is known release as usual.
@@ -152,9 +156,17 @@ export class BullmqWorkerHost {
     await this.subscriber.subscribe(this.keys.cancelChannel);
   }
 
+  /** Moves a parked (delayed) run back to its queue; false when it is gone. */
+  private async wake(queue: string, executionId: string): Promise<boolean> {
+    const job = await this.queues.get(queue).getJob(executionId);
+    if (!job) return false;
+    // NOTE: promote refuses a job that is no longer delayed (already woken, taken, or finished): nothing to do.
+    await job.promote().catch(() => undefined);
+    return true;
+  }
+
   // NOTE: not an async function: one `then` on the run (and none of our own on the common path), since every promise
-  // costs on every run with CLS's async hooks on (bench/HISTORY.md). A fair job's slot is the only wait
-  // before the run.
+  // costs on every run with CLS's async hooks on (ADR 0005).
   private process(
     job: Job,
     run: RunHandler,
@@ -164,28 +176,6 @@ export class BullmqWorkerHost {
     const definition = this.registry?.get(job.name);
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
-    const kind = kindOf(envelope, Boolean(job.repeatJobKey));
-    const cap = fansOut(kind) ? undefined : definition.fairness?.concurrencyPerTenant;
-    if (cap === undefined) return this.runHere(job, definition, envelope, run, token, completionChannel);
-    return this.takeSlot(job, definition.queue, envelope.tenantId ?? null, cap, token).then((slot) =>
-      this.runHere(job, definition, envelope, run, token, completionChannel).then(
-        (result) => slot.release().then(() => result),
-        (error: unknown) =>
-          slot.release().then(() => {
-            throw error;
-          }),
-      ),
-    );
-  }
-
-  private runHere(
-    job: Job,
-    definition: JobDefinition,
-    envelope: JobEnvelope,
-    run: RunHandler,
-    token: string | undefined,
-    completionChannel: CompletionChannel | undefined,
-  ): Promise<ResultEnvelope | undefined> {
     const executionId = job.id as string;
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
@@ -234,6 +224,7 @@ export class BullmqWorkerHost {
     return outcome.then(
       (done): ResultEnvelope | undefined | Promise<ResultEnvelope | undefined> => {
         this.running.delete(executionId);
+        if (done.status === 'deferred') return this.defer(job, definition, envelope, done, token);
         // NOTE: a run that completed without a value stores no result, as a raw processor that returns nothing (the
         // read model maps a finished job without a result to `completed`): no envelope to serialise and store per run.
         const result: ResultEnvelope | undefined =
@@ -268,39 +259,26 @@ export class BullmqWorkerHost {
   }
 
   /**
-   * A slot of the run's tenant (renewed while the run lives, so a crashed instance's slot expires within
-   * lockDurationMs), or the run goes back to delayed without using an attempt when all `cap` are taken.
+   * Admission held the run back: it waits as a delayed job (no attempt used, no worker slot held) until its window
+   * opens, or, parked on a full concurrency key, until the admission store promotes it. Why it waits is kept on the
+   * job for `getExecution`.
    */
-  private async takeSlot(
+  private async defer(
     job: Job,
-    queue: string,
-    tenantId: string | null,
-    cap: number,
+    definition: JobDefinition,
+    envelope: JobEnvelope,
+    done: Extract<RunOutcome, { status: 'deferred' }>,
     token?: string,
-  ): Promise<{ release(): Promise<void> }> {
-    const executionId = job.id as string;
-    const slots = this.keys.fairSlots(queue, job.name, tenantKey(tenantId));
-    const ttlMs = (this.worker as ResolvedWorkerOptions).lockDurationMs;
-    if (!(await this.fairness.acquire(slots, executionId, ttlMs, cap))) {
-      await job.moveToDelayed(Date.now() + FAIR_DEFER_MS, token);
-      throw new DelayedError(`tenant at its cap of ${cap} running run(s)`);
-    }
-    const timer = setInterval(() => {
-      this.fairness
-        .renew(slots, executionId, ttlMs)
-        .catch((e: Error) => this.logger.warn(`Renewing the fairness slot of ${executionId} failed: ${e.message}`));
-    }, ttlMs / 2);
-    timer.unref();
-    return {
-      release: async () => {
-        clearInterval(timer);
-        await this.fairness
-          .release(slots, executionId)
-          .catch((e: Error) =>
-            this.logger.warn(`Releasing the fairness slot of ${executionId} failed (it expires): ${e.message}`),
-          );
-      },
-    };
+  ): Promise<never> {
+    const { reason, limit, key, until } = done.waiting;
+    // NOTE: BullMQ counted this take as an attempt started; a run admission held back did not start, so the count is
+    // given back with the waiting reason, in one round trip (moveToDelayed itself uses no attempt: skipAttempt).
+    const data = JSON.stringify({ ...envelope, waiting: { reason, limit, key, until: until?.getTime() } });
+    const jobKey = `${job.queueQualifiedName}:${job.id}`;
+    await this.connections.commands().multi().hset(jobKey, 'data', data).hincrby(jobKey, 'ats', -1).exec();
+    await job.moveToDelayed(until ? until.getTime() : Date.now() + PARKED_MS, token);
+    if (done.parkOn) await this.admission.park(job.id as string, definition.queue, done.parkOn);
+    throw new DelayedError(`waiting: ${reason}${limit ? ` (${limit}${key ? ` ${key}` : ''})` : ''}`);
   }
 }
 

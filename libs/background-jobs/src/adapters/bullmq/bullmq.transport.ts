@@ -12,6 +12,7 @@ import {
   TransportHealth,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
+import { BullmqAdmission } from './bullmq-admission';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqExecutionsReader } from './bullmq-executions.reader';
 import { bullmqHealth } from './bullmq-health';
@@ -49,6 +50,8 @@ export class BullmqTransport extends RunQueue {
   readonly connections: BullmqConnections;
   readonly executions: BullmqExecutionsReader;
   readonly schedules: BullmqScheduleReconciler;
+  /** Admission (rate limits, concurrency keys) on Redis: parks the runs it holds back and wakes them. */
+  readonly admission: BullmqAdmission;
   private readonly queues: BullmqQueues;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
@@ -69,7 +72,9 @@ export class BullmqTransport extends RunQueue {
       healIntervalMs: config.healIntervalMs,
       worker: config.worker !== false,
     });
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, fairness);
+    const slotTtlMs = config.worker ? config.worker.lockDurationMs : DEFAULTS.worker.lockDurationMs;
+    this.admission = new BullmqAdmission(() => this.connections.commands(), keys.admission, slotTtlMs);
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, this.admission);
   }
 
   get prefix(): string {
@@ -113,6 +118,7 @@ export class BullmqTransport extends RunQueue {
    */
   private async closeAll(): Promise<void> {
     this.schedules.stop();
+    this.admission.stop();
     const { workers, running } = this.host;
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;
     // NOTE: grace + 1 s for the orderly close, then at most 2 × 200 ms of cut-off steps (run in parallel below):

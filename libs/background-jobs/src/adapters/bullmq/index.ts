@@ -1,3 +1,4 @@
 export * from './bullmq.transport';
 export * from './bullmq-connections';
 export * from './redis-connection';
+export * from './redis-connection-parser';

@@ -10,7 +10,8 @@ import {
   MISSING_CONNECTION_KEY,
   UNKNOWN_CONNECTION_KEY,
 } from '../../contracts';
-import { parseConnection, RedisConnectionFactory } from './redis-connection';
+import { RedisConnectionFactory } from './redis-connection';
+import { parseConnection } from './redis-connection-parser';
 
 const ALL_KEYS = ['cluster', ...CONNECTION_SERVER_KEYS];
 

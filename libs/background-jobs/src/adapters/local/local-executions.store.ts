@@ -149,7 +149,7 @@ export class LocalExecutionsStore extends ExecutionReader {
    */
   private prune(run: LocalRun, kind: 'completed' | 'failed'): void {
     // NOTE: trims from the oldest end of an insertion-ordered set: O(1) per finished run. Scanning every run held
-    // in memory on each finish made a backlog of N runs cost O(N²) (bench/HISTORY.md).
+    // in memory on each finish made a backlog of N runs cost O(N²) (ADR 0005).
     const ids = this.history(run.definition, kind);
     ids.delete(run.id);
     ids.add(run.id);

@@ -1,18 +1,14 @@
-import { fansOut } from '../../core';
 import { LocalRun } from './local-run';
 
 /**
- * The embedded transport's fair runs (`@PipelineJob({ fairness })`): one lane per (queue, tenant), taken round robin,
- * a tenant at its `concurrencyPerTenant` passed over until one of its runs ends. Host-level runs are one lane, and
- * so are the plain runs of a queue shared with fair jobs (as on BullMQ, docs/fairness.md).
+ * The embedded transport's fair runs (`@PipelineJob({ fairness })`): one lane per (queue, tenant), taken round robin.
+ * Host-level runs are one lane, and so are the plain runs of a queue shared with fair jobs (as on BullMQ,
+ * docs/fairness.md). Ordering only: a tenant's `concurrencyPerTenant` is admission's (docs/flow-control.md).
  */
 export class LocalFairLanes {
   private readonly lanes = new Map<string, LocalRun[]>();
   /** Lanes with runs, in the order they get their next turn. */
   private readonly order: string[] = [];
-  /** Running runs per (job, tenant) of capped jobs. */
-  private readonly running = new Map<string, number>();
-  private readonly counted = new Set<LocalRun>();
 
   /** Runs waiting in every lane. */
   get size(): number {
@@ -45,41 +41,15 @@ export class LocalFairLanes {
     return true;
   }
 
-  /** The next run in round robin whose tenant has a free slot, or undefined. */
+  /** The next run in round robin, or undefined. */
   take(): LocalRun | undefined {
-    for (let turns = this.order.length; turns > 0; turns--) {
-      const key = this.order.shift() as string;
-      const lane = this.lanes.get(key) as LocalRun[];
-      const index = lane.findIndex((run) => !this.capped(run));
-      if (index < 0) {
-        this.order.push(key);
-        continue;
-      }
-      const [run] = lane.splice(index, 1);
-      if (lane.length > 0) this.order.push(key);
-      else this.lanes.delete(key);
-      const cap = capOf(run);
-      if (cap !== undefined) {
-        this.running.set(slotOf(run), (this.running.get(slotOf(run)) ?? 0) + 1);
-        this.counted.add(run);
-      }
-      return run;
-    }
-    return undefined;
-  }
-
-  /** A run taken by `take` ended (or was handed back): its tenant's slot is free again. */
-  finished(run: LocalRun): void {
-    if (!this.counted.delete(run)) return;
-    const key = slotOf(run);
-    const left = (this.running.get(key) ?? 1) - 1;
-    if (left > 0) this.running.set(key, left);
-    else this.running.delete(key);
-  }
-
-  private capped(run: LocalRun): boolean {
-    const cap = capOf(run);
-    return cap !== undefined && (this.running.get(slotOf(run)) ?? 0) >= cap;
+    const key = this.order.shift();
+    if (key === undefined) return undefined;
+    const lane = this.lanes.get(key) as LocalRun[];
+    const run = lane.shift() as LocalRun;
+    if (lane.length > 0) this.order.push(key);
+    else this.lanes.delete(key);
+    return run;
   }
 
   private drop(key: string): void {
@@ -93,7 +63,3 @@ export class LocalFairLanes {
 // Plain runs of a queue shared with fair jobs are one lane of that queue ('\u0000plain': no tenant id holds NUL).
 const laneOf = (run: LocalRun): string =>
   `${run.definition.queue}\u0000${run.definition.fairness ? (run.tenantId ?? '') : '\u0000plain'}`;
-const slotOf = (run: LocalRun): string => `${run.definition.id}\u0000${run.tenantId ?? ''}`;
-/** A fan-out tick only enqueues its children: it takes no tenant slot. */
-const capOf = (run: LocalRun): number | undefined =>
-  fansOut(run.kind) ? undefined : run.definition.fairness?.concurrencyPerTenant;

@@ -1,5 +1,5 @@
-import { JobExecution, JobFailure, JobState } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunKind, RunSchedule, StepRecord, stepList } from '../../core';
+import { JobExecution, JobFailure, JobState, JobWaiting } from '../../contracts';
+import { JobDefinition, LazyAbortController, RunKind, RunRequest, RunSchedule, StepRecord, stepList } from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -27,6 +27,8 @@ export interface LocalRun {
   /** Durable steps (`ctx.step`) kept by earlier attempts, by name. */
   steps?: Record<string, StepRecord>;
   dedupeKey?: string;
+  /** Why admission holds it back (a parked run: delayed without a timer until the store wakes it). */
+  waiting?: JobWaiting;
   timer?: unknown;
   controller?: LazyAbortController;
 }
@@ -53,5 +55,33 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
   const steps = stepList(run.steps);
   if (steps) execution.steps = steps;
+  if (run.waiting && (run.state === 'delayed' || run.state === 'pending')) execution.waiting = run.waiting;
   return execution;
+}
+
+/** What the pipeline gets for one attempt of `run`. */
+export function requestOf(run: LocalRun, controller: LazyAbortController): RunRequest {
+  return {
+    executionId: run.id,
+    attempt: run.attemptsMade + 1,
+    tenantId: run.tenantId,
+    data: run.data,
+    scheduledAt: run.scheduledAt,
+    controller,
+    kind: run.kind,
+    steps: {
+      kept: run.steps ?? {},
+      save: async (name, record) => {
+        run.steps = { ...run.steps, [name]: record };
+      },
+    },
+    schedule: run.schedule,
+    reportProgress: async (percent, message) => {
+      run.progress = percent;
+      if (message) run.logs.push(message);
+    },
+    log: async (message) => {
+      run.logs.push(message);
+    },
+  };
 }

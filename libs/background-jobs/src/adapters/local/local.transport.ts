@@ -21,16 +21,17 @@ import {
   RunOutcome,
   RunKind,
   RunQueue,
-  isTick,
   recordedFailure,
   RunSchedule,
   retryDelayMs,
   TransportHealth,
 } from '../../core';
 import { LocalExecutionsStore } from './local-executions.store';
-import { LocalFairLanes } from './local-fair-lanes';
-import { FINAL, LocalRun, snapshot } from './local-run';
+import { InMemoryAdmission } from './in-memory.admission';
+import { LocalParking } from './local-parking';
+import { FINAL, LocalRun, requestOf, snapshot } from './local-run';
 import { LocalSchedules } from './local-schedules';
+import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 export interface LocalTransportConfig {
@@ -55,11 +56,10 @@ export class LocalTransport extends RunQueue {
   private readonly executing = new Set<Promise<void>>();
   /** Runs finished since `drain()` began, while it runs. */
   private drained?: LocalRun[];
-  private readonly waiting: LocalRun[] = [];
-  /** Runs of fair jobs: taken after `waiting` (as BullMQ takes its wait list before prioritized jobs), round robin. */
-  readonly fair = new LocalFairLanes();
-  /** Queues that hold a fair job: their plain runs are one lane of the round robin, not ahead of every fair run. */
-  private fairQueues = new Set<string>();
+  private readonly line = new LocalWaitingLine();
+  private readonly parking: LocalParking;
+  /** Admission (rate limits, concurrency keys): the runs it holds back wait in `parking` until it wakes them. */
+  readonly admission: InMemoryAdmission;
   private readonly dedupe = new Map<string, string>();
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
@@ -69,10 +69,15 @@ export class LocalTransport extends RunQueue {
   constructor(private readonly config: LocalTransportConfig) {
     super();
     this.clock = config.clock ?? SYSTEM_CLOCK;
-    this.executions = new LocalExecutionsStore((run) => {
-      this.queue(run);
+    const ready = (run: LocalRun): boolean => {
+      if (this.closing) return false;
+      this.line.push(run);
       this.pump();
-    }, this.clock);
+      return true;
+    };
+    this.executions = new LocalExecutionsStore(ready, this.clock);
+    this.parking = new LocalParking(this.clock, this.executions.runs, ready, (run) => this.executions.changed(run));
+    this.admission = this.parking.admission;
     this.schedules = new LocalSchedules((definition, schedule, tick) => {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
@@ -102,11 +107,12 @@ export class LocalTransport extends RunQueue {
     try {
       for (;;) {
         for (const run of options.delayed ? this.executions.runs.values() : []) {
-          if (run.state !== 'delayed') continue;
+          // NOTE: a run admission holds back stays parked: draining does not lift limits.
+          if (run.state !== 'delayed' || run.waiting) continue;
           this.clock.clearTimer(run.timer);
           run.timer = undefined;
           run.state = 'pending';
-          this.queue(run);
+          this.line.push(run);
         }
         this.pump();
         if (this.executing.size === 0) break;
@@ -119,13 +125,7 @@ export class LocalTransport extends RunQueue {
   }
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
-    this.fairQueues = new Set(
-      registry
-        .all()
-        .filter((definition) => definition.fairness)
-        .map((definition) => definition.queue),
-    );
-    for (const waiting of this.waiting.splice(this.ticksWaiting())) this.queue(waiting);
+    this.line.use(registry);
     this.handler = run;
     this.accepting = this.config.worker !== false;
     this.pump();
@@ -159,9 +159,7 @@ export class LocalTransport extends RunQueue {
       return true;
     }
     if (run.timer) this.clock.clearTimer(run.timer);
-    const index = this.waiting.indexOf(run);
-    if (index >= 0) this.waiting.splice(index, 1);
-    else this.fair.remove(run);
+    this.line.remove(run);
     this.finish(run, 'cancelled', { failure: { kind: 'cancelled', message: CANCELLED_BEFORE_START } });
     return true;
   }
@@ -208,43 +206,17 @@ export class LocalTransport extends RunQueue {
       scheduledAt: scheduledAt ?? (delayMs > 0 ? new Date(now + delayMs) : undefined),
     };
     this.executions.runs.set(id, run);
-    if (delayMs > 0) this.delay(run, delayMs);
-    // NOTE: a tick goes ahead of every waiting run, fair or not, as on BullMQ, so a backlog never starves a schedule.
-    else if (schedule) this.waiting.splice(this.ticksWaiting(), 0, run);
-    else this.queue(run);
+    if (delayMs > 0) this.parking.delay(run, delayMs);
+    else if (schedule) this.line.pushTick(run);
+    else this.line.push(run);
     this.pump();
     return run;
-  }
-
-  private delay(run: LocalRun, ms: number): void {
-    run.state = 'delayed';
-    run.dueAt = this.clock.now() + ms;
-    run.timer = this.clock.setTimer(() => {
-      run.timer = undefined;
-      run.state = 'pending';
-      this.queue(run);
-      this.pump();
-    }, ms);
-  }
-
-  /** Ticks at the head of the waiting line (a new tick goes after them, before every other run). */
-  private ticksWaiting(): number {
-    let index = 0;
-    while (index < this.waiting.length && isTick(this.waiting[index].kind) && this.waiting[index].attemptsMade === 0)
-      index += 1;
-    return index;
-  }
-
-  private queue(run: LocalRun, front = false): void {
-    if (run.definition.fairness || this.fairQueues.has(run.definition.queue)) this.fair.push(run, front);
-    else if (front) this.waiting.unshift(run);
-    else this.waiting.push(run);
   }
 
   private pump(): void {
     if (!this.accepting || !this.handler || this.config.worker === false) return;
     while (this.active.size < this.config.worker.concurrency) {
-      const run = this.waiting.shift() ?? this.fair.take();
+      const run = this.line.take();
       if (!run) return;
       const executing = this.execute(run).finally(() => this.executing.delete(executing));
       this.executing.add(executing);
@@ -262,43 +234,25 @@ export class LocalTransport extends RunQueue {
     let outcome: RunOutcome | undefined;
     let error: unknown;
     try {
-      outcome = await handler(run.definition, {
-        executionId: run.id,
-        attempt: run.attemptsMade + 1,
-        tenantId: run.tenantId,
-        data: run.data,
-        scheduledAt: run.scheduledAt,
-        controller: run.controller,
-        kind: run.kind,
-        steps: {
-          kept: run.steps ?? {},
-          save: async (name, record) => {
-            run.steps = { ...run.steps, [name]: record };
-          },
-        },
-        schedule: run.schedule,
-        reportProgress: async (percent, message) => {
-          run.progress = percent;
-          if (message) run.logs.push(message);
-        },
-        log: async (message) => {
-          run.logs.push(message);
-        },
-      });
+      outcome = await handler(run.definition, requestOf(run, run.controller));
     } catch (thrown) {
       error = thrown;
     } finally {
       this.active.delete(run);
-      this.fair.finished(run);
       run.controller = undefined;
     }
-    if (outcome) {
+    if (outcome?.status === 'deferred') {
+      // NOTE: not an attempt: the run did not start (or threw RateLimitedError), so its count is given back.
+      run.attemptsStarted -= 1;
+      this.parking.defer(run, outcome);
+    } else if (outcome) {
+      run.waiting = undefined;
       if (outcome.status === 'skipped') this.finish(run, 'skipped', { skipReason: outcome.reason });
       else this.finish(run, 'completed', { result: outcome.value });
     } else if (error instanceof RunInterrupted) {
       // NOTE: in one process nobody else can take it over; it waits here until this instance goes away.
       run.state = 'pending';
-      this.queue(run, true);
+      this.line.push(run, true);
     } else {
       run.attemptsMade += 1;
       const failure =
@@ -308,7 +262,7 @@ export class LocalTransport extends RunQueue {
       run.failure = failure;
       const retry = !(error instanceof JobRunFailure) || error.retry;
       if (retry && run.attemptsMade < run.definition.retry.attempts && !this.closing) {
-        this.delay(run, retryDelayMs(run.definition.retry, run.attemptsMade));
+        this.parking.delay(run, retryDelayMs(run.definition.retry, run.attemptsMade));
         this.executions.changed(run);
       } else {
         this.finish(run, failure.kind === 'cancelled' ? 'cancelled' : 'failed', { failure });
@@ -334,7 +288,7 @@ export class LocalTransport extends RunQueue {
     const hardDeadline = Date.now() + 1_500;
     while (this.active.size > 0 && Date.now() < hardDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const run of this.executions.runs.values()) if (run.timer) this.clock.clearTimer(run.timer);
-    const dropped = this.waiting.length + this.fair.size;
+    const dropped = this.line.size;
     if (dropped > 0) {
       this.logger.warn(
         `Closing: ${dropped} run(s) not started are dropped (the embedded transport keeps nothing across restarts).`,

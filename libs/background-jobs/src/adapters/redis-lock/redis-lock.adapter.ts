@@ -1,16 +1,10 @@
 import { Logger } from '@nestjs/common';
 import IORedis, { Cluster } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  AcquireOptions,
-  DistributedLock,
-  Lease,
-  LOCK_LOST,
-  LOCK_UNAVAILABLE,
-  LockUnavailableError,
-} from '../../contracts';
-import { AheadReleasingLease, assertAcquireOptions, CompletionChannel, RenewingLease, withLease } from '../../core';
-import { BATCH, EXTEND } from './redis-lock.scripts';
+import { AcquireOptions, DistributedLock, Lease, LOCK_UNAVAILABLE, LockUnavailableError } from '../../contracts';
+import { assertAcquireOptions, CompletionChannel, withLease } from '../../core';
+import { RedisLease } from './redis-lease';
+import { BATCH } from './redis-lock.scripts';
 
 const BATCH_SHA = createHash('sha1').update(BATCH).digest('hex');
 
@@ -96,12 +90,12 @@ export class RedisLock extends DistributedLock {
       return Promise.reject(error as Error);
     }
     const { ttlMs, maxHoldMs } = options;
-    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (bench/HISTORY.md).
+    // NOTE: randomUUID draws from a cached entropy pool; randomBytes makes a system call per token (ADR 0005).
     const token = randomUUID();
     const started = Date.now();
     const timeoutMs = this.acquireTimeoutMs;
     // NOTE: one promise for the bounded wait and its outcome, not an async function awaiting a bounded race: this runs
-    // on every locked run, and every promise costs (bench/HISTORY.md).
+    // on every locked run, and every promise costs (ADR 0005).
     return new Promise<Lease | null>((resolve, reject) => {
       const fail = (error: Error) => {
         clearTimeout(timer);
@@ -170,7 +164,7 @@ export class RedisLock extends DistributedLock {
    * @internal Acquire (`a`) or release (`r`) `key`, then `done` with the script's reply or `failed`. On one Redis
    * server, the operations of concurrent runs asked for in the same tick go as one BATCH script call: one command, one
    * reply and one promise of ioredis's for all of them, instead of one each (the lock's cost per run was mostly that:
-   * bench/HISTORY.md); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
+   * ADR 0005); callbacks, not a promise per operation, for the same reason. Same scripts' logic, same
    * order; a failed call fails every operation in it. On a cluster each lock is its own slot: one by one.
    */
   operate(
@@ -275,86 +269,6 @@ export class RedisLock extends DistributedLock {
     }
     return new Promise((resolve) => this.redis.once('ready', () => resolve()));
   }
-}
-
-/** One held lock; renews itself every ttl/3 until released, lost, or capped by `maxHoldMs`. */
-class RedisLease extends RenewingLease implements AheadReleasingLease {
-  /** The earliest moment the key may have expired, as far as this process knows. */
-  private expiresAt: number;
-
-  constructor(
-    private readonly lock: RedisLock,
-    key: string,
-    private readonly token: string,
-    fencingToken: number,
-    ttlMs: number,
-    requestedAt: number,
-    maxHoldMs?: number,
-  ) {
-    super(key, fencingToken, ttlMs, maxHoldMs);
-    // NOTE: counted from before the request was sent: the key cannot outlive that, whatever the latency was.
-    this.expiresAt = requestedAt + ttlMs;
-  }
-
-  async extend(): Promise<boolean> {
-    if (this.done) return false;
-    const requestedAt = Date.now();
-    const extended = await this.lock.eval(EXTEND, 1, this.lock.lockKey(this.key), this.token, this.ttlMs);
-    if (this.done) return false;
-    if (extended === 1) {
-      this.expiresAt = requestedAt + this.ttlMs;
-      return true;
-    }
-    this.lose(LOCK_LOST(this.key, 'the key was deleted, expired or taken over by another holder'));
-    return false;
-  }
-
-  /** @internal Stops the timers without touching Redis or the signal. */
-  override stop(): void {
-    super.stop();
-    this.lock.forget(this);
-  }
-
-  /** Sends the release ahead of the run's outcome on the transport's connection when the lock can (see `RedisLock.releaseOn`). */
-  releaseAhead(channel: CompletionChannel, onError: (error: Error) => void): boolean {
-    if (this.done) return true;
-    if (!this.lock.releaseOn(channel, this.key, this.token, onError)) return false;
-    this.stop();
-    return true;
-  }
-
-  protected deleteIfOurs(): Promise<void> {
-    return new Promise((resolve, reject) => this.lock.operate('r', this.key, this.token, 0, () => resolve(), reject));
-  }
-
-  protected override async renew(every: number): Promise<void> {
-    try {
-      await bounded(this.extend(), every);
-    } catch (error) {
-      // NOTE: give up one interval before the key could expire, so the signal fires before anyone else can acquire.
-      if (!this.done && Date.now() + every >= this.expiresAt) {
-        this.lose(LOCK_LOST(this.key, `renewal failed until the lease could expire (${(error as Error).message})`));
-      }
-    }
-  }
-}
-
-/** Rejects when `promise` does not settle within `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  // NOTE: one promise, not a race of two and a finally.
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 const ignore = (): void => undefined;

@@ -4,6 +4,8 @@ export * from './job-definition.error';
 export * from './invalid-job-input.error';
 export * from './job-aborted.error';
 export * from './lock-unavailable.error';
+export * from './rate-limited.error';
+export * from './unknown-limit.error';
 export * from './wait-timeout.error';
 export * from './tenant-directory.error';
 export * from './missing-optional-peer.error';

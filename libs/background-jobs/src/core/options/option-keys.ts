@@ -22,6 +22,9 @@ export const JOB_OPTION_KEYS = keysOf<PipelineJobOptions>({
   endDate: true,
   data: true,
   fairness: true,
+  rateLimit: true,
+  concurrency: true,
+  limits: true,
 });
 
 /** The keys `upsertSchedule` accepts. */

@@ -1,4 +1,4 @@
-import { JobAbortedError } from '../../contracts';
+import { JobAbortedError, RateLimitedError } from '../../contracts';
 import { recognisedFailureKind, toError } from '../failure-classifier';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { JobRunFailure, RunInterrupted } from '../run.types';
@@ -8,7 +8,7 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 export class ClassifyFailureStage implements PipelineStage {
   constructor(private readonly options: ResolvedJobsOptions) {}
 
-  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: bench/HISTORY.md).
+  // NOTE: one `catch` instead of an async function with await (one promise per run, not two: ADR 0005).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     return next().catch((thrown: unknown) => this.classify(invocation, thrown));
   }
@@ -16,6 +16,8 @@ export class ClassifyFailureStage implements PipelineStage {
   private classify(invocation: Invocation, thrown: unknown): never {
     if (thrown instanceof JobRunFailure || thrown instanceof RunInterrupted) throw thrown;
     const { aborted, reason } = invocation.context.controller;
+    // NOTE: not a failure: the admission stage defers the run and holds its keys back.
+    if (thrown instanceof RateLimitedError && !aborted) throw thrown;
     // NOTE: once the signal is aborted, whatever the body throws is a consequence of the abort.
     if (aborted && reason instanceof JobAbortedError) {
       if (reason.kind === 'shutdown') throw new RunInterrupted(reason.message);

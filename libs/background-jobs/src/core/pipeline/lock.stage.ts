@@ -21,7 +21,7 @@ export class LockStage implements PipelineStage {
   }
 
   // NOTE: `then` chains, not an async function with three awaits and a `.catch`: the lock's own promises are most of
-  // what it costs a run in Node (bench/HISTORY.md). The release is ordered before the run's end, so the next run
+  // what it costs a run in Node (ADR 0005). The release is ordered before the run's end, so the next run
   // of the same key finds it free: sent ahead of the outcome on the transport's completion channel when the lease can
   // (no wait for its reply), else awaited.
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
@@ -78,7 +78,7 @@ function release(
 
 /** Calls `onLost` with the reason when `lease` is lost; returns the function that stops watching. */
 function watchLoss(lease: Lease, onLost: (reason: unknown) => void): () => void {
-  // NOTE: any other DistributedLock (a test double, say) is watched through its public signal, as before.
+  // NOTE: any other DistributedLock (a test double, say) is watched through its public signal.
   if (typeof (lease as Partial<LossReportingLease>).onLost === 'function') {
     return (lease as LossReportingLease).onLost(onLost);
   }

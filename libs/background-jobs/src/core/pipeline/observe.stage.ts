@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { JobEventBase } from '../../contracts';
+import { JobEventBase, RateLimitedError } from '../../contracts';
 import { JobEvents } from '../job-events';
 import { runLabel } from '../run-logger';
 import { retryDelayMs } from '../retry-policy';
@@ -17,8 +17,8 @@ export class ObserveStage implements PipelineStage {
   constructor(private readonly events: JobEvents) {}
 
   // NOTE: one `then` instead of an async function with await: with CLS's async hooks on, every promise costs on
-  // every run (bench/HISTORY.md). The events of every run are object literals, not spreads of a base object:
-  // a fixed shape made in one step (bench/HISTORY.md).
+  // every run (ADR 0005). The events of every run are object literals, not spreads of a base object:
+  // a fixed shape made in one step (ADR 0005).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { definition, request } = invocation;
     const jobId = definition.id;
@@ -55,6 +55,9 @@ export class ObserveStage implements PipelineStage {
       this.logger.warn(
         `interrupted ${runLabel(base)} after ${Math.round(durationMs)} ms: ${error.message}; handed back to the queue`,
       );
+    } else if (error instanceof RateLimitedError) {
+      // NOTE: not an outcome: the admission stage parks the run (no attempt used) and it starts again later.
+      this.logger.log(`rate limited ${runLabel(base)}: ${error.message}; parked without using an attempt`);
     } else if (error instanceof JobRunFailure) {
       const failure = {
         kind: error.kind,

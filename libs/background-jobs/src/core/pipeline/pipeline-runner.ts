@@ -10,7 +10,10 @@ import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
-import { RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { AdmissionStore } from '../ports/admission.port';
+import { AdmissionStage } from './admission.stage';
+import { AdmissionTallies } from '../admission/admission-tallies';
 import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -28,7 +31,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → admission → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -58,12 +61,16 @@ export class PipelineRunner {
     private readonly events: JobEvents,
     private readonly clock: Clock,
     calendar: CronCalendar,
+    admission: AdmissionStore,
+    tallies: AdmissionTallies,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
+      // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
+      new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
@@ -130,7 +137,7 @@ export class PipelineRunner {
       ? () => fanOut(definition, context, this.directories.find(), this.runs, this.logger)
       : () => definition.instance.execute(context);
     // NOTE: not an async function: one promise per stage is enough (each costs, with CLS's async hooks on, on every
-    // run: bench/HISTORY.md). The body's result or synchronous throw still reaches the stages as a promise.
+    // run: ADR 0005). The body's result or synchronous throw still reaches the stages as a promise.
     const dispatch = (index: number): Promise<unknown> => {
       if (index < stages.length) return stages[index].run(invocation, () => dispatch(index + 1));
       try {
@@ -146,13 +153,13 @@ export class PipelineRunner {
     } catch (error) {
       settled = Promise.reject(error);
     }
-    // NOTE: one `then`, not an async function with an await (bench/HISTORY.md).
+    // NOTE: one `then`, not an async function with an await (ADR 0005).
     return settled.then(
       (result): RunOutcome => {
         this.running -= 1;
-        return result instanceof SkipRun
-          ? { status: 'skipped', reason: result.reason }
-          : { status: 'completed', value: result };
+        if (result instanceof SkipRun) return { status: 'skipped', reason: result.reason };
+        if (result instanceof DeferRun) return { status: 'deferred', waiting: result.waiting, parkOn: result.parkOn };
+        return { status: 'completed', value: result };
       },
       (error: unknown) => {
         this.running -= 1;

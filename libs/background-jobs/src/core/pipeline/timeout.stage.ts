@@ -7,7 +7,7 @@ import { Invocation, PipelineStage } from './pipeline-stage';
  */
 export class TimeoutStage implements PipelineStage {
   // NOTE: one promise settled by whichever comes first (the body, or an abort) instead of Promise.race over an
-  // async function and a second promise: two promises per run instead of five (bench/HISTORY.md).
+  // async function and a second promise: two promises per run instead of five (ADR 0005).
   run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
     const { controller } = invocation.context;
     const { timeoutMs, id } = invocation.definition;

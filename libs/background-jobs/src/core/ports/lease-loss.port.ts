@@ -14,7 +14,7 @@ export interface LossReportingLease extends Lease {
  * A lease that can send its release on the connection the transport records the run's outcome on
  * (`RunRequest.completionChannel`), ahead of that record: the store applies the two in the order they were sent, so
  * the next run of the key, which only that record can start, finds the key free without the run waiting for the
- * release's reply. One round trip less per locked run (bench/HISTORY.md, fifth round).
+ * release's reply. One round trip less per locked run (ADR 0005).
  */
 export interface AheadReleasingLease extends Lease {
   /**

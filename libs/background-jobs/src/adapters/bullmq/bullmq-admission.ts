@@ -1,0 +1,136 @@
+import { Logger } from '@nestjs/common';
+import { LimitOverride } from '../../contracts';
+import { Admission, AdmissionCheck, AdmissionPermit, AdmissionStore, waitingOf, WakeRun } from '../../core';
+import { ADMIT, RENEW_SLOTS, SETTLE } from './bullmq-scripts';
+import { RedisClient } from './redis-connection';
+
+type AdmissionCommands = RedisClient & {
+  bgjAdmit(base: string, ...args: Array<string | number>): Promise<number[]>;
+  bgjSettle(base: string, op: string, id: string, max: number, member: string, wokenTtl: number): Promise<string[]>;
+  bgjRenew(base: string, executionId: string, ttlMs: number, ...ids: string[]): Promise<number>;
+};
+
+/** Where a run parks: its queue and id, joined by '|' (no queue name holds one). */
+const memberOf = (queue: string, executionId: string): string => `${queue}|${executionId}`;
+
+/**
+ * Admission on Redis for the BullMQ transport, in three scripts over keys of one hash slot (`base`): `admit-1.lua`
+ * (every check of a run, all or nothing, on Redis time: sliding-window logs for rate limits, self-expiring slots for
+ * concurrency), `settle-1.lua` (park, release, sweep: wakes parked runs when a slot frees) and `renew-1.lua` (a running
+ * run's slots live `slotTtlMs` past its last renewal, so a killed instance's slots free within that). A rate-limited
+ * run parks as a BullMQ delayed job until its window opens: nothing has to wake it. See docs/flow-control.md.
+ */
+export class BullmqAdmission extends AdmissionStore {
+  private readonly logger = new Logger('BackgroundJobs');
+  private readonly defined = new WeakSet<RedisClient>();
+  private wake?: WakeRun;
+  private sweeper?: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly redis: () => RedisClient,
+    private readonly base: string,
+    private readonly slotTtlMs: number,
+  ) {
+    super();
+  }
+
+  wakeWith(wake: WakeRun): void {
+    this.wake = wake;
+  }
+
+  /** Every `intervalMs`, settles every check with parked runs: frees the slots of dead instances and wakes runs. */
+  startSweeping(intervalMs: number): void {
+    this.sweeper ??= setInterval(() => {
+      this.settle('sweep', '', 0, '').catch((e: Error) => this.logger.warn(`Admission sweep failed: ${e.message}`));
+    }, intervalMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  async admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission> {
+    const args: Array<string | number> = [executionId, memberOf(queue, executionId), this.slotTtlMs, checks.length];
+    for (const check of checks)
+      args.push(check.id, check.kind === 'rate' ? 'r' : 'c', check.max, check.durationMs ?? 0);
+    const [admitted, index, wake] = await this.client().bgjAdmit(this.base, ...args);
+    if (admitted === 1) {
+      const held = checks.filter((check) => check.kind === 'concurrency');
+      return { admitted: true, permit: held.length > 0 ? this.permit(executionId, held) : undefined };
+    }
+    const refused = checks[index - 1];
+    return { admitted: false, refused, waiting: waitingOf(refused, wake > 0 ? new Date(wake) : undefined) };
+  }
+
+  async park(executionId: string, queue: string, check: AdmissionCheck): Promise<void> {
+    await this.settle('park', check.id, check.max, memberOf(queue, executionId));
+  }
+
+  async holdBack(checks: AdmissionCheck[], ms: number): Promise<void> {
+    const batch = this.client().multi();
+    for (const check of new Set(checks.map((c) => c.id))) batch.set(`${this.base}:h:${check}`, '1', 'PX', ms);
+    await batch.exec();
+  }
+
+  async setOverride(id: string, override: LimitOverride | null): Promise<void> {
+    if (!override) {
+      await this.client().hdel(`${this.base}:o`, id);
+      return;
+    }
+    const { rateLimit, concurrency } = override;
+    const value = `${rateLimit?.max ?? ''},${rateLimit?.durationMs ?? ''},${concurrency?.max ?? ''}`;
+    await this.client().hset(`${this.base}:o`, id, value);
+    // NOTE: a raised concurrency limit has room at once: wake the runs parked on it now.
+    await this.settle('sweep', '', 0, '');
+  }
+
+  private permit(executionId: string, held: AdmissionCheck[]): AdmissionPermit {
+    const ids = held.map((check) => check.id);
+    const timer = setInterval(() => {
+      this.client()
+        .bgjRenew(this.base, executionId, this.slotTtlMs, ...ids)
+        .catch((e: Error) => this.logger.warn(`Renewing the slots of ${executionId} failed: ${e.message}`));
+    }, this.slotTtlMs / 3);
+    timer.unref();
+    return {
+      release: () => {
+        clearInterval(timer);
+        return Promise.all(held.map((check) => this.settle('release', check.id, check.max, executionId))).then(
+          () => undefined,
+          (e: Error) => this.logger.warn(`Releasing the slots of ${executionId} failed (they expire): ${e.message}`),
+        );
+      },
+    };
+  }
+
+  /** Runs settle-1.lua and wakes what it returns; a run found gone is dropped from its line (which wakes the next). */
+  private async settle(op: string, id: string, max: number, member: string): Promise<void> {
+    const woken = await this.client().bgjSettle(this.base, op, id, max, member, this.slotTtlMs);
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < woken.length; i += 2) pairs.push([woken[i], woken[i + 1]]);
+    await Promise.all(
+      pairs.map(async ([check, parked]) => {
+        const split = parked.indexOf('|');
+        const [queue, executionId] = [parked.slice(0, split), parked.slice(split + 1)];
+        const alive = await (this.wake?.(queue, executionId) ?? Promise.resolve(true)).catch((e: Error) => {
+          this.logger.warn(`Waking parked run ${executionId} failed (woken again later): ${e.message}`);
+          return true;
+        });
+        if (!alive) await this.settle('drop', check, max, parked);
+      }),
+    );
+  }
+
+  private client(): AdmissionCommands {
+    const redis = this.redis();
+    if (!this.defined.has(redis)) {
+      redis.defineCommand('bgjAdmit', ADMIT);
+      redis.defineCommand('bgjSettle', SETTLE);
+      redis.defineCommand('bgjRenew', RENEW_SLOTS);
+      this.defined.add(redis);
+    }
+    return redis as AdmissionCommands;
+  }
+}
