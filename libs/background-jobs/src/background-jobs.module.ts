@@ -18,6 +18,7 @@ import {
 } from './contracts';
 import {
   BackgroundJobs,
+  BatchStore,
   Clock,
   AdmissionStore,
   AdmissionTallies,
@@ -95,6 +96,11 @@ const providers: Provider[] = [
   {
     provide: ScheduleStore,
     useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules,
+    inject: [RunQueue],
+  },
+  {
+    provide: BatchStore,
+    useFactory: (transport: BullmqTransport | LocalTransport) => transport.batches,
     inject: [RunQueue],
   },
   {

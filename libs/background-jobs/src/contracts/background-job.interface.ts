@@ -1,3 +1,5 @@
+import { BatchSummary } from './composition.interface';
+
 /** The lease a locked run holds; pass `fencingToken` to writes so a stale holder can be rejected. */
 export interface JobLeaseInfo {
   key: string;
@@ -33,6 +35,8 @@ export interface JobContext<T = unknown> {
    * over it fails the run without retry). See docs/composition.md.
    */
   step<R>(name: string, fn: () => R | Promise<R>): Promise<R>;
+  /** In a batch's callback run (`onComplete`, `onSuccess`): the batch's final counts. */
+  readonly batch?: BatchSummary;
 }
 
 /** A unit of work. Keep `execute` thin: translate, delegate to the domain, return. */

@@ -9,3 +9,47 @@ export interface JobStep {
   /** What the step threw (`failed` steps). */
   error?: string;
 }
+
+/** One run of a batch (`BackgroundJobs.batch`): a job class or id, its payload, tenant and delay. */
+export interface BatchRun {
+  /** A `@PipelineJob` class or its id. */
+  job: (abstract new (...args: any[]) => unknown) | string;
+  data?: unknown;
+  /** @default the caller's current tenant */
+  tenantId?: string | null;
+  /** @default 0 */
+  delayMs?: number;
+}
+
+/** A batch's callback: the job to enqueue once, and its payload. */
+export interface BatchCallback {
+  job: (abstract new (...args: any[]) => unknown) | string;
+  data?: unknown;
+}
+
+/** Options of `BackgroundJobs.batch`. */
+export interface BatchOptions {
+  /**
+   * Enqueued exactly once when every child has ended (completed, failed or cancelled), whatever their outcome.
+   * @default none
+   */
+  onComplete?: BatchCallback;
+  /**
+   * Enqueued exactly once when every child has completed (none failed or cancelled).
+   * @default none
+   */
+  onSuccess?: BatchCallback;
+}
+
+/** A batch's counts and state (`BackgroundJobs.getBatch`, and `ctx.batch` in its callback's run). */
+export interface BatchSummary {
+  batchId: string;
+  total: number;
+  /** Children that completed (or were skipped: they ended without failing). */
+  completed: number;
+  failed: number;
+  cancelled: number;
+  pending: number;
+  /** `running` until every child ended; then `succeeded` (none failed or cancelled) or `failed`. */
+  state: 'running' | 'succeeded' | 'failed';
+}

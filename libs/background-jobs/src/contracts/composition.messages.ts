@@ -7,6 +7,20 @@ const show = (value: unknown): string => {
   }
 };
 
+export const EMPTY_BATCH = (): string =>
+  `batch() got no runs: a batch needs at least one. Nothing was enqueued. Fix: skip the call when there is nothing to run.`;
+
+export const BATCH_TOO_LARGE = (count: number, max: number): string =>
+  `batch() got ${count} runs, over the maximum of ${max} per batch. Nothing was enqueued. ` +
+  `Fix: split the work into batches of at most ${max} runs (a callback of one batch may start the next).`;
+
+export const INVALID_BATCH_OPTION = (option: string, value: unknown, expected: string): string =>
+  `batch() got an invalid ${option}: ${show(value)}; expected ${expected}. Nothing was enqueued. ` +
+  `Fix: pass { onComplete?: { job, data? }, onSuccess?: { job, data? } }.`;
+
+export const INVALID_BATCH_ID = (batchId: unknown): string =>
+  `getBatch() got an invalid batch id ${show(batchId)}: expected the batchId batch() returned. Fix: pass that id.`;
+
 export const INVALID_STEP_NAME = (jobId: string, name: unknown): string =>
   `Job "${jobId}" called ctx.step with name ${show(name)}: expected a non-empty string of at most 200 characters. ` +
   `The run fails without retry. Fix: name each step with a fixed string, e.g. ctx.step('charge', …).`;

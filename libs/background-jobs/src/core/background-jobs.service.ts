@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import {
+  BatchOptions,
+  BatchRun,
+  BatchSummary,
   EnqueueArgs,
   JobExecution,
   JobResultOf,
@@ -13,7 +16,9 @@ import { AdmissionStore } from './ports/admission.port';
 import { setLimit } from './admission/set-limit';
 import { Clock } from './clock';
 import { DEFAULTS } from './defaults';
+import { BatchesFacade } from './facade/batches.facade';
 import { ExecutionsFacade } from './facade/executions.facade';
+import { BatchStore } from './ports/batch-store.port';
 import { FacadeContext, JobRef } from './facade/facade-context';
 import { RunsFacade } from './facade/runs.facade';
 import { SchedulesFacade } from './facade/schedules.facade';
@@ -30,7 +35,7 @@ export { JobRef } from './facade/facade-context';
 /**
  * The facade a host injects to enqueue, run, inspect and cancel jobs.
  */
-// NOTE: each concern is one file of core/facade (runs, schedules, executions) sharing one FacadeContext; this class
+// NOTE: each concern is one file of core/facade (runs, schedules, executions, batches) sharing one FacadeContext; this class
 // only types and documents the public methods and delegates, so a new method is its part's code plus one line here.
 @Injectable()
 export class BackgroundJobs {
@@ -38,6 +43,7 @@ export class BackgroundJobs {
   private readonly schedules: SchedulesFacade;
   private readonly executions: ExecutionsFacade;
   private readonly limits: (name: string, key: string, override: LimitOverride | null) => Promise<void>;
+  private readonly batches: BatchesFacade;
 
   constructor(
     registry: JobRegistry,
@@ -49,12 +55,29 @@ export class BackgroundJobs {
     calendar: CronCalendar,
     clock: Clock,
     admission: AdmissionStore,
+    batches: BatchStore,
   ) {
     this.limits = (name, key, override) => setLimit(registry, options.limits, admission, name, key, override);
     const context = new FacadeContext(registry, runs, executions, schedules, tenant, options, calendar, clock);
     this.runs = new RunsFacade(context);
     this.schedules = new SchedulesFacade(context);
     this.executions = new ExecutionsFacade(context);
+    this.batches = new BatchesFacade(context, this.runs, batches);
+  }
+
+  /**
+   * Enqueues related runs together (at most 10,000) and resolves the batch id and each run's execution id, in order.
+   * `onComplete` is enqueued exactly once when every run has ended, `onSuccess` when every run completed; their runs
+   * see the batch's counts in `ctx.batch`. Rejects with InvalidJobInputError, enqueueing nothing, on bad input
+   * (an empty batch, too many runs, an unknown job). See docs/composition.md.
+   */
+  batch(runs: BatchRun[], options: BatchOptions = {}): Promise<{ batchId: string; executionIds: string[] }> {
+    return this.batches.batch(runs, options);
+  }
+
+  /** A batch's counts and state; null when unknown. */
+  getBatch(batchId: string): Promise<BatchSummary | null> {
+    return this.batches.getBatch(batchId);
   }
 
   /**

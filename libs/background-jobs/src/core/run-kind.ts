@@ -6,8 +6,10 @@
  * - `fan-out` / `fan-out-tick`: a per-tenant job at host level (enqueued, or a tick): enqueues one `fan-out-child`
  *   per tenant instead of executing, and takes no lock and no tenant slot of its own.
  * - `fan-out-child`: one tenant's run of a fan-out; executes the job for that tenant.
+ * - `batch-child`: a run of a batch (`BackgroundJobs.batch`); its final state counts towards the batch.
+ * - `callback`: a batch's `onComplete` or `onSuccess` run; `ctx.batch` holds the batch's counts.
  */
-export type RunKind = 'plain' | 'tick' | 'fan-out' | 'fan-out-tick' | 'fan-out-child';
+export type RunKind = 'plain' | 'tick' | 'fan-out' | 'fan-out-tick' | 'fan-out-child' | 'batch-child' | 'callback';
 
 interface RunKindTraits {
   /** Enqueues children instead of executing the job. */
@@ -22,6 +24,8 @@ const TRAITS: Record<RunKind, RunKindTraits> = {
   'fan-out': { fansOut: true, tick: false },
   'fan-out-tick': { fansOut: true, tick: true },
   'fan-out-child': { fansOut: false, tick: false },
+  'batch-child': { fansOut: false, tick: false },
+  callback: { fansOut: false, tick: false },
 };
 
 /** Every kind, in a fixed order (a job's chains are built once per kind). */

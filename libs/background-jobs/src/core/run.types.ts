@@ -1,4 +1,4 @@
-import { FailureKind, JobFailure, JobWaiting } from '../contracts';
+import { BatchSummary, FailureKind, JobFailure, JobWaiting } from '../contracts';
 import { AdmissionCheck } from './admission/limit-spec';
 import { LazyAbortController } from './lazy-abort-controller';
 import { CompletionChannel } from './ports/completion-channel.port';
@@ -26,6 +26,10 @@ export interface RunRequest {
    * release there ahead of that record (BullMQ on one Redis server: the worker's connection); absent otherwise.
    */
   completionChannel?: CompletionChannel;
+  /** The batch a `batch-child` run counts towards. */
+  batchId?: string;
+  /** A `callback` run's batch, with its final counts (`ctx.batch`). */
+  batch?: BatchSummary;
   /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
   steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;

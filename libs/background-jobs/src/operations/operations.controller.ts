@@ -17,7 +17,7 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
+import { BatchSummary, InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
 import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, rejectUnknownKeys, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
@@ -27,6 +27,7 @@ import { buildOverview, OperationsOverview } from './operations.overview';
 import { ReadOnlyActionsGuard } from './operations-token.guard';
 import {
   CANCEL_FINISHED,
+  BATCH_NOT_FOUND,
   EXECUTION_NOT_FOUND,
   INVALID_QUERY,
   RECURRING_NOT_FOUND,
@@ -103,6 +104,14 @@ export class OperationsController {
     if (!execution) throw new NotFoundException(EXECUTION_NOT_FOUND(id));
     const logs = await this.jobs.getExecutionLogs(id, MAX_LOG_LINES);
     return { ...execution, logs: logs?.lines ?? [], logCount: logs?.count ?? 0 };
+  }
+
+  /** A batch's counts and state (`BackgroundJobs.getBatch`); its children are executions `<batchId>.<index>`. */
+  @Get('batches/:id')
+  async getBatch(@Param('id') id: string): Promise<BatchSummary> {
+    const batch = await this.jobs.getBatch(id);
+    if (!batch) throw new NotFoundException(BATCH_NOT_FOUND(id));
+    return batch;
   }
 
   @Post('executions/:id/cancel')

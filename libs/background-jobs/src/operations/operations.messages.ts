@@ -9,6 +9,9 @@ export const CONFLICTING_QUERY = (first: string, second: string): string =>
 export const EXECUTION_NOT_FOUND = (executionId: string): string =>
   `No execution "${executionId}" (never enqueued, or removed by history retention).`;
 
+export const BATCH_NOT_FOUND = (batchId: string): string =>
+  `No batch "${batchId}" (never created, or expired 7 days after it finished).`;
+
 export const RECURRING_NOT_FOUND = (jobId: string, known: string[]): string =>
   `No recurring job or schedule "${jobId}". Schedules: ${known.length ? known.join(', ') : '(none)'}.`;
 

@@ -69,9 +69,10 @@ export class BullmqAdmission extends AdmissionStore {
   }
 
   async holdBack(checks: AdmissionCheck[], ms: number): Promise<void> {
-    const batch = this.client().multi();
-    for (const check of new Set(checks.map((c) => c.id))) batch.set(`${this.base}:h:${check}`, '1', 'PX', ms);
-    await batch.exec();
+    const redis = this.client();
+    await Promise.all(
+      [...new Set(checks.map((c) => c.id))].map((id) => redis.set(`${this.base}:h:${id}`, '1', 'PX', ms)),
+    );
   }
 
   async setOverride(id: string, override: LimitOverride | null): Promise<void> {

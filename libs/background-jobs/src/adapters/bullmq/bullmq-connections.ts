@@ -28,7 +28,13 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // a short reconnect. The health indicator bounds its own wait. Auto-pipelining sends the commands issued in one
   // event-loop turn (the enqueues of a request handler fanning out, say) as one socket write instead of one write
   // each; every command keeps its own reply or error, in order, so one failed enqueue fails that call alone.
-  commands: { enableAutoPipelining: true },
+  // Our own Lua commands (defineCommand: admission, batches, fairness) stay out of it: auto-pipelined, their calls
+  // failed inside ioredis 5 (TypeError "results[i] is not iterable" in autoPipelining.js; test/flow-control fails
+  // without this list). Each is one script call per decision anyway.
+  commands: {
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: ['bgjAdmit', 'bgjSettle', 'bgjRenew', 'bgjBatchChildEnded', 'bgjFairRounds'],
+  },
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write

@@ -1,5 +1,6 @@
-import { JobFailure, WaitingReason } from '../../contracts';
-import { RunKind, StepRecord, tickOf } from '../../core';
+import { BatchSummary, JobFailure, WaitingReason } from '../../contracts';
+import { Job } from 'bullmq';
+import { RunKind, RunStepStore, StepRecord, tickOf } from '../../core';
 
 /** What the framework stores as BullMQ job data; `bgj` marks jobs and schedulers as ours. */
 export interface JobEnvelope {
@@ -14,6 +15,10 @@ export interface JobEnvelope {
   kind?: RunKind;
   /** Written before `kind` existed for a per-tenant job's tick or trigger; read as `kind: 'fan-out'`. */
   fanOut?: true;
+  /** A batch child's batch. */
+  batchId?: string;
+  /** A batch callback's batch, with its final counts (`ctx.batch`). */
+  batch?: BatchSummary;
   /** The run's durable steps (`ctx.step`), by name: kept on the job so a retry or a recovered run reuses them. */
   steps?: Record<string, StepRecord>;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */
@@ -48,4 +53,18 @@ export interface ScheduleMark {
 export function kindOf(envelope: JobEnvelope, fromScheduler: boolean): RunKind {
   const kind: RunKind = envelope.kind ?? (envelope.fanOut ? 'fan-out' : 'plain');
   return fromScheduler ? tickOf(kind) : kind;
+}
+
+/**
+ * Where `ctx.step` keeps a run's steps on BullMQ: in the job's own data, so they live and go with the job. On the
+ * envelope object itself, so the failure record and the success cleanup written later keep them.
+ */
+export function stepStoreOf(job: Job, envelope: JobEnvelope): RunStepStore {
+  return {
+    kept: envelope.steps ?? {},
+    save: (name, record) => {
+      envelope.steps = { ...envelope.steps, [name]: record };
+      return job.updateData(envelope);
+    },
+  };
 }

@@ -108,10 +108,16 @@ export class BullmqQueues {
         const data: JobEnvelope = { bgj: 1, tenantId: run.tenantId };
         if (run.data !== undefined) data.payload = run.data;
         if (run.kind && run.kind !== 'plain') data.kind = run.kind;
+        if (run.batchId) data.batchId = run.batchId;
+        if (run.batch) data.batch = run.batch;
+        const opts: JobsOptions = rounds
+          ? { ...options, jobId: run.id, priority: rounds[i] }
+          : { ...options, jobId: run.id };
+        if (run.delayMs) opts.delay = run.delayMs;
         return {
           name: definition.id,
           data,
-          opts: rounds ? { ...options, jobId: run.id, priority: rounds[i] } : { ...options, jobId: run.id },
+          opts,
         };
       }),
     );

@@ -24,3 +24,5 @@ export const ADMIT = command('admit', 1);
 export const SETTLE = command('settle', 1);
 /** Extends a running run's concurrency slots: lua/renew-1.lua. */
 export const RENEW_SLOTS = command('renew', 1);
+/** Counts one batch child's final state once and says whether the callbacks are due: lua/batch-child-ended-2.lua. */
+export const BATCH_CHILD_ENDED = command('batch-child-ended', 2);

@@ -23,7 +23,7 @@ import {
   RunRequest,
 } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
-import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope } from './bullmq-envelope';
+import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope, stepStoreOf } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqKeys } from './bullmq-keys';
@@ -189,6 +189,8 @@ export class BullmqWorkerHost {
       scheduledAt: scheduledAtOf(job),
       controller,
       kind: kindOf(envelope, Boolean(job.repeatJobKey)),
+      batchId: envelope.batchId,
+      batch: envelope.batch,
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -199,14 +201,7 @@ export class BullmqWorkerHost {
         endDate: envelope.sched.end === undefined ? undefined : new Date(envelope.sched.end),
       },
       completionChannel,
-      steps: {
-        kept: envelope.steps ?? {},
-        // NOTE: on the envelope itself, so the failure record and the success cleanup written later keep the steps.
-        save: (name, record) => {
-          envelope.steps = { ...envelope.steps, [name]: record };
-          return job.updateData(envelope);
-        },
-      },
+      steps: stepStoreOf(job, envelope),
       reportProgress: async (percent, message) => {
         await job.updateProgress(percent);
         if (message) await job.log(message);
@@ -272,10 +267,12 @@ export class BullmqWorkerHost {
   ): Promise<never> {
     const { reason, limit, key, until } = done.waiting;
     // NOTE: BullMQ counted this take as an attempt started; a run admission held back did not start, so the count is
-    // given back with the waiting reason, in one round trip (moveToDelayed itself uses no attempt: skipAttempt).
+    // given back with the waiting reason, in one write (moveToDelayed itself uses no attempt: skipAttempt).
     const data = JSON.stringify({ ...envelope, waiting: { reason, limit, key, until: until?.getTime() } });
     const jobKey = `${job.queueQualifiedName}:${job.id}`;
-    await this.connections.commands().multi().hset(jobKey, 'data', data).hincrby(jobKey, 'ats', -1).exec();
+    // NOTE: two commands, not a MULTI: the commands client auto-pipelines (one write), and ioredis' MULTI breaks on it.
+    const redis = this.connections.commands();
+    await Promise.all([redis.hset(jobKey, 'data', data), redis.hincrby(jobKey, 'ats', -1)]);
     await job.moveToDelayed(until ? until.getTime() : Date.now() + PARKED_MS, token);
     if (done.parkOn) await this.admission.park(job.id as string, definition.queue, done.parkOn);
     throw new DelayedError(`waiting: ${reason}${limit ? ` (${limit}${key ? ` ${key}` : ''})` : ''}`);

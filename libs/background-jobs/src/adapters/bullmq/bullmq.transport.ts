@@ -11,6 +11,7 @@ import {
   RunQueue,
   TransportHealth,
 } from '../../core';
+import { BullmqBatches } from './bullmq-batches';
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqFairness } from './bullmq-fairness';
@@ -52,6 +53,7 @@ export class BullmqTransport extends RunQueue {
   readonly schedules: BullmqScheduleReconciler;
   /** Admission (rate limits, concurrency keys) on Redis: parks the runs it holds back and wakes them. */
   readonly admission: BullmqAdmission;
+  readonly batches: BullmqBatches;
   private readonly queues: BullmqQueues;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
@@ -74,6 +76,7 @@ export class BullmqTransport extends RunQueue {
     });
     const slotTtlMs = config.worker ? config.worker.lockDurationMs : DEFAULTS.worker.lockDurationMs;
     this.admission = new BullmqAdmission(() => this.connections.commands(), keys.admission, slotTtlMs);
+    this.batches = new BullmqBatches(() => this.connections.commands(), keys.prefix);
     this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, this.admission);
   }
 

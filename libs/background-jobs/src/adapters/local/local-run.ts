@@ -1,5 +1,14 @@
-import { JobExecution, JobFailure, JobState, JobWaiting } from '../../contracts';
-import { JobDefinition, LazyAbortController, RunKind, RunRequest, RunSchedule, StepRecord, stepList } from '../../core';
+import { BatchSummary, JobExecution, JobFailure, JobState, JobWaiting } from '../../contracts';
+import {
+  JobDefinition,
+  LazyAbortController,
+  RunKind,
+  RunRequest,
+  RunSchedule,
+  RunStepStore,
+  StepRecord,
+  stepList,
+} from '../../core';
 
 /** One run held in memory by the embedded transport. */
 export interface LocalRun {
@@ -9,6 +18,10 @@ export interface LocalRun {
   data: unknown;
   /** What the run is (a tick, a fan-out, one tenant's child, …). */
   kind: RunKind;
+  /** A batch child's batch. */
+  batchId?: string;
+  /** A batch callback's batch, with its final counts. */
+  batch?: BatchSummary;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
   state: JobState;
@@ -59,6 +72,16 @@ export function snapshot(run: LocalRun): JobExecution {
   return execution;
 }
 
+/** Where `ctx.step` keeps a run's steps on the embedded transport: on the run, across its attempts. */
+export function stepStoreOf(run: LocalRun): RunStepStore {
+  return {
+    kept: run.steps ?? {},
+    save: async (name, record) => {
+      run.steps = { ...run.steps, [name]: record };
+    },
+  };
+}
+
 /** What the pipeline gets for one attempt of `run`. */
 export function requestOf(run: LocalRun, controller: LazyAbortController): RunRequest {
   return {
@@ -69,12 +92,9 @@ export function requestOf(run: LocalRun, controller: LazyAbortController): RunRe
     scheduledAt: run.scheduledAt,
     controller,
     kind: run.kind,
-    steps: {
-      kept: run.steps ?? {},
-      save: async (name, record) => {
-        run.steps = { ...run.steps, [name]: record };
-      },
-    },
+    batchId: run.batchId,
+    batch: run.batch,
+    steps: stepStoreOf(run),
     schedule: run.schedule,
     reportProgress: async (percent, message) => {
       run.progress = percent;

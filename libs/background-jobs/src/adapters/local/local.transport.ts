@@ -26,6 +26,7 @@ import {
   retryDelayMs,
   TransportHealth,
 } from '../../core';
+import { LocalBatches } from './local-batches';
 import { LocalExecutionsStore } from './local-executions.store';
 import { InMemoryAdmission } from './in-memory.admission';
 import { LocalParking } from './local-parking';
@@ -52,6 +53,7 @@ export class LocalTransport extends RunQueue {
   private readonly logger = new Logger('BackgroundJobs');
   readonly executions: LocalExecutionsStore;
   readonly schedules: LocalSchedules;
+  readonly batches = new LocalBatches();
   private readonly clock: LocalClock;
   private readonly executing = new Set<Promise<void>>();
   /** Runs finished since `drain()` began, while it runs. */
@@ -147,7 +149,22 @@ export class LocalTransport extends RunQueue {
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
     return runs.map((run) =>
-      held.has(run.id) ? run.id : this.add(definition, run.id, run.tenantId, run.data, run.kind ?? 'plain', 0).id,
+      held.has(run.id)
+        ? run.id
+        : this.add(
+            definition,
+            run.id,
+            run.tenantId,
+            run.data,
+            run.kind ?? 'plain',
+            run.delayMs ?? 0,
+            undefined,
+            undefined,
+            {
+              batchId: run.batchId,
+              batch: run.batch,
+            },
+          ).id,
     );
   }
 
@@ -188,6 +205,7 @@ export class LocalTransport extends RunQueue {
     delayMs: number,
     scheduledAt?: Date,
     schedule?: RunSchedule,
+    related: Pick<LocalRun, 'batchId' | 'batch'> = {},
   ): LocalRun {
     const now = this.clock.now();
     const run: LocalRun = {
@@ -197,6 +215,7 @@ export class LocalTransport extends RunQueue {
       data,
       kind,
       schedule,
+      ...related,
       state: delayMs > 0 ? 'delayed' : 'pending',
       attemptsStarted: 0,
       attemptsMade: 0,

@@ -10,7 +10,8 @@ import {
   RunNowOptions,
 } from '../../contracts';
 import { DEFAULTS } from '../defaults';
-import { isRecurring } from '../job-definition';
+import { isRecurring, JobDefinition } from '../job-definition';
+import { OutgoingRun } from '../ports/transport.types';
 import { payloadProblem } from '../payload';
 import { FacadeContext, JobRef } from './facade-context';
 
@@ -21,6 +22,12 @@ export class RunsFacade {
   constructor(private readonly ctx: FacadeContext) {}
 
   async enqueue(job: JobRef, data: unknown, options: EnqueueOptions = {}): Promise<string> {
+    const { definition, run } = this.prepare(job, data, options);
+    return this.ctx.runs.enqueue(definition, run);
+  }
+
+  /** A run checked and ready to enqueue; throws InvalidJobInputError on bad input. */
+  prepare(job: JobRef, data: unknown, options: EnqueueOptions): { definition: JobDefinition; run: OutgoingRun } {
     const definition = this.ctx.resolve(job);
     if (!definition.enabled) throw new InvalidJobInputError(DISABLED_JOB(definition.id));
     const tenantId = options.tenantId === undefined ? this.ctx.tenant.tenantId : options.tenantId;
@@ -52,7 +59,7 @@ export class RunsFacade {
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
     const kind = definition.tenancy === 'per-tenant' && tenantId === null ? 'fan-out' : 'plain';
-    return this.ctx.runs.enqueue(definition, { tenantId, data, delayMs, dedupeKey: options.dedupeKey, kind });
+    return { definition, run: { tenantId, data, delayMs, dedupeKey: options.dedupeKey, kind } };
   }
 
   async runNow(job: JobRef, options: RunNowOptions<unknown> = {}): Promise<JobExecution> {

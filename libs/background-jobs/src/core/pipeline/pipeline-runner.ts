@@ -1,6 +1,8 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { DistributedLock, TenantContext } from '../../contracts';
 import { fanOut } from './fan-out';
+import { BatchStore } from '../ports/batch-store.port';
+import { JobRegistry } from '../job-registry';
 import { RunQueue } from '../ports/run-queue.port';
 import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
 import { CronCalendar } from '../ports/cron-calendar.port';
@@ -14,6 +16,7 @@ import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../ru
 import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
+import { BatchStage } from './batch.stage';
 import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -31,7 +34,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → admission → observe → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → admission → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -63,6 +66,8 @@ export class PipelineRunner {
     calendar: CronCalendar,
     admission: AdmissionStore,
     tallies: AdmissionTallies,
+    batches: BatchStore,
+    registry: JobRegistry,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
@@ -72,6 +77,7 @@ export class PipelineRunner {
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
       new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
+      new BatchStage(batches, runs, registry),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
       new PauseStage(schedules),

@@ -1,4 +1,4 @@
-import { INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
+import { BatchSummary, INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
 import { boundedLog, ResolvedBounds } from '../bounds';
 import { DEFAULTS } from '../defaults';
 import { JobDefinition } from '../job-definition';
@@ -15,6 +15,7 @@ export class RunContext<T = unknown> implements JobContext<T> {
   data: T;
   readonly scheduledAt?: Date;
   lease?: JobLeaseInfo;
+  readonly batch?: BatchSummary;
   /** The run's abort (the transport's): `signal` is its signal, made when first read. */
   readonly controller: LazyAbortController;
   private readonly write: (message: string) => Promise<void>;
@@ -34,6 +35,7 @@ export class RunContext<T = unknown> implements JobContext<T> {
     this.attempt = request.attempt;
     this.data = request.data as T;
     this.scheduledAt = request.scheduledAt;
+    if (request.batch) this.batch = request.batch;
   }
 
   get signal(): AbortSignal {

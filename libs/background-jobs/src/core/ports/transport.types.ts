@@ -1,5 +1,5 @@
 // NOTE: the shapes the three transport ports (run-queue, execution-reader, schedule-store) exchange with core.
-import { JobExecution, JobState } from '../../contracts';
+import { BatchSummary, JobExecution, JobState } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { RunKind } from '../run-kind';
 import { RunOutcome, RunRequest } from '../run.types';
@@ -22,6 +22,11 @@ export interface IdentifiedRun {
   id: string;
   tenantId: string | null;
   data: unknown;
+  delayMs?: number;
+  /** A `batch-child`'s batch. */
+  batchId?: string;
+  /** A `callback`'s batch, with its final counts. */
+  batch?: BatchSummary;
   /** What the run is; `plain` when absent. */
   kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }

@@ -1,0 +1,95 @@
+import { Logger } from '@nestjs/common';
+import { JobRegistry } from '../job-registry';
+import { JobDefinition } from '../job-definition';
+import { BatchChildEnd, BatchRecord, BatchStore } from '../ports/batch-store.port';
+import { RunQueue } from '../ports/run-queue.port';
+import { RunKind } from '../run-kind';
+import { JobRunFailure, RunInterrupted } from '../run.types';
+import { Invocation, PipelineStage } from './pipeline-stage';
+
+/**
+ * Counts a batch child's final state (completed or skipped, failed with no attempt left, cancelled) in its batch
+ * before the transport records the outcome, and enqueues the batch's callbacks when it was the last. A crash between
+ * the two leaves the child unfinished in the queue: it runs again, counts nothing twice, and the callbacks are
+ * enqueued then; their ids make a second enqueue add nothing, so each callback runs once.
+ */
+export class BatchStage implements PipelineStage {
+  private readonly logger = new Logger('BackgroundJobs');
+
+  constructor(
+    private readonly batches: BatchStore,
+    private readonly runs: RunQueue,
+    private readonly registry: JobRegistry,
+  ) {}
+
+  appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
+    return kind === 'batch-child';
+  }
+
+  run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
+    const { request, definition } = invocation;
+    const batchId = request.batchId;
+    if (!batchId) return next();
+    return next().then(
+      (result) => this.ended(batchId, request.executionId, 'completed').then(() => result),
+      (error: unknown) => {
+        const end = endOf(error, request.attempt, definition.retry.attempts);
+        if (!end) throw error;
+        return this.ended(batchId, request.executionId, end).then(() => {
+          throw error;
+        });
+      },
+    );
+  }
+
+  private async ended(batchId: string, executionId: string, end: BatchChildEnd): Promise<void> {
+    const finished = await this.batches.childEnded(batchId, executionId, end);
+    if (finished) await this.enqueueCallbacks(finished);
+  }
+
+  private async enqueueCallbacks(batch: BatchRecord): Promise<void> {
+    const summary = {
+      batchId: batch.batchId,
+      total: batch.total,
+      completed: batch.completed,
+      failed: batch.failed,
+      cancelled: batch.cancelled,
+      pending: batch.pending,
+      state: batch.state,
+    };
+    const callbacks = [
+      { name: 'complete', callback: batch.onComplete },
+      { name: 'success', callback: batch.state === 'succeeded' ? batch.onSuccess : undefined },
+    ];
+    for (const { name, callback } of callbacks) {
+      if (!callback) continue;
+      const definition = this.registry.get(callback.job);
+      if (!definition) {
+        this.logger.error(`Batch ${batch.batchId}: its callback job "${callback.job}" is not registered here.`);
+        continue;
+      }
+      await this.runs.enqueueMany(definition, [
+        {
+          id: callbackId(batch.batchId, name),
+          tenantId: batch.tenantId,
+          data: callback.data,
+          kind: 'callback',
+          batch: summary,
+        },
+      ]);
+    }
+    await this.batches.callbacksEnqueued(batch.batchId);
+  }
+}
+
+/** The execution id of a batch's callback: fixed, so enqueueing it twice adds it once. */
+export const callbackId = (batchId: string, which: 'complete' | 'success' | string): string => `${batchId}.${which}`;
+
+/** How a failed attempt ends the child for its batch; undefined when it is retried or handed back. */
+function endOf(error: unknown, attempt: number, attempts: number): BatchChildEnd | undefined {
+  if (error instanceof RunInterrupted) return undefined;
+  if (!(error instanceof JobRunFailure)) return 'failed';
+  if (error.kind === 'cancelled') return 'cancelled';
+  if (error.retry && attempt < attempts) return undefined;
+  return 'failed';
+}
