@@ -55,7 +55,9 @@ function jobClass(options: ChaosJob): Function {
           rows[0].id,
           outcome,
         ]);
-      await sleep(holdMs[0] + Math.random() * (holdMs[1] - holdMs[0]), ctx.signal);
+      const hold = () => sleep(holdMs[0] + Math.random() * (holdMs[1] - holdMs[0]), ctx.signal);
+      if (ctx.jobId === 'chaos-steps') await steps(ctx, hold);
+      else await hold();
       if (ctx.signal.aborted) {
         await end(`aborted: ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason).slice(0, 80)}`);
         ctx.signal.throwIfAborted();
@@ -88,6 +90,30 @@ function jobClass(options: ChaosJob): Function {
   Object.defineProperty(cls, 'name', { value: `${options.id.replace(/[^a-z0-9]/gi, '')}Job` });
   PipelineJob(jobOptions)(cls);
   return cls;
+}
+
+/**
+ * Three durable steps: each call of a step's function is a `step_calls` row, each return of `ctx.step` (its result
+ * kept) a `step_returns` row, so a step run again after it returned is visible.
+ */
+async function steps(ctx: JobContext<unknown>, hold: () => Promise<void>): Promise<void> {
+  for (const step of ['reserve', 'charge', 'ship']) {
+    await ctx.step(step, async () => {
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO ${S}.step_calls (execution_id, step, attempt, worker) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [ctx.executionId, step, ctx.attempt, config.name],
+      );
+      await hold();
+      ctx.signal.throwIfAborted();
+      await pool.query(`UPDATE ${S}.step_calls SET ended_at = clock_timestamp() WHERE id = $1`, [rows[0].id]);
+      return config.name;
+    });
+    await pool.query(`INSERT INTO ${S}.step_returns (execution_id, step, attempt) VALUES ($1, $2, $3)`, [
+      ctx.executionId,
+      step,
+      ctx.attempt,
+    ]);
+  }
 }
 
 /**
@@ -154,6 +180,7 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
       const roll = random();
       void enqueue('chaos-effect', { failAttempts: roll < 0.1 ? 99 : roll < 0.25 ? 1 : 0 }, null);
       if (round % 2 === 0) void enqueue('chaos-locked', undefined, null);
+      if (round % 3 === 0) void enqueue('chaos-steps', undefined, null);
       if (round % 5 === 0) {
         for (let i = 0; i < 3; i++) void enqueue('chaos-fair', undefined, 'tenant-hot');
         void enqueue('chaos-fair', undefined, `tenant-${1 + Math.floor(random() * 3)}`);

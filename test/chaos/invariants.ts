@@ -67,7 +67,15 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
       await pool.query<{ execution_id: string; state: string; kind: string }>(`SELECT * FROM ${schema}.finals`)
     ).rows.map((r) => [r.execution_id, `${r.state}`]),
   );
-  const ledger = { runs, effects, enqueued, finals };
+  const stepCalls = (
+    await pool.query<{ execution_id: string; step: string; started_at: Date }>(
+      `SELECT * FROM ${schema}.step_calls ORDER BY started_at`,
+    )
+  ).rows;
+  const stepReturns = (
+    await pool.query<{ execution_id: string; step: string; at: Date }>(`SELECT * FROM ${schema}.step_returns`)
+  ).rows;
+  const ledger = { runs, effects, enqueued, finals, stepCalls, stepReturns };
   const verdicts: Verdict[] = [];
   for (const check of CHECKS) verdicts.push(await check(ledger, facts));
   return verdicts;
@@ -77,6 +85,8 @@ type Ledger = {
   runs: RunRow[];
   /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
   finals: Map<string, string>;
+  stepCalls: Array<{ execution_id: string; step: string; started_at: Date }>;
+  stepReturns: Array<{ execution_id: string; step: string; at: Date }>;
   effects: Set<string>;
   enqueued: Array<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>;
 };
@@ -89,6 +99,7 @@ const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verd
   oneLockHolder,
   fencingTokensIncrease,
   tenantCap,
+  noCompletedStepRunAgain,
   noStrandedRuns,
   retention,
 ];
@@ -271,6 +282,38 @@ function tenantCap({ runs }: Ledger): Verdict {
     detail:
       `${fair.length} fair runs over ${byTenant.size} tenants, highest concurrency ${worst}` +
       (over.length ? `: ${over.join(', ')}` : ''),
+  };
+}
+
+function noCompletedStepRunAgain({ stepCalls, stepReturns }: Ledger, facts: RunFacts): Verdict {
+  const returned = new Map<string, number>();
+  for (const r of stepReturns) {
+    const key = `${r.execution_id}/${r.step}`;
+    returned.set(key, Math.min(returned.get(key) ?? Infinity, r.at.getTime()));
+  }
+  let rerunBeforeReturn = 0;
+  let lostWithData = 0;
+  const bad: string[] = [];
+  const firstCall = new Map<string, number>();
+  for (const c of stepCalls) {
+    const key = `${c.execution_id}/${c.step}`;
+    const at = c.started_at.getTime();
+    if (firstCall.has(key)) {
+      const returnedAt = returned.get(key);
+      // NOTE: a step whose function ran but whose result was not kept yet (killed in between) runs again: at least once.
+      if (returnedAt === undefined || at < returnedAt) rerunBeforeReturn++;
+      else if (facts.dataLoss.some((loss) => loss >= returnedAt && loss <= at)) lostWithData++;
+      else bad.push(`${key} called again ${at - returnedAt} ms after it returned`);
+    }
+    firstCall.set(key, Math.min(firstCall.get(key) ?? Infinity, at));
+  }
+  return {
+    name: 'no completed step run again (ctx.step)',
+    held: bad.length === 0,
+    detail:
+      `${returned.size} steps returned, ${stepCalls.length} step calls; ${rerunBeforeReturn} called again before ` +
+      `their result was kept, ${lostWithData} after Redis lost their result, ${bad.length} after they returned` +
+      (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
   };
 }
 

@@ -42,6 +42,10 @@ interface Member {
   instance?: AppInstance;
   /** Spans while this worker was down or cut off from Redis. */
   impaired: Window[];
+  /** Set while a fault's background task brings this worker back: a second kill then only stops the boot under way. */
+  restarting?: boolean;
+  /** The instance the harness itself stopped last (its exit is not a crash). */
+  killed?: AppInstance;
 }
 
 class Soak {
@@ -54,6 +58,8 @@ class Soak {
   readonly dataLoss: number[] = [];
   readonly redisDown: Window[] = [];
   readonly counts = new Map<string, number>();
+  readonly crashes: string[] = [];
+  stopping = false;
   private readonly pending: Promise<unknown>[] = [];
   private t0 = Date.now();
 
@@ -77,6 +83,11 @@ class Soak {
     await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
       worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
+    await this.pool.query(`CREATE TABLE ${s}.step_calls (id serial PRIMARY KEY, execution_id text NOT NULL,
+      step text NOT NULL, attempt int NOT NULL, worker text NOT NULL,
+      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz)`);
+    await this.pool.query(`CREATE TABLE ${s}.step_returns (execution_id text NOT NULL, step text NOT NULL,
+      attempt int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.finals (execution_id text PRIMARY KEY, job_id text NOT NULL,
       state text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     const names = ['producer', ...Array.from({ length: WORKERS }, (_, i) => `worker-${i}`)];
@@ -102,8 +113,16 @@ class Soak {
       jobs: JOBS,
       worker: WORKER_OPTIONS,
     };
-    member.instance = AppInstance.spawn(config as never, APP);
-    await member.instance.ready;
+    const instance = AppInstance.spawn(config as never, APP);
+    member.instance = instance;
+    await instance.ready;
+    // NOTE: an exit the harness did not cause (a crash of the app itself) is a violation, with its output.
+    void instance.exited.then((exit) => {
+      if (this.stopping || member.killed === instance) return;
+      const first = instance.output.trim().split('\n').slice(0, 6).join(' | ').slice(0, 600);
+      this.crashes.push(`${member.name} exited on its own (${exit.signal ?? `code ${exit.code}`}): ${first}`);
+      this.note(`  ! ${member.name} exited on its own (${exit.signal ?? `code ${exit.code}`})`);
+    });
   }
 
   /**
@@ -142,14 +161,20 @@ class Soak {
       case 'worker-sigterm': {
         const member = this.member({ worker: fault.worker });
         const instance = member.instance;
-        if (!instance?.running) return this.note(`  worker-${fault.worker} is already down: nothing to stop`);
+        if (!instance?.running) {
+          const last = instance?.output.trim().split('\n').slice(0, 6).join(' | ').slice(0, 600);
+          return this.note(`  worker-${fault.worker} is already down: nothing to stop (its output ended: ${last})`);
+        }
         const from = Date.now();
+        member.killed = instance;
         instance.kill(fault.kind === 'worker-sigkill' ? 'SIGKILL' : 'SIGTERM');
+        if (member.restarting) return this.note(`  worker-${fault.worker} was still booting: its restart goes on`);
+        member.restarting = true;
         this.background(
           (async () => {
             const exit = await instance.exited;
             await sleep(fault.downMs);
-            await this.restart(member);
+            await this.restart(member).finally(() => (member.restarting = false));
             member.impaired.push({ from, to: Date.now(), why: fault.kind });
             this.note(
               `  worker-${fault.worker} back (exited ${exit.signal ?? `code ${exit.code}`} after ${exit.at - from} ms)`,
@@ -221,6 +246,7 @@ class Soak {
   }
 
   async tearDown(): Promise<void> {
+    this.stopping = true;
     await AppInstance.killAll();
     removeCompiledFixture();
     for (const member of this.members) for (const proxy of member.proxies.values()) await proxy.close();
@@ -312,6 +338,12 @@ async function main(): Promise<number> {
       },
     };
     const verdicts = await checkInvariants(soak.pool, soak.schema, facts);
+    verdicts.unshift({
+      name: 'no app process exited on its own',
+      held: soak.crashes.length === 0,
+      detail:
+        `${soak.crashes.length} crashes` + (soak.crashes.length ? `: ${soak.crashes.slice(0, 2).join('; ')}` : ''),
+    });
     const work = await soak.pool.query<{ job_id: string; n: string }>(
       `SELECT job_id, count(*) AS n FROM ${soak.schema}.effects GROUP BY job_id ORDER BY job_id`,
     );

@@ -2,7 +2,7 @@ import type { PipelineJobOptions } from 'nestjs-background-jobs';
 
 /**
  * The soak's workload, handed to every app process in its config and read by the invariants. A job kind that lands
- * later (rate-limited, concurrency-keyed, a batch with its callback, steps with sleep) is one entry here, one line in
+ * later (rate-limited, concurrency-keyed, a batch with its callback) is one entry here, one line in
  * the producer's mix (app.ts `produce`) and one check in invariants.ts.
  */
 export type ChaosJob = PipelineJobOptions & { holdMs: [number, number] };
@@ -17,6 +17,7 @@ export const TICK_EVERY_MS = 1000;
 export const JOBS: ChaosJob[] = [
   { id: 'chaos-effect', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 300] },
   { id: 'chaos-tick', everyMs: TICK_EVERY_MS, history: HISTORY, holdMs: [5, 50] },
+  { id: 'chaos-steps', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 150] },
   { id: 'chaos-locked', lock: { ttlMs: 3000 }, retry: { attempts: 1 }, history: HISTORY, holdMs: [100, 600] },
   {
     id: 'chaos-fair',
