@@ -39,7 +39,6 @@ export interface LocalRun {
   logs: string[];
   /** Durable steps (`ctx.step`) kept by earlier attempts, by name. */
   steps?: Record<string, StepRecord>;
-  dedupeKey?: string;
   /** Why admission holds it back (a parked run: delayed without a timer until the store wakes it). */
   waiting?: JobWaiting;
   timer?: unknown;

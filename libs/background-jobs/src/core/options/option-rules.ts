@@ -1,4 +1,4 @@
-import { JobTenancy } from '../../contracts';
+import { DedupeMode, JobTenancy } from '../../contracts';
 import { integerFrom, oneOf, OptionRule, rule } from './option-rule';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -37,4 +37,8 @@ export const OPTION_RULES = {
   unknownErrorKind: rule<'transient' | 'permanent'>("'transient' or 'permanent'", oneOf('transient', 'permanent')),
   maxPayloadBytes: rule<number>('a positive integer (bytes)', integerFrom(1)),
   payloadChanges: rule<'reject' | 'warn'>("'reject' or 'warn'", oneOf('reject', 'warn')),
+  'dedupe.mode': rule<DedupeMode>(
+    "'until-started', 'until-finished', 'debounce' or 'throttle'",
+    oneOf('until-started', 'until-finished', 'debounce', 'throttle'),
+  ),
 } satisfies Record<string, OptionRule>;
