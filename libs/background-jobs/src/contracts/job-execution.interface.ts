@@ -64,6 +64,12 @@ export interface EnqueueOptions {
    * @default undefined (every enqueue queues a run)
    */
   dedupe?: DedupeOptions;
+  /**
+   * Tier of the run, 0 (first) to 7: every run of a lower tier of the queue goes before any of a higher one; within a
+   * tier a fair job's tenants still take turns (round robin) and each lane is FIFO. Plain jobs: BullMQ's priority.
+   * @default 0 (the first tier: a tier only ever moves a run back)
+   */
+  priority?: number;
 }
 
 /** Options of `BackgroundJobs.runNow`. */

@@ -85,7 +85,7 @@ export class BullmqQueues {
     // promoted onto the wait list (their template's lifo or priority does not survive the delayed set). Enqueued runs
     // therefore go through the prioritized set (FIFO among themselves), so a recurring tick is taken by the next free
     // worker slot instead of starving behind a backlog on a shared queue (bench: "recurring start lag").
-    options.priority = ENQUEUED_PRIORITY;
+    options.priority = ENQUEUED_PRIORITY + (run.priority ?? 0);
     if (run.dedupe) {
       options.deduplication = deduplicationOf(definition.id, run.dedupe);
       // NOTE: a debounced run waits its window (or its own delay when longer); each replacing enqueue restarts it.
@@ -97,7 +97,7 @@ export class BullmqQueues {
     // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
     // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
     if (!this.takesRounds(definition)) return queue.add(definition.id, envelope, options).then(idOf);
-    return this.fairness.round(queue, laneOf(definition, run.tenantId)).then((round) => {
+    return this.fairness.round(queue, laneOf(definition, run.tenantId), run.priority).then((round) => {
       options.priority = round;
       return queue.add(definition.id, envelope, options).then(idOf);
     });

@@ -35,7 +35,7 @@ import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 /** What a new run is made of, besides its definition, id and delay. */
-type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind' | 'scheduledAt' | 'schedule' | 'batchId' | 'batch'>;
+type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind'> & Partial<Omit<LocalRun, 'id' | 'definition'>>;
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
@@ -137,7 +137,8 @@ export class LocalTransport extends RunQueue {
     const id = randomUUID();
     // NOTE: held before add(): add() may start the run at once, which frees an until-started key.
     if (dedupe) this.dedupe.hold(definition.id, dedupe, id);
-    const fields = { tenantId: run.tenantId, data: run.data, kind: run.kind ?? 'plain' } as const;
+    const { tenantId, data, priority } = run;
+    const fields = { tenantId, data, kind: run.kind ?? 'plain', priority } as const;
     return this.add(definition, id, fields, this.dedupe.delayOf(dedupe, run.delayMs)).id;
   }
 

@@ -10,6 +10,7 @@ import {
   RunNowOptions,
 } from '../../contracts';
 import { DEFAULTS } from '../defaults';
+import { OPTION_RULES } from '../options';
 import { isRecurring, JobDefinition } from '../job-definition';
 import { OutgoingRun } from '../ports/transport.types';
 import { payloadProblem } from '../payload';
@@ -43,9 +44,14 @@ export class RunsFacade {
       this.logger.warn(message);
     }
     const dedupe = dedupeOf(definition.id, options, this.ctx.options.bounds.maxDedupeKeyLength);
+    const { priority } = options;
+    if (priority !== undefined && !OPTION_RULES.priority.valid(priority)) {
+      const expected = OPTION_RULES.priority.expected;
+      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'priority', priority, expected));
+    }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
     const kind = definition.tenancy === 'per-tenant' && tenantId === null ? 'fan-out' : 'plain';
-    return { definition, run: { tenantId, data, delayMs, dedupe, kind } };
+    return { definition, run: { tenantId, data, delayMs, dedupe, priority, kind } };
   }
 
   async runNow(job: JobRef, options: RunNowOptions<unknown> = {}): Promise<JobExecution> {

@@ -14,6 +14,8 @@ export interface OutgoingRun {
   delayMs?: number;
   /** One run per key of the job while the mode's window lasts; checked by the facade. */
   dedupe?: DedupeOptions;
+  /** Tier, 0 (first) to PRIORITY_TIERS - 1; 0 when absent; checked by the facade. */
+  priority?: number;
   /** What the run is; `plain` when absent. A tick is never enqueued: schedules make those. */
   kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }
