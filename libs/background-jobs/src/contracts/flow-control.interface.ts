@@ -84,6 +84,9 @@ export interface DedupeOptions {
    * - `throttle`: at most one run per `ttlMs`; later enqueues within the window return its id.
    */
   mode: DedupeMode;
-  /** The window of `debounce` and `throttle`, in ms (required for those two, not taken by the others). */
+  /**
+   * The window of `debounce` and `throttle`, in ms (required for those two, not taken by the others).
+   * @default undefined (no window: until-started and until-finished end with their run)
+   */
   ttlMs?: number;
 }

@@ -1,6 +1,6 @@
-import { DedupeOptions } from '../../contracts';
+import { DedupeOptions, isFinalState } from '../../contracts';
 import { LocalParking } from './local-parking';
-import { FINAL, LocalRun } from './local-run';
+import { LocalRun } from './local-run';
 import { LocalClock } from './manual-clock';
 
 /** A key that answers enqueues with its run: until the run starts or ends, or until its window closes. */
@@ -91,7 +91,8 @@ export class LocalDedupe {
     const now = this.clock.now();
     for (const [key, held] of this.held) {
       const run = this.runs.get(held.runId);
-      if (held.expiresAt !== undefined && held.expiresAt <= now && (!run || FINAL.has(run.state))) this.drop(key, held);
+      if (held.expiresAt !== undefined && held.expiresAt <= now && (!run || isFinalState(run.state)))
+        this.drop(key, held);
     }
   }
 }
