@@ -16,7 +16,7 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
   const run = (command: LuaCommand, keys: string[], ...args: Array<string | number>) =>
     redis.eval(command.lua, command.numberOfKeys, ...keys, ...args);
   const fairRounds = (limit: number, ...tenants: string[]) =>
-    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants) as Promise<number[]>;
+    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants.flatMap((tenant) => [tenant, 0])) as Promise<number[]>;
 
   beforeAll(() => {
     redis = new IORedis(testRedisUrl());
@@ -38,6 +38,16 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect(await redis.hget(rounds, TOP)).toBe('3');
       await redis.zadd(prioritized, score(1), 'job-1');
       expect(await fairRounds(PRIORITY_LIMIT, 'b', 'new')).toEqual([2, 1]);
+    });
+
+    it('priority tiers: tier-major priorities, and each tier starts from the round it serves, or after the highest one given', async () => {
+      const limit = 9; // rounds 1..9 per tier: tier t, round r is priority t * 10 + r
+      const tiers = (...lanes: Array<[string, number]>) =>
+        run(FAIR_ROUNDS, [rounds, prioritized], limit, ...lanes.flat()) as Promise<number[]>;
+      expect(await tiers(['a', 0], ['a\u00003', 3], ['b', 0], ['a\u00003', 3])).toEqual([1, 31, 1, 32]);
+      await redis.zadd(prioritized, score(35, 1), 'job-t3');
+      // tier 3 serves round 5; tier 0 has nothing pending, so it goes on after the highest round given (2)
+      expect(await tiers(['c\u00003', 3], ['c', 0])).toEqual([35, 3]);
     });
 
     it('starts a returning tenant at the round being served (the lowest pending priority), not behind its old rounds', async () => {
