@@ -33,3 +33,11 @@ export const STEP_NAME_REUSED = (jobId: string, executionId: string, name: strin
 export const STEP_RESULT_TOO_LARGE = (jobId: string, name: string, problem: string): string =>
   `Job "${jobId}": the result of step "${name}" cannot be kept on the run: ${problem}. The run fails without retry. ` +
   `Fix: return ids or a small summary from the step and keep large data in your own store, or raise maxPayloadBytes.`;
+
+export const INVALID_SLEEP = (jobId: string, call: 'sleep' | 'sleepUntil', value: unknown): string =>
+  `Job "${jobId}" called ctx.${call} with ${show(value)}: expected ` +
+  (call === 'sleep' ? `a finite number of milliseconds ≥ 0` : `a valid Date`) +
+  `. The run fails without retry. Fix: ` +
+  (call === 'sleep'
+    ? `pass a duration in ms, e.g. ctx.sleep(60_000).`
+    : `pass a valid Date, e.g. ctx.sleepUntil(new Date(Date.now() + 60_000)).`);

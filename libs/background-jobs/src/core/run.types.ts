@@ -115,6 +115,18 @@ export class DeferRun {
 }
 
 /**
+ * Thrown by `ctx.sleep` through the job's body and the stages: not a failure and not an outcome. The runner hands the
+ * run back `deferred` with `waiting.reason: 'sleep'`; the transport parks it until `until`, using no attempt.
+ */
+export class RunSleeping extends Error {
+  constructor(readonly until: Date) {
+    super(`sleeping until ${until.toISOString()}`);
+    this.name = 'RunSleeping';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/**
  * The run was interrupted by shutdown: not a failure. The transport hands it back to the queue so another
  * instance runs it; no attempt is used up.
  */

@@ -12,7 +12,7 @@ import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
-import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { DeferRun, RunInterrupted, RunOutcome, RunRequest, RunSleeping, SkipRun } from '../run.types';
 import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
@@ -134,7 +134,7 @@ export class PipelineRunner {
     );
   }
 
-  /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
+  /** Runs one execution; resolves completed, skipped or deferred (held back, asleep), rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
@@ -167,8 +167,11 @@ export class PipelineRunner {
         if (result instanceof DeferRun) return { status: 'deferred', waiting: result.waiting, parkOn: result.parkOn };
         return { status: 'completed', value: result };
       },
-      (error: unknown) => {
+      (error: unknown): RunOutcome => {
         this.running -= 1;
+        // NOTE: `ctx.sleep` leaves the run as admission does: parked until its wake time, no attempt used.
+        if (error instanceof RunSleeping)
+          return { status: 'deferred', waiting: { reason: 'sleep', until: error.until } };
         if (error instanceof RunInterrupted) this.handedBack += 1;
         throw error;
       },

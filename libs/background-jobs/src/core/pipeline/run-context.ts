@@ -56,4 +56,12 @@ export class RunContext<T = unknown> implements JobContext<T> {
   step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
     return this.steps.step(name, fn);
   }
+
+  sleep(ms: number): Promise<void> {
+    return this.steps.sleep('sleep', ms);
+  }
+
+  sleepUntil(date: Date): Promise<void> {
+    return this.steps.sleep('sleepUntil', date);
+  }
 }
