@@ -1,4 +1,4 @@
-import { BatchSummary } from './composition.interface';
+import { BatchSummary, JobDependency } from './composition.interface';
 
 /** The lease a locked run holds; pass `fencingToken` to writes so a stale holder can be rejected. */
 export interface JobLeaseInfo {
@@ -45,6 +45,8 @@ export interface JobContext<T = unknown> {
   sleepUntil(date: Date): Promise<void>;
   /** In a batch's callback run (`onComplete`, `onSuccess`): the batch's final counts. */
   readonly batch?: BatchSummary;
+  /** In a continuation (`enqueue(…, { after })`): each dependency's id, job, final state and result. */
+  readonly dependencies?: ReadonlyArray<JobDependency>;
 }
 
 /** A unit of work. Keep `execute` thin: translate, delegate to the domain, return. */

@@ -58,6 +58,18 @@ export interface EnqueueOptions {
    * @default undefined (every enqueue queues a run)
    */
   dedupeKey?: string;
+  /**
+   * A continuation: run once these executions have ended (completed, skipped, failed for good or cancelled). The run
+   * waits parked (`waiting.reason: 'dependencies'`) and `ctx.dependencies` gives each one's state and result.
+   * @default undefined (no dependencies)
+   */
+  after?: string | string[];
+  /**
+   * With `after`: what a failed or cancelled dependency does to this run: `cancel` it (its failure names the
+   * dependency), or `run` it anyway.
+   * @default 'cancel'
+   */
+  onDependencyFailure?: 'cancel' | 'run';
 }
 
 /** Options of `BackgroundJobs.runNow`. */

@@ -30,6 +30,9 @@ export interface RunRequest {
   batchId?: string;
   /** A `callback` run's batch, with its final counts (`ctx.batch`). */
   batch?: BatchSummary;
+  /** A `continuation`'s dependencies (execution ids) and what a failed one does to it (`cancel` when absent). */
+  after?: string[];
+  onDependencyFailure?: 'cancel' | 'run';
   /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
   steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;

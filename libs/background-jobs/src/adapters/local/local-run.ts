@@ -24,6 +24,9 @@ export interface LocalRun {
   batch?: BatchSummary;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
+  /** A continuation's dependencies and its policy for a failed one. */
+  after?: string[];
+  onDependencyFailure?: 'cancel' | 'run';
   state: JobState;
   attemptsStarted: number;
   attemptsMade: number;
@@ -94,6 +97,8 @@ export function requestOf(run: LocalRun, controller: LazyAbortController): RunRe
     kind: run.kind,
     batchId: run.batchId,
     batch: run.batch,
+    after: run.after,
+    onDependencyFailure: run.onDependencyFailure,
     steps: stepStoreOf(run),
     schedule: run.schedule,
     reportProgress: async (percent, message) => {

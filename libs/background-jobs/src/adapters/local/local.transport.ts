@@ -34,7 +34,10 @@ import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 /** What a new run is made of, besides its definition, id and delay. */
-type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind' | 'scheduledAt' | 'schedule' | 'batchId' | 'batch'>;
+type NewRunFields = Pick<
+  LocalRun,
+  'tenantId' | 'data' | 'kind' | 'scheduledAt' | 'schedule' | 'batchId' | 'batch' | 'after' | 'onDependencyFailure'
+>;
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
@@ -63,6 +66,7 @@ export class LocalTransport extends RunQueue {
   private readonly parking: LocalParking;
   /** Admission (rate limits, concurrency keys): the runs it holds back wait in `parking` until it wakes them. */
   readonly admission: InMemoryAdmission;
+  readonly dependencies: LocalParking['dependencies'];
   private readonly dedupe = new Map<string, string>();
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
@@ -81,6 +85,7 @@ export class LocalTransport extends RunQueue {
     this.executions = new LocalExecutionsStore(ready, this.clock);
     this.parking = new LocalParking(this.clock, this.executions.runs, ready, (run) => this.executions.changed(run));
     this.admission = this.parking.admission;
+    this.dependencies = this.parking.dependencies;
     this.schedules = new LocalSchedules((definition, schedule, tick) => {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
@@ -144,21 +149,8 @@ export class LocalTransport extends RunQueue {
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
-    return runs.map((run) =>
-      held.has(run.id)
-        ? run.id
-        : this.add(
-            definition,
-            run.id,
-            {
-              tenantId: run.tenantId,
-              data: run.data,
-              kind: run.kind ?? 'plain',
-              batchId: run.batchId,
-              batch: run.batch,
-            },
-            run.delayMs,
-          ).id,
+    return runs.map(({ id, delayMs, ...run }) =>
+      held.has(id) ? id : this.add(definition, id, { ...run, kind: run.kind ?? 'plain' }, delayMs).id,
     );
   }
 
@@ -274,6 +266,7 @@ export class LocalTransport extends RunQueue {
   private finish(run: LocalRun, state: LocalRun['state'], fields: Partial<LocalRun>): void {
     if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
     this.executions.finish(run, state, fields);
+    void this.dependencies.ended(run.id);
     this.drained?.push(run);
   }
 

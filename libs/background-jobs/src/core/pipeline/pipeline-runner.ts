@@ -17,6 +17,9 @@ import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
 import { BatchStage } from './batch.stage';
+import { DependenciesStage } from './dependencies.stage';
+import { DependencyStore } from '../ports/dependency-store.port';
+import { ExecutionReader } from '../ports/execution-reader.port';
 import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -34,7 +37,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → admission → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → dependencies → admission → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -68,12 +71,16 @@ export class PipelineRunner {
     tallies: AdmissionTallies,
     batches: BatchStore,
     registry: JobRegistry,
+    dependencies: DependencyStore,
+    executions: ExecutionReader,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
+      // NOTE: before admission: a continuation waiting for its dependencies takes no admission slot.
+      new DependenciesStage(dependencies, executions),
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
       new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
