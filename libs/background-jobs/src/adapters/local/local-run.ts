@@ -49,8 +49,6 @@ export interface LocalRun {
   controller?: LazyAbortController;
 }
 
-export const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
-
 /** A run's snapshot, as the facade returns it. */
 export function snapshot(run: LocalRun): JobExecution {
   const execution: JobExecution = {

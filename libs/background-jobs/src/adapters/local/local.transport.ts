@@ -5,6 +5,7 @@ import {
   CANCELLED_ON_REQUEST,
   DRAIN_WITHOUT_WORKER,
   InvalidJobInputError,
+  isFinalState,
   JobAbortedError,
   JobExecution,
   SHUTDOWN_INTERRUPTED,
@@ -28,7 +29,7 @@ import { LocalBatches } from './local-batches';
 import { LocalExecutionsStore } from './local-executions.store';
 import { InMemoryAdmission } from './in-memory.admission';
 import { LocalParking } from './local-parking';
-import { FINAL, LocalRun, requestOf, snapshot } from './local-run';
+import { LocalRun, requestOf, snapshot } from './local-run';
 import { LocalSchedules } from './local-schedules';
 import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
@@ -156,7 +157,7 @@ export class LocalTransport extends RunQueue {
 
   async cancel(executionId: string): Promise<boolean> {
     const run = this.executions.runs.get(executionId);
-    if (!run || FINAL.has(run.state)) return false;
+    if (!run || isFinalState(run.state)) return false;
     if (run.state === 'running') {
       run.controller?.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
       return true;

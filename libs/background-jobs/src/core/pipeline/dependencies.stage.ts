@@ -1,12 +1,10 @@
-import { DEPENDENCY_FAILED, JobDependency, JobExecution } from '../../contracts';
+import { DEPENDENCY_FAILED, isFinalState, JobDependency, JobExecution } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { DependencyStore } from '../ports/dependency-store.port';
 import { ExecutionReader } from '../ports/execution-reader.port';
 import { RunKind } from '../run-kind';
 import { DeferRun, JobRunFailure } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
-
-const ENDED = new Set(['completed', 'skipped', 'failed', 'cancelled']);
 
 /**
  * A continuation, before admission and observe: while a dependency has not ended it leaves the pipeline deferred
@@ -51,4 +49,4 @@ function dependencyOf(executionId: string, execution: JobExecution | null): JobD
 }
 
 /** True for a state a dependency does not leave any more. */
-export const hasEnded = (execution: JobExecution | null): boolean => !execution || ENDED.has(execution.state);
+export const hasEnded = (execution: JobExecution | null): boolean => !execution || isFinalState(execution.state);
