@@ -34,6 +34,10 @@ export interface JobExecution<R = unknown> {
   waiting?: JobWaiting;
   /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
   steps?: JobStep[];
+  /** A continuation's dependencies (`enqueue(…, { after })`): their execution ids, in the order given. */
+  after?: string[];
+  /** A continuation's policy for a failed or cancelled dependency. */
+  onDependencyFailure?: 'cancel' | 'run';
 }
 
 /** Options of `BackgroundJobs.enqueue`. */

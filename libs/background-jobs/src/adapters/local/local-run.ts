@@ -69,6 +69,7 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
   const steps = stepList(run.steps);
   if (steps) execution.steps = steps;
+  if (run.after) [execution.after, execution.onDependencyFailure] = [run.after, run.onDependencyFailure ?? 'cancel'];
   if (run.waiting && (run.state === 'delayed' || run.state === 'pending')) execution.waiting = run.waiting;
   return execution;
 }
