@@ -26,8 +26,17 @@ export class DependenciesStage implements PipelineStage {
     const { request, definition, context } = invocation;
     const after = request.after ?? [];
     if (after.length === 0) return next();
-    if ((await this.store.pending(request.executionId)) > 0) return new DeferRun({ reason: 'dependencies' });
     const found = await Promise.all(after.map((id) => this.executions.getExecution(id)));
+    if ((await this.store.pending(request.executionId)) > 0) {
+      // NOTE: a dependency that ended without its end reaching the store (its instance died right after recording
+      // it) is told now, so a continuation taken again (woken, or by its parking's last-resort time) never waits on
+      // it forever.
+      const missed = after.filter((id, i) => hasEnded(found[i]));
+      await Promise.all(missed.map((id) => this.store.ended(id)));
+      if (missed.length === 0 || (await this.store.pending(request.executionId)) > 0) {
+        return new DeferRun({ reason: 'dependencies' });
+      }
+    }
     const dependencies = after.map((id, i) => dependencyOf(id, found[i]));
     context.dependencies = dependencies;
     const failed = dependencies.findIndex((d) => d.state === 'failed' || d.state === 'cancelled');
