@@ -1,6 +1,9 @@
+import { Injectable } from '@nestjs/common';
 import {
   BackgroundJobs,
   InvalidJobInputError,
+  JobEvent,
+  OnJobEvent,
   JobDependency,
   JobExecution,
   PermanentJobError,
@@ -78,7 +81,15 @@ describe.each(transports)('continuations (enqueue … { after }) on %s', (transp
 
   it('a permanently failed dependency cancels the continuation, which names it and why; it never runs', async () => {
     const { jobs: defs, seen, open } = jobsOf();
-    const app = await boot({ transport, jobs: defs, worker: { concurrency: 2 } });
+    const cancelled: string[] = [];
+    @Injectable()
+    class CancelWatcher {
+      @OnJobEvent('cancelled')
+      onCancelled(event: JobEvent<'cancelled'>) {
+        cancelled.push(`${event.jobId}:${event.failure.message}`);
+      }
+    }
+    const app = await boot({ transport, jobs: defs, worker: { concurrency: 2 }, providers: [CancelWatcher] });
     const jobs = app.get(BackgroundJobs);
     const a = await jobs.enqueue('report', { name: 'broken', fail: true });
     const notify = await jobs.enqueue('notify', undefined, { after: a });
@@ -92,6 +103,8 @@ describe.each(transports)('continuations (enqueue … { after }) on %s', (transp
       message: DEPENDENCY_FAILED('notify', a, 'report', 'failed', 'broken cannot be built'),
     });
     expect(seen).toEqual([]);
+    // NOTE: an outcome like any other: @OnJobEvent hears the cancel, with the same message.
+    expect(cancelled).toEqual([`notify:${done.failure?.message}`]);
   });
 
   it("onDependencyFailure: 'run' runs it anyway and shows the failed dependency", async () => {

@@ -9,8 +9,8 @@ import { Invocation, PipelineStage } from './pipeline-stage';
 /**
  * A continuation, before admission and observe: while a dependency has not ended it leaves the pipeline deferred
  * (`waiting.reason: 'dependencies'`, no `started`, no attempt used) and the transport parks it until the last one
- * ends. Then `ctx.dependencies` holds each one's state and result; a failed or cancelled one cancels the run unless
- * it was enqueued with `onDependencyFailure: 'run'`.
+ * ends. Then `ctx.dependencies` holds each one's state and result (DependencyFailureStage, after observe, cancels
+ * the run when one failed).
  */
 export class DependenciesStage implements PipelineStage {
   constructor(
@@ -23,7 +23,7 @@ export class DependenciesStage implements PipelineStage {
   }
 
   async run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
-    const { request, definition, context } = invocation;
+    const { request, context } = invocation;
     const after = request.after ?? [];
     if (after.length === 0) return next();
     const found = await Promise.all(after.map((id) => this.executions.getExecution(id)));
@@ -37,22 +37,46 @@ export class DependenciesStage implements PipelineStage {
         return new DeferRun({ reason: 'dependencies' });
       }
     }
-    const dependencies = after.map((id, i) => dependencyOf(id, found[i]));
-    context.dependencies = dependencies;
-    const failed = dependencies.findIndex((d) => d.state === 'failed' || d.state === 'cancelled');
-    if (failed >= 0 && request.onDependencyFailure !== 'run') {
-      const { executionId, jobId, state } = dependencies[failed];
-      const why = found[failed]?.failure?.message;
-      throw new JobRunFailure('cancelled', DEPENDENCY_FAILED(definition.id, executionId, jobId, state, why));
-    }
+    context.dependencies = after.map((id, i) => dependencyOf(id, found[i], request.onDependencyFailure));
     return next();
   }
 }
 
+/**
+ * After observe: a continuation whose dependency failed or was cancelled is cancelled (unless enqueued with
+ * `onDependencyFailure: 'run'`), as an outcome the run's events and record show, naming the dependency and why.
+ */
+export class DependencyFailureStage implements PipelineStage {
+  appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
+    return kind === 'continuation';
+  }
+
+  run(invocation: Invocation, next: () => Promise<unknown>): Promise<unknown> {
+    const { request, definition, context } = invocation;
+    if (request.onDependencyFailure === 'run') return next();
+    const failed = context.dependencies?.find((d) => d.state === 'failed' || d.state === 'cancelled');
+    if (!failed) return next();
+    const { executionId, jobId, state } = failed;
+    const why = failureMessages.get(failed);
+    return Promise.reject(
+      new JobRunFailure('cancelled', DEPENDENCY_FAILED(definition.id, executionId, jobId, state, why)),
+    );
+  }
+}
+
+/** Each failed dependency's failure message, for the cancel that names it (kept off `ctx.dependencies`). */
+const failureMessages = new WeakMap<JobDependency, string>();
+
 /** A dependency as `ctx.dependencies` shows it (one removed by history retention since it ended: `cancelled`). */
-function dependencyOf(executionId: string, execution: JobExecution | null): JobDependency {
+function dependencyOf(
+  executionId: string,
+  execution: JobExecution | null,
+  policy: 'cancel' | 'run' | undefined,
+): JobDependency {
   if (!execution) return { executionId, jobId: 'unknown', state: 'cancelled' };
   const dependency: JobDependency = { executionId, jobId: execution.jobId, state: execution.state };
+  const message = execution.failure?.message;
+  if (policy !== 'run' && message !== undefined) failureMessages.set(dependency, message);
   if (execution.state === 'completed' && execution.result !== undefined) dependency.result = execution.result;
   return dependency;
 }

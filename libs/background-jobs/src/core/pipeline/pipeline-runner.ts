@@ -17,7 +17,7 @@ import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
 import { BatchStage } from './batch.stage';
-import { DependenciesStage } from './dependencies.stage';
+import { DependenciesStage, DependencyFailureStage } from './dependencies.stage';
 import { DependencyStore } from '../ports/dependency-store.port';
 import { ExecutionReader } from '../ports/execution-reader.port';
 import { ResolvedBounds } from '../bounds';
@@ -37,7 +37,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → dependencies → admission → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → dependencies → admission → observe → dependency failure → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -84,6 +84,7 @@ export class PipelineRunner {
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
       new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
+      new DependencyFailureStage(),
       new BatchStage(batches, runs, registry),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
