@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { rateLimitHeld } from './flow-invariants';
 import { HISTORY, RETRY_ATTEMPTS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 /** One invariant's verdict, printed as one line with its counts. */
@@ -21,6 +22,10 @@ export interface RunFacts {
   dataLoss: number[];
   /** When no worker could run: all down or cut off, Redis down, a failover in progress. */
   workless: Window[];
+  /** When Redis was down or failing over (`why` names the fault). */
+  redisDown: Window[];
+  /** Latency and stalls on a process's link: replies held back by up to `delayMs` between `from` and `to`. */
+  slowLinks: Array<{ worker: string; from: number; to: number; delayMs: number }>;
   /** Last moment ticks are expected (the drain's start). */
   producingUntil: number;
   /** Final state of the executions the ledger cannot account for, asked from the library after the drain. */
@@ -30,7 +35,7 @@ export interface RunFacts {
   keys: { total: number; jobKeys: number; locksWithoutTtl: number };
 }
 
-interface RunRow {
+export interface RunRow {
   execution_id: string;
   job_id: string;
   attempt: number;
@@ -41,6 +46,8 @@ interface RunRow {
   started_at: Date;
   ended_at: Date | null;
   outcome: string | null;
+  /** Taken in `execute` before its first await (the app's clock; `started_at` is PostgreSQL's, a query later). */
+  began_at: Date;
 }
 
 /** Slack after a fault before a tick counts as missed: a killed worker's runs come back within lock + stall. */
@@ -81,7 +88,7 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
   return verdicts;
 }
 
-type Ledger = {
+export type Ledger = {
   runs: RunRow[];
   /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
   finals: Map<string, string>;
@@ -99,6 +106,7 @@ const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verd
   oneLockHolder,
   fencingTokensIncrease,
   tenantCap,
+  rateLimitHeld,
   noCompletedStepRunAgain,
   noStrandedRuns,
   retention,

@@ -57,6 +57,7 @@ class Soak {
   readonly timeline: string[] = [];
   readonly dataLoss: number[] = [];
   readonly redisDown: Window[] = [];
+  readonly slowLinks: RunFacts['slowLinks'] = [];
   readonly counts = new Map<string, number>();
   readonly crashes: string[] = [];
   stopping = false;
@@ -79,7 +80,8 @@ class Soak {
     await this.pool
       .query(`CREATE TABLE ${s}.runs (id serial PRIMARY KEY, execution_id text NOT NULL, job_id text NOT NULL,
       attempt int NOT NULL, worker text NOT NULL, tenant text, scheduled_at timestamptz, fence bigint,
-      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text)`);
+      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text,
+      began_at timestamptz NOT NULL)`);
     await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
       worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
@@ -187,6 +189,9 @@ class Soak {
       case 'net-stall': {
         const member = this.member(fault.target);
         const from = Date.now();
+        // NOTE: a chunk queued behind the fault is held at most its latency (or the stall) after the fault ends.
+        const delayMs = fault.kind === 'net-stall' ? fault.forMs : fault.latencyMs;
+        this.slowLinks.push({ worker: member.name, from, to: from + fault.forMs + delayMs, delayMs });
         for (const proxy of member.proxies.values())
           if (fault.kind === 'net-stall') proxy.stall(fault.forMs);
           else proxy.latencyMs = fault.latencyMs;
@@ -321,6 +326,8 @@ async function main(): Promise<number> {
     const facts: RunFacts = {
       dataLoss: soak.dataLoss,
       workless: soak.workless(),
+      redisDown: soak.redisDown,
+      slowLinks: soak.slowLinks,
       producingUntil,
       states: (executionIds) => soak.send({ cmd: 'states', executionIds }),
       queue: {

@@ -1,0 +1,84 @@
+import type { Ledger, RunFacts, RunRow, Verdict } from './invariants';
+import { RATE_LIMIT } from './workload';
+
+/**
+ * Flow control and batches, from the ledger. Redis counts a start (the admission script, on Redis time) before the
+ * body records it (`runs.began_at`, the first line of `execute`, on the same host's clock): the reply travels back
+ * through the worker's proxy, and the worker's event loop turns before `execute` runs. On a 2-core machine at load
+ * 10–18 that turn takes up to about BASE_GAP_MS (the flow-control e2e test, on a quieter host, states 40 ms); a
+ * latency or stall fault on that worker's link holds the reply back by at most the fault's delay, added on top.
+ * So a start Redis counted at `c` is recorded at `began` with `began - gap <= c <= began`.
+ */
+const BASE_GAP_MS = 250;
+
+/** How long before its recorded start Redis may have counted this run. */
+function gapOf(run: RunRow, facts: RunFacts): number {
+  const began = beganAt(run);
+  let gap = BASE_GAP_MS;
+  for (const link of facts.slowLinks)
+    if (link.worker === run.worker && link.from <= began && link.to >= began - BASE_GAP_MS - link.delayMs)
+      gap += link.delayMs;
+  return gap;
+}
+
+const beganAt = (run: RunRow) => (run.began_at as Date).getTime();
+
+/**
+ * Redis data epochs: Redis restarted empty (or failed over, losing asynchronous writes) drops the rate logs and the
+ * slots with everything else, so each limit starts again from empty and a window never spans two epochs. Epoch `e`
+ * is live from the return of Redis after the e-th loss to the next loss. A run is counted in every epoch its
+ * admission may fall in (`[began - gap, began]` meeting an epoch's live span): an ambiguous run weighs on both sides.
+ */
+function epochsOf(run: RunRow, gap: number, facts: RunFacts): number[] {
+  const losses = facts.redisDown.filter((w) => facts.dataLoss.includes(w.from)).sort((a, b) => a.from - b.from);
+  const began = beganAt(run);
+  const epochs: number[] = [];
+  for (let e = 0; e <= losses.length; e++) {
+    const from = e === 0 ? -Infinity : losses[e - 1].to;
+    const to = e === losses.length ? Infinity : losses[e].from;
+    if (began - gap <= to && began >= from) epochs.push(e);
+  }
+  return epochs;
+}
+
+/**
+ * Never more than `max` starts per tenant in any sliding window of `durationMs`, counting every body execution (each
+ * attempt passes admission). `max + 1` starts break the limit for sure when their admissions must lie in one window:
+ * the latest recorded start minus the earliest possible admission is under `durationMs`.
+ */
+export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
+  const { max, durationMs } = RATE_LIMIT;
+  const groups = new Map<string, Array<{ run: RunRow; lo: number; hi: number }>>();
+  let ambiguous = 0;
+  const rated = runs.filter((r) => r.job_id === 'chaos-rate');
+  for (const run of rated) {
+    const gap = gapOf(run, facts);
+    const epochs = epochsOf(run, gap, facts);
+    if (epochs.length > 1) ambiguous++;
+    for (const e of epochs) {
+      const key = `${run.tenant}#${e}`;
+      groups.set(key, [...(groups.get(key) ?? []), { run, lo: beganAt(run) - gap, hi: beganAt(run) }]);
+    }
+  }
+  const bad: string[] = [];
+  let tightest = Infinity;
+  for (const [key, starts] of groups) {
+    starts.sort((a, b) => a.hi - b.hi);
+    for (let j = 0; j < starts.length; j++) {
+      const inWindow = starts.slice(0, j + 1).filter((s) => s.lo > starts[j].hi - durationMs);
+      if (inWindow.length > max)
+        bad.push(`${key}: ${inWindow.length} starts up to ${new Date(starts[j].hi).toISOString()}`);
+      // NOTE: the closest the recorded starts came to the limit: the shortest span holding max + 1 of them.
+      if (j >= max) tightest = Math.min(tightest, starts[j].hi - starts[j - max].hi);
+    }
+  }
+  return {
+    name: `never more than ${max} starts per tenant in any ${durationMs} ms window (rateLimit)`,
+    held: bad.length === 0,
+    detail:
+      `${rated.length} rate-limited starts over ${groups.size} tenant × Redis-epoch groups, shortest span of ${max + 1} ` +
+      `recorded starts ${tightest === Infinity ? '—' : `${tightest} ms`} (gap Redis count → execute: ${BASE_GAP_MS} ms ` +
+      `+ link faults), ${ambiguous} starts whose epoch is ambiguous (counted in both), ${bad.length} windows over` +
+      (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
+  };
+}
