@@ -193,6 +193,7 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
         void enqueue('chaos-fair', undefined, `tenant-${1 + Math.floor(random() * 3)}`);
       }
       if (round % 5 === 1) for (let i = 0; i < 3; i++) void enqueue('chaos-rate', undefined, `rate-${round % 2}`);
+      if (round % 5 === 2) for (let i = 0; i < 3; i++) void enqueue('chaos-conc', undefined, `conc-${round % 2}`);
       await sleep(400);
     }
     while (inFlight > 0) await sleep(50);

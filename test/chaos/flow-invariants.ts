@@ -1,5 +1,5 @@
 import type { Ledger, RunFacts, RunRow, Verdict } from './invariants';
-import { RATE_LIMIT } from './workload';
+import { CONCURRENCY_CAP, RATE_LIMIT } from './workload';
 
 /**
  * Flow control and batches, from the ledger. Redis counts a start (the admission script, on Redis time) before the
@@ -41,6 +41,12 @@ function epochsOf(run: RunRow, gap: number, facts: RunFacts): number[] {
   return epochs;
 }
 
+/** When the epoch `e` ends (Redis loses the slots and logs it held), or never. */
+function epochEnd(e: number, facts: RunFacts): number {
+  const losses = facts.dataLoss.slice().sort((a, b) => a - b);
+  return e < losses.length ? losses[e] : Infinity;
+}
+
 /**
  * Never more than `max` starts per tenant in any sliding window of `durationMs`, counting every body execution (each
  * attempt passes admission). `max + 1` starts break the limit for sure when their admissions must lie in one window:
@@ -80,5 +86,50 @@ export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
       `recorded starts ${tightest === Infinity ? '—' : `${tightest} ms`} (gap Redis count → execute: ${BASE_GAP_MS} ms ` +
       `+ link faults), ${ambiguous} starts whose epoch is ambiguous (counted in both), ${bad.length} windows over` +
       (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
+  };
+}
+
+/**
+ * Never more than `max` runs of one tenant running at once. A body runs inside its slot: it records its start after
+ * the admission took the slot and its end before the permit is released, so recorded intervals overlap only if the
+ * slots did. A SIGKILLed worker records no end: its run's interval ends when its process exited (its slot lives on
+ * in Redis until the slot TTL, which only makes Redis stricter). A loss of Redis data ends every slot of the epoch.
+ */
+export function concurrencyCapHeld({ runs }: Ledger, facts: RunFacts): Verdict {
+  const capped = runs.filter((r) => r.job_id === 'chaos-conc');
+  const events = new Map<string, Array<[number, number]>>();
+  let killed = 0;
+  let unended = 0;
+  for (const run of capped) {
+    const began = beganAt(run);
+    const exit = facts.exits.filter((x) => x.worker === run.worker && x.at >= began).sort((a, b) => a.at - b.at)[0];
+    let end = run.ended_at ? run.ended_at.getTime() : Infinity;
+    if (exit && exit.at < end) {
+      end = exit.at;
+      killed++;
+    } else if (!run.ended_at) unended++;
+    for (const e of epochsOf(run, gapOf(run, facts), facts)) {
+      const key = `${run.tenant}#${e}`;
+      events.set(key, [...(events.get(key) ?? []), [1, began], [-1, Math.min(end, epochEnd(e, facts))]]);
+    }
+  }
+  let worst = 0;
+  const over: string[] = [];
+  for (const [key, list] of events) {
+    list.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    let now = 0;
+    for (const [delta, at] of list) {
+      now += delta;
+      worst = Math.max(worst, now);
+      if (now > CONCURRENCY_CAP) over.push(`${key}: ${now} at ${new Date(at).toISOString()}`);
+    }
+  }
+  return {
+    name: `at most ${CONCURRENCY_CAP} run of one tenant at once (concurrency key)`,
+    held: over.length === 0 && unended === 0,
+    detail:
+      `${capped.length} concurrency-keyed runs over ${events.size} tenant × Redis-epoch groups, highest concurrency ` +
+      `${worst}; ${killed} cut short by their worker's exit (interval ended there), ${unended} with no end and no exit` +
+      (over.length ? `; over the cap: ${over.slice(0, 3).join('; ')}` : ''),
   };
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { rateLimitHeld } from './flow-invariants';
+import { concurrencyCapHeld, rateLimitHeld } from './flow-invariants';
 import { HISTORY, RETRY_ATTEMPTS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 /** One invariant's verdict, printed as one line with its counts. */
@@ -24,6 +24,8 @@ export interface RunFacts {
   workless: Window[];
   /** When Redis was down or failing over (`why` names the fault). */
   redisDown: Window[];
+  /** Every exit of an app process (by its name: `worker-1` is the same name across restarts). */
+  exits: Array<{ worker: string; at: number }>;
   /** Latency and stalls on a process's link: replies held back by up to `delayMs` between `from` and `to`. */
   slowLinks: Array<{ worker: string; from: number; to: number; delayMs: number }>;
   /** Last moment ticks are expected (the drain's start). */
@@ -107,6 +109,7 @@ const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verd
   fencingTokensIncrease,
   tenantCap,
   rateLimitHeld,
+  concurrencyCapHeld,
   noCompletedStepRunAgain,
   noStrandedRuns,
   retention,

@@ -57,6 +57,7 @@ class Soak {
   readonly timeline: string[] = [];
   readonly dataLoss: number[] = [];
   readonly redisDown: Window[] = [];
+  readonly exits: RunFacts['exits'] = [];
   readonly slowLinks: RunFacts['slowLinks'] = [];
   readonly counts = new Map<string, number>();
   readonly crashes: string[] = [];
@@ -120,6 +121,7 @@ class Soak {
     await instance.ready;
     // NOTE: an exit the harness did not cause (a crash of the app itself) is a violation, with its output.
     void instance.exited.then((exit) => {
+      this.exits.push({ worker: member.name, at: exit.at });
       if (this.stopping || member.killed === instance) return;
       const first = instance.output.trim().split('\n').slice(0, 6).join(' | ').slice(0, 600);
       this.crashes.push(`${member.name} exited on its own (${exit.signal ?? `code ${exit.code}`}): ${first}`);
@@ -327,6 +329,7 @@ async function main(): Promise<number> {
       dataLoss: soak.dataLoss,
       workless: soak.workless(),
       redisDown: soak.redisDown,
+      exits: soak.exits,
       slowLinks: soak.slowLinks,
       producingUntil,
       states: (executionIds) => soak.send({ cmd: 'states', executionIds }),

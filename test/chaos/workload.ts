@@ -14,6 +14,8 @@ export const HISTORY = { completed: { count: 200 }, failed: { count: 200 } };
 export const TICK_EVERY_MS = 1000;
 /** `rateLimit` of chaos-rate, per tenant: the producer's bursts of 3 exceed it, its average (0.75/s) does not. */
 export const RATE_LIMIT = { max: 2, durationMs: 2_000 };
+/** `concurrency.max` of chaos-conc, per tenant: a singleton per key. */
+export const CONCURRENCY_CAP = 1;
 
 export const JOBS: ChaosJob[] = [
   { id: 'chaos-effect', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 300] },
@@ -27,6 +29,7 @@ export const JOBS: ChaosJob[] = [
     holdMs: [100, 500],
   },
   { id: 'chaos-rate', rateLimit: { ...RATE_LIMIT, key: 'tenant' }, history: HISTORY, holdMs: [10, 100] },
+  { id: 'chaos-conc', concurrency: { max: CONCURRENCY_CAP, key: 'tenant' }, history: HISTORY, holdMs: [100, 400] },
 ];
 
 /** Short leases, so a killed worker's runs come back within seconds (lockDurationMs + stalledIntervalMs). */
