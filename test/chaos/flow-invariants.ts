@@ -1,5 +1,5 @@
 import type { Ledger, RunFacts, RunRow, Verdict } from './invariants';
-import { CONCURRENCY_CAP, RATE_LIMIT } from './workload';
+import { CONCURRENCY_CAP, RATE_LIMIT, RETRY_ATTEMPTS } from './workload';
 
 /**
  * Flow control and batches, from the ledger. Redis counts a start (the admission script, on Redis time) before the
@@ -131,5 +131,74 @@ export function concurrencyCapHeld({ runs }: Ledger, facts: RunFacts): Verdict {
       `${capped.length} concurrency-keyed runs over ${events.size} tenant × Redis-epoch groups, highest concurrency ` +
       `${worst}; ${killed} cut short by their worker's exit (interval ended there), ${unended} with no end and no exit` +
       (over.length ? `; over the cap: ${over.slice(0, 3).join('; ')}` : ''),
+  };
+}
+
+/** A child's final end: the first body that ended it for good (completed, or failed on its last attempt). */
+function finalEnd(runs: RunRow[]): number | undefined {
+  const ends = runs
+    .filter(
+      (r) => r.ended_at && (r.outcome?.startsWith('ok') || (r.outcome === 'failed' && r.attempt >= RETRY_ATTEMPTS)),
+    )
+    .map((r) => (r.ended_at as Date).getTime());
+  return ends.length ? Math.min(...ends) : undefined;
+}
+
+/**
+ * Each acknowledged batch's `onComplete` exactly once (one callback execution, its effect once), not before every
+ * child ended, with the batch's final counts. A batch may have no callback only when Redis lost its data after the
+ * batch was acknowledged, or when a child failed for stalling too often (BullMQ fails it outside the pipeline: not
+ * counted, docs/composition.md › Limits of this version).
+ */
+export async function batchCallbackOnce({ runs, effects, finals, batches }: Ledger, facts: RunFacts): Promise<Verdict> {
+  const byExecution = new Map<string, RunRow[]>();
+  for (const r of runs) byExecution.set(r.execution_id, [...(byExecution.get(r.execution_id) ?? []), r]);
+  const callbacks = runs.filter((r) => r.job_id === 'chaos-batch-done');
+  const callbackIds = new Set(callbacks.map((r) => r.execution_id));
+  let once = 0;
+  let lost = 0;
+  let stalledChild = 0;
+  let redelivered = 0;
+  const bad: string[] = [];
+  const missing = batches.filter((b) => !callbackIds.has(`${b.batch_id}.complete`));
+  const childIds = missing.flatMap((b) => b.children).filter((id) => !finals.has(id) && !effects.has(id));
+  const states: Record<string, string> = { ...Object.fromEntries(finals), ...(await facts.states(childIds)) };
+  for (const b of batches) {
+    const id = `${b.batch_id}.complete`;
+    const bodies = byExecution.get(id) ?? [];
+    if (bodies.length === 0) {
+      const failedUncounted = b.children.filter(
+        (c) => states[c] === 'failed' && finalEnd(byExecution.get(c) ?? []) === undefined,
+      );
+      if (facts.dataLoss.some((at) => at >= b.acked_at.getTime())) lost++;
+      else if (failedUncounted.length) stalledChild++;
+      else
+        bad.push(
+          `${b.batch_id}: no callback; children ${b.children.map((c) => states[c] ?? (effects.has(c) ? 'effect' : '?')).join(',')}`,
+        );
+      continue;
+    }
+    if (!effects.has(id)) bad.push(`${id} ran but took no effect`);
+    if (bodies.filter((r) => r.outcome?.startsWith('ok')).length > 1) redelivered++;
+    const first = Math.min(...bodies.map(beganAt));
+    const early = b.children.filter((c) => {
+      const end = finalEnd(byExecution.get(c) ?? []);
+      return end === undefined || end > first;
+    });
+    if (early.length) bad.push(`${id} began before ${early.length} of ${b.children.length} children ended`);
+    const summary = bodies[0].batch as { total?: number; pending?: number; completed?: number; failed?: number } | null;
+    if (summary?.total !== b.children.length || summary.pending !== 0)
+      bad.push(`${id} saw ${JSON.stringify(summary)} for ${b.children.length} children`);
+    else once++;
+  }
+  const stray = [...callbackIds].filter((id) => !batches.some((b) => `${b.batch_id}.complete` === id));
+  return {
+    name: 'each batch’s onComplete exactly once, after all its children ended',
+    held: bad.length === 0,
+    detail:
+      `${batches.length} acknowledged batches: ${once} callbacks once with the final counts, ${lost} lost with Redis data, ` +
+      `${stalledChild} waiting on a child failed by stalling (not counted: documented limit); ` +
+      `${redelivered} callback bodies completed twice (one effect), ${stray.length} callbacks of unacknowledged batches` +
+      (bad.length ? `; ${bad.length} violations: ${bad.slice(0, 3).join('; ')}` : ''),
   };
 }

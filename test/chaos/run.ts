@@ -82,7 +82,9 @@ class Soak {
       .query(`CREATE TABLE ${s}.runs (id serial PRIMARY KEY, execution_id text NOT NULL, job_id text NOT NULL,
       attempt int NOT NULL, worker text NOT NULL, tenant text, scheduled_at timestamptz, fence bigint,
       started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text,
-      began_at timestamptz NOT NULL)`);
+      began_at timestamptz NOT NULL, batch jsonb)`);
+    await this.pool.query(`CREATE TABLE ${s}.batches (batch_id text PRIMARY KEY, children text[] NOT NULL,
+      acked_at timestamptz NOT NULL)`);
     await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
       worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
@@ -324,6 +326,9 @@ async function main(): Promise<number> {
     const client = soak.redis.client();
     let locksWithoutTtl = 0;
     for (const key of lockKeys) if ((await client.pttl(key)) === -1) locksWithoutTtl++;
+    let finishedBatchKeys = 0;
+    for (const key of keys.filter((k) => k.includes(':bgj:batch:')))
+      if ((await client.pttl(key)) > 0) finishedBatchKeys++;
     client.disconnect();
     const facts: RunFacts = {
       dataLoss: soak.dataLoss,
@@ -345,6 +350,7 @@ async function main(): Promise<number> {
         total: keys.length,
         jobKeys: keys.filter((k) => /:\d+(:logs)?$/.test(k) || /:[0-9a-f-]{36}(:logs)?$/.test(k)).length,
         locksWithoutTtl,
+        finishedBatchKeys,
       },
     };
     const verdicts = await checkInvariants(soak.pool, soak.schema, facts);

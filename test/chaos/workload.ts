@@ -30,6 +30,7 @@ export const JOBS: ChaosJob[] = [
   },
   { id: 'chaos-rate', rateLimit: { ...RATE_LIMIT, key: 'tenant' }, history: HISTORY, holdMs: [10, 100] },
   { id: 'chaos-conc', concurrency: { max: CONCURRENCY_CAP, key: 'tenant' }, history: HISTORY, holdMs: [100, 400] },
+  { id: 'chaos-batch-done', history: HISTORY, holdMs: [5, 50] },
 ];
 
 /** Short leases, so a killed worker's runs come back within seconds (lockDurationMs + stalledIntervalMs). */
