@@ -178,6 +178,7 @@ export async function batchCallbackOnce({ runs, effects, finals, batches }: Ledg
         );
       continue;
     }
+    const before = bad.length;
     if (!effects.has(id)) bad.push(`${id} ran but took no effect`);
     if (bodies.filter((r) => r.outcome?.startsWith('ok')).length > 1) redelivered++;
     const first = Math.min(...bodies.map(beganAt));
@@ -189,7 +190,7 @@ export async function batchCallbackOnce({ runs, effects, finals, batches }: Ledg
     const summary = bodies[0].batch as { total?: number; pending?: number; completed?: number; failed?: number } | null;
     if (summary?.total !== b.children.length || summary.pending !== 0)
       bad.push(`${id} saw ${JSON.stringify(summary)} for ${b.children.length} children`);
-    else once++;
+    if (bad.length === before) once++;
   }
   const stray = [...callbackIds].filter((id) => !batches.some((b) => `${b.batch_id}.complete` === id));
   return {
