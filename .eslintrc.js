@@ -36,8 +36,6 @@ const zones = [
   { target: `${SRC}/!(adapters|contracts|core)/**/*`, from: `${SRC}/adapters`, message: LAYERING.onlyEntryWires },
 ];
 
-// NOTE: temporary exemptions from max-lines, for files being split on other branches in this round: the lead removes
-// this list (and the exemption) when those splits are merged.
 module.exports = {
   root: true,
   parser: '@typescript-eslint/parser',

@@ -1,7 +1,6 @@
 import {
   BadRequestException,
   Body,
-  Controller,
   Delete,
   Get,
   HttpCode,
@@ -10,17 +9,13 @@ import {
   Post,
   Query,
   Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import { InvalidJobInputError, JobState, JobTenancy } from '../contracts';
 import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
-import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
+import { OperationsRestRoute } from './operations.headers';
 import { FINAL_STATES } from './operations.constants';
 import { INVALID_QUERY, INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
 import type { ResolvedOperations } from './operations.mount';
-import { ReadOnlyActionsGuard } from './operations-token.guard';
 
 /** One job definition as `GET jobs` lists it. */
 export interface JobSummary {
@@ -218,10 +213,7 @@ export function createOperationsJobsController(
   operations: Pick<ResolvedOperations, 'guard' | 'path'>,
   before: Function[] = [],
 ): Type {
-  @Controller(operations.path)
-  @UseGuards(...before, operations.guard as Function, ReadOnlyActionsGuard)
-  @UseInterceptors(OperationsHeadersInterceptor)
-  @UseFilters(OperationsHeadersFilter)
+  @OperationsRestRoute(operations, before)
   class BackgroundJobsOperationsJobsController extends OperationsJobsController {
     constructor(jobs: BackgroundJobs, registry: JobRegistry, executions: ExecutionReader) {
       super(jobs, registry, executions);

@@ -2,7 +2,6 @@ import {
   BadRequestException,
   Body,
   ConflictException,
-  Controller,
   Delete,
   Get,
   Header,
@@ -13,18 +12,14 @@ import {
   Put,
   Query,
   Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import { BatchSummary, InvalidJobInputError, JobExecution, RecurringJobInfo } from '../contracts';
 import { BackgroundJobs, ExecutionPage, ExecutionReader, JobRegistry, rejectUnknownKeys, TenantBacklog } from '../core';
 import { BackgroundJobsMetrics } from './background-jobs.metrics';
 import { parseExecutionsQuery } from './executions.query';
 import type { ResolvedOperations } from './operations.mount';
-import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
+import { OperationsRestRoute } from './operations.headers';
 import { buildOverview, OperationsOverview } from './operations.overview';
-import { ReadOnlyActionsGuard } from './operations-token.guard';
 import {
   CANCEL_FINISHED,
   BATCH_NOT_FOUND,
@@ -235,10 +230,7 @@ export function createOperationsController(
   operations: Pick<ResolvedOperations, 'guard' | 'path'>,
   before: Function[] = [],
 ): Type {
-  @Controller(operations.path)
-  @UseGuards(...before, operations.guard as Function, ReadOnlyActionsGuard)
-  @UseInterceptors(OperationsHeadersInterceptor)
-  @UseFilters(OperationsHeadersFilter)
+  @OperationsRestRoute(operations, before)
   class BackgroundJobsOperationsController extends OperationsController {
     constructor(
       jobs: BackgroundJobs,

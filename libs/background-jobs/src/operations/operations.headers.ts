@@ -1,7 +1,20 @@
-import { ArgumentsHost, CallHandler, Catch, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  ArgumentsHost,
+  CallHandler,
+  Catch,
+  Controller,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { DASHBOARD_PAGE_CSP } from './dashboard.assets';
+import { ReadOnlyActionsGuard } from './operations-token.guard';
 
 /**
  * Headers on every answer of the operations surface and its dashboard, errors and 404s included: answers carry
@@ -45,4 +58,22 @@ export class OperationsHeadersFilter extends BaseExceptionFilter {
   protected secure(host: ArgumentsHost): void {
     setSecurityHeaders(this.httpAdapterHost?.httpAdapter, host.switchToHttp().getResponse());
   }
+}
+
+/**
+ * The decorators every REST controller of the operations surface carries, in this order: its path, the guards that
+ * run ahead of the host's (`before`: the dashboard's session guard where the page calls it), the host's guard, the
+ * read-only check, and the security headers on every answer, errors included. One place, so a new controller cannot
+ * be mounted without one of them.
+ */
+export function OperationsRestRoute(
+  operations: { guard: unknown; path: string },
+  before: Function[] = [],
+): ClassDecorator {
+  return applyDecorators(
+    Controller(operations.path),
+    UseGuards(...before, operations.guard as Function, ReadOnlyActionsGuard),
+    UseInterceptors(OperationsHeadersInterceptor),
+    UseFilters(OperationsHeadersFilter),
+  );
 }
