@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const DOCS = ['README.md', 'docs/quickstart.md', 'docs/testing.md'];
-const BLOCK = /<!-- compiled as (\S+) -->\n```ts\n([\s\S]*?)\n```\n/g;
+const BLOCK = /<!-- compiled as (\S+) -->\n(?:[ \t]*\n)*```ts\n([\s\S]*?)\n```\n/g;
 
 const [root, out] = process.argv.slice(2);
 if (!root || !out) fail('usage: doc-snippets.js <monorepo root> <out dir>');
@@ -22,7 +22,8 @@ for (const doc of DOCS) {
   const text = fs.readFileSync(path.join(root, doc), 'utf8');
   const blocks = [...text.matchAll(BLOCK)];
   const markers = text.split('<!-- compiled as ').length - 1;
-  // NOTE: a marker not directly above a ```ts block would compile nothing, silently: every marker must match.
+  // NOTE: a marker not above a ```ts block (blank lines between are fine: Prettier adds one) would compile nothing,
+  // silently: every marker must match.
   if (blocks.length === 0) fail(`${doc} marks no block "<!-- compiled as <path> -->"`);
   if (blocks.length !== markers)
     fail(`${doc} has ${markers} markers but ${blocks.length} of them are directly above a \`\`\`ts block`);

@@ -2,7 +2,7 @@ import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs, BatchSummary } from 'nestjs-background-jobs';
 import { defineJob, startJobsApp } from '../support/jobs-app';
 import { randomPrefix, waitFor } from '../support/redis';
-import { RedisTopology, startTopology } from '../support/redis-topology';
+import { RedisTopology, sharedTopology } from '../support/redis-topology';
 
 /** Batches on a Redis Cluster: the batch's keys share its hash tag, so the counting script runs on one slot. */
 describe('batches on a Redis Cluster', () => {
@@ -11,7 +11,7 @@ describe('batches on a Redis Cluster', () => {
   const apps: TestingModule[] = [];
 
   beforeAll(async () => {
-    topology = await startTopology('cluster');
+    topology = await sharedTopology('cluster');
   }, 60_000);
   afterAll(async () => {
     await topology?.destroy();

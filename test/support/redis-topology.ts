@@ -20,6 +20,59 @@ export interface RedisTopology {
   destroy(): Promise<void>;
 }
 
+/** Where the global setup leaves the connection of the cluster and the Sentinel set it started for the run. */
+export const SHARED_TOPOLOGY_ENV = { cluster: 'TEST_SHARED_CLUSTER', sentinel: 'TEST_SHARED_SENTINEL' } as const;
+
+/**
+ * The run's shared cluster or Sentinel set (started by the global setup), for suites that break no server; a suite
+ * run on its own, outside a run that started them, gets a topology of its own. `destroy()` stops only the latter.
+ */
+export async function sharedTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
+  const shared = kind === 'standalone' ? undefined : process.env[SHARED_TOPOLOGY_ENV[kind]];
+  if (!shared) return startTopology(kind);
+  const connection = JSON.parse(shared) as BullmqConnection;
+  if (kind === 'cluster') {
+    const { nodes } = (connection as { cluster: { nodes: Array<{ host: string; port: number }> } }).cluster;
+    const client = () => new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    return {
+      kind,
+      connection,
+      client,
+      deletePrefix: async (prefix) => {
+        // NOTE: SCAN runs per node; a prefix's keys spread over the masters (one hash tag per queue).
+        const cluster = client();
+        try {
+          await cluster.ping();
+          for (const node of cluster.nodes('master')) await deleteKeysUnder(node, prefix);
+        } finally {
+          cluster.disconnect();
+        }
+      },
+      destroy: async () => undefined,
+    };
+  }
+  const { sentinels, name } = connection as { sentinels: Array<{ host: string; port: number }>; name: string };
+  const client = () => {
+    const redis = new IORedis({ sentinels, name, maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    return redis;
+  };
+  return {
+    kind,
+    connection,
+    client,
+    deletePrefix: async (prefix) => {
+      const redis = client();
+      try {
+        await deleteKeysUnder(redis, prefix);
+      } finally {
+        redis.disconnect();
+      }
+    },
+    destroy: async () => undefined,
+  };
+}
+
 /** Starts (cluster, Sentinel) or reuses (standalone) the topology; call in beforeAll with a 60 s timeout. */
 export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
   if (kind === 'cluster') {

@@ -2,7 +2,7 @@ import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs } from 'nestjs-background-jobs';
 import { startJobsApp, TransportKind } from '../../support/jobs-app';
 import { randomPrefix } from '../../support/redis';
-import { RedisTopology, RedisTopologyKind, startTopology } from '../../support/redis-topology';
+import { RedisTopology, RedisTopologyKind, sharedTopology } from '../../support/redis-topology';
 
 /** Where a contract case runs: the embedded transport, or BullMQ over one Redis, a Redis Cluster or Sentinel. */
 export type ContractTarget = 'local' | `bullmq ${RedisTopologyKind}`;
@@ -39,7 +39,7 @@ export function describeContract(behaviour: string, cases: (contract: Contract) 
     const apps: TestingModule[] = [];
 
     beforeAll(async () => {
-      if (target !== 'local') topology = await startTopology(target.replace('bullmq ', '') as RedisTopologyKind);
+      if (target !== 'local') topology = await sharedTopology(target.replace('bullmq ', '') as RedisTopologyKind);
     }, 60_000);
 
     afterAll(async () => {

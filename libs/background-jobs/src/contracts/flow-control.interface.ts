@@ -69,3 +69,24 @@ export interface JobWaiting {
   /** When it may start (rate limits); absent when it is woken by an event (a slot freeing). */
   until?: Date;
 }
+
+/** How long a dedupe key answers a second enqueue with the run it already made (`EnqueueOptions.dedupe`). */
+export type DedupeMode = 'until-started' | 'until-finished' | 'debounce' | 'throttle';
+
+/** `EnqueueOptions.dedupe`: one run per key of the job while the mode's window lasts. */
+export interface DedupeOptions {
+  /** The key, per job: the same key on another job is another key. */
+  key: string;
+  /**
+   * - `until-started`: another enqueue returns the first run's id until a worker takes it (`dedupeKey`).
+   * - `until-finished`: until it completes, fails or is cancelled.
+   * - `debounce`: the run waits `ttlMs`; another enqueue within it replaces the payload and restarts the wait.
+   * - `throttle`: at most one run per `ttlMs`; later enqueues within the window return its id.
+   */
+  mode: DedupeMode;
+  /**
+   * The window of `debounce` and `throttle`, in ms (required for those two, not taken by the others).
+   * @default undefined (no window: until-started and until-finished end with their run)
+   */
+  ttlMs?: number;
+}

@@ -33,3 +33,11 @@ export const SET_LIMIT_INVALID = (name: string, option: string, value: unknown, 
 export const LIMIT_KEY_FAILED = (jobId: string, limit: string, error: string): string =>
   `Job "${jobId}": the key function of limit "${limit}" threw or returned no string (${error}). ` +
   `Fix: return a string key for every payload, e.g. ({ data }) => String(data.apiKey).`;
+
+export const INVALID_DEDUPE = (jobId: string, option: string, value: unknown, expected: string): string =>
+  `enqueue("${jobId}") got invalid ${option} ${show(value)}: expected ${expected}. Nothing was enqueued. ` +
+  `Fix: e.g. dedupe: { key: 'user-7', mode: 'debounce', ttlMs: 5000 } or { key: 'user-7', mode: 'until-finished' }.`;
+
+export const DEDUPE_TWICE = (jobId: string, dedupeKey: unknown): string =>
+  `enqueue("${jobId}") got both dedupeKey ${show(dedupeKey)} and dedupe; they are the same option. Nothing was ` +
+  `enqueued. Fix: pass only dedupe (dedupeKey: k is dedupe: { key: k, mode: 'until-started' }).`;

@@ -1,4 +1,4 @@
-import { JobWaiting } from './flow-control.interface';
+import { DedupeOptions, JobWaiting } from './flow-control.interface';
 import { JobDataOf } from './background-job.interface';
 import { JobStep } from './composition.interface';
 import { FailureKind, JobState } from './job-state.types';
@@ -54,10 +54,22 @@ export interface EnqueueOptions {
    */
   runAt?: Date;
   /**
-   * While a run with this key is pending, another enqueue with it returns the first run's id.
+   * Until the run with this key is taken by a worker, another enqueue with it returns the first run's id: the same
+   * as `dedupe: { key, mode: 'until-started' }`. Exclusive with `dedupe`.
    * @default undefined (every enqueue queues a run)
    */
   dedupeKey?: string;
+  /**
+   * One run per key of the job while the mode's window lasts (until started, until finished, debounce, throttle).
+   * @default undefined (every enqueue queues a run)
+   */
+  dedupe?: DedupeOptions;
+  /**
+   * Tier of the run, 0 (first) to 7: every run of a lower tier of the queue goes before any of a higher one; within a
+   * tier a fair job's tenants still take turns (round robin) and each lane is FIFO. Plain jobs: BullMQ's priority.
+   * @default 0 (the first tier: a tier only ever moves a run back)
+   */
+  priority?: number;
 }
 
 /** Options of `BackgroundJobs.runNow`. */

@@ -22,7 +22,8 @@ import {
   fillTemplate,
   requestPath,
 } from './dashboard.assets';
-import { FAILURE_KINDS, FINAL_STATES, JOB_STATES } from './operations.constants';
+import { FINAL_STATES } from '../contracts';
+import { FAILURE_KINDS, JOB_STATES } from './operations.constants';
 import { OperationsHeadersFilter, OperationsHeadersInterceptor } from './operations.headers';
 import type { ResolvedOperations } from './operations.mount';
 import { isOperationsReadOnly } from './operations-token.guard';

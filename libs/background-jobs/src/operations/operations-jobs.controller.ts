@@ -10,10 +10,9 @@ import {
   Query,
   Type,
 } from '@nestjs/common';
-import { InvalidJobInputError, JobState, JobTenancy } from '../contracts';
+import { FINAL_STATES, InvalidJobInputError, JobState, JobTenancy } from '../contracts';
 import { BackgroundJobs, ExecutionReader, InstanceInfo, JobDefinition, JobRegistry, rejectUnknownKeys } from '../core';
 import { OperationsRestRoute } from './operations.headers';
-import { FINAL_STATES } from './operations.constants';
 import { INVALID_QUERY, INVALID_SCHEDULE_BODY, JOB_NOT_FOUND, PAYLOAD_REJECTED_BY_SCHEMA } from './operations.messages';
 import type { ResolvedOperations } from './operations.mount';
 

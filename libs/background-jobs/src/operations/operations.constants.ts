@@ -11,8 +11,5 @@ export const JOB_STATES: readonly JobState[] = [
   'skipped',
 ];
 
-/** States a run never leaves. */
-export const FINAL_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled', 'skipped'];
-
 /** Every failure kind; `cancelled` is someone's decision, not a fault. */
 export const FAILURE_KINDS: readonly FailureKind[] = ['transient', 'permanent', 'cancelled', 'timeout', 'lock-lost'];

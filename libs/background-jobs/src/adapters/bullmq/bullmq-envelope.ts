@@ -25,6 +25,8 @@ export interface JobEnvelope {
   failure?: JobFailure;
   /** Why admission holds the run back (`JobExecution.waiting`; `until` in ms); stale once the run starts. */
   waiting?: { reason: WaitingReason; limit?: string; key?: string; until?: number };
+  /** The run's dedupe key (BullMQ deduplication) is released when a worker takes it (`until-started`). */
+  dedupeUntilStart?: true;
   /** The enqueuing caller's trace context (W3C headers), when OpenTelemetry is present. */
   trace?: Record<string, string>;
 }

@@ -3,8 +3,6 @@ import { JobExecution, JobState } from '../../contracts';
 import { stepList } from '../../core';
 import { isEnvelope, ResultEnvelope } from './bullmq-envelope';
 
-export const FINAL_STATES = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
-
 export const ALL_STATES: JobState[] = ['pending', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'skipped'];
 
 /** BullMQ lists holding runs of each framework state. */

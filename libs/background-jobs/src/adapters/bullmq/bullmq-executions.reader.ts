@@ -1,4 +1,4 @@
-import { JobExecution, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
+import { isFinalState, JobExecution, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
   ExecutionLogs,
   ExecutionPage,
@@ -11,7 +11,7 @@ import {
 } from '../../core';
 import { BullmqFairness } from './bullmq-fairness';
 import { BullmqConnections } from './bullmq-connections';
-import { ALL_STATES, BULL_TYPES_OF, FINAL_STATES, reviveExecution, toExecution } from './bullmq-execution.mapper';
+import { ALL_STATES, BULL_TYPES_OF, reviveExecution, toExecution } from './bullmq-execution.mapper';
 import { BullmqInstances } from './bullmq-instances';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
@@ -65,7 +65,7 @@ export class BullmqExecutionsReader extends ExecutionReader {
     let pause = 10;
     for (;;) {
       const execution = await this.getExecution(executionId);
-      if (execution && FINAL_STATES.has(execution.state)) return execution;
+      if (execution && isFinalState(execution.state)) return execution;
       if (Date.now() >= deadline)
         throw new WaitTimeoutError(executionId, timeoutMs, WAIT_TIMEOUT(executionId, timeoutMs));
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { TenantBacklog, topTenants } from '../../core';
+import { PRIORITY_TIERS, TenantBacklog, topTenants } from '../../core';
 import { BullmqKeys } from './bullmq-keys';
 import { FAIR_ROUNDS } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
@@ -7,17 +7,35 @@ import { RedisClient } from './redis-connection';
 /** BullMQ's highest job priority (`PRIORITY_LIMIT` in bullmq's job.js): 2^21 - 1. */
 export const PRIORITY_LIMIT = 2 ** 21 - 1;
 
-/** The rounds hash's field of the highest round given (no tenant id holds NUL). */
-const TOP_FIELD = '\u0000top';
+/** The highest round of a tier: the last tier's last priority, tiers * (ROUND_LIMIT + 1) - 1, is PRIORITY_LIMIT. */
+export const ROUND_LIMIT = Math.floor((PRIORITY_LIMIT + 1) / PRIORITY_TIERS) - 1;
+
+/** A lane of the round robin: a tenant's runs of one priority tier (tier 0 keeps the bare tenant key). */
+const laneKey = (tenant: string, tier: number): string => (tier === 0 ? tenant : `${tenant}\u0000${tier}`);
 
 /** How a tenant is named in the fairness keys: host-level runs are the tenant '' (a real tenant id is never empty). */
 export const tenantKey = (tenantId: string | null): string => tenantId ?? '';
+
+/** The tenant (null: host level) and tier of a lane key of the rounds hash. */
+function laneOf(lane: string): { tenant: string | null; tier: number } {
+  const cut = lane.indexOf('\u0000');
+  const tenant = cut < 0 ? lane : lane.slice(0, cut);
+  return { tenant: tenant === '' ? null : tenant, tier: cut < 0 ? 0 : Number(lane.slice(cut + 1)) };
+}
+
+/** The rounds hash's field of the highest round given (no tenant id holds NUL). */
+const TOP_FIELD = '\u0000top';
 
 /** The rounds hash's lane of plain (non-fair) runs on a queue shared with fair jobs: one lane for all of them. */
 export const PLAIN_LANE = '\u0000plain';
 
 type FairCommands = RedisClient & {
-  bgjFairRounds(rounds: string, prioritized: string, limit: number, ...tenants: string[]): Promise<number[]>;
+  bgjFairRounds(
+    rounds: string,
+    prioritized: string,
+    limit: number,
+    ...lanes: Array<string | number>
+  ): Promise<number[]>;
 };
 
 /**
@@ -33,6 +51,7 @@ export class BullmqFairness {
     {
       queue: Queue;
       tenants: Array<string | null>;
+      tiers: number[];
       waiters: Array<{ resolve(round: number): void; reject(error: unknown): void }>;
     }
   >();
@@ -43,13 +62,16 @@ export class BullmqFairness {
     private readonly keys: BullmqKeys,
   ) {}
 
-  /** The BullMQ priority of each run, in order, for runs of these tenants about to be added to `queue`. */
-  rounds(queue: Queue, tenants: Array<string | null>): Promise<number[]> {
+  /**
+   * The BullMQ priority of each run, in order, for runs of these tenants (and priority tiers, 0 when absent) about to
+   * be added to `queue`: tier-major, then round robin between the tenants' lanes of the tier (lua/fair-rounds-2.lua).
+   */
+  rounds(queue: Queue, tenants: Array<string | null>, tiers: number[] = []): Promise<number[]> {
     return this.client().bgjFairRounds(
       this.keys.fairRounds(queue.name),
       queue.keys.prioritized,
-      PRIORITY_LIMIT,
-      ...tenants.map(tenantKey),
+      ROUND_LIMIT,
+      ...tenants.flatMap((tenant, i) => [laneKey(tenantKey(tenant), tiers[i] ?? 0), tiers[i] ?? 0]),
     );
   }
 
@@ -57,14 +79,15 @@ export class BullmqFairness {
    * The BullMQ priority of one run about to be added to `queue`. Calls made while another is in flight for the queue
    * are sent together in one script call when it returns: under load one round trip serves many enqueues.
    */
-  round(queue: Queue, tenantId: string | null): Promise<number> {
+  round(queue: Queue, tenantId: string | null, tier = 0): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       let batch = this.batches.get(queue.name);
       if (!batch) {
-        batch = { queue, tenants: [], waiters: [] };
+        batch = { queue, tenants: [], tiers: [], waiters: [] };
         this.batches.set(queue.name, batch);
       }
       batch.tenants.push(tenantId);
+      batch.tiers.push(tier);
       batch.waiters.push({ resolve, reject });
       if (!this.inFlight.has(queue.name)) this.flush(queue.name);
     });
@@ -78,7 +101,7 @@ export class BullmqFairness {
     }
     this.batches.delete(name);
     this.inFlight.add(name);
-    this.rounds(batch.queue, batch.tenants)
+    this.rounds(batch.queue, batch.tenants, batch.tiers)
       .then(
         (rounds) => batch.waiters.forEach((waiter, i) => waiter.resolve(rounds[i])),
         (error: unknown) => batch.waiters.forEach((waiter) => waiter.reject(error)),
@@ -93,17 +116,32 @@ export class BullmqFairness {
    */
   async backlog(queue: Queue, top: number): Promise<TenantBacklog> {
     const redis = this.client();
-    const [head, rounds] = await Promise.all([
-      redis.zrange(queue.keys.prioritized, 0, 0, 'WITHSCORES'),
-      redis.hgetall(this.keys.fairRounds(queue.name)),
-    ]);
+    const rounds = await redis.hgetall(this.keys.fairRounds(queue.name));
+    const lanes = Object.entries(rounds)
+      .filter(([lane]) => lane !== TOP_FIELD && !lane.startsWith(PLAIN_LANE))
+      .map(([lane, last]) => ({ ...laneOf(lane), last: Number(last) }));
+    // NOTE: the round each tier serves now is its lowest pending priority, one read per tier in use (≤ 8).
+    const span = (ROUND_LIMIT + 1) * 2 ** 32;
+    const current = new Map<number, number>();
+    await Promise.all(
+      [...new Set(lanes.map((lane) => lane.tier))].map(async (tier) => {
+        const head = await redis.zrangebyscore(
+          queue.keys.prioritized,
+          tier * span,
+          `(${(tier + 1) * span}`,
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          1,
+        );
+        if (head.length > 0) current.set(tier, Math.floor(Number(head[1]) / 2 ** 32) - tier * (ROUND_LIMIT + 1));
+      }),
+    );
     const counts = new Map<string | null, number>();
-    if (head.length > 0) {
-      const current = Math.floor(Number(head[1]) / 2 ** 32);
-      for (const [tenant, last] of Object.entries(rounds)) {
-        if (tenant !== TOP_FIELD && tenant !== PLAIN_LANE && Number(last) >= current)
-          counts.set(tenant === '' ? null : tenant, Number(last) - current + 1);
-      }
+    for (const { tenant, tier, last } of lanes) {
+      const serving = current.get(tier);
+      if (serving === undefined || last < serving) continue;
+      counts.set(tenant, (counts.get(tenant) ?? 0) + last - serving + 1);
     }
     return topTenants(queue.name, counts, top);
   }

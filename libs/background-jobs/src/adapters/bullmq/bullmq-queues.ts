@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Job, JobsOptions, Queue } from 'bullmq';
+import { DeduplicationOptions, Job, JobsOptions, Queue } from 'bullmq';
+import { DedupeOptions } from '../../contracts';
 import { randomUUID } from 'node:crypto';
 import { IdentifiedRun, JobDefinition, JobRegistry, OutgoingRun } from '../../core';
 import { BullmqConnections } from './bullmq-connections';
@@ -84,14 +85,19 @@ export class BullmqQueues {
     // promoted onto the wait list (their template's lifo or priority does not survive the delayed set). Enqueued runs
     // therefore go through the prioritized set (FIFO among themselves), so a recurring tick is taken by the next free
     // worker slot instead of starving behind a backlog on a shared queue (bench: "recurring start lag").
-    options.priority = ENQUEUED_PRIORITY;
-    if (run.dedupeKey) options.deduplication = { id: `${definition.id}:${run.dedupeKey}` };
+    options.priority = ENQUEUED_PRIORITY + (run.priority ?? 0);
+    if (run.dedupe) {
+      options.deduplication = deduplicationOf(definition.id, run.dedupe);
+      // NOTE: a debounced run waits its window (or its own delay when longer); each replacing enqueue restarts it.
+      if (run.dedupe.mode === 'debounce') options.delay = Math.max(run.delayMs ?? 0, run.dedupe.ttlMs ?? 0);
+      if (run.dedupe.mode === 'until-started') envelope.dedupeUntilStart = true;
+    }
     const queue = this.get(definition.queue);
     // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
     // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
     // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).
     if (!this.takesRounds(definition)) return queue.add(definition.id, envelope, options).then(idOf);
-    return this.fairness.round(queue, laneOf(definition, run.tenantId)).then((round) => {
+    return this.fairness.round(queue, laneOf(definition, run.tenantId), run.priority).then((round) => {
       options.priority = round;
       return queue.add(definition.id, envelope, options).then(idOf);
     });
@@ -145,6 +151,19 @@ export class BullmqQueues {
 }
 
 const idOf = (job: Job): string => job.id as string;
+
+/**
+ * BullMQ's deduplication for a dedupe mode. Without a ttl BullMQ keeps the key until the job completes or fails
+ * (until-finished; the worker host releases an until-started key when it takes the run); `ttl` alone keeps it for the
+ * window whatever the job does (throttle); `replace` + `extend` swaps a still-delayed job for the new one and restarts
+ * the window (debounce).
+ */
+function deduplicationOf(jobId: string, dedupe: DedupeOptions): DeduplicationOptions {
+  const id = `${jobId}:${dedupe.key}`;
+  if (dedupe.mode === 'throttle') return { id, ttl: dedupe.ttlMs };
+  if (dedupe.mode === 'debounce') return { id, ttl: dedupe.ttlMs, extend: true, replace: true };
+  return { id };
+}
 
 /** The round-robin lane of a run that takes rounds: its tenant for a fair job, the one plain lane otherwise. */
 function laneOf(definition: JobDefinition, tenantId: string | null): string | null {

@@ -1,13 +1,13 @@
 import IORedis from 'ioredis';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
 import { PRIORITY_LIMIT } from './bullmq-fairness';
-import { ADMIT, FAIR_ROUNDS, LuaCommand, SETTLE } from './bullmq-scripts';
+import { ADMIT, BATCH_CHILD_ENDED, FAIR_ROUNDS, LuaCommand, RENEW_SLOTS, SETTLE } from './bullmq-scripts';
 
 const TOP = '\u0000top';
 /** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
 const score = (priority: number, counter = 0) => priority * 2 ** 32 + counter;
 
-describe('the fairness Lua scripts against Redis', () => {
+describe("the BullMQ adapter's Lua scripts against Redis", () => {
   let redis: IORedis;
   let prefix: string;
   let rounds: string;
@@ -16,7 +16,7 @@ describe('the fairness Lua scripts against Redis', () => {
   const run = (command: LuaCommand, keys: string[], ...args: Array<string | number>) =>
     redis.eval(command.lua, command.numberOfKeys, ...keys, ...args);
   const fairRounds = (limit: number, ...tenants: string[]) =>
-    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants) as Promise<number[]>;
+    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants.flatMap((tenant) => [tenant, 0])) as Promise<number[]>;
 
   beforeAll(() => {
     redis = new IORedis(testRedisUrl());
@@ -38,6 +38,16 @@ describe('the fairness Lua scripts against Redis', () => {
       expect(await redis.hget(rounds, TOP)).toBe('3');
       await redis.zadd(prioritized, score(1), 'job-1');
       expect(await fairRounds(PRIORITY_LIMIT, 'b', 'new')).toEqual([2, 1]);
+    });
+
+    it('priority tiers: tier-major priorities, and each tier starts from the round it serves, or after the highest one given', async () => {
+      const limit = 9; // rounds 1..9 per tier: tier t, round r is priority t * 10 + r
+      const tiers = (...lanes: Array<[string, number]>) =>
+        run(FAIR_ROUNDS, [rounds, prioritized], limit, ...lanes.flat()) as Promise<number[]>;
+      expect(await tiers(['a', 0], ['a\u00003', 3], ['b', 0], ['a\u00003', 3])).toEqual([1, 31, 1, 32]);
+      await redis.zadd(prioritized, score(35, 1), 'job-t3');
+      // tier 3 serves round 5; tier 0 has nothing pending, so it goes on after the highest round given (2)
+      expect(await tiers(['c\u00003', 3], ['c', 0])).toEqual([35, 3]);
     });
 
     it('starts a returning tenant at the round being served (the lowest pending priority), not behind its old rounds', async () => {
@@ -107,6 +117,71 @@ describe('the fairness Lua scripts against Redis', () => {
       expect(await settle('sweep', '')).toEqual([]);
       expect(await admit('e2')).toEqual([1]);
       expect(await redis.zcard(`${prefix}:w:conc`)).toBe(0);
+    });
+  });
+  describe('renew-1 (flow control)', () => {
+    const admit = (id: string) =>
+      run(ADMIT, [prefix], id, `q|${id}`, 60_000, 1, 'conc', 'c', 2, 0) as Promise<number[]>;
+    const renew = (id: string, ttlMs: number) => run(RENEW_SLOTS, [prefix], id, ttlMs, 'conc') as Promise<number>;
+
+    it("moves a held slot's expiry to now + ttl on Redis time and counts it", async () => {
+      expect(await admit('e1')).toEqual([1]);
+      const [seconds, micros] = await redis.time();
+      expect(await renew('e1', 120_000)).toBe(1);
+      const expiry = Number(await redis.zscore(`${prefix}:c:conc`, 'e1'));
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      // NOTE: the script reads TIME after this test did; 1 s covers the round trips in between.
+      expect(expiry).toBeGreaterThanOrEqual(now + 120_000);
+      expect(expiry).toBeLessThan(now + 120_000 + 1_000);
+    });
+
+    it('does not take back a slot that expired or was released meanwhile', async () => {
+      expect(await admit('e1')).toEqual([1]);
+      await redis.zrem(`${prefix}:c:conc`, 'e1');
+      expect(await renew('e1', 60_000)).toBe(0);
+      expect(await redis.zscore(`${prefix}:c:conc`, 'e1')).toBeNull();
+    });
+  });
+
+  describe('batch-child-ended-2 (batches)', () => {
+    let hash: string;
+    let ended: string;
+    const end = (id: string, state: string) =>
+      run(BATCH_CHILD_ENDED, [hash, ended], id, state) as Promise<[number, string[]] | null>;
+    const fields = async () => redis.hgetall(hash);
+
+    beforeEach(async () => {
+      [hash, ended] = [`${prefix}:batch`, `${prefix}:batch:ended`];
+      await redis.hset(hash, { total: 3, completed: 0, failed: 0, cancelled: 0, pending: 3, state: 'running' });
+    });
+
+    it('counts each child once, even when its end is reported twice', async () => {
+      expect((await end('c1', 'completed'))![0]).toBe(0);
+      expect((await end('c1', 'completed'))![0]).toBe(0);
+      expect(await fields()).toMatchObject({ completed: '1', pending: '2', state: 'running' });
+    });
+
+    it('the count that ends the batch settles its state, and the callbacks stay due until confirmed enqueued', async () => {
+      await end('c1', 'completed');
+      await end('c2', 'failed');
+      const [due] = (await end('c3', 'completed'))!;
+      expect(due).toBe(1);
+      expect(await fields()).toMatchObject({ completed: '2', failed: '1', pending: '0', state: 'failed' });
+      // A repeated report (the instance died before enqueueing the callbacks) is told they are still due.
+      expect((await end('c3', 'completed'))![0]).toBe(1);
+      await redis.hset(hash, 'callbacks', 'enqueued');
+      expect((await end('c3', 'completed'))![0]).toBe(0);
+    });
+
+    it('a batch whose children all completed succeeds', async () => {
+      for (const id of ['c1', 'c2', 'c3']) await end(id, 'completed');
+      expect(await fields()).toMatchObject({ completed: '3', pending: '0', state: 'succeeded' });
+    });
+
+    it('answers nil for an unknown batch and records nothing', async () => {
+      await redis.del(hash);
+      expect(await end('c1', 'completed')).toBeNull();
+      expect(await redis.exists(ended)).toBe(0);
     });
   });
 });

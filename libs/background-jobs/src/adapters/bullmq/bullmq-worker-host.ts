@@ -177,6 +177,9 @@ export class BullmqWorkerHost {
     if (!definition) return Promise.reject(new UnrecoverableError(UNREGISTERED_QUEUE_JOB(job.name)));
     const envelope: JobEnvelope = isEnvelope(job.data) ? job.data : { bgj: 1, tenantId: null, payload: job.data };
     const executionId = job.id as string;
+    // NOTE: compare-and-delete (the key may name a newer run by a retry); should it fail, BullMQ still drops the key
+    // when the run ends, so the key lasts until finished at worst. Not awaited: the run need not wait for it.
+    if (envelope.dedupeUntilStart) job.removeDeduplicationKey().catch(() => false);
     const controller = new LazyAbortController();
     this.running.set(executionId, controller);
     if (this.earlyCancels.delete(executionId))

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
+import { isFinalState, JobExecution, JobState, WAIT_TIMEOUT, WaitTimeoutError } from '../../contracts';
 import {
   ExecutionLogs,
   ExecutionPage,
@@ -14,7 +14,7 @@ import {
   TenantBacklog,
   topTenants,
 } from '../../core';
-import { FINAL, LocalRun, snapshot } from './local-run';
+import { LocalRun, snapshot } from './local-run';
 import { LocalClock } from './manual-clock';
 
 /**
@@ -53,7 +53,7 @@ export class LocalExecutionsStore extends ExecutionReader {
     return new Promise((resolve, reject) => {
       const check = () => {
         const run = this.runs.get(executionId);
-        if (run && FINAL.has(run.state)) {
+        if (run && isFinalState(run.state)) {
           cleanup();
           resolve(snapshot(run));
         }
@@ -103,7 +103,7 @@ export class LocalExecutionsStore extends ExecutionReader {
 
   async remove(executionId: string): Promise<boolean> {
     const run = this.runs.get(executionId);
-    if (!run || !FINAL.has(run.state)) return false;
+    if (!run || !isFinalState(run.state)) return false;
     this.runs.delete(executionId);
     return true;
   }

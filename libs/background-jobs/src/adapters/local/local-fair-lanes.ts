@@ -1,7 +1,8 @@
-import { LocalRun } from './local-run';
+import { insertByTier, LocalRun } from './local-run';
 
 /**
- * The embedded transport's fair runs (`@PipelineJob({ fairness })`): one lane per (queue, tenant), taken round robin.
+ * The embedded transport's fair runs (`@PipelineJob({ fairness })`): one lane per (queue, tenant), ordered by priority
+ * tier, taken round robin within the lowest tier waiting.
  * Host-level runs are one lane, and so are the plain runs of a queue shared with fair jobs (as on BullMQ,
  * docs/fairness.md). Ordering only: a tenant's `concurrencyPerTenant` is admission's (docs/flow-control.md).
  */
@@ -17,7 +18,7 @@ export class LocalFairLanes {
     return total;
   }
 
-  /** Queues a run at the back of its lane (the front for a run handed back by shutdown). */
+  /** Queues a run behind its lane's runs of its tier or lower (at the front: a run handed back by shutdown). */
   push(run: LocalRun, front = false): void {
     const key = laneOf(run);
     let lane = this.lanes.get(key);
@@ -27,7 +28,7 @@ export class LocalFairLanes {
       this.order.push(key);
     }
     if (front) lane.unshift(run);
-    else lane.push(run);
+    else insertByTier(lane, run);
   }
 
   /** Takes a waiting run out of its lane (cancel); false when it is not waiting here. */
@@ -41,10 +42,16 @@ export class LocalFairLanes {
     return true;
   }
 
-  /** The next run in round robin, or undefined. */
+  /**
+   * The next run, or undefined: of the lowest priority tier at the head of a lane, then round robin between the lanes
+   * whose head is of that tier (as BullMQ's priorities order them, lua/fair-rounds-2.lua).
+   */
   take(): LocalRun | undefined {
-    const key = this.order.shift();
-    if (key === undefined) return undefined;
+    let tier = Infinity;
+    for (const key of this.order) tier = Math.min(tier, tierOf((this.lanes.get(key) as LocalRun[])[0]));
+    const index = this.order.findIndex((key) => tierOf((this.lanes.get(key) as LocalRun[])[0]) === tier);
+    if (index < 0) return undefined;
+    const [key] = this.order.splice(index, 1);
     const lane = this.lanes.get(key) as LocalRun[];
     const run = lane.shift() as LocalRun;
     if (lane.length > 0) this.order.push(key);
@@ -63,3 +70,5 @@ export class LocalFairLanes {
 // Plain runs of a queue shared with fair jobs are one lane of that queue ('\u0000plain': no tenant id holds NUL).
 const laneOf = (run: LocalRun): string =>
   `${run.definition.queue}\u0000${run.definition.fairness ? (run.tenantId ?? '') : '\u0000plain'}`;
+
+const tierOf = (run: LocalRun): number => run.priority ?? 0;

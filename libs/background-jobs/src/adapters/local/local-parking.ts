@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
+import { isFinalState } from '../../contracts';
 import { RunOutcome } from '../../core';
 import { InMemoryAdmission } from './in-memory.admission';
-import { FINAL, LocalRun } from './local-run';
+import { LocalRun } from './local-run';
 import { LocalClock } from './manual-clock';
 
 /**
@@ -35,7 +36,7 @@ export class LocalParking {
   /** A parked or delayed run goes back to the waiting line; false when it is gone or finished. */
   wake(executionId: string): boolean {
     const run = this.runs.get(executionId);
-    if (!run || FINAL.has(run.state)) return false;
+    if (!run || isFinalState(run.state)) return false;
     if (run.state !== 'delayed') return true;
     if (run.timer) this.clock.clearTimer(run.timer);
     run.timer = undefined;

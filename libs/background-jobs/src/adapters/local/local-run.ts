@@ -18,6 +18,8 @@ export interface LocalRun {
   data: unknown;
   /** What the run is (a tick, a fan-out, one tenant's child, …). */
   kind: RunKind;
+  /** Tier (`EnqueueOptions.priority`): lower goes first in its lane (fair) or line (plain); 0 when absent. */
+  priority?: number;
   /** A batch child's batch. */
   batchId?: string;
   /** A batch callback's batch, with its final counts. */
@@ -39,14 +41,11 @@ export interface LocalRun {
   logs: string[];
   /** Durable steps (`ctx.step`) kept by earlier attempts, by name. */
   steps?: Record<string, StepRecord>;
-  dedupeKey?: string;
   /** Why admission holds it back (a parked run: delayed without a timer until the store wakes it). */
   waiting?: JobWaiting;
   timer?: unknown;
   controller?: LazyAbortController;
 }
-
-export const FINAL = new Set<JobState>(['completed', 'failed', 'cancelled', 'skipped']);
 
 /** A run's snapshot, as the facade returns it. */
 export function snapshot(run: LocalRun): JobExecution {
@@ -104,4 +103,15 @@ export function requestOf(run: LocalRun, controller: LazyAbortController): RunRe
       run.logs.push(message);
     },
   };
+}
+
+/**
+ * Queues `run` in `line` behind every run of its tier or a lower one from `from` on, ahead of higher tiers (FIFO
+ * within a tier).
+ */
+export function insertByTier(line: LocalRun[], run: LocalRun, from = 0): void {
+  const tier = run.priority ?? 0;
+  let index = line.length;
+  while (index > from && (line[index - 1].priority ?? 0) > tier) index -= 1;
+  line.splice(index, 0, run);
 }

@@ -1,6 +1,6 @@
 import { isTick, JobRegistry } from '../../core';
 import { LocalFairLanes } from './local-fair-lanes';
-import { LocalRun } from './local-run';
+import { insertByTier, LocalRun } from './local-run';
 
 /**
  * The embedded transport's runs waiting for a worker: ticks first, then plain runs, then fair runs round robin (as
@@ -28,11 +28,11 @@ export class LocalWaitingLine {
     for (const waiting of this.plain.splice(this.ticksWaiting())) this.push(waiting);
   }
 
-  /** Queues a run at the back of its line (the front for a run handed back by shutdown). */
+  /** Queues a run behind the runs of its tier or lower (at the front: a run handed back by shutdown). */
   push(run: LocalRun, front = false): void {
     if (run.definition.fairness || this.fairQueues.has(run.definition.queue)) this.fair.push(run, front);
     else if (front) this.plain.unshift(run);
-    else this.plain.push(run);
+    else insertByTier(this.plain, run, this.ticksWaiting());
   }
 
   /** A tick goes ahead of every waiting run, fair or not, as on BullMQ, so a backlog never starves a schedule. */

@@ -5,6 +5,7 @@ import {
   CANCELLED_ON_REQUEST,
   DRAIN_WITHOUT_WORKER,
   InvalidJobInputError,
+  isFinalState,
   JobAbortedError,
   JobExecution,
   SHUTDOWN_INTERRUPTED,
@@ -27,14 +28,15 @@ import {
 import { LocalBatches } from './local-batches';
 import { LocalExecutionsStore } from './local-executions.store';
 import { InMemoryAdmission } from './in-memory.admission';
+import { LocalDedupe } from './local-dedupe';
 import { LocalParking } from './local-parking';
-import { FINAL, LocalRun, requestOf, snapshot } from './local-run';
+import { LocalRun, requestOf, snapshot } from './local-run';
 import { LocalSchedules } from './local-schedules';
 import { LocalWaitingLine } from './local-waiting-line';
 import { LocalClock, ManualClock, SYSTEM_CLOCK } from './manual-clock';
 
 /** What a new run is made of, besides its definition, id and delay. */
-type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind' | 'scheduledAt' | 'schedule' | 'batchId' | 'batch'>;
+type NewRunFields = Pick<LocalRun, 'tenantId' | 'data' | 'kind'> & Partial<Omit<LocalRun, 'id' | 'definition'>>;
 
 export interface LocalTransportConfig {
   worker: { concurrency: number; shutdownGraceMs: number } | false;
@@ -63,7 +65,7 @@ export class LocalTransport extends RunQueue {
   private readonly parking: LocalParking;
   /** Admission (rate limits, concurrency keys): the runs it holds back wait in `parking` until it wakes them. */
   readonly admission: InMemoryAdmission;
-  private readonly dedupe = new Map<string, string>();
+  private readonly dedupe: LocalDedupe;
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
   private accepting = false;
@@ -81,6 +83,7 @@ export class LocalTransport extends RunQueue {
     this.executions = new LocalExecutionsStore(ready, this.clock);
     this.parking = new LocalParking(this.clock, this.executions.runs, ready, (run) => this.executions.changed(run));
     this.admission = this.parking.admission;
+    this.dedupe = new LocalDedupe(this.clock, this.executions.runs, this.parking);
     this.schedules = new LocalSchedules((definition, schedule, tick) => {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
@@ -129,17 +132,15 @@ export class LocalTransport extends RunQueue {
   }
 
   async enqueue(definition: JobDefinition, run: OutgoingRun): Promise<string> {
-    if (run.dedupeKey) {
-      const existing = this.dedupe.get(`${definition.id}:${run.dedupeKey}`);
-      if (existing) return existing;
-    }
-    const fields = { tenantId: run.tenantId, data: run.data, kind: run.kind ?? 'plain' } as const;
-    const local = this.add(definition, randomUUID(), fields, run.delayMs);
-    if (run.dedupeKey) {
-      local.dedupeKey = `${definition.id}:${run.dedupeKey}`;
-      this.dedupe.set(local.dedupeKey, local.id);
-    }
-    return local.id;
+    const { dedupe } = run;
+    const existing = dedupe && this.dedupe.answer(definition.id, dedupe, run.data, run.delayMs);
+    if (existing) return existing;
+    const id = randomUUID();
+    // NOTE: held before add(): add() may start the run at once, which frees an until-started key.
+    if (dedupe) this.dedupe.hold(definition.id, dedupe, id);
+    const { tenantId, data, priority } = run;
+    const fields = { tenantId, data, kind: run.kind ?? 'plain', priority } as const;
+    return this.add(definition, id, fields, this.dedupe.delayOf(dedupe, run.delayMs)).id;
   }
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
@@ -164,7 +165,7 @@ export class LocalTransport extends RunQueue {
 
   async cancel(executionId: string): Promise<boolean> {
     const run = this.executions.runs.get(executionId);
-    if (!run || FINAL.has(run.state)) return false;
+    if (!run || isFinalState(run.state)) return false;
     if (run.state === 'running') {
       run.controller?.abort(new JobAbortedError('cancelled', CANCELLED_ON_REQUEST(executionId)));
       return true;
@@ -229,6 +230,7 @@ export class LocalTransport extends RunQueue {
     run.state = 'running';
     run.attemptsStarted += 1;
     run.startedAt = new Date(this.clock.now());
+    this.dedupe.started(run.id);
     run.controller = new LazyAbortController();
     this.executions.changed(run);
     let outcome: RunOutcome | undefined;
@@ -272,7 +274,7 @@ export class LocalTransport extends RunQueue {
   }
 
   private finish(run: LocalRun, state: LocalRun['state'], fields: Partial<LocalRun>): void {
-    if (run.dedupeKey) this.dedupe.delete(run.dedupeKey);
+    this.dedupe.ended(run.id);
     this.executions.finish(run, state, fields);
     this.drained?.push(run);
   }

@@ -10,9 +10,11 @@ import {
   RunNowOptions,
 } from '../../contracts';
 import { DEFAULTS } from '../defaults';
+import { OPTION_RULES } from '../options';
 import { isRecurring, JobDefinition } from '../job-definition';
 import { OutgoingRun } from '../ports/transport.types';
 import { payloadProblem } from '../payload';
+import { dedupeOf } from './enqueue-dedupe';
 import { FacadeContext, JobRef } from './facade-context';
 
 /** The facade's runs: enqueue, run now, trigger a schedule's tick, cancel. */
@@ -41,25 +43,15 @@ export class RunsFacade {
       if (reject) throw new InvalidJobInputError(message);
       this.logger.warn(message);
     }
-    const { maxDedupeKeyLength } = this.ctx.options.bounds;
-    if (
-      options.dedupeKey !== undefined &&
-      (typeof options.dedupeKey !== 'string' ||
-        options.dedupeKey.length === 0 ||
-        options.dedupeKey.length > maxDedupeKeyLength)
-    ) {
-      throw new InvalidJobInputError(
-        INVALID_ENQUEUE_OPTION(
-          definition.id,
-          'dedupeKey',
-          options.dedupeKey,
-          `a non-empty string of at most ${maxDedupeKeyLength} characters (bounds.maxDedupeKeyLength)`,
-        ),
-      );
+    const dedupe = dedupeOf(definition.id, options, this.ctx.options.bounds.maxDedupeKeyLength);
+    const { priority } = options;
+    if (priority !== undefined && !OPTION_RULES.priority.valid(priority)) {
+      const expected = OPTION_RULES.priority.expected;
+      throw new InvalidJobInputError(INVALID_ENQUEUE_OPTION(definition.id, 'priority', priority, expected));
     }
     // NOTE: a per-tenant job enqueued at host level fans out to every tenant; with a tenant it runs for that one.
     const kind = definition.tenancy === 'per-tenant' && tenantId === null ? 'fan-out' : 'plain';
-    return { definition, run: { tenantId, data, delayMs, dedupeKey: options.dedupeKey, kind } };
+    return { definition, run: { tenantId, data, delayMs, dedupe, priority, kind } };
   }
 
   async runNow(job: JobRef, options: RunNowOptions<unknown> = {}): Promise<JobExecution> {

@@ -1,4 +1,4 @@
-import { FairnessOptions, PipelineJobOptions, ScheduleOptions } from '../../contracts';
+import { DedupeOptions, FairnessOptions, PipelineJobOptions, ScheduleOptions } from '../../contracts';
 import { keysOf } from './unknown-keys';
 
 /** The keys `@PipelineJob` accepts (the order is the one error messages list them in). */
@@ -43,3 +43,6 @@ export const SCHEDULE_OPTION_KEYS = keysOf<ScheduleOptions>({
 
 /** The keys of `@PipelineJob({ fairness: { … } })`. */
 export const FAIRNESS_OPTION_KEYS = keysOf<FairnessOptions>({ by: true, concurrencyPerTenant: true });
+
+/** The keys of `enqueue(…, { dedupe: { … } })`. */
+export const DEDUPE_OPTION_KEYS = keysOf<DedupeOptions>({ key: true, mode: true, ttlMs: true });

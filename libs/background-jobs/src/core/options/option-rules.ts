@@ -1,7 +1,9 @@
-import { JobTenancy } from '../../contracts';
+import { DedupeMode, JobTenancy } from '../../contracts';
 import { integerFrom, oneOf, OptionRule, rule } from './option-rule';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** `EnqueueOptions.priority` runs from 0 (first) to PRIORITY_TIERS - 1. */
+export const PRIORITY_TIERS = 8;
 const nonEmptyString = (value: unknown) => typeof value === 'string' && value.length > 0;
 
 /**
@@ -37,4 +39,12 @@ export const OPTION_RULES = {
   unknownErrorKind: rule<'transient' | 'permanent'>("'transient' or 'permanent'", oneOf('transient', 'permanent')),
   maxPayloadBytes: rule<number>('a positive integer (bytes)', integerFrom(1)),
   payloadChanges: rule<'reject' | 'warn'>("'reject' or 'warn'", oneOf('reject', 'warn')),
+  priority: rule<number>(
+    `an integer from 0 (first) to ${PRIORITY_TIERS - 1}`,
+    (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) < PRIORITY_TIERS,
+  ),
+  'dedupe.mode': rule<DedupeMode>(
+    "'until-started', 'until-finished', 'debounce' or 'throttle'",
+    oneOf('until-started', 'until-finished', 'debounce', 'throttle'),
+  ),
 } satisfies Record<string, OptionRule>;

@@ -1,5 +1,5 @@
 // NOTE: the shapes the three transport ports (run-queue, execution-reader, schedule-store) exchange with core.
-import { BatchSummary, JobExecution, JobState } from '../../contracts';
+import { BatchSummary, DedupeOptions, JobExecution, JobState } from '../../contracts';
 import { JobDefinition } from '../job-definition';
 import { RunKind } from '../run-kind';
 import { RunOutcome, RunRequest } from '../run.types';
@@ -12,7 +12,10 @@ export interface OutgoingRun {
   tenantId: string | null;
   data: unknown;
   delayMs?: number;
-  dedupeKey?: string;
+  /** One run per key of the job while the mode's window lasts; checked by the facade. */
+  dedupe?: DedupeOptions;
+  /** Tier, 0 (first) to PRIORITY_TIERS - 1; 0 when absent; checked by the facade. */
+  priority?: number;
   /** What the run is; `plain` when absent. A tick is never enqueued: schedules make those. */
   kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }
