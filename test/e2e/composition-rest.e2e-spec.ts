@@ -52,4 +52,22 @@ describe('operations surface: batches and steps (HTTP)', () => {
     expect(typeof child.steps[0].durationMs).toBe('number');
     expect(missing.message).toBe(BATCH_NOT_FOUND('batch.nope'));
   });
+
+  it('GET executions/:id shows a continuation’s dependencies and why it waits', async () => {
+    let open: () => void = () => undefined;
+    const First = defineJob('FirstJob', { id: 'first' }, () => new Promise<void>((resolve) => (open = resolve)));
+    const Then = defineJob('ThenJob', { id: 'then' });
+    const app = await startHttpJobsApp(apps, prefix, [First, Then], { operations: { guard: OpenGuard } });
+    const jobs = app.get(BackgroundJobs);
+    const first = await jobs.enqueue('first');
+    const then = await jobs.enqueue('then', undefined, { after: first, onDependencyFailure: 'run' });
+
+    const parked = await waitFor('the continuation parked', async () => {
+      const { body } = await request(app.getHttpServer()).get(`/jobs/executions/${then}`).expect(200);
+      return body.waiting?.reason === 'dependencies' ? body : null;
+    });
+    open();
+
+    expect(parked).toMatchObject({ state: 'delayed', after: [first], onDependencyFailure: 'run' });
+  });
 });

@@ -19,6 +19,7 @@ import {
 import {
   BackgroundJobs,
   BatchStore,
+  DependencyStore,
   Clock,
   AdmissionStore,
   AdmissionTallies,
@@ -101,6 +102,11 @@ const providers: Provider[] = [
   {
     provide: BatchStore,
     useFactory: (transport: BullmqTransport | LocalTransport) => transport.batches,
+    inject: [RunQueue],
+  },
+  {
+    provide: DependencyStore,
+    useFactory: (transport: BullmqTransport | LocalTransport) => transport.dependencies,
     inject: [RunQueue],
   },
   {

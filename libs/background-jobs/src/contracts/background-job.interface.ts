@@ -1,4 +1,4 @@
-import { BatchSummary } from './composition.interface';
+import { BatchSummary, JobDependency } from './composition.interface';
 
 /** The lease a locked run holds; pass `fencingToken` to writes so a stale holder can be rejected. */
 export interface JobLeaseInfo {
@@ -35,8 +35,18 @@ export interface JobContext<T = unknown> {
    * over it fails the run without retry). See docs/composition.md.
    */
   step<R>(name: string, fn: () => R | Promise<R>): Promise<R>;
+  /**
+   * Sleeps `ms` without holding a worker: the run leaves its slot (`getExecution` shows `waiting.reason: 'sleep'`)
+   * and runs again from the top at the wake time; kept steps and passed sleeps return at once, code outside steps
+   * runs again. Throws (the run fails without retry) when `ms` is not a finite number ≥ 0. See docs/composition.md.
+   */
+  sleep(ms: number): Promise<void>;
+  /** `sleep` until `date` (a date already passed returns at once); throws when `date` is not a valid Date. */
+  sleepUntil(date: Date): Promise<void>;
   /** In a batch's callback run (`onComplete`, `onSuccess`): the batch's final counts. */
   readonly batch?: BatchSummary;
+  /** In a continuation (`enqueue(…, { after })`): each dependency's id, job, final state and result. */
+  readonly dependencies?: ReadonlyArray<JobDependency>;
 }
 
 /** A unit of work. Keep `execute` thin: translate, delegate to the domain, return. */

@@ -1,3 +1,4 @@
+import { JobState } from './job-state.types';
 /** One durable step of a run (`ctx.step`), as the run's record shows it. */
 export interface JobStep {
   name: string;
@@ -52,4 +53,13 @@ export interface BatchSummary {
   pending: number;
   /** `running` until every child ended; then `succeeded` (none failed or cancelled) or `failed`. */
   state: 'running' | 'succeeded' | 'failed';
+}
+
+/** One dependency of a continuation as `ctx.dependencies` shows it, once all have ended. */
+export interface JobDependency {
+  executionId: string;
+  jobId: string;
+  state: JobState;
+  /** A completed dependency's result. */
+  result?: unknown;
 }

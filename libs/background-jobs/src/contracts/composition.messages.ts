@@ -33,3 +33,34 @@ export const STEP_NAME_REUSED = (jobId: string, executionId: string, name: strin
 export const STEP_RESULT_TOO_LARGE = (jobId: string, name: string, problem: string): string =>
   `Job "${jobId}": the result of step "${name}" cannot be kept on the run: ${problem}. The run fails without retry. ` +
   `Fix: return ids or a small summary from the step and keep large data in your own store, or raise maxPayloadBytes.`;
+
+export const INVALID_SLEEP = (jobId: string, call: 'sleep' | 'sleepUntil', value: unknown): string =>
+  `Job "${jobId}" called ctx.${call} with ${show(value)}: expected ` +
+  (call === 'sleep' ? `a finite number of milliseconds ≥ 0` : `a valid Date`) +
+  `. The run fails without retry. Fix: ` +
+  (call === 'sleep'
+    ? `pass a duration in ms, e.g. ctx.sleep(60_000).`
+    : `pass a valid Date, e.g. ctx.sleepUntil(new Date(Date.now() + 60_000)).`);
+
+export const INVALID_AFTER = (jobId: string, value: unknown, maxIds: number): string =>
+  `enqueue("${jobId}") got after: ${show(value)}: expected an execution id or a non-empty array of at most ${maxIds} ` +
+  `execution ids. Nothing was enqueued. Fix: pass the ids enqueue() returned, e.g. { after: [idA, idB] }.`;
+
+export const UNKNOWN_DEPENDENCY = (jobId: string, executionId: string): string =>
+  `enqueue("${jobId}") got after: "${executionId}", but no execution has that id (never enqueued, or removed by ` +
+  `history retention). Nothing was enqueued. Fix: pass the id enqueue() returned for a run that still exists.`;
+
+export const INVALID_DEPENDENCY_POLICY = (jobId: string, value: unknown): string =>
+  `enqueue("${jobId}") got onDependencyFailure: ${show(value)}: expected 'cancel' or 'run', together with after. ` +
+  `Nothing was enqueued. Fix: pass { after, onDependencyFailure: 'run' } or leave it out ('cancel').`;
+
+export const DEPENDENCY_FAILED = (
+  jobId: string,
+  dependencyId: string,
+  dependencyJob: string,
+  state: string,
+  why?: string,
+): string =>
+  `Continuation of job "${jobId}" cancelled: its dependency ${dependencyId} (job "${dependencyJob}") ended ${state}` +
+  `${why ? `: ${why}` : ''}. Fix: enqueue with onDependencyFailure: 'run' to run it anyway, or retry the dependency ` +
+  `and enqueue the continuation again.`;

@@ -34,6 +34,10 @@ export interface JobExecution<R = unknown> {
   waiting?: JobWaiting;
   /** The run's durable steps (`ctx.step`) in the order they first ran; absent when it has none. */
   steps?: JobStep[];
+  /** A continuation's dependencies (`enqueue(…, { after })`): their execution ids, in the order given. */
+  after?: string[];
+  /** A continuation's policy for a failed or cancelled dependency. */
+  onDependencyFailure?: 'cancel' | 'run';
 }
 
 /** Options of `BackgroundJobs.enqueue`. */
@@ -70,6 +74,18 @@ export interface EnqueueOptions {
    * @default 0 (the first tier: a tier only ever moves a run back)
    */
   priority?: number;
+  /**
+   * A continuation: run once these executions have ended (completed, skipped, failed for good or cancelled). The run
+   * waits parked (`waiting.reason: 'dependencies'`) and `ctx.dependencies` gives each one's state and result.
+   * @default undefined (no dependencies)
+   */
+  after?: string | string[];
+  /**
+   * With `after`: what a failed or cancelled dependency does to this run: `cancel` it (its failure names the
+   * dependency), or `run` it anyway.
+   * @default 'cancel'
+   */
+  onDependencyFailure?: 'cancel' | 'run';
 }
 
 /** Options of `BackgroundJobs.runNow`. */

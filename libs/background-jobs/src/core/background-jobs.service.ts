@@ -19,6 +19,7 @@ import { DEFAULTS } from './defaults';
 import { BatchesFacade } from './facade/batches.facade';
 import { ExecutionsFacade } from './facade/executions.facade';
 import { BatchStore } from './ports/batch-store.port';
+import { DependencyStore } from './ports/dependency-store.port';
 import { FacadeContext, JobRef } from './facade/facade-context';
 import { RunsFacade } from './facade/runs.facade';
 import { SchedulesFacade } from './facade/schedules.facade';
@@ -56,10 +57,11 @@ export class BackgroundJobs {
     clock: Clock,
     admission: AdmissionStore,
     batches: BatchStore,
+    dependencies: DependencyStore,
   ) {
     this.limits = (name, key, override) => setLimit(registry, options.limits, admission, name, key, override);
     const context = new FacadeContext(registry, runs, executions, schedules, tenant, options, calendar, clock);
-    this.runs = new RunsFacade(context);
+    this.runs = new RunsFacade(context, dependencies);
     this.schedules = new SchedulesFacade(context);
     this.executions = new ExecutionsFacade(context);
     this.batches = new BatchesFacade(context, this.runs, batches);
@@ -81,8 +83,9 @@ export class BackgroundJobs {
   }
 
   /**
-   * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one.
-   * Rejects with InvalidJobInputError, enqueueing nothing, on bad input.
+   * Queues one run of `job` and resolves its execution id. The tenant defaults to the caller's current one. With
+   * `after`, a continuation: it runs once those executions have ended (docs/composition.md).
+   * Rejects with InvalidJobInputError, enqueueing nothing, on bad input (an unknown `after` id included).
    */
   enqueue<J extends JobRef>(job: J, ...[data, options = {}]: EnqueueArgs<J>): Promise<string> {
     return this.runs.enqueue(job, data, options);

@@ -8,8 +8,10 @@
  * - `fan-out-child`: one tenant's run of a fan-out; executes the job for that tenant.
  * - `batch-child`: a run of a batch (`BackgroundJobs.batch`); its final state counts towards the batch.
  * - `callback`: a batch's `onComplete` or `onSuccess` run; `ctx.batch` holds the batch's counts.
+ * - `continuation`: enqueued with `after`; waits parked until its dependencies have ended (`ctx.dependencies`).
  */
-export type RunKind = 'plain' | 'tick' | 'fan-out' | 'fan-out-tick' | 'fan-out-child' | 'batch-child' | 'callback';
+export type RunKind =
+  'plain' | 'tick' | 'fan-out' | 'fan-out-tick' | 'fan-out-child' | 'batch-child' | 'callback' | 'continuation';
 
 interface RunKindTraits {
   /** Enqueues children instead of executing the job. */
@@ -26,6 +28,7 @@ const TRAITS: Record<RunKind, RunKindTraits> = {
   'fan-out-child': { fansOut: false, tick: false },
   'batch-child': { fansOut: false, tick: false },
   callback: { fansOut: false, tick: false },
+  continuation: { fansOut: false, tick: false },
 };
 
 /** Every kind, in a fixed order (a job's chains are built once per kind). */

@@ -30,6 +30,9 @@ export interface RunRequest {
   batchId?: string;
   /** A `callback` run's batch, with its final counts (`ctx.batch`). */
   batch?: BatchSummary;
+  /** A `continuation`'s dependencies (execution ids) and what a failed one does to it (`cancel` when absent). */
+  after?: string[];
+  onDependencyFailure?: 'cancel' | 'run';
   /** The run's durable steps as the transport keeps them; absent only on a direct pipeline call (nothing kept). */
   steps?: RunStepStore;
   reportProgress(percent: number, message?: string): Promise<void>;
@@ -112,6 +115,18 @@ export class DeferRun {
     readonly waiting: JobWaiting,
     readonly parkOn?: AdmissionCheck,
   ) {}
+}
+
+/**
+ * Thrown by `ctx.sleep` through the job's body and the stages: not a failure and not an outcome. The runner hands the
+ * run back `deferred` with `waiting.reason: 'sleep'`; the transport parks it until `until`, using no attempt.
+ */
+export class RunSleeping extends Error {
+  constructor(readonly until: Date) {
+    super(`sleeping until ${until.toISOString()}`);
+    this.name = 'RunSleeping';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
 }
 
 /**

@@ -33,7 +33,15 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // without this list). Each is one script call per decision anyway.
   commands: {
     enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['bgjAdmit', 'bgjSettle', 'bgjRenew', 'bgjBatchChildEnded', 'bgjFairRounds'],
+    autoPipeliningIgnoredCommands: [
+      'bgjAdmit',
+      'bgjSettle',
+      'bgjRenew',
+      'bgjBatchChildEnded',
+      'bgjFairRounds',
+      'bgjDependencyWait',
+      'bgjDependencyEnded',
+    ],
   },
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.

@@ -19,6 +19,9 @@ export interface JobEnvelope {
   batchId?: string;
   /** A batch callback's batch, with its final counts (`ctx.batch`). */
   batch?: BatchSummary;
+  /** A continuation's dependencies (execution ids) and its policy for a failed one. */
+  after?: string[];
+  onDep?: 'cancel' | 'run';
   /** The run's durable steps (`ctx.step`), by name: kept on the job so a retry or a recovered run reuses them. */
   steps?: Record<string, StepRecord>;
   /** Set by the worker when an attempt fails: BullMQ itself records only the message. */

@@ -58,6 +58,7 @@ export function toExecution(job: Job, bullState: string): JobExecution {
   if (scheduledAt) execution.scheduledAt = scheduledAt;
   const steps = stepList(envelope?.steps);
   if (steps) execution.steps = steps;
+  if (envelope?.after) [execution.after, execution.onDependencyFailure] = [envelope.after, envelope.onDep ?? 'cancel'];
   const waiting = envelope?.waiting;
   if (waiting && (state === 'delayed' || state === 'pending')) {
     const { reason, limit, key, until } = waiting;

@@ -91,6 +91,11 @@ export class BullmqKeys {
     return this.key('adm');
   }
 
+  /** Continuations' base key (who waits on whom); on a cluster in the framework's slot, so each script is one slot. */
+  get dependencies(): string {
+    return this.key('deps');
+  }
+
   /**
    * Fair queue: a hash of tenant → the round of its last queued run (the BullMQ priority it was given). Touched in one
    * Lua call with the queue's own `prioritized` set, so it must live in the queue's slot.

@@ -116,6 +116,8 @@ export class BullmqQueues {
         if (run.kind && run.kind !== 'plain') data.kind = run.kind;
         if (run.batchId) data.batchId = run.batchId;
         if (run.batch) data.batch = run.batch;
+        if (run.after) data.after = run.after;
+        if (run.onDependencyFailure) data.onDep = run.onDependencyFailure;
         const opts: JobsOptions = rounds
           ? { ...options, jobId: run.id, priority: rounds[i] }
           : { ...options, jobId: run.id };

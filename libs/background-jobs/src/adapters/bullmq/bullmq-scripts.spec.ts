@@ -1,7 +1,16 @@
 import IORedis from 'ioredis';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
 import { PRIORITY_LIMIT } from './bullmq-fairness';
-import { ADMIT, BATCH_CHILD_ENDED, FAIR_ROUNDS, LuaCommand, RENEW_SLOTS, SETTLE } from './bullmq-scripts';
+import {
+  ADMIT,
+  BATCH_CHILD_ENDED,
+  DEPENDENCY_ENDED,
+  DEPENDENCY_WAIT,
+  FAIR_ROUNDS,
+  LuaCommand,
+  RENEW_SLOTS,
+  SETTLE,
+} from './bullmq-scripts';
 
 const TOP = '\u0000top';
 /** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
@@ -182,6 +191,33 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       await redis.del(hash);
       expect(await end('c1', 'completed')).toBeNull();
       expect(await redis.exists(ended)).toBe(0);
+    });
+  });
+
+  describe('dependency-wait-1 and dependency-ended-1 (continuations)', () => {
+    let base: string;
+    const wait = (dependent: string, queue: string, ...dependencies: string[]) =>
+      run(DEPENDENCY_WAIT, [base], dependent, queue, ...dependencies);
+    const ended = (id: string) => run(DEPENDENCY_ENDED, [base], id) as Promise<string[]>;
+
+    beforeEach(() => {
+      base = `${prefix}:deps`;
+    });
+
+    it('wakes a dependent only when its last pending dependency ends, with its queue', async () => {
+      await wait('b', 'reports', 'a1', 'a2');
+      expect(await ended('a1')).toEqual([]);
+      expect(await redis.scard(`${base}:on:b`)).toBe(1);
+      expect(await ended('a2')).toEqual(['reports', 'b']);
+      expect(await redis.exists(`${base}:on:b`, `${base}:of:a1`, `${base}:of:a2`)).toBe(0);
+      expect(await redis.hexists(`${base}:queue`, 'b')).toBe(0);
+    });
+
+    it('an end told twice wakes nobody twice; one dependency wakes each of its dependents', async () => {
+      await wait('b', 'q1', 'a');
+      await wait('c', 'q2', 'a');
+      expect(((await ended('a')) as string[]).sort()).toEqual(['b', 'c', 'q1', 'q2']);
+      expect(await ended('a')).toEqual([]);
     });
   });
 });

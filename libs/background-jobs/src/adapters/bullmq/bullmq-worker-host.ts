@@ -26,6 +26,7 @@ import { BullmqConnections } from './bullmq-connections';
 import { isEnvelope, JobEnvelope, kindOf, ResultEnvelope, stepStoreOf } from './bullmq-envelope';
 import { scheduledAtOf, toExecution } from './bullmq-execution.mapper';
 import { BullmqAdmission } from './bullmq-admission';
+import { BullmqDependencies } from './bullmq-dependencies';
 import { BullmqKeys } from './bullmq-keys';
 import { BullmqQueues } from './bullmq-queues';
 import { runInTraceContext } from './bullmq-trace';
@@ -62,6 +63,7 @@ export class BullmqWorkerHost {
     private readonly keys: BullmqKeys,
     private readonly worker: ResolvedWorkerOptions | false,
     private readonly admission: BullmqAdmission,
+    private readonly dependencies: BullmqDependencies,
   ) {}
 
   async start(registry: JobRegistry, run: RunHandler): Promise<void> {
@@ -69,6 +71,7 @@ export class BullmqWorkerHost {
     if (!this.worker) return;
     const settings = this.worker;
     this.admission.wakeWith((queue, executionId) => this.wake(queue, executionId));
+    this.dependencies.wakeWith((queue, executionId) => this.wake(queue, executionId));
     this.admission.startSweeping(SWEEP_MS);
     await this.subscribeToCancels();
     for (const name of registry.queues()) {
@@ -96,6 +99,7 @@ export class BullmqWorkerHost {
             retryDelayMs({ backoffMs: backoffMsOf(job) }, failedAttempts),
         },
       });
+      this.dependencies.watch(worker);
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       if (!this.connections.isCluster) {
         worker.getBackend().client.then(
@@ -194,6 +198,8 @@ export class BullmqWorkerHost {
       kind: kindOf(envelope, Boolean(job.repeatJobKey)),
       batchId: envelope.batchId,
       batch: envelope.batch,
+      after: envelope.after,
+      onDependencyFailure: envelope.onDep,
       schedule: envelope.sched && {
         id: envelope.sched.id,
         cron: envelope.sched.cron,
@@ -278,6 +284,7 @@ export class BullmqWorkerHost {
     await Promise.all([redis.hset(jobKey, 'data', data), redis.hincrby(jobKey, 'ats', -1)]);
     await job.moveToDelayed(until ? until.getTime() : Date.now() + PARKED_MS, token);
     if (done.parkOn) await this.admission.park(job.id as string, definition.queue, done.parkOn);
+    if (reason === 'dependencies') await this.dependencies.park(job.id as string, definition.queue);
     throw new DelayedError(`waiting: ${reason}${limit ? ` (${limit}${key ? ` ${key}` : ''})` : ''}`);
   }
 }

@@ -12,6 +12,7 @@ import {
   TransportHealth,
 } from '../../core';
 import { BullmqBatches } from './bullmq-batches';
+import { BullmqDependencies } from './bullmq-dependencies';
 import { BullmqConnections } from './bullmq-connections';
 import { BullmqAdmission } from './bullmq-admission';
 import { BullmqFairness } from './bullmq-fairness';
@@ -55,6 +56,8 @@ export class BullmqTransport extends RunQueue {
   /** Admission (rate limits, concurrency keys) on Redis: parks the runs it holds back and wakes them. */
   readonly admission: BullmqAdmission;
   readonly batches: BullmqBatches;
+  /** Continuations: who waits on whom; parks and wakes the continuations. */
+  readonly dependencies: BullmqDependencies;
   private readonly queues: BullmqQueues;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
@@ -80,7 +83,9 @@ export class BullmqTransport extends RunQueue {
     const slotTtlMs = config.worker ? config.worker.lockDurationMs : DEFAULTS.worker.lockDurationMs;
     this.admission = new BullmqAdmission(() => this.connections.commands(), keys.admission, slotTtlMs);
     this.batches = new BullmqBatches(() => this.connections.commands(), keys.prefix);
-    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, this.admission);
+    this.dependencies = new BullmqDependencies(() => this.connections.commands(), keys.dependencies);
+    const { admission, dependencies } = this;
+    this.host = new BullmqWorkerHost(this.queues, this.connections, keys, config.worker, admission, dependencies);
   }
 
   get prefix(): string {
@@ -111,8 +116,13 @@ export class BullmqTransport extends RunQueue {
     return this.queues.enqueueMany(definition, runs);
   }
 
-  cancel(executionId: string): Promise<boolean> {
-    return this.host.cancel(executionId);
+  async cancel(executionId: string): Promise<boolean> {
+    const cancelled = await this.host.cancel(executionId);
+    // NOTE: a run cancelled before it started ends here (no worker event tells of it); a running one ends on its worker.
+    if (cancelled && (await this.executions.getExecution(executionId))?.state === 'cancelled') {
+      await this.dependencies.ended(executionId);
+    }
+    return cancelled;
   }
 
   health(): Promise<TransportHealth> {

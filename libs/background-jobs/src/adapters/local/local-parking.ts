@@ -2,16 +2,20 @@ import { Logger } from '@nestjs/common';
 import { isFinalState } from '../../contracts';
 import { RunOutcome } from '../../core';
 import { InMemoryAdmission } from './in-memory.admission';
+import { LocalDependencies } from './local-dependencies';
 import { LocalRun } from './local-run';
 import { LocalClock } from './manual-clock';
 
 /**
  * The embedded transport's runs that wait off the line: delayed (a delay, a retry's backoff) on the clock, or held
- * back by admission: parked until their window opens, or until the admission store wakes them when a slot frees.
+ * back by admission: parked until their window opens, or until the admission store wakes them when a slot frees; or
+ * continuations parked until the dependency store wakes them when their last dependency ends.
  */
 export class LocalParking {
   private readonly logger = new Logger('BackgroundJobs');
   readonly admission: InMemoryAdmission;
+  /** Continuations waiting for their dependencies: parked here until the last one ends. */
+  readonly dependencies = new LocalDependencies();
 
   constructor(
     private readonly clock: LocalClock,
@@ -22,6 +26,7 @@ export class LocalParking {
   ) {
     this.admission = new InMemoryAdmission(() => clock.now());
     this.admission.wakeWith(async (_queue, executionId) => this.wake(executionId));
+    this.dependencies.wakeWith(async (_queue, executionId) => this.wake(executionId));
   }
 
   delay(run: LocalRun, ms: number): void {
@@ -52,6 +57,7 @@ export class LocalParking {
     if (until !== undefined) this.delay(run, Math.max(0, until - this.clock.now()));
     else run.state = 'delayed';
     this.changed(run);
+    if (outcome.waiting.reason === 'dependencies') void this.dependencies.park(run.id, run.definition.queue);
     if (outcome.parkOn) {
       this.admission
         .park(run.id, run.definition.queue, outcome.parkOn)

@@ -26,6 +26,9 @@ export interface LocalRun {
   batch?: BatchSummary;
   /** The schedule of a tick. */
   schedule?: RunSchedule;
+  /** A continuation's dependencies and its policy for a failed one. */
+  after?: string[];
+  onDependencyFailure?: 'cancel' | 'run';
   state: JobState;
   attemptsStarted: number;
   attemptsMade: number;
@@ -67,6 +70,7 @@ export function snapshot(run: LocalRun): JobExecution {
   if (run.scheduledAt) execution.scheduledAt = run.scheduledAt;
   const steps = stepList(run.steps);
   if (steps) execution.steps = steps;
+  if (run.after) [execution.after, execution.onDependencyFailure] = [run.after, run.onDependencyFailure ?? 'cancel'];
   if (run.waiting && (run.state === 'delayed' || run.state === 'pending')) execution.waiting = run.waiting;
   return execution;
 }
@@ -93,6 +97,8 @@ export function requestOf(run: LocalRun, controller: LazyAbortController): RunRe
     kind: run.kind,
     batchId: run.batchId,
     batch: run.batch,
+    after: run.after,
+    onDependencyFailure: run.onDependencyFailure,
     steps: stepStoreOf(run),
     schedule: run.schedule,
     reportProgress: async (percent, message) => {

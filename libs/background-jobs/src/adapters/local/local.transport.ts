@@ -66,6 +66,7 @@ export class LocalTransport extends RunQueue {
   /** Admission (rate limits, concurrency keys): the runs it holds back wait in `parking` until it wakes them. */
   readonly admission: InMemoryAdmission;
   private readonly dedupe: LocalDedupe;
+  readonly dependencies: LocalParking['dependencies'];
   private readonly active = new Set<LocalRun>();
   private handler?: RunHandler;
   private accepting = false;
@@ -84,6 +85,7 @@ export class LocalTransport extends RunQueue {
     this.parking = new LocalParking(this.clock, this.executions.runs, ready, (run) => this.executions.changed(run));
     this.admission = this.parking.admission;
     this.dedupe = new LocalDedupe(this.clock, this.executions.runs, this.parking);
+    this.dependencies = this.parking.dependencies;
     this.schedules = new LocalSchedules((definition, schedule, tick) => {
       const id = `repeat:${schedule.id}:${tick}`;
       if (this.executions.runs.has(id) || this.closing) return;
@@ -145,21 +147,8 @@ export class LocalTransport extends RunQueue {
 
   async enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]> {
     const held = this.executions.runs;
-    return runs.map((run) =>
-      held.has(run.id)
-        ? run.id
-        : this.add(
-            definition,
-            run.id,
-            {
-              tenantId: run.tenantId,
-              data: run.data,
-              kind: run.kind ?? 'plain',
-              batchId: run.batchId,
-              batch: run.batch,
-            },
-            run.delayMs,
-          ).id,
+    return runs.map(({ id, delayMs, ...run }) =>
+      held.has(id) ? id : this.add(definition, id, { ...run, kind: run.kind ?? 'plain' }, delayMs).id,
     );
   }
 
@@ -276,6 +265,7 @@ export class LocalTransport extends RunQueue {
   private finish(run: LocalRun, state: LocalRun['state'], fields: Partial<LocalRun>): void {
     this.dedupe.ended(run.id);
     this.executions.finish(run, state, fields);
+    void this.dependencies.ended(run.id);
     this.drained?.push(run);
   }
 

@@ -16,15 +16,23 @@ import { OutgoingRun } from '../ports/transport.types';
 import { payloadProblem } from '../payload';
 import { dedupeOf } from './enqueue-dedupe';
 import { FacadeContext, JobRef } from './facade-context';
+import { DependencyStore } from '../ports/dependency-store.port';
+import { enqueueContinuation } from './continuations';
 
 /** The facade's runs: enqueue, run now, trigger a schedule's tick, cancel. */
 export class RunsFacade {
   private readonly logger = new Logger('BackgroundJobs');
 
-  constructor(private readonly ctx: FacadeContext) {}
+  constructor(
+    private readonly ctx: FacadeContext,
+    private readonly dependencies: DependencyStore,
+  ) {}
 
   async enqueue(job: JobRef, data: unknown, options: EnqueueOptions = {}): Promise<string> {
     const { definition, run } = this.prepare(job, data, options);
+    if (options.after !== undefined || options.onDependencyFailure !== undefined) {
+      return enqueueContinuation(this.ctx, this.dependencies, definition, run, options);
+    }
     return this.ctx.runs.enqueue(definition, run);
   }
 

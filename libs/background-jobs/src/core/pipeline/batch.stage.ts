@@ -4,7 +4,7 @@ import { JobDefinition } from '../job-definition';
 import { BatchChildEnd, BatchRecord, BatchStore } from '../ports/batch-store.port';
 import { RunQueue } from '../ports/run-queue.port';
 import { RunKind } from '../run-kind';
-import { JobRunFailure, RunInterrupted } from '../run.types';
+import { JobRunFailure, RunInterrupted, RunSleeping } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /**
@@ -85,9 +85,10 @@ export class BatchStage implements PipelineStage {
 /** The execution id of a batch's callback: fixed, so enqueueing it twice adds it once. */
 export const callbackId = (batchId: string, which: 'complete' | 'success' | string): string => `${batchId}.${which}`;
 
-/** How a failed attempt ends the child for its batch; undefined when it is retried or handed back. */
+/** How a failed attempt ends the child for its batch; undefined when it is retried, handed back or asleep. */
 function endOf(error: unknown, attempt: number, attempts: number): BatchChildEnd | undefined {
-  if (error instanceof RunInterrupted) return undefined;
+  // NOTE: a child handed back, or asleep, has not ended: it runs again later.
+  if (error instanceof RunInterrupted || error instanceof RunSleeping) return undefined;
   if (!(error instanceof JobRunFailure)) return 'failed';
   if (error.kind === 'cancelled') return 'cancelled';
   if (error.retry && attempt < attempts) return undefined;

@@ -1,7 +1,7 @@
 import { JobAbortedError, RateLimitedError } from '../../contracts';
 import { recognisedFailureKind, toError } from '../failure-classifier';
 import { ResolvedJobsOptions } from '../resolved-options';
-import { JobRunFailure, RunInterrupted } from '../run.types';
+import { JobRunFailure, RunInterrupted, RunSleeping } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /** Turns whatever the run threw into a JobRunFailure with a kind; never swallows it. */
@@ -18,6 +18,8 @@ export class ClassifyFailureStage implements PipelineStage {
     const { aborted, reason } = invocation.context.controller;
     // NOTE: not a failure: the admission stage defers the run and holds its keys back.
     if (thrown instanceof RateLimitedError && !aborted) throw thrown;
+    // NOTE: not a failure either: the run sleeps and the runner hands it back deferred.
+    if (thrown instanceof RunSleeping && !aborted) throw thrown;
     // NOTE: once the signal is aborted, whatever the body throws is a consequence of the abort.
     if (aborted && reason instanceof JobAbortedError) {
       if (reason.kind === 'shutdown') throw new RunInterrupted(reason.message);

@@ -3,7 +3,7 @@ import { JobEventBase, RateLimitedError } from '../../contracts';
 import { JobEvents } from '../job-events';
 import { runLabel } from '../run-logger';
 import { retryDelayMs } from '../retry-policy';
-import { JobRunFailure, RunInterrupted, SkipRun } from '../run.types';
+import { JobRunFailure, RunInterrupted, RunSleeping, SkipRun } from '../run.types';
 import { Invocation, PipelineStage } from './pipeline-stage';
 
 /**
@@ -58,6 +58,9 @@ export class ObserveStage implements PipelineStage {
     } else if (error instanceof RateLimitedError) {
       // NOTE: not an outcome: the admission stage parks the run (no attempt used) and it starts again later.
       this.logger.log(`rate limited ${runLabel(base)}: ${error.message}; parked without using an attempt`);
+    } else if (error instanceof RunSleeping) {
+      // NOTE: not an outcome: the run is parked until it wakes (no attempt used) and runs again from the top then.
+      this.logger.debug(`sleeping ${runLabel(base)}: ${error.message}`);
     } else if (error instanceof JobRunFailure) {
       const failure = {
         kind: error.kind,

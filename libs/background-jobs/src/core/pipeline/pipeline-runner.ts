@@ -12,11 +12,14 @@ import { JobEvents } from '../job-events';
 import { Clock } from '../clock';
 import { ResolvedJobsOptions } from '../resolved-options';
 import { fansOut, RUN_KINDS, RunKind } from '../run-kind';
-import { DeferRun, RunInterrupted, RunOutcome, RunRequest, SkipRun } from '../run.types';
+import { DeferRun, RunInterrupted, RunOutcome, RunRequest, RunSleeping, SkipRun } from '../run.types';
 import { AdmissionStore } from '../ports/admission.port';
 import { AdmissionStage } from './admission.stage';
 import { AdmissionTallies } from '../admission/admission-tallies';
 import { BatchStage } from './batch.stage';
+import { DependenciesStage, DependencyFailureStage } from './dependencies.stage';
+import { DependencyStore } from '../ports/dependency-store.port';
+import { ExecutionReader } from '../ports/execution-reader.port';
 import { ResolvedBounds } from '../bounds';
 import { ClassifyFailureStage } from './classify-failure.stage';
 import { HostInterceptorsStage } from './host-interceptors.stage';
@@ -34,7 +37,7 @@ import { TimeoutStage } from './timeout.stage';
 
 /**
  * The one wrapping point every run passes through (stages with nothing to do for a job are left out of its chain):
- * tenant context → admission → observe → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
+ * tenant context → dependencies → admission → observe → dependency failure → batch → classify failures → misfire → pause → last run → timeout/cancel → schema → lock →
  * host interceptors → execute. A per-tenant fan-out passes the stages up to timeout/cancel, then enqueues its children.
  */
 @Injectable()
@@ -68,15 +71,20 @@ export class PipelineRunner {
     tallies: AdmissionTallies,
     batches: BatchStore,
     registry: JobRegistry,
+    dependencies: DependencyStore,
+    executions: ExecutionReader,
     @Optional() lock?: DistributedLock,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.bounds = options.bounds;
     this.outer = [
       new TenantContextStage(tenant),
+      // NOTE: before admission: a continuation waiting for its dependencies takes no admission slot.
+      new DependenciesStage(dependencies, executions),
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
       new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),
+      new DependencyFailureStage(),
       new BatchStage(batches, runs, registry),
       new ClassifyFailureStage(options),
       new MisfireStage(calendar, schedules, clock),
@@ -134,7 +142,7 @@ export class PipelineRunner {
     );
   }
 
-  /** Runs one execution; resolves completed or skipped, rejects with a JobRunFailure or RunInterrupted. */
+  /** Runs one execution; resolves completed, skipped or deferred (held back, asleep), rejects with a JobRunFailure or RunInterrupted. */
   run(definition: JobDefinition, request: RunRequest): Promise<RunOutcome> {
     const context = new RunContext(definition, request, this.stepsOf(definition, request), this.bounds);
     const invocation: Invocation = { definition, request, context };
@@ -167,8 +175,11 @@ export class PipelineRunner {
         if (result instanceof DeferRun) return { status: 'deferred', waiting: result.waiting, parkOn: result.parkOn };
         return { status: 'completed', value: result };
       },
-      (error: unknown) => {
+      (error: unknown): RunOutcome => {
         this.running -= 1;
+        // NOTE: `ctx.sleep` leaves the run as admission does: parked until its wake time, no attempt used.
+        if (error instanceof RunSleeping)
+          return { status: 'deferred', waiting: { reason: 'sleep', until: error.until } };
         if (error instanceof RunInterrupted) this.handedBack += 1;
         throw error;
       },

@@ -1,4 +1,4 @@
-import { BatchSummary, INVALID_PROGRESS, JobContext, JobLeaseInfo } from '../../contracts';
+import { BatchSummary, INVALID_PROGRESS, JobContext, JobDependency, JobLeaseInfo } from '../../contracts';
 import { boundedLog, ResolvedBounds } from '../bounds';
 import { DEFAULTS } from '../defaults';
 import { JobDefinition } from '../job-definition';
@@ -16,6 +16,8 @@ export class RunContext<T = unknown> implements JobContext<T> {
   readonly scheduledAt?: Date;
   lease?: JobLeaseInfo;
   readonly batch?: BatchSummary;
+  /** A continuation's dependencies; the dependencies stage fills it. */
+  dependencies?: ReadonlyArray<JobDependency>;
   /** The run's abort (the transport's): `signal` is its signal, made when first read. */
   readonly controller: LazyAbortController;
   private readonly write: (message: string) => Promise<void>;
@@ -55,5 +57,13 @@ export class RunContext<T = unknown> implements JobContext<T> {
 
   step<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
     return this.steps.step(name, fn);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.steps.sleep('sleep', ms);
+  }
+
+  sleepUntil(date: Date): Promise<void> {
+    return this.steps.sleep('sleepUntil', date);
   }
 }

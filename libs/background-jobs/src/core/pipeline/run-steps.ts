@@ -1,7 +1,14 @@
-import { INVALID_STEP_NAME, InvalidStepError, JobStep, STEP_NAME_REUSED, STEP_RESULT_TOO_LARGE } from '../../contracts';
+import {
+  INVALID_SLEEP,
+  INVALID_STEP_NAME,
+  InvalidStepError,
+  JobStep,
+  STEP_NAME_REUSED,
+  STEP_RESULT_TOO_LARGE,
+} from '../../contracts';
 import { toError } from '../failure-classifier';
 import { payloadProblem } from '../payload';
-import { RunStepStore, StepRecord } from '../run.types';
+import { RunSleeping, RunStepStore, StepRecord } from '../run.types';
 
 /** Told of each step that ended: its name, how, and how long `fn` took (0 when reused). */
 export type StepListener = (name: string, state: 'completed' | 'failed' | 'reused', durationMs: number) => void;
@@ -15,6 +22,8 @@ const MAX_STEP_NAME = 200;
  */
 export class RunSteps {
   private readonly used = new Set<string>();
+  /** Sleeps called so far in this attempt: the n-th sleep is kept as step `@sleep:n`. */
+  private sleeps = 0;
   private readonly store: RunStepStore;
 
   constructor(
@@ -62,6 +71,36 @@ export class RunSteps {
     this.listener?.(name, 'completed', finishedAt - startedAt);
     return result as R;
   }
+
+  /**
+   * `ctx.sleep(ms)` / `ctx.sleepUntil(date)`: kept like a step whose result is the wake time, so the run resumed at
+   * that time passes it (the wake time is fixed when the sleep is first reached, not when it is reached again).
+   * Before the wake time it throws `RunSleeping`, which the runner hands back as a deferred run.
+   */
+  async sleep(call: 'sleep' | 'sleepUntil', value: unknown): Promise<void> {
+    const wakeAt = wakeTimeOf(call, value, this.now());
+    if (wakeAt === undefined) throw new InvalidStepError(INVALID_SLEEP(this.jobId, call, value));
+    this.sleeps += 1;
+    const name = `@sleep:${this.sleeps}`;
+    this.used.add(name);
+    const kept = this.store.kept[name];
+    const now = this.now();
+    if (kept?.state === 'completed' && typeof kept.result === 'number') {
+      if (kept.result <= now) return;
+      throw new RunSleeping(new Date(kept.result));
+    }
+    if (wakeAt <= now) return;
+    await this.store.save(name, { state: 'completed', startedAt: now, finishedAt: wakeAt, result: wakeAt });
+    throw new RunSleeping(new Date(wakeAt));
+  }
+}
+
+/** The wake time (ms) of a sleep call; undefined when its argument is not valid. */
+function wakeTimeOf(call: 'sleep' | 'sleepUntil', value: unknown, now: number): number | undefined {
+  if (call === 'sleep')
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? now + value : undefined;
+  const time = value instanceof Date ? value.getTime() : NaN;
+  return Number.isNaN(time) ? undefined : time;
 }
 
 /** A run's kept steps as its record shows them, in the order they first ran. */

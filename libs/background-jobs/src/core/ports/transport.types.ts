@@ -30,6 +30,9 @@ export interface IdentifiedRun {
   batchId?: string;
   /** A `callback`'s batch, with its final counts. */
   batch?: BatchSummary;
+  /** A `continuation`'s dependencies and its policy for a failed one. */
+  after?: string[];
+  onDependencyFailure?: 'cancel' | 'run';
   /** What the run is; `plain` when absent. */
   kind?: Exclude<RunKind, 'tick' | 'fan-out-tick'>;
 }

@@ -1,0 +1,76 @@
+import { Logger } from '@nestjs/common';
+import { Job, Worker } from 'bullmq';
+import { DependencyStore, WakeRun } from '../../core';
+import { DEPENDENCY_ENDED, DEPENDENCY_WAIT } from './bullmq-scripts';
+import { RedisClient } from './redis-connection';
+
+type DependencyCommands = RedisClient & {
+  bgjDependencyWait(base: string, dependent: string, queue: string, ...dependencies: string[]): Promise<number>;
+  bgjDependencyEnded(base: string, executionId: string): Promise<string[]>;
+};
+
+/**
+ * Continuations on Redis: per dependent the set of its pending dependencies, per dependency the set of its
+ * dependents, all under one base key (the framework's hash tag on a Cluster: one slot). `ended` is called once a
+ * run's final state is recorded (the worker's `completed` and final `failed` events, a cancel before start), so a
+ * dependent registered after an `ended` that found nothing sees the dependency ended when it re-checks.
+ */
+export class BullmqDependencies extends DependencyStore {
+  private readonly logger = new Logger('BackgroundJobs');
+  private readonly defined = new WeakSet<object>();
+  private wake: WakeRun = async () => false;
+
+  constructor(
+    private readonly redis: () => RedisClient,
+    private readonly base: string,
+  ) {
+    super();
+  }
+
+  async wait(dependentId: string, queue: string, dependencyIds: string[]): Promise<void> {
+    if (dependencyIds.length === 0) return;
+    await this.client().bgjDependencyWait(this.base, dependentId, queue, ...dependencyIds);
+  }
+
+  pending(dependentId: string): Promise<number> {
+    return this.redis().scard(`${this.base}:on:${dependentId}`);
+  }
+
+  async ended(executionId: string): Promise<void> {
+    // NOTE: almost every run has no dependents: one auto-pipelined EXISTS, and the script only when it has some.
+    if ((await this.redis().exists(`${this.base}:of:${executionId}`)) === 0) return;
+    const woken = await this.client().bgjDependencyEnded(this.base, executionId);
+    for (let i = 0; i < woken.length; i += 2) await this.wake(woken[i], woken[i + 1]);
+  }
+
+  async park(dependentId: string, queue: string): Promise<void> {
+    if ((await this.pending(dependentId)) === 0) await this.wake(queue, dependentId);
+  }
+
+  wakeWith(wake: WakeRun): void {
+    this.wake = wake;
+  }
+
+  /** Tells the store of each run `worker` finishes for good (completed, or failed with no attempt left). */
+  watch(worker: Worker): void {
+    const ended = (job: Job | undefined) => {
+      if (!job?.id) return;
+      this.ended(job.id).catch((error: Error) =>
+        this.logger.warn(`Waking the continuations of ${job.id} failed: ${error.message}`),
+      );
+    };
+    worker.on('completed', ended);
+    // NOTE: BullMQ sets finishedOn only when the failure is final (a retried attempt goes back to delayed/waiting).
+    worker.on('failed', (job) => (job?.finishedOn ? ended(job) : undefined));
+  }
+
+  private client(): DependencyCommands {
+    const redis = this.redis();
+    if (!this.defined.has(redis)) {
+      redis.defineCommand('bgjDependencyWait', DEPENDENCY_WAIT);
+      redis.defineCommand('bgjDependencyEnded', DEPENDENCY_ENDED);
+      this.defined.add(redis);
+    }
+    return redis as DependencyCommands;
+  }
+}
