@@ -37,9 +37,11 @@ function jobClass(options: ChaosJob): Function {
   const { holdMs, ...jobOptions } = options;
   const cls = class {
     async execute(ctx: JobContext<{ failAttempts?: number } | undefined>): Promise<string> {
+      // NOTE: taken before any await: the flow-control checks bound the gap between admission and this moment.
+      const beganAt = new Date();
       const { rows } = await pool.query<{ id: number }>(
-        `INSERT INTO ${S}.runs (execution_id, job_id, attempt, worker, tenant, scheduled_at, fence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+        `INSERT INTO ${S}.runs (execution_id, job_id, attempt, worker, tenant, scheduled_at, fence, began_at, batch)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
         [
           ctx.executionId,
           ctx.jobId,
@@ -48,6 +50,8 @@ function jobClass(options: ChaosJob): Function {
           ctx.tenantId,
           ctx.jobId === 'chaos-tick' ? (ctx.scheduledAt ?? null) : null,
           ctx.lease?.fencingToken ?? null,
+          beganAt,
+          ctx.batch ? JSON.stringify(ctx.batch) : null,
         ],
       );
       const end = (outcome: string) =>
@@ -151,7 +155,11 @@ function connection(): BullmqConnection {
   return client;
 }
 
-/** The producer's mix, every 400 ms: one enqueued run (a tenth fail every attempt), a locked run, a tenant burst. */
+/**
+ * The producer's mix, every 400 ms: one enqueued run (a tenth fail every attempt), a locked run, a tenant burst, a
+ * step run; every 2 s a burst of 3 rate-limited and of 3 concurrency-keyed runs (two tenants taking turns, so each
+ * tenant's average stays under its limit while a burst exceeds it); every 4 s a batch of 2–5 runs with a callback.
+ */
 function produce(background: BackgroundJobs, stopped: () => boolean): Promise<void> {
   let state = config.seed >>> 0;
   const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
@@ -174,6 +182,31 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
       inFlight--;
     }
   };
+  /** A batch of chaos-effect runs (some fail every attempt) with a chaos-batch-done callback; each child is enqueued. */
+  const batch = async (size: number) => {
+    if (inFlight >= 24) return;
+    inFlight++;
+    try {
+      const fails = Array.from({ length: size }, () => (random() < 0.2 ? 99 : 0));
+      const runs = fails.map((failAttempts) => ({ job: 'chaos-effect', data: { failAttempts } }));
+      const { batchId, executionIds } = await background.batch(runs, { onComplete: { job: 'chaos-batch-done' } });
+      const ackedAt = new Date();
+      await pool.query(`INSERT INTO ${S}.batches (batch_id, children, acked_at) VALUES ($1, $2, $3)`, [
+        batchId,
+        executionIds,
+        ackedAt,
+      ]);
+      for (const [i, executionId] of executionIds.entries())
+        await pool.query(
+          `INSERT INTO ${S}.enqueued (execution_id, job_id, tenant, fail_attempts, acked_at) VALUES ($1, $2, NULL, $3, $4)`,
+          [executionId, 'chaos-effect', fails[i], ackedAt],
+        );
+    } catch {
+      // NOTE: not acknowledged: the ledger expects neither the children nor the callback.
+    } finally {
+      inFlight--;
+    }
+  };
   return (async () => {
     while (!stopped()) {
       round++;
@@ -185,6 +218,9 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
         for (let i = 0; i < 3; i++) void enqueue('chaos-fair', undefined, 'tenant-hot');
         void enqueue('chaos-fair', undefined, `tenant-${1 + Math.floor(random() * 3)}`);
       }
+      if (round % 5 === 1) for (let i = 0; i < 3; i++) void enqueue('chaos-rate', undefined, `rate-${round % 2}`);
+      if (round % 5 === 2) for (let i = 0; i < 3; i++) void enqueue('chaos-conc', undefined, `conc-${round % 2}`);
+      if (round % 10 === 3) void batch(2 + Math.floor(random() * 4));
       await sleep(400);
     }
     while (inFlight > 0) await sleep(50);

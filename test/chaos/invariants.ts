@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { batchCallbackOnce, concurrencyCapHeld, rateLimitHeld } from './flow-invariants';
 import { HISTORY, RETRY_ATTEMPTS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 /** One invariant's verdict, printed as one line with its counts. */
@@ -21,16 +22,22 @@ export interface RunFacts {
   dataLoss: number[];
   /** When no worker could run: all down or cut off, Redis down, a failover in progress. */
   workless: Window[];
+  /** When Redis was down or failing over (`why` names the fault). */
+  redisDown: Window[];
+  /** Every exit of an app process (by its name: `worker-1` is the same name across restarts). */
+  exits: Array<{ worker: string; at: number }>;
+  /** Latency and stalls on a process's link: replies held back by up to `delayMs` between `from` and `to`. */
+  slowLinks: Array<{ worker: string; from: number; to: number; delayMs: number }>;
   /** Last moment ticks are expected (the drain's start). */
   producingUntil: number;
   /** Final state of the executions the ledger cannot account for, asked from the library after the drain. */
   states: (ids: string[]) => Promise<Record<string, string>>;
   /** Queue counts after the drain, and the retention figures. */
   queue: { active: number; waiting: number; prioritized: number; completed: number; failed: number; delayed: number };
-  keys: { total: number; jobKeys: number; locksWithoutTtl: number };
+  keys: { total: number; jobKeys: number; locksWithoutTtl: number; finishedBatchKeys: number };
 }
 
-interface RunRow {
+export interface RunRow {
   execution_id: string;
   job_id: string;
   attempt: number;
@@ -41,6 +48,10 @@ interface RunRow {
   started_at: Date;
   ended_at: Date | null;
   outcome: string | null;
+  /** Taken in `execute` before its first await (the app's clock; `started_at` is PostgreSQL's, a query later). */
+  began_at: Date;
+  /** The callback run's `ctx.batch`. */
+  batch: unknown;
 }
 
 /** Slack after a fault before a tick counts as missed: a killed worker's runs come back within lock + stall. */
@@ -75,13 +86,16 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
   const stepReturns = (
     await pool.query<{ execution_id: string; step: string; at: Date }>(`SELECT * FROM ${schema}.step_returns`)
   ).rows;
-  const ledger = { runs, effects, enqueued, finals, stepCalls, stepReturns };
+  const batches = (
+    await pool.query<{ batch_id: string; children: string[]; acked_at: Date }>(`SELECT * FROM ${schema}.batches`)
+  ).rows;
+  const ledger = { runs, effects, enqueued, finals, stepCalls, stepReturns, batches };
   const verdicts: Verdict[] = [];
   for (const check of CHECKS) verdicts.push(await check(ledger, facts));
   return verdicts;
 }
 
-type Ledger = {
+export type Ledger = {
   runs: RunRow[];
   /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
   finals: Map<string, string>;
@@ -89,6 +103,8 @@ type Ledger = {
   stepReturns: Array<{ execution_id: string; step: string; at: Date }>;
   effects: Set<string>;
   enqueued: Array<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>;
+  /** One row per acknowledged `batch()`: its id and its children's execution ids. */
+  batches: Array<{ batch_id: string; children: string[]; acked_at: Date }>;
 };
 
 const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verdict> = [
@@ -99,6 +115,9 @@ const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verd
   oneLockHolder,
   fencingTokensIncrease,
   tenantCap,
+  rateLimitHeld,
+  concurrencyCapHeld,
+  batchCallbackOnce,
   noCompletedStepRunAgain,
   noStrandedRuns,
   retention,
@@ -329,15 +348,18 @@ function noStrandedRuns(_: Ledger, { queue }: RunFacts): Verdict {
 function retention(_: Ledger, { queue, keys }: RunFacts): Verdict {
   const completedCap = HISTORY.completed.count;
   const failedCap = HISTORY.failed.count;
-  // NOTE: each kept run is a hash and at most a log list; the rest are the queue's and the framework's own keys.
+  // NOTE: each kept run is a hash and at most a log list; the rest are the queue's and the framework's own keys. A
+  // finished batch's hash is kept 7 days by design (with its expiry set): those are counted apart.
   const bound = 2 * (completedCap + failedCap + queue.delayed + queue.waiting + queue.active) + 60;
+  const counted = keys.total - keys.finishedBatchKeys;
   const held =
-    queue.completed <= completedCap && queue.failed <= failedCap && keys.total <= bound && keys.locksWithoutTtl === 0;
+    queue.completed <= completedCap && queue.failed <= failedCap && counted <= bound && keys.locksWithoutTtl === 0;
   return {
     name: 'Redis keys back within the retention bounds',
     held,
     detail:
       `completed ${queue.completed}/${completedCap}, failed ${queue.failed}/${failedCap}, ` +
-      `${keys.total} keys (${keys.jobKeys} of runs) against a bound of ${bound}, ${keys.locksWithoutTtl} lock keys without expiry`,
+      `${counted} keys (${keys.jobKeys} of runs) against a bound of ${bound}, ${keys.locksWithoutTtl} lock keys without ` +
+      `expiry, ${keys.finishedBatchKeys} finished batches' keys expiring (7 days)`,
   };
 }

@@ -57,6 +57,8 @@ class Soak {
   readonly timeline: string[] = [];
   readonly dataLoss: number[] = [];
   readonly redisDown: Window[] = [];
+  readonly exits: RunFacts['exits'] = [];
+  readonly slowLinks: RunFacts['slowLinks'] = [];
   readonly counts = new Map<string, number>();
   readonly crashes: string[] = [];
   stopping = false;
@@ -79,7 +81,10 @@ class Soak {
     await this.pool
       .query(`CREATE TABLE ${s}.runs (id serial PRIMARY KEY, execution_id text NOT NULL, job_id text NOT NULL,
       attempt int NOT NULL, worker text NOT NULL, tenant text, scheduled_at timestamptz, fence bigint,
-      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text)`);
+      started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz, outcome text,
+      began_at timestamptz NOT NULL, batch jsonb)`);
+    await this.pool.query(`CREATE TABLE ${s}.batches (batch_id text PRIMARY KEY, children text[] NOT NULL,
+      acked_at timestamptz NOT NULL)`);
     await this.pool.query(`CREATE TABLE ${s}.effects (execution_id text PRIMARY KEY, job_id text NOT NULL,
       worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await this.pool.query(`CREATE TABLE ${s}.fence (key text PRIMARY KEY, token bigint NOT NULL)`);
@@ -118,6 +123,7 @@ class Soak {
     await instance.ready;
     // NOTE: an exit the harness did not cause (a crash of the app itself) is a violation, with its output.
     void instance.exited.then((exit) => {
+      this.exits.push({ worker: member.name, at: exit.at });
       if (this.stopping || member.killed === instance) return;
       const first = instance.output.trim().split('\n').slice(0, 6).join(' | ').slice(0, 600);
       this.crashes.push(`${member.name} exited on its own (${exit.signal ?? `code ${exit.code}`}): ${first}`);
@@ -187,6 +193,9 @@ class Soak {
       case 'net-stall': {
         const member = this.member(fault.target);
         const from = Date.now();
+        // NOTE: a chunk queued behind the fault is held at most its latency (or the stall) after the fault ends.
+        const delayMs = fault.kind === 'net-stall' ? fault.forMs : fault.latencyMs;
+        this.slowLinks.push({ worker: member.name, from, to: from + fault.forMs + delayMs, delayMs });
         for (const proxy of member.proxies.values())
           if (fault.kind === 'net-stall') proxy.stall(fault.forMs);
           else proxy.latencyMs = fault.latencyMs;
@@ -317,10 +326,16 @@ async function main(): Promise<number> {
     const client = soak.redis.client();
     let locksWithoutTtl = 0;
     for (const key of lockKeys) if ((await client.pttl(key)) === -1) locksWithoutTtl++;
+    let finishedBatchKeys = 0;
+    for (const key of keys.filter((k) => k.includes(':bgj:batch:')))
+      if ((await client.pttl(key)) > 0) finishedBatchKeys++;
     client.disconnect();
     const facts: RunFacts = {
       dataLoss: soak.dataLoss,
       workless: soak.workless(),
+      redisDown: soak.redisDown,
+      exits: soak.exits,
+      slowLinks: soak.slowLinks,
       producingUntil,
       states: (executionIds) => soak.send({ cmd: 'states', executionIds }),
       queue: {
@@ -335,6 +350,7 @@ async function main(): Promise<number> {
         total: keys.length,
         jobKeys: keys.filter((k) => /:\d+(:logs)?$/.test(k) || /:[0-9a-f-]{36}(:logs)?$/.test(k)).length,
         locksWithoutTtl,
+        finishedBatchKeys,
       },
     };
     const verdicts = await checkInvariants(soak.pool, soak.schema, facts);

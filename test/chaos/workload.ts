@@ -1,9 +1,8 @@
 import type { PipelineJobOptions } from 'nestjs-background-jobs';
 
 /**
- * The soak's workload, handed to every app process in its config and read by the invariants. A job kind that lands
- * later (rate-limited, concurrency-keyed, a batch with its callback) is one entry here, one line in
- * the producer's mix (app.ts `produce`) and one check in invariants.ts.
+ * The soak's workload, handed to every app process in its config and read by the invariants. A job kind is one entry
+ * here, one line in the producer's mix (app.ts `produce`) and one check in invariants.ts (or flow-invariants.ts).
  */
 export type ChaosJob = PipelineJobOptions & { holdMs: [number, number] };
 
@@ -13,6 +12,10 @@ export const TENANT_CAP = 2;
 /** Finished runs kept per state; the retention invariant checks the queue's sets against them. */
 export const HISTORY = { completed: { count: 200 }, failed: { count: 200 } };
 export const TICK_EVERY_MS = 1000;
+/** `rateLimit` of chaos-rate, per tenant: the producer's bursts of 3 exceed it, its average (0.75/s) does not. */
+export const RATE_LIMIT = { max: 2, durationMs: 2_000 };
+/** `concurrency.max` of chaos-conc, per tenant: a singleton per key. */
+export const CONCURRENCY_CAP = 1;
 
 export const JOBS: ChaosJob[] = [
   { id: 'chaos-effect', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 300] },
@@ -25,6 +28,9 @@ export const JOBS: ChaosJob[] = [
     history: HISTORY,
     holdMs: [100, 500],
   },
+  { id: 'chaos-rate', rateLimit: { ...RATE_LIMIT, key: 'tenant' }, history: HISTORY, holdMs: [10, 100] },
+  { id: 'chaos-conc', concurrency: { max: CONCURRENCY_CAP, key: 'tenant' }, history: HISTORY, holdMs: [100, 400] },
+  { id: 'chaos-batch-done', history: HISTORY, holdMs: [5, 50] },
 ];
 
 /** Short leases, so a killed worker's runs come back within seconds (lockDurationMs + stalledIntervalMs). */
