@@ -51,6 +51,14 @@ import { PipelineJobMetadataAccessor } from './pipeline-job-metadata.accessor';
 import { BackgroundJobsHealthIndicator, BackgroundJobsMetrics, withOperations } from './operations';
 
 // NOTE: the only place adapters are wired: everything else depends on ports.
+
+/** A port the transport carries as one of its parts, provided from the transport (RunQueue) the module made. */
+function fromTransport(
+  provide: Function,
+  part: 'executions' | 'schedules' | 'batches' | 'dependencies' | 'admission',
+): Provider {
+  return { provide, useFactory: (transport: BullmqTransport | LocalTransport) => transport[part], inject: [RunQueue] };
+}
 const providers: Provider[] = [
   singleRegistration,
   // NOTE: null is real time; a test overrides it (or forTest() sets it) to run the same registration on the test clock.
@@ -89,26 +97,10 @@ const providers: Provider[] = [
     },
     inject: [ResolvedJobsOptions, ManualClock],
   },
-  {
-    provide: ExecutionReader,
-    useFactory: (transport: BullmqTransport | LocalTransport) => transport.executions,
-    inject: [RunQueue],
-  },
-  {
-    provide: ScheduleStore,
-    useFactory: (transport: BullmqTransport | LocalTransport) => transport.schedules,
-    inject: [RunQueue],
-  },
-  {
-    provide: BatchStore,
-    useFactory: (transport: BullmqTransport | LocalTransport) => transport.batches,
-    inject: [RunQueue],
-  },
-  {
-    provide: DependencyStore,
-    useFactory: (transport: BullmqTransport | LocalTransport) => transport.dependencies,
-    inject: [RunQueue],
-  },
+  fromTransport(ExecutionReader, 'executions'),
+  fromTransport(ScheduleStore, 'schedules'),
+  fromTransport(BatchStore, 'batches'),
+  fromTransport(DependencyStore, 'dependencies'),
   {
     provide: TenantDirectoryLocator,
     useFactory: (moduleRef: ModuleRef): TenantDirectoryLocator => ({
@@ -134,12 +126,8 @@ const providers: Provider[] = [
         : new InMemoryLock(),
     inject: [RunQueue],
   },
-  {
-    // NOTE: each transport owns its admission store: it parks and wakes the runs the store holds back.
-    provide: AdmissionStore,
-    useFactory: (transport: BullmqTransport | LocalTransport): AdmissionStore => transport.admission,
-    inject: [RunQueue],
-  },
+  // NOTE: each transport owns its admission store: it parks and wakes the runs the store holds back.
+  fromTransport(AdmissionStore, 'admission'),
   { provide: CronCalendar, useClass: CronParserCalendar },
   {
     provide: Clock,
