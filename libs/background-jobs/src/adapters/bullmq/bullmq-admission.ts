@@ -68,6 +68,11 @@ export class BullmqAdmission extends AdmissionStore {
     await this.settle('park', check.id, check.max, memberOf(queue, executionId));
   }
 
+  /** Whether a parked run was woken already (a slot freed while its job was still being delayed). */
+  async wokenAlready(executionId: string, queue: string, check: AdmissionCheck): Promise<boolean> {
+    return (await this.client().zscore(`${this.base}:w:${check.id}`, memberOf(queue, executionId))) !== null;
+  }
+
   async holdBack(checks: AdmissionCheck[], ms: number): Promise<void> {
     const redis = this.client();
     await Promise.all(

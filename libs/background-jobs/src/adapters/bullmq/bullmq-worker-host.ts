@@ -279,12 +279,16 @@ export class BullmqWorkerHost {
     // given back with the waiting reason, in one write (moveToDelayed itself uses no attempt: skipAttempt).
     const data = JSON.stringify({ ...envelope, waiting: { reason, limit, key, until: until?.getTime() } });
     const jobKey = `${job.queueQualifiedName}:${job.id}`;
-    // NOTE: two commands, not a MULTI: the commands client auto-pipelines (one write), and ioredis' MULTI breaks on it.
+    // NOTE: two commands, not a MULTI: the commands client auto-pipelines them into one write.
     const redis = this.connections.commands();
     await Promise.all([redis.hset(jobKey, 'data', data), redis.hincrby(jobKey, 'ats', -1)]);
+    // NOTE: parked before it is delayed, so an instance killed in between leaves an active job (the stalled check
+    // hands it back), never a run delayed a day that nothing wakes; a wake that came before the move is done here.
+    const [id, queue, parkOn] = [job.id as string, definition.queue, done.parkOn];
+    if (parkOn) await this.admission.park(id, queue, parkOn);
     await job.moveToDelayed(until ? until.getTime() : Date.now() + PARKED_MS, token);
-    if (done.parkOn) await this.admission.park(job.id as string, definition.queue, done.parkOn);
-    if (reason === 'dependencies') await this.dependencies.park(job.id as string, definition.queue);
+    if (parkOn && (await this.admission.wokenAlready(id, queue, parkOn))) await this.wake(queue, id);
+    if (reason === 'dependencies') await this.dependencies.park(id, queue);
     throw new DelayedError(`waiting: ${reason}${limit ? ` (${limit}${key ? ` ${key}` : ''})` : ''}`);
   }
 }
