@@ -30,7 +30,29 @@ export const SHARED_TOPOLOGY_ENV = { cluster: 'TEST_SHARED_CLUSTER', sentinel: '
 export async function sharedTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
   const shared = kind === 'standalone' ? undefined : process.env[SHARED_TOPOLOGY_ENV[kind]];
   if (!shared) return startTopology(kind);
-  const connection = JSON.parse(shared) as BullmqConnection;
+  return topologyOver(kind, JSON.parse(shared) as BullmqConnection, async () => undefined);
+}
+
+/** Starts (cluster, Sentinel) or reuses (standalone) the topology; call in beforeAll with a 60 s timeout. */
+export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
+  if (kind === 'cluster') {
+    const cluster = await TestRedisCluster.create();
+    return { ...topologyOver(kind, { cluster: { nodes: cluster.seeds } }, () => cluster.destroy()), cluster };
+  }
+  if (kind === 'sentinel') {
+    const sentinel = await TestRedisSentinel.create();
+    const connection = { sentinels: sentinel.sentinels, name: sentinel.name };
+    return { ...topologyOver(kind, connection, () => sentinel.destroy()), sentinel };
+  }
+  return topologyOver(kind, { url: testRedisUrl() }, async () => undefined);
+}
+
+/** The client and key clean-up of a topology, made from the connection the module is given. */
+function topologyOver(
+  kind: RedisTopologyKind,
+  connection: BullmqConnection,
+  destroy: () => Promise<void>,
+): RedisTopology {
   if (kind === 'cluster') {
     const { nodes } = (connection as { cluster: { nodes: Array<{ host: string; port: number }> } }).cluster;
     const client = () => new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
@@ -43,64 +65,24 @@ export async function sharedTopology(kind: RedisTopologyKind): Promise<RedisTopo
         const cluster = client();
         try {
           await cluster.ping();
-          for (const node of cluster.nodes('master')) await deleteKeysUnder(node, prefix);
+          for (const node of cluster.nodes('master')) await deleteKeysUnder(node, prefix).catch(() => undefined);
         } finally {
           cluster.disconnect();
         }
       },
-      destroy: async () => undefined,
-    };
-  }
-  const { sentinels, name } = connection as { sentinels: Array<{ host: string; port: number }>; name: string };
-  const client = () => {
-    const redis = new IORedis({ sentinels, name, maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    return redis;
-  };
-  return {
-    kind,
-    connection,
-    client,
-    deletePrefix: async (prefix) => {
-      const redis = client();
-      try {
-        await deleteKeysUnder(redis, prefix);
-      } finally {
-        redis.disconnect();
-      }
-    },
-    destroy: async () => undefined,
-  };
-}
-
-/** Starts (cluster, Sentinel) or reuses (standalone) the topology; call in beforeAll with a 60 s timeout. */
-export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopology> {
-  if (kind === 'cluster') {
-    const cluster = await TestRedisCluster.create();
-    return {
-      kind,
-      cluster,
-      connection: { cluster: { nodes: cluster.seeds } },
-      client: () => cluster.client(),
-      deletePrefix: async (prefix) => {
-        // NOTE: SCAN runs per node; a prefix's keys spread over the masters (one hash tag per queue).
-        for (const port of await cluster.masterPorts())
-          await deletePrefix(prefix, `redis://127.0.0.1:${port}`).catch(() => undefined);
-      },
-      destroy: () => cluster.destroy(),
+      destroy,
     };
   }
   if (kind === 'sentinel') {
-    const sentinel = await TestRedisSentinel.create();
+    const { sentinels, name } = connection as { sentinels: Array<{ host: string; port: number }>; name: string };
     const client = () => {
-      const redis = new IORedis({ sentinels: sentinel.sentinels, name: sentinel.name, maxRetriesPerRequest: 1 });
+      const redis = new IORedis({ sentinels, name, maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
       return redis;
     };
     return {
       kind,
-      sentinel,
-      connection: { sentinels: sentinel.sentinels, name: sentinel.name },
+      connection,
       client,
       deletePrefix: async (prefix) => {
         const redis = client();
@@ -110,15 +92,15 @@ export async function startTopology(kind: RedisTopologyKind): Promise<RedisTopol
           redis.disconnect();
         }
       },
-      destroy: () => sentinel.destroy(),
+      destroy,
     };
   }
-  const url = testRedisUrl();
+  const { url } = connection as { url: string };
   return {
     kind,
-    connection: { url },
+    connection,
     client: () => new IORedis(url, { maxRetriesPerRequest: 1 }),
     deletePrefix: (prefix) => deletePrefix(prefix, url),
-    destroy: async () => undefined,
+    destroy,
   };
 }
