@@ -4,6 +4,12 @@ import { defineJob, startJobsApp } from '../support/jobs-app';
 import { waitFor } from '../support/redis';
 import { describeContract } from './support/contract';
 
+// Fairness between tenants as one process sees it, on every transport: every fairness case that needs neither a second
+// process nor a fault lives here. The rest of fairness, by concern: across instances, kill -9 and a Redis restart in
+// test/reliability/fairness.e2e-spec.ts; the round numbers of the Lua script in
+// libs/background-jobs/src/adapters/bullmq/bullmq-scripts.spec.ts ('fair-rounds-2'); the REST listing of the backlog in
+// test/e2e/operations.e2e-spec.ts ('GET tenants/backlog'); priority tiers within a fair job in
+// test/flow-control/priority.e2e-spec.ts.
 describeContract('fairness between tenants', (c) => {
   const { boot, transport, apps } = c;
 
@@ -110,6 +116,48 @@ describeContract('fairness between tenants', (c) => {
     expect(Object.fromEntries(maxRunning)).toEqual({ a: 2, b: 2, null: 2 });
     expect(executions!.filter((e) => e!.failure !== undefined)).toEqual([]);
     expect([...attempts]).toEqual([1]);
+  }, 30_000);
+
+  it("fairness { concurrencyPerTenant: 1 } on a queue of its own: the cap holds; on BullMQ its rounds are stored, on a cluster in the queue's hash slot", async () => {
+    const runningNow = new Map<string | null, number>();
+    const peak = new Map<string | null, number>();
+    const Fair = defineJob(
+      'FairQueueJob',
+      { id: 'fair', queue: 'fair-q', fairness: { by: 'tenant', concurrencyPerTenant: 1 } },
+      async (ctx) => {
+        runningNow.set(ctx.tenantId, (runningNow.get(ctx.tenantId) ?? 0) + 1);
+        peak.set(ctx.tenantId, Math.max(peak.get(ctx.tenantId) ?? 0, runningNow.get(ctx.tenantId)!));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        runningNow.set(ctx.tenantId, runningNow.get(ctx.tenantId)! - 1);
+      },
+    );
+    const jobs = await boot({ jobs: [Fair], worker: { concurrency: 4 } });
+
+    const ids = await Promise.all(
+      ['t1', 't2'].flatMap((tenantId) => Array.from({ length: 4 }, () => jobs.enqueue(Fair, undefined, { tenantId }))),
+    );
+    await waitFor(
+      'the 8 fair runs',
+      async () => (await Promise.all(ids.map((id) => jobs.getExecution(id)))).every((e) => e?.state === 'completed'),
+      20_000,
+    );
+
+    expect(Object.fromEntries(peak)).toEqual({ t1: 1, t2: 1 });
+    if (!c.topology) return;
+    const client = c.topology.client();
+    try {
+      if (c.topology.kind !== 'cluster') {
+        expect(await client.exists(`${c.prefix}:bgj:fair:fair-q:rounds`)).toBe(1);
+        return;
+      }
+      const rounds = `${c.prefix}:{fair-q}:bgj:fair:fair-q:rounds`;
+      expect(await client.exists(rounds)).toBe(1);
+      expect(await client.call('CLUSTER', 'KEYSLOT', rounds)).toBe(
+        await client.call('CLUSTER', 'KEYSLOT', `${c.prefix}:{fair-q}:prioritized`),
+      );
+    } finally {
+      client.disconnect();
+    }
   }, 30_000);
 
   it('fairness: a bad value stops the boot naming the job, the value and the fix', async () => {
