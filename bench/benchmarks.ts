@@ -4,6 +4,7 @@
  */
 import { batch } from './batch.bench';
 import { boot } from './boot.bench';
+import { bulkEnqueue } from './bulk-enqueue.bench';
 import { cronLag } from './cron-lag.bench';
 import { BenchContext, BenchOutput } from './drivers';
 import { enqueue } from './enqueue.bench';
@@ -42,6 +43,7 @@ export const BENCHMARKS = [
   'rate-limit',
   'step',
   'batch',
+  'bulk-enqueue',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -64,6 +66,7 @@ const RUNNERS: Record<BenchmarkName, (ctx: BenchContext) => Promise<BenchOutput>
   'rate-limit': rateLimit,
   step,
   batch,
+  'bulk-enqueue': bulkEnqueue,
 };
 
 /** Runs the selected benchmarks in order against the Redis at `ctx.url`. */

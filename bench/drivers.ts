@@ -63,6 +63,8 @@ export interface BenchSizes {
   stepRuns: number;
   /** Children of the batch (and runs enqueued without one). */
   batchChildren: number;
+  /** Runs per pass of the bulk-enqueue benchmark (`jobs.batch`, coalesced `enqueue`, `Queue.addBulk`). */
+  bulkRuns: number;
 }
 
 export const FULL_SIZES: BenchSizes = {
@@ -92,6 +94,7 @@ export const FULL_SIZES: BenchSizes = {
   rateLimitKeys: 10_000,
   stepRuns: 10_000,
   batchChildren: 10_000,
+  bulkRuns: 10_000,
 };
 
 export const SMOKE_SIZES: BenchSizes = {
@@ -121,6 +124,7 @@ export const SMOKE_SIZES: BenchSizes = {
   rateLimitKeys: 20,
   stepRuns: 40,
   batchChildren: 40,
+  bulkRuns: 40,
 };
 
 /** One line of the printed table. */
