@@ -16,8 +16,8 @@ const command = (name: string, numberOfKeys: number): LuaCommand => ({
   lua: readFileSync(join(__dirname, 'lua', `${name}-${numberOfKeys}.lua`), 'utf8'),
 });
 
-/** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-2.lua. */
-export const FAIR_ROUNDS = command('fair-rounds', 2);
+/** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-3.lua. */
+export const FAIR_ROUNDS = command('fair-rounds', 3);
 /** Admits a run when every limit it counts against has room, all or nothing: lua/admit-1.lua. */
 export const ADMIT = command('admit', 1);
 /** Parks, releases or drops a run on a concurrency key and wakes what has room: lua/settle-1.lua. */
