@@ -26,6 +26,8 @@ export const SETTLE = command('settle', 1);
 export const RENEW_SLOTS = command('renew', 1);
 /** Counts one batch child's final state once and says whether the callbacks are due: lua/batch-child-ended-2.lua. */
 export const BATCH_CHILD_ENDED = command('batch-child-ended', 2);
+/** Ends a batch still running when its timeout comes due; names its children not ended: lua/batch-timeout-2.lua. */
+export const BATCH_TIMEOUT = command('batch-timeout', 2);
 /** Registers a continuation's pending dependencies: lua/dependency-wait-1.lua. */
 export const DEPENDENCY_WAIT = command('dependency-wait', 1);
 /** One execution ended: the continuations it was the last pending dependency of: lua/dependency-ended-1.lua. */
