@@ -1,12 +1,16 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
 import { PRIORITY_LIMIT } from './bullmq-fairness';
 import {
   ADMIT,
   BATCH_CHILD_ENDED,
+  BATCH_TIMEOUT,
   DEPENDENCY_ENDED,
   DEPENDENCY_WAIT,
   FAIR_ROUNDS,
+  LUA_COMMAND_NAMES,
   LuaCommand,
   RENEW_SLOTS,
   SETTLE,
@@ -16,16 +20,34 @@ const TOP = '\u0000top';
 /** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
 const score = (priority: number, counter = 0) => priority * 2 ** 32 + counter;
 
+describe("the BullMQ adapter's Lua scripts", () => {
+  // NOTE: ioredis 5 fails defined commands sent through auto-pipelining ("results[i] is not iterable"); the commands
+  // client keeps every name of this list out of it, so a script added without its name would break under load.
+  it('every script of lua/ is defined under a name the auto-pipelined clients leave out', () => {
+    const files = readdirSync(join(__dirname, 'lua')).filter((file) => file.endsWith('.lua'));
+    const names = files.map(
+      (file) => 'bgj' + file.replace(/-\d+\.lua$/, '').replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase()),
+    );
+    expect([...LUA_COMMAND_NAMES].sort()).toEqual(names.sort());
+  });
+});
+
 describe("the BullMQ adapter's Lua scripts against Redis", () => {
   let redis: IORedis;
   let prefix: string;
   let rounds: string;
   let prioritized: string;
+  let weights: string;
 
   const run = (command: LuaCommand, keys: string[], ...args: Array<string | number>) =>
     redis.eval(command.lua, command.numberOfKeys, ...keys, ...args);
   const fairRounds = (limit: number, ...tenants: string[]) =>
-    run(FAIR_ROUNDS, [rounds, prioritized], limit, ...tenants.flatMap((tenant) => [tenant, 0])) as Promise<number[]>;
+    run(
+      FAIR_ROUNDS,
+      [rounds, prioritized, weights],
+      limit,
+      ...tenants.flatMap((tenant) => [tenant, 0, tenant]),
+    ) as Promise<number[]>;
 
   beforeAll(() => {
     redis = new IORedis(testRedisUrl());
@@ -35,13 +57,13 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
   });
   beforeEach(() => {
     prefix = randomPrefix('lua-fair');
-    [rounds, prioritized] = [`${prefix}:rounds`, `${prefix}:prioritized`];
+    [rounds, prioritized, weights] = [`${prefix}:rounds`, `${prefix}:prioritized`, `${prefix}:weights`];
   });
   afterEach(async () => {
     await deletePrefix(prefix);
   });
 
-  describe('fair-rounds-2', () => {
+  describe('fair-rounds-3', () => {
     it('gives tenants round robin rounds, FIFO inside a tenant, and records the highest round', async () => {
       expect(await fairRounds(PRIORITY_LIMIT, 'a', 'b', 'a', 'c', 'a')).toEqual([1, 1, 2, 1, 3]);
       expect(await redis.hget(rounds, TOP)).toBe('3');
@@ -52,7 +74,12 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
     it('priority tiers: tier-major priorities, and each tier starts from the round it serves, or after the highest one given', async () => {
       const limit = 9; // rounds 1..9 per tier: tier t, round r is priority t * 10 + r
       const tiers = (...lanes: Array<[string, number]>) =>
-        run(FAIR_ROUNDS, [rounds, prioritized], limit, ...lanes.flat()) as Promise<number[]>;
+        run(
+          FAIR_ROUNDS,
+          [rounds, prioritized, weights],
+          limit,
+          ...lanes.flatMap(([lane, tier]) => [lane, tier, lane.split('\u0000')[0]]),
+        ) as Promise<number[]>;
       expect(await tiers(['a', 0], ['a\u00003', 3], ['b', 0], ['a\u00003', 3])).toEqual([1, 31, 1, 32]);
       await redis.zadd(prioritized, score(35, 1), 'job-t3');
       // tier 3 serves round 5; tier 0 has nothing pending, so it goes on after the highest round given (2)
@@ -72,6 +99,32 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect(await fairRounds(PRIORITY_LIMIT, 'b')).toEqual([4]);
       expect(await redis.hkeys(rounds)).toEqual(expect.arrayContaining([TOP, 'b']));
       expect(await redis.hexists(rounds, 'a')).toBe(0);
+    });
+
+    it('weights: a tenant of weight n gets n runs per round, in whichever order the runs come', async () => {
+      await redis.hset(weights, 'a', 3);
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'a', 'a', 'a', 'b', 'b')).toEqual([1, 1, 1, 2, 2, 1, 2]);
+      expect(await redis.hget(rounds, 'a')).toBe('2:2'); // round 2 holds 2 of a's 3
+      await redis.zadd(prioritized, score(1), 'job-1'); // round 1 is being served
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'b')).toEqual([2, 3, 3]);
+      expect(await redis.hget(rounds, 'a')).toBe('3:1');
+    });
+
+    it('weights: a weighted lane that fell behind the round being served starts there; a weight set back to 1 goes one per round', async () => {
+      await redis.hset(weights, 'a', 2);
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'b', 'b', 'b')).toEqual([1, 1, 2, 3]);
+      await redis.zadd(prioritized, score(3, 9), 'job-9'); // round 3 is served: a's room in round 1 is gone
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'a')).toEqual([3, 3, 4]);
+      await redis.hdel(weights, 'a');
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'b')).toEqual([5, 6, 4]);
+      expect(await redis.hget(rounds, 'a')).toBe('6');
+    });
+
+    it('weights: with nothing pending the lanes go but the weights stay', async () => {
+      await redis.hset(weights, 'a', 2);
+      await fairRounds(PRIORITY_LIMIT, 'a', 'b');
+      expect(await fairRounds(PRIORITY_LIMIT, 'a', 'a', 'a')).toEqual([2, 2, 3]);
+      expect(await redis.hget(weights, 'a')).toBe('2');
     });
 
     it('wraps around: from half of the priority range, an idle queue starts again at round 1', async () => {
@@ -191,6 +244,58 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       await redis.del(hash);
       expect(await end('c1', 'completed')).toBeNull();
       expect(await redis.exists(ended)).toBe(0);
+    });
+  });
+
+  describe('batch-timeout-2 (batches)', () => {
+    let hash: string;
+    let ended: string;
+    const end = (id: string, state: string) =>
+      run(BATCH_CHILD_ENDED, [hash, ended], id, state) as Promise<[number, string[]] | null>;
+    const timeout = () => run(BATCH_TIMEOUT, [hash, ended], 'b') as Promise<[number, string[], string[]] | null>;
+
+    beforeEach(async () => {
+      [hash, ended] = [`${prefix}:batch`, `${prefix}:batch:ended`];
+      await redis.hset(hash, { total: 3, completed: 0, failed: 0, cancelled: 0, pending: 3, state: 'running' });
+    });
+
+    it('ends a running batch failed, counts the children not ended as cancelled and names them; late ends count nothing', async () => {
+      await end('b.0', 'completed');
+      const [due, , ids] = (await timeout())!;
+      expect([due, ids]).toEqual([1, ['b.1', 'b.2']]);
+      expect(await redis.hgetall(hash)).toMatchObject({
+        completed: '1',
+        cancelled: '2',
+        pending: '0',
+        state: 'failed',
+      });
+      // A child ending after the timeout: no count, and the callbacks are due until confirmed, never again after.
+      expect((await end('b.1', 'completed'))![0]).toBe(1);
+      await redis.hset(hash, 'callbacks', 'enqueued');
+      expect((await end('b.2', 'failed'))![0]).toBe(0);
+      expect(await redis.hgetall(hash)).toMatchObject({ completed: '1', failed: '0', cancelled: '2', pending: '0' });
+      expect(await redis.hget(hash, 'cancelled')).toBe('2');
+    });
+
+    it('run again before its callbacks were confirmed (its instance died), it names the same children, counts nothing again', async () => {
+      await end('b.0', 'completed');
+      await timeout();
+      expect(await timeout()).toEqual([1, expect.any(Array), ['b.1', 'b.2']]);
+      expect(await redis.hgetall(hash)).toMatchObject({ completed: '1', cancelled: '2', pending: '0' });
+      await redis.hset(hash, 'callbacks', 'enqueued');
+      expect(await timeout()).toEqual([0, expect.any(Array), []]);
+    });
+
+    it('a batch that finished before its timeout is left as it is, nothing to cancel', async () => {
+      for (const id of ['b.0', 'b.1', 'b.2']) await end(id, 'completed');
+      await redis.hset(hash, 'callbacks', 'enqueued');
+      expect(await timeout()).toEqual([0, expect.any(Array), []]);
+      expect(await redis.hgetall(hash)).toMatchObject({ completed: '3', cancelled: '0', state: 'succeeded' });
+    });
+
+    it('answers nil for an unknown batch', async () => {
+      await redis.del(hash);
+      expect(await timeout()).toBeNull();
     });
   });
 

@@ -43,6 +43,9 @@ export interface BullmqTransportConfig {
   healIntervalMs?: number;
 }
 
+/** How often each worker instance looks for batches past their `timeoutMs`: a timeout lands within this late. */
+const BATCH_SWEEP_MS = 500;
+
 /**
  * Runs jobs on plain BullMQ: one queue per `queue` name under the prefix, one job scheduler per recurring id,
  * one Worker per queue on consumer instances. This class wires the parts and owns the lifecycle; `executions`
@@ -59,6 +62,7 @@ export class BullmqTransport extends RunQueue {
   /** Continuations: who waits on whom; parks and wakes the continuations. */
   readonly dependencies: BullmqDependencies;
   private readonly queues: BullmqQueues;
+  private readonly fairness: BullmqFairness;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
   private closing?: Promise<void>;
@@ -72,7 +76,7 @@ export class BullmqTransport extends RunQueue {
     this.connections =
       connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
-    const fairness = new BullmqFairness(() => this.connections.commands(), keys);
+    const fairness = (this.fairness = new BullmqFairness(() => this.connections.commands(), keys));
     this.queues = new BullmqQueues(this.connections, keys, fairness);
     this.instances = new BullmqInstances(this.connections, keys);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness, this.instances);
@@ -99,6 +103,7 @@ export class BullmqTransport extends RunQueue {
     await this.host.start(registry, run);
     const worker = this.config.worker;
     if (worker !== false) {
+      this.batches.startSweeping(BATCH_SWEEP_MS);
       const queues = registry.queues();
       await this.instances.start(() => ({
         queues,
@@ -125,6 +130,10 @@ export class BullmqTransport extends RunQueue {
     return cancelled;
   }
 
+  setTenantWeight(queue: string, tenantId: string | null, weight: number | null): Promise<void> {
+    return this.fairness.setWeight(queue, tenantId, weight);
+  }
+
   health(): Promise<TransportHealth> {
     const expected = this.config.worker ? (this.registry?.queues().length ?? 0) : 0;
     const running = this.host.workers.filter((worker) => worker.isRunning()).length;
@@ -144,6 +153,7 @@ export class BullmqTransport extends RunQueue {
   private async closeAll(): Promise<void> {
     this.schedules.stop();
     this.admission.stop();
+    this.batches.stop();
     const { workers, running } = this.host;
     // NOTE: off the instance list at once, while the workers still finish their runs.
     const instanceGone = this.instances.stop().catch(() => undefined);
