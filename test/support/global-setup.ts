@@ -2,7 +2,7 @@ import { startTopology, RedisTopology, SHARED_TOPOLOGY_ENV } from './redis-topol
 import { TestRedisServer } from './redis-server';
 
 /** Suites that run on the shared cluster and Sentinel set (they break no server): a run that names none skips both. */
-const SHARED_TOPOLOGY_USERS = /contract|flow-control|batches-cluster/;
+const SHARED_TOPOLOGY_USERS = /contract|flow-control|batches-cluster|continuations-cluster/;
 
 /**
  * Starts the suite's own redis-server on a free port (tests read its URL from TEST_REDIS_URL) and, for a run that

@@ -40,6 +40,14 @@ export interface BatchOptions {
    * @default none
    */
   onSuccess?: BatchCallback;
+  /**
+   * The longest the batch may run, from the `batch()` call. Children not ended by then are cancelled and counted
+   * `cancelled`, the batch ends `failed`, and `onComplete` runs once with those final counts; a child that ends
+   * later changes no count and calls back nothing. Kept in the queue as a delayed run (`<batchId>.timeout`), so it
+   * holds across restarts. An integer from 1 to `bounds.maxDelayMs`.
+   * @default none: the batch waits for every child
+   */
+  timeoutMs?: number;
 }
 
 /** A batch's counts and state (`BackgroundJobs.getBatch`, and `ctx.batch` in its callback's run). */

@@ -18,6 +18,10 @@ export const INVALID_BATCH_OPTION = (option: string, value: unknown, expected: s
   `batch() got an invalid ${option}: ${show(value)}; expected ${expected}. Nothing was enqueued. ` +
   `Fix: pass { onComplete?: { job, data? }, onSuccess?: { job, data? } }.`;
 
+export const BATCH_TIMED_OUT = (batchId: string, cancelled: number): string =>
+  `Batch ${batchId} reached its timeoutMs with ${cancelled} child run(s) not ended: they are cancelled and counted ` +
+  `cancelled, the batch ends failed. Fix: raise timeoutMs if those runs need longer, or find what holds them.`;
+
 export const INVALID_BATCH_ID = (batchId: unknown): string =>
   `getBatch() got an invalid batch id ${show(batchId)}: expected the batchId batch() returned. Fix: pass that id.`;
 

@@ -43,6 +43,9 @@ export interface BullmqTransportConfig {
   healIntervalMs?: number;
 }
 
+/** How often each worker instance looks for batches past their `timeoutMs`: a timeout lands within this late. */
+const BATCH_SWEEP_MS = 500;
+
 /**
  * Runs jobs on plain BullMQ: one queue per `queue` name under the prefix, one job scheduler per recurring id,
  * one Worker per queue on consumer instances. This class wires the parts and owns the lifecycle; `executions`
@@ -100,6 +103,7 @@ export class BullmqTransport extends RunQueue {
     await this.host.start(registry, run);
     const worker = this.config.worker;
     if (worker !== false) {
+      this.batches.startSweeping(BATCH_SWEEP_MS);
       const queues = registry.queues();
       await this.instances.start(() => ({
         queues,
@@ -149,6 +153,7 @@ export class BullmqTransport extends RunQueue {
   private async closeAll(): Promise<void> {
     this.schedules.stop();
     this.admission.stop();
+    this.batches.stop();
     const { workers, running } = this.host;
     // NOTE: off the instance list at once, while the workers still finish their runs.
     const instanceGone = this.instances.stop().catch(() => undefined);

@@ -1,18 +1,53 @@
-import { BatchChildEnd, BatchRecord, BatchStore } from '../../core';
+import { Logger } from '@nestjs/common';
+import { BatchChildEnd, BatchRecord, BatchStore, BatchTimeoutHandler } from '../../core';
+import { LocalClock } from './manual-clock';
 
-/** Batches of the embedded transport, counted in memory: one process, so a plain map is atomic. */
+interface LocalBatch {
+  record: BatchRecord;
+  ended: Set<string>;
+  timedOut?: boolean;
+  timer?: unknown;
+}
+
+/**
+ * Batches of the embedded transport, counted in memory: one process, so a plain map is atomic. A deadline is a
+ * timer on the transport's clock (a test's ManualClock moves it).
+ */
 export class LocalBatches extends BatchStore {
-  private readonly batches = new Map<string, { record: BatchRecord; ended: Set<string> }>();
+  private readonly logger = new Logger('BackgroundJobs');
+  private readonly batches = new Map<string, LocalBatch>();
+  private onTimeout: BatchTimeoutHandler = async () => undefined;
+
+  constructor(private readonly clock: LocalClock) {
+    super();
+  }
 
   async create(batch: BatchRecord): Promise<void> {
-    this.batches.set(batch.batchId, { record: { ...batch }, ended: new Set() });
+    const entry: LocalBatch = { record: { ...batch }, ended: new Set() };
+    this.batches.set(batch.batchId, entry);
+    if (batch.deadline !== undefined) {
+      const fire = () =>
+        this.onTimeout(batch.batchId).catch((e: Error) =>
+          this.logger.warn(`Timing out batch ${batch.batchId} failed: ${e.message}`),
+        );
+      entry.timer = this.clock.setTimer(fire, Math.max(0, batch.deadline - this.clock.now()));
+    }
+  }
+
+  timeoutsWith(handler: BatchTimeoutHandler): void {
+    this.onTimeout = handler;
+  }
+
+  /** Drops the deadline timers (the transport closes). */
+  stop(): void {
+    for (const batch of this.batches.values()) if (batch.timer !== undefined) this.clock.clearTimer(batch.timer);
   }
 
   async childEnded(batchId: string, executionId: string, end: BatchChildEnd): Promise<BatchRecord | null> {
     const batch = this.batches.get(batchId);
     if (!batch) return null;
     const { record, ended } = batch;
-    if (!ended.has(executionId)) {
+    if (record.state === 'running' && !ended.has(executionId)) {
       ended.add(executionId);
       record[end] += 1;
       record.pending -= 1;
@@ -21,9 +56,29 @@ export class LocalBatches extends BatchStore {
     return record.pending === 0 && !record.callbacksEnqueued ? { ...record } : null;
   }
 
+  async timedOut(batchId: string): Promise<{ due: BatchRecord | null; pending: string[] }> {
+    const batch = this.batches.get(batchId);
+    if (!batch) return { due: null, pending: [] };
+    const { record, ended } = batch;
+    if (record.state === 'running') {
+      record.cancelled += record.pending;
+      record.pending = 0;
+      record.state = 'failed';
+      batch.timedOut = true;
+    }
+    const pending =
+      batch.timedOut && !record.callbacksEnqueued
+        ? Array.from({ length: record.total }, (_, i) => `${batchId}.${i}`).filter((id) => !ended.has(id))
+        : [];
+    return { due: record.callbacksEnqueued ? null : { ...record }, pending };
+  }
+
   async callbacksEnqueued(batchId: string): Promise<void> {
     const batch = this.batches.get(batchId);
-    if (batch) batch.record.callbacksEnqueued = true;
+    if (!batch) return;
+    batch.record.callbacksEnqueued = true;
+    if (batch.timer !== undefined) this.clock.clearTimer(batch.timer);
+    batch.timer = undefined;
   }
 
   async get(batchId: string): Promise<BatchRecord | null> {

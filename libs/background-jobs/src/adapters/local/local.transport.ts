@@ -56,7 +56,7 @@ export class LocalTransport extends RunQueue {
   private readonly logger = new Logger('BackgroundJobs');
   readonly executions: LocalExecutionsStore;
   readonly schedules: LocalSchedules;
-  readonly batches = new LocalBatches();
+  readonly batches: LocalBatches;
   private readonly clock: LocalClock;
   private readonly executing = new Set<Promise<void>>();
   /** Runs finished since `drain()` began, while it runs. */
@@ -75,6 +75,7 @@ export class LocalTransport extends RunQueue {
   constructor(private readonly config: LocalTransportConfig) {
     super();
     this.clock = config.clock ?? SYSTEM_CLOCK;
+    this.batches = new LocalBatches(this.clock);
     const ready = (run: LocalRun): boolean => {
       if (this.closing) return false;
       this.line.push(run);
@@ -274,6 +275,7 @@ export class LocalTransport extends RunQueue {
   }
 
   private async closeAll(): Promise<void> {
+    this.batches.stop();
     await this.schedules.stop();
     this.accepting = false;
     const grace = this.config.worker ? this.config.worker.shutdownGraceMs : 0;

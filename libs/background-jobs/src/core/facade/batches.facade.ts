@@ -21,7 +21,7 @@ import { RunsFacade } from './runs.facade';
 /** The most runs one batch takes: its counts are one Redis hash, its children one enqueue per job. */
 export const MAX_BATCH_RUNS = 10_000;
 
-const OPTION_KEYS = new Set(['onComplete', 'onSuccess']);
+const OPTION_KEYS = new Set(['onComplete', 'onSuccess', 'timeoutMs']);
 
 /** The facade's batches: enqueue related runs together with a callback that runs once, and read their counts. */
 export class BatchesFacade {
@@ -40,12 +40,17 @@ export class BatchesFacade {
     for (const key of Object.keys(options)) {
       if (!OPTION_KEYS.has(key)) {
         throw new InvalidJobInputError(
-          INVALID_BATCH_OPTION(`option "${key}"`, (options as Record<string, unknown>)[key], 'onComplete or onSuccess'),
+          INVALID_BATCH_OPTION(
+            `option "${key}"`,
+            (options as Record<string, unknown>)[key],
+            'onComplete, onSuccess or timeoutMs',
+          ),
         );
       }
     }
     const onComplete = this.callback('onComplete', options.onComplete);
     const onSuccess = this.callback('onSuccess', options.onSuccess);
+    const timeoutMs = this.timeoutMs(options.timeoutMs);
     const batchId = `batch.${randomUUID()}`;
     const children = runs.map((run, index) => {
       if (typeof run !== 'object' || run === null) {
@@ -85,6 +90,8 @@ export class BatchesFacade {
     };
     if (onComplete) record.onComplete = onComplete;
     if (onSuccess) record.onSuccess = onSuccess;
+    // NOTE: kept with the batch in the store (Redis on BullMQ), not as a timer here: any instance ends it on time.
+    if (timeoutMs !== undefined) record.deadline = this.ctx.clock.now() + timeoutMs;
     await this.store.create(record);
     // NOTE: one enqueue per job of the batch (BullMQ: one addBulk round trip each).
     const byJob = new Map<JobDefinition, IdentifiedRun[]>();
@@ -99,6 +106,17 @@ export class BatchesFacade {
     if (!record) return null;
     const { batchId: id, total, completed, failed, cancelled, pending, state } = record;
     return { batchId: id, total, completed, failed, cancelled, pending, state };
+  }
+
+  private timeoutMs(value: unknown): number | undefined {
+    if (value === undefined) return undefined;
+    const { maxDelayMs } = this.ctx.options.bounds;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maxDelayMs) {
+      throw new InvalidJobInputError(
+        INVALID_BATCH_OPTION('timeoutMs', value, `an integer from 1 to ${maxDelayMs} (bounds.maxDelayMs)`),
+      );
+    }
+    return value;
   }
 
   private callback(option: string, callback: BatchCallback | undefined): (BatchCallback & { job: string }) | undefined {

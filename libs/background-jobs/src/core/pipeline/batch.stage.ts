@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { BATCH_TIMED_OUT } from '../../contracts';
 import { JobRegistry } from '../job-registry';
 import { JobDefinition } from '../job-definition';
 import { BatchChildEnd, BatchRecord, BatchStore } from '../ports/batch-store.port';
@@ -20,7 +21,9 @@ export class BatchStage implements PipelineStage {
     private readonly batches: BatchStore,
     private readonly runs: RunQueue,
     private readonly registry: JobRegistry,
-  ) {}
+  ) {
+    batches.timeoutsWith((batchId) => this.timeout(batchId));
+  }
 
   appliesTo(_definition: JobDefinition, kind: RunKind): boolean {
     return kind === 'batch-child';
@@ -45,6 +48,20 @@ export class BatchStage implements PipelineStage {
   private async ended(batchId: string, executionId: string, end: BatchChildEnd): Promise<void> {
     const finished = await this.batches.childEnded(batchId, executionId, end);
     if (finished) await this.enqueueCallbacks(finished);
+  }
+
+  /**
+   * A batch's deadline passed: ends the batch if it still runs, cancels its children not counted, then enqueues its
+   * callbacks. Run again (another instance, or its instance died), each step repeats harmlessly: a cancel of an
+   * ended run does nothing, the callbacks' ids make a second enqueue add nothing.
+   */
+  private async timeout(batchId: string): Promise<void> {
+    const { due, pending } = await this.batches.timedOut(batchId);
+    for (let i = 0; i < pending.length; i += CANCEL_CHUNK) {
+      await Promise.all(pending.slice(i, i + CANCEL_CHUNK).map((id) => this.runs.cancel(id)));
+    }
+    if (pending.length) this.logger.warn(BATCH_TIMED_OUT(batchId, pending.length));
+    if (due) await this.enqueueCallbacks(due);
   }
 
   private async enqueueCallbacks(batch: BatchRecord): Promise<void> {
@@ -81,6 +98,9 @@ export class BatchStage implements PipelineStage {
     await this.batches.callbacksEnqueued(batch.batchId);
   }
 }
+
+/** How many children of a timed-out batch are cancelled at a time. */
+const CANCEL_CHUNK = 100;
 
 /** The execution id of a batch's callback: fixed, so enqueueing it twice adds it once. */
 export const callbackId = (batchId: string, which: 'complete' | 'success' | string): string => `${batchId}.${which}`;

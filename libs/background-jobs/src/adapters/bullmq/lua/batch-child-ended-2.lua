@@ -3,11 +3,11 @@
 -- KEYS[2] the set of children already counted
 -- ARGV[1] the child's execution id, ARGV[2] 'completed' | 'failed' | 'cancelled'
 -- Returns the hash (HGETALL) and 1 when the batch is finished and its callbacks are not yet confirmed enqueued,
--- else 0; nil when the batch is unknown.
+-- else 0; nil when the batch is unknown. A batch that is no longer running (it timed out) counts nothing more.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return nil
 end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+if redis.call('HGET', KEYS[1], 'state') == 'running' and redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
   local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
   if pending == 0 then
