@@ -2,7 +2,9 @@
  * The list of benchmarks, in the order `npm run bench` runs them, and the runner over them. Each benchmark lives in
  * its own `bench/<name>.bench.ts`; what they share is in bench/drivers.ts.
  */
+import { batch } from './batch.bench';
 import { boot } from './boot.bench';
+import { bulkEnqueue } from './bulk-enqueue.bench';
 import { cronLag } from './cron-lag.bench';
 import { BenchContext, BenchOutput } from './drivers';
 import { enqueue } from './enqueue.bench';
@@ -10,9 +12,11 @@ import { fairness } from './fairness.bench';
 import { fanOut } from './fan-out.bench';
 import { localThroughput } from './local.bench';
 import { lockRoundTrip } from './lock-roundtrip.bench';
+import { rateLimit } from './rate-limit.bench';
 import { recurringBacklog } from './recurring-backlog.bench';
 import { runAnatomy } from './run-anatomy.bench';
 import { soak } from './soak.bench';
+import { step } from './step.bench';
 import { clusterThroughput } from './throughput-cluster.bench';
 import { throughputEndToEnd } from './throughput-e2e.bench';
 import { throughput } from './throughput.bench';
@@ -36,6 +40,10 @@ export const BENCHMARKS = [
   'throughput-cluster',
   'fairness',
   'recurring-backlog',
+  'rate-limit',
+  'step',
+  'batch',
+  'bulk-enqueue',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -55,6 +63,10 @@ const RUNNERS: Record<BenchmarkName, (ctx: BenchContext) => Promise<BenchOutput>
   'recurring-backlog': recurringBacklog,
   fairness,
   'throughput-cluster': clusterThroughput,
+  'rate-limit': rateLimit,
+  step,
+  batch,
+  'bulk-enqueue': bulkEnqueue,
 };
 
 /** Runs the selected benchmarks in order against the Redis at `ctx.url`. */

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { JobsOptions, Queue, Worker } from 'bullmq';
+import { BackgroundJobs, JobContext, PipelineJobOptions } from 'nestjs-background-jobs';
 import { BullmqTransport } from '../libs/background-jobs/src/adapters/bullmq';
 import { JobRegistry, resolveOptions } from '../libs/background-jobs/src/core';
 import {
@@ -49,6 +50,21 @@ export interface BenchSizes {
   fairIdleTenants: number;
   /** Runs per end-to-end latency pass (at 200 runs/s: 2,000 is 10 s). */
   latencyRuns: number;
+  /** Rate limit: the limit and backlog of the precision figure, runs per headroom drain, runs parked, the window the
+   * parked Redis load is read over, and keys for the memory figure. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  rateLimitBacklog: number;
+  rateLimitDrainRuns: number;
+  rateLimitParked: number;
+  rateLimitIdleMs: number;
+  rateLimitKeys: number;
+  /** Runs per drain of the step benchmark (with one `ctx.step`, and without). */
+  stepRuns: number;
+  /** Children of the batch (and runs enqueued without one). */
+  batchChildren: number;
+  /** Runs per pass of the bulk-enqueue benchmark (`jobs.batch`, coalesced `enqueue`, `Queue.addBulk`). */
+  bulkRuns: number;
 }
 
 export const FULL_SIZES: BenchSizes = {
@@ -69,6 +85,16 @@ export const FULL_SIZES: BenchSizes = {
   fairQuietRuns: 10,
   fairIdleTenants: 10_000,
   latencyRuns: 2_000,
+  rateLimitMax: 50,
+  rateLimitWindowMs: 1_000,
+  rateLimitBacklog: 500,
+  rateLimitDrainRuns: 10_000,
+  rateLimitParked: 10_000,
+  rateLimitIdleMs: 5_000,
+  rateLimitKeys: 10_000,
+  stepRuns: 10_000,
+  batchChildren: 10_000,
+  bulkRuns: 10_000,
 };
 
 export const SMOKE_SIZES: BenchSizes = {
@@ -89,6 +115,16 @@ export const SMOKE_SIZES: BenchSizes = {
   fairQuietRuns: 2,
   fairIdleTenants: 20,
   latencyRuns: 40,
+  rateLimitMax: 3,
+  rateLimitWindowMs: 200,
+  rateLimitBacklog: 9,
+  rateLimitDrainRuns: 40,
+  rateLimitParked: 20,
+  rateLimitIdleMs: 200,
+  rateLimitKeys: 20,
+  stepRuns: 40,
+  batchChildren: 40,
+  bulkRuns: 40,
 };
 
 /** One line of the printed table. */
@@ -411,3 +447,73 @@ export async function countSocketWrites(fn: () => Promise<unknown>): Promise<num
   }
   return writes;
 }
+
+/** What `enqueueThenDrain` measured: the drain's rate, and its Node CPU and Redis commands per run. */
+export interface PublicDrainResult {
+  rate: number;
+  cpuUsPerRun: number;
+  redisCpuUsPerRun: number;
+  /** Redis commands per run by name, first run entered to last (`INFO commandstats`, inside scripts included). */
+  commandsPerRun: Record<string, number>;
+  commandsTotalPerRun: number;
+}
+
+/**
+ * The users' path for one job class: `runs` runs enqueued with `BackgroundJobs.enqueue` on a producer-only app
+ * (`ENQUEUE_IN_FLIGHT_PUBLIC` calls in flight, nothing consuming), then drained by an app with the module's worker at
+ * `concurrency`. `body` is the job's `execute`, called after the run was counted as entered. Every figure spans the
+ * first run entered to the last, so neither app's boot is measured.
+ */
+export async function enqueueThenDrain(
+  ctx: BenchContext,
+  label: string,
+  job: { options: PipelineJobOptions; body?: (jobCtx: JobContext<any>) => unknown; data?: (i: number) => unknown },
+  runs: number,
+  concurrency: number,
+): Promise<PublicDrainResult> {
+  const prefix = benchPrefix(label);
+  const stats = redisClient(ctx.url);
+  const clock = new RunClock(runs);
+  let first: Promise<[Map<string, number>, number]> | undefined;
+  let last: Promise<[Map<string, number>, number]> | undefined;
+  const snapshot = () => Promise.all([commandStats(stats), redisCpuSeconds(stats)]);
+  const Job = defineJob(`${label}Job`, job.options, (jobCtx) => {
+    // NOTE: the snapshots are sent as the first and the last run are entered, not awaited by the run.
+    if (clock.count === 0) first = snapshot();
+    clock.enter();
+    if (clock.done) last = snapshot();
+    return job.body?.(jobCtx);
+  });
+  let worker: { close: () => Promise<void> } | undefined;
+  try {
+    const producer = await startApp({ redis: ctx.url, prefix, jobs: [Job], worker: false });
+    try {
+      const jobs = producer.get(BackgroundJobs);
+      const data = job.data ?? ((i: number) => ({ n: i }));
+      await pool(runs, ENQUEUE_IN_FLIGHT_PUBLIC, (i) => jobs.enqueue(Job, data(i) as never));
+    } finally {
+      await producer.close();
+    }
+    worker = await startApp({ redis: ctx.url, prefix, jobs: [Job], worker: { concurrency } });
+    await waitFor(`${runs} ${label} runs`, () => clock.done && last !== undefined, DRAIN_TIMEOUT_MS, 5);
+    const [commandsBefore, cpuBefore] = await (first as Promise<[Map<string, number>, number]>);
+    const [commandsAfter, cpuAfter] = await (last as Promise<[Map<string, number>, number]>);
+    const { total, byCommand } = commandDelta(commandsBefore, commandsAfter);
+    // NOTE: `commandDelta` leaves out one INFO; the two snapshots sent two (commandstats and cpu) after `before`.
+    const counted = runs - 1;
+    return {
+      rate: clock.rate(),
+      cpuUsPerRun: clock.cpuUsPerRun(),
+      redisCpuUsPerRun: ((cpuAfter - cpuBefore) * 1e6) / counted,
+      commandsPerRun: perRun(byCommand, counted),
+      commandsTotalPerRun: round((total - (byCommand.info ?? 0)) / counted, 2),
+    };
+  } finally {
+    await worker?.close();
+    await deleteKeysUnder(stats, prefix);
+    stats.disconnect();
+  }
+}
+
+/** Enqueue calls in flight while `enqueueThenDrain` fills a queue (a producer fanning out). */
+export const ENQUEUE_IN_FLIGHT_PUBLIC = 500;

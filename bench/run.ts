@@ -4,7 +4,9 @@
  *
  * Knobs (environment): BENCH_SMOKE=1 (the smoke test's tiny sizes)  BENCH_ONLY=throughput,boot,…  BENCH_REPS  BENCH_THROUGHPUT_JOBS  BENCH_CONCURRENCIES=1,10,50
  * BENCH_ENQUEUE_JOBS  BENCH_CRON_TICKS  BENCH_BOOT_JOBS  BENCH_TENANTS  BENCH_SOAK_RUNS  BENCH_LOCK_ITERATIONS
- * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_FAIR_FLOOD  BENCH_FAIR_TENANTS  BENCH_LATENCY_RUNS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file)
+ * BENCH_LOCAL_JOBS  BENCH_BACKLOG_JOBS  BENCH_FAIR_FLOOD  BENCH_FAIR_TENANTS  BENCH_LATENCY_RUNS
+ * BENCH_RATE_MAX  BENCH_RATE_WINDOW_MS  BENCH_RATE_BACKLOG  BENCH_RATE_DRAIN_RUNS  BENCH_RATE_PARKED  BENCH_RATE_IDLE_MS
+ * BENCH_RATE_KEYS  BENCH_STEP_RUNS  BENCH_BATCH_CHILDREN  BENCH_BULK_RUNS  BENCH_REDIS_URL (use that Redis instead of starting one)  BENCH_OUT (results file)
  * BENCH_RESULTS_NAME (file name of the results without .json; `npm run bench:node24` sets results.node24).
  * A run with any knob changed writes bench/results.local.json (git-ignored) unless BENCH_OUT says otherwise.
  */
@@ -31,6 +33,16 @@ function sizesFromEnv(): { sizes: BenchSizes; changed: boolean } {
     ['fairFlood', 'BENCH_FAIR_FLOOD'],
     ['fairIdleTenants', 'BENCH_FAIR_TENANTS'],
     ['latencyRuns', 'BENCH_LATENCY_RUNS'],
+    ['rateLimitMax', 'BENCH_RATE_MAX'],
+    ['rateLimitWindowMs', 'BENCH_RATE_WINDOW_MS'],
+    ['rateLimitBacklog', 'BENCH_RATE_BACKLOG'],
+    ['rateLimitDrainRuns', 'BENCH_RATE_DRAIN_RUNS'],
+    ['rateLimitParked', 'BENCH_RATE_PARKED'],
+    ['rateLimitIdleMs', 'BENCH_RATE_IDLE_MS'],
+    ['rateLimitKeys', 'BENCH_RATE_KEYS'],
+    ['stepRuns', 'BENCH_STEP_RUNS'],
+    ['batchChildren', 'BENCH_BATCH_CHILDREN'],
+    ['bulkRuns', 'BENCH_BULK_RUNS'],
   ];
   let changed = smoke;
   for (const [field, name] of knobs) {

@@ -33,7 +33,7 @@ TARBALL="$(cd "$LIB" && npm pack --silent --pack-destination "$WORK" 2>/dev/null
 tar -tzf "$WORK/$TARBALL" >"$WORK/tarball.txt"
 echo "   $TARBALL ($(wc -l <"$WORK/tarball.txt") files)"
 for f in package/dist/index.js package/dist/index.d.ts package/dist/index.d.ts.map package/LICENSE package/dist/operations/ui/index.html package/dist/operations/ui/app.js \
-  package/dist/adapters/bullmq/lua/fair-rounds-2.lua package/dist/adapters/redis-lock/lua/acquire-release-batch-2n.lua; do
+  package/dist/adapters/bullmq/lua/fair-rounds-3.lua package/dist/adapters/redis-lock/lua/acquire-release-batch-2n.lua; do
   grep -qx "$f" "$WORK/tarball.txt" || { echo "pack-smoke: the tarball has no $f"; exit 1; }
 done
 # Every package the built code requires must be declared, or a fresh install breaks at require time.

@@ -1,18 +1,15 @@
 import { INestApplication } from '@nestjs/common';
-import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import { Browser, BrowserContext, Page } from 'playwright-core';
+import { Browser } from 'playwright-core';
 import { BackgroundJobs, JobContext, OperationsTokenGuard, PermanentJobError } from 'nestjs-background-jobs';
 import { DASHBOARD_CSRF_HEADER } from 'nestjs-background-jobs/operations/dashboard.assets';
 import { OPERATIONS_READ_ONLY_ACTION } from 'nestjs-background-jobs/operations/operations.messages';
-import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
+import { defineJob, startHttpJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
-import { ARTIFACTS, describeWithChromium, launchChromium } from './support/chromium';
+import { describeWithChromium, launchChromium } from './support/chromium';
+import { accessible, shoot, signIn, UI_TIMEOUT_MS } from './support/dashboard';
 
 const FULL = 'schedules-browser-full-token';
 const READ_ONLY = 'schedules-browser-read-only-token';
-const UI_TIMEOUT_MS = 15_000;
 
 interface Recurring {
   scheduleId: string;
@@ -32,36 +29,6 @@ describeWithChromium('dashboard schedules, sign-in and roles in Chromium', () =>
     await Promise.all(apps.splice(0).map((app) => app.close()));
     await deletePrefix(prefix);
   });
-
-  async function signIn(context: BrowserContext, base: string, token: string): Promise<Page> {
-    const page = await context.newPage();
-    const first = await page.goto(`${base}/jobs/ui#/schedules`);
-    expect(first?.status()).toBe(401);
-    await page.getByLabel('Operations token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Schedules' }).waitFor({ timeout: UI_TIMEOUT_MS });
-    return page;
-  }
-
-  /** axe-core on the page as it is now: no serious or critical violations. */
-  async function accessible(page: Page, where: string): Promise<void> {
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const bad = violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${where}: ${v.id} (${v.impact}) on ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(bad).toEqual([]);
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    for (const width of [1366, 390]) {
-      await page.setViewportSize({ width, height: width === 390 ? 844 : 768 });
-      const path = join(ARTIFACTS, `dashboard-${name}-${width}.png`);
-      await page.screenshot({ path, fullPage: true });
-      expect(statSync(path).size).toBeGreaterThan(5_000);
-    }
-    await page.setViewportSize({ width: 1366, height: 768 });
-  }
 
   it('signs in without a readable token; pauses only the runtime schedule it names; creates, edits and deletes one; the read-only role sees no buttons and gets 403', async () => {
     prefix = randomPrefix('dsched');
@@ -273,28 +240,4 @@ describeWithChromium('dashboard schedules, sign-in and roles in Chromium', () =>
     await shoot(page, 'overview');
     expect(pageErrors).toEqual([]);
   }, 90_000);
-
-  it('the servers page shows two live instances, then one after the other stops', async () => {
-    prefix = randomPrefix('dsrv');
-    const Report = defineJob('ReportJob', { id: 'report', queue: 'reports' });
-    const app = await startHttpJobsApp(apps, prefix, [Report], {
-      operations: { guard: new OperationsTokenGuard({ token: FULL }), ui: true },
-      worker: { concurrency: 3 },
-    });
-    const other = await startJobsApp({ prefix, jobs: [Report], worker: { concurrency: 7 } });
-    await app.listen(0, '127.0.0.1');
-    const base = await app.getUrl();
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    const page = await signIn(context, base, FULL);
-    await page.getByRole('link', { name: 'Servers', exact: true }).click();
-    await page.getByRole('heading', { level: 1, name: 'Servers' }).waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.getByText('2 live instances').waitFor({ timeout: UI_TIMEOUT_MS });
-    expect((await page.locator('tr[data-instance] td.num').allTextContents()).sort()).toEqual(['0 / 3', '0 / 7']);
-    await accessible(page, 'servers');
-    await shoot(page, 'servers');
-    await other.close();
-    await page.getByText('1 live instance', { exact: true }).waitFor({ timeout: UI_TIMEOUT_MS });
-    expect(await page.locator('tr[data-instance] td.num').allTextContents()).toEqual(['0 / 3']);
-  }, 60_000);
 });

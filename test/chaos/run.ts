@@ -11,7 +11,18 @@ import { testDatabaseUrl } from '../support/postgres';
 import { AppInstance, removeCompiledFixture } from '../reliability/support/instance';
 import { checkInvariants, RunFacts, Window } from './invariants';
 import { FaultyProxy } from './proxy';
-import { describeFault, Fault, planFaults, PlannedFault, Target, Topology, WORKERS } from './schedule';
+import {
+  countByKind,
+  describeFault,
+  Fault,
+  faultLine,
+  planFaults,
+  PlannedFault,
+  Target,
+  timelineDigest,
+  Topology,
+  WORKERS,
+} from './schedule';
 import { ChaosRedis } from './topology';
 import { ChaosCommand, ChaosConfig, JOBS, WORKER_OPTIONS } from './workload';
 
@@ -61,6 +72,9 @@ class Soak {
   readonly slowLinks: RunFacts['slowLinks'] = [];
   readonly counts = new Map<string, number>();
   readonly crashes: string[] = [];
+  /** The planned faults that struck, in order, and how late each struck after its planned offset (ms). */
+  readonly struck: PlannedFault[] = [];
+  readonly lateness: number[] = [];
   stopping = false;
   private readonly pending: Promise<unknown>[] = [];
   private t0 = Date.now();
@@ -265,14 +279,30 @@ class Soak {
   }
 }
 
+/**
+ * The timeline that struck against the plan: the same digest means every planned fault struck, in order (what a seed
+ * replays); how late they struck (a failover is awaited before the next fault) is wall-clock and varies with load.
+ */
+function struckLine(soak: Soak, plan: PlannedFault[], planDigest: string): string {
+  const digest = timelineDigest(soak.struck);
+  const late = [...soak.lateness].sort((a, b) => a - b);
+  const median = late.length ? late[Math.floor(late.length / 2)] : 0;
+  return (
+    `== faults struck: ${soak.struck.length} of ${plan.length} planned, digest ${digest} ` +
+    `(${digest === planDigest ? 'the plan’s' : `the plan’s is ${planDigest}`}); ` +
+    `after their planned offset by ${median} ms median, ${late[late.length - 1] ?? 0} ms at most`
+  );
+}
+
 async function main(): Promise<number> {
   const { minutes, topology, seed } = options();
   const plan: PlannedFault[] = planFaults(seed, minutes, topology);
   const replay = `CHAOS_SEED=${seed} CHAOS_MINUTES=${minutes} CHAOS_TOPOLOGY=${topology} npm run chaos`;
   console.log(`== chaos: ${topology}, ${minutes} min, seed ${seed} (replay: ${replay})`);
   console.log(`== fault plan (${plan.length} faults, the same for the same seed, length and topology):`);
-  for (const { atMs, fault } of plan)
-    console.log(`   @${(atMs / 1000).toFixed(1).padStart(6)} s  ${describeFault(fault)}`);
+  for (const planned of plan) console.log(`   ${faultLine(planned)}`);
+  const planDigest = timelineDigest(plan);
+  console.log(`== fault plan digest ${planDigest} (${countByKind(plan)})`);
   const soak = new Soak(topology, seed);
   // NOTE: Ctrl-C still stops every process the soak started and drops its schema.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -285,10 +315,12 @@ async function main(): Promise<number> {
     console.log(`== starting ${topology} Redis, 1 producer and ${WORKERS} workers, each behind its own proxies`);
     await soak.setUp();
     console.log('== faults');
-    for (const { atMs, fault } of plan) {
-      const wait = soak['t0'] + atMs - Date.now();
+    for (const planned of plan) {
+      const wait = soak['t0'] + planned.atMs - Date.now();
       if (wait > 0) await sleep(wait);
-      await soak.strike(fault);
+      soak.lateness.push(Math.max(0, -wait));
+      soak.struck.push(planned);
+      await soak.strike(planned.fault);
     }
     const wait = soak['t0'] + minutes * 60_000 - Date.now();
     if (wait > 0) await sleep(wait);
@@ -364,6 +396,7 @@ async function main(): Promise<number> {
       `SELECT job_id, count(*) AS n FROM ${soak.schema}.effects GROUP BY job_id ORDER BY job_id`,
     );
     console.log(`== faults injected: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+    console.log(struckLine(soak, plan, planDigest));
     console.log(`== work done (effects): ${work.rows.map((r) => `${r.job_id} ${r.n}`).join(', ')}`);
     const traffic = soak.members.map(
       (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
@@ -381,6 +414,7 @@ async function main(): Promise<number> {
     code = violated > 0 ? 1 : 0;
   } catch (error) {
     console.log(`== the soak itself failed: ${(error as Error).stack}`);
+    console.log(struckLine(soak, plan, planDigest));
     console.log(`== replay: ${replay}`);
     for (const line of soak.timeline) console.log(`   ${line}`);
     console.log('invariants: 0 held, 1 violated');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { between, pick, prng } from './prng';
 
 export type Topology = 'standalone' | 'sentinel' | 'cluster';
@@ -96,4 +97,27 @@ export function describeFault(fault: Fault): string {
     default:
       return fault.kind;
   }
+}
+
+/** One line of the timeline per planned fault: its planned offset and what it does (no wall-clock figure). */
+export function faultLine({ atMs, fault }: PlannedFault): string {
+  return `@${(atMs / 1000).toFixed(1).padStart(6)} s  ${describeFault(fault)}`;
+}
+
+/**
+ * A digest of a fault timeline (sha256 of its lines, first 16 hex digits): printed for the plan and again for the
+ * faults that struck, so two runs with one seed are compared by one line and a run that struck less than its plan
+ * shows it.
+ */
+export function timelineDigest(faults: PlannedFault[]): string {
+  const hash = createHash('sha256');
+  for (const planned of faults) hash.update(`${faultLine(planned)}\n`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Faults by kind, in a fixed order (the order kinds first appear in `faults`). */
+export function countByKind(faults: PlannedFault[]): string {
+  const counts = new Map<string, number>();
+  for (const { fault } of faults) counts.set(fault.kind, (counts.get(fault.kind) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none';
 }

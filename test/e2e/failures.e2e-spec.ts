@@ -82,7 +82,8 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     expect(execution.failure).toBeUndefined();
   });
 
-  it('a 200 ms timeout on a 5 s body ends in under 2 s with kind timeout, not retried, and the late result is ignored', async () => {
+  it('a 200 ms timeout on a 10 s body ends well before the body with kind timeout, not retried, and the late result is ignored', async () => {
+    const BODY_MS = 10_000;
     let reason: unknown;
     let calls = 0;
     const Job = defineJob(
@@ -91,7 +92,7 @@ describe('failure classification, retries, timeouts and cancellation', () => {
       async (ctx) => {
         calls += 1;
         ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
-        await new Promise((r) => setTimeout(r, 5_000).unref());
+        await new Promise((r) => setTimeout(r, BODY_MS).unref());
         return 'too late';
       },
     );
@@ -100,7 +101,8 @@ describe('failure classification, retries, timeouts and cancellation', () => {
 
     const execution = await app.get(BackgroundJobs).runNow(Job);
 
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // NOTE: a run that waited for its body would take BODY_MS; half of it leaves a slow host seconds for the rest.
+    expect(Date.now() - started).toBeLessThan(BODY_MS / 2);
     expect(execution).toMatchObject({ state: 'failed', attempts: 1, failure: { kind: 'timeout' } });
     expect(execution.failure!.message).toContain('200 ms');
     expect(reason).toMatchObject({ name: 'JobAbortedError', kind: 'timeout' });

@@ -305,52 +305,6 @@ describe.each(['cluster', 'sentinel'] as const)('production Redis: %s', (kind) =
       }
     }, 60_000);
 
-    it("fairness: a capped fair job's rounds and slots live in its queue's hash slot; round robin and the cap work", async () => {
-      const runningNow = new Map<string | null, number>();
-      const peak = new Map<string | null, number>();
-      const Fair = defineJob(
-        'FairJob',
-        { id: 'fair', queue: 'fair-q', fairness: { by: 'tenant', concurrencyPerTenant: 1 } },
-        async (ctx: JobContext) => {
-          runningNow.set(ctx.tenantId, (runningNow.get(ctx.tenantId) ?? 0) + 1);
-          peak.set(ctx.tenantId, Math.max(peak.get(ctx.tenantId) ?? 0, runningNow.get(ctx.tenantId)!));
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          runningNow.set(ctx.tenantId, runningNow.get(ctx.tenantId)! - 1);
-        },
-      );
-      const app = await startJobsApp({
-        prefix,
-        connection: topology.connection,
-        jobs: [Fair],
-        worker: { concurrency: 4 },
-      });
-      apps.push(app);
-      const jobs = app.get(BackgroundJobs);
-
-      const ids = await Promise.all(
-        ['t1', 't2'].flatMap((tenantId) =>
-          Array.from({ length: 4 }, () => jobs.enqueue(Fair, undefined, { tenantId })),
-        ),
-      );
-      await waitFor(
-        'the 8 fair runs',
-        async () => (await Promise.all(ids.map((id) => jobs.getExecution(id)))).every((e) => e?.state === 'completed'),
-        20_000,
-      );
-
-      expect(Object.fromEntries(peak)).toEqual({ t1: 1, t2: 1 });
-      const client = topology.client();
-      try {
-        const rounds = `${prefix}:{fair-q}:bgj:fair:fair-q:rounds`;
-        expect(await client.exists(rounds)).toBe(1);
-        expect(await client.call('CLUSTER', 'KEYSLOT', rounds)).toBe(
-          await client.call('CLUSTER', 'KEYSLOT', `${prefix}:{fair-q}:prioritized`),
-        );
-      } finally {
-        client.disconnect();
-      }
-    }, 30_000);
-
     it("the host's ioredis Cluster: runs on it (cancel included), and it is still open after the app closed", async () => {
       const host = topology.cluster!.client();
       try {

@@ -8,6 +8,7 @@ import {
 } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { defineJob, startJobsApp, TransportKind } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, testRedisUrl, waitFor } from '../support/redis';
+import { timeOf } from '../support/test-time';
 
 interface Tick {
   data: unknown;
@@ -43,11 +44,12 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     await deletePrefix(prefix);
   });
 
-  const boot = async () => {
-    const app = await startJobsApp({ prefix, transport, jobs: [ReportJob] });
+  const bootApp = async (options: { testClock?: object } = {}) => {
+    const app = await startJobsApp({ prefix, transport, jobs: [ReportJob], ...options });
     apps.push(app);
-    return app.get(BackgroundJobs);
+    return app;
   };
+  const boot = async () => (await bootApp()).get(BackgroundJobs);
 
   /** Runtime schedulers as plain BullMQ sees them on the default queue; on the embedded transport, its runtime list. */
   const runtimeSchedules = async (jobs: BackgroundJobs): Promise<string[]> => {
@@ -60,7 +62,11 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
   };
 
   it('an everyMs: 1000 schedule runs with its payload; an upsert changes it in place; pause, resume and trigger take its id; removeSchedule stops it', async () => {
-    const jobs = await boot();
+    // NOTE: on the embedded transport the app runs on the test clock, so the absence after removeSchedule moves the
+    // clock instead of waiting 2.5 s; BullMQ has no test clock and observes it over real time.
+    const app = await bootApp({ testClock: {} });
+    const jobs = app.get(BackgroundJobs);
+    const time = timeOf(app);
 
     const info = await jobs.upsertSchedule(ReportJob, {
       id: 'report:acme',
@@ -77,7 +83,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
       tenantId: 'acme',
       paused: false,
     });
-    await waitFor(
+    await time.until(
       'two ticks with the first payload',
       () => ticks.filter((t) => (t.data as { v: number }).v === 1).length >= 2,
       5_000,
@@ -89,11 +95,13 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
       scheduled.slice(1).map(() => 1_000),
     );
 
-    const updatedAt = Date.now();
     await jobs.upsertSchedule(ReportJob, { id: 'report:acme', everyMs: 1_000, data: { v: 2 }, tenantId: 'acme' });
-    // NOTE: the next tick after the upsert (≤ everyMs + 1 s of margin) carries the new payload.
-    await waitFor('a tick with the new payload', () => ticks.some((t) => (t.data as { v: number }).v === 2), 2_500);
-    expect(ticks.filter((t) => t.startedAt > updatedAt + 100 && (t.data as { v: number }).v === 1)).toEqual([]);
+    // NOTE: judged by scheduled time from after the upsert answered: a tick due while the call was on its way may
+    // still carry the old payload, however late a slow host starts it; none due after it may.
+    const updatedAt = time.now();
+    // NOTE: the next tick after the upsert (≤ everyMs + 1.5 s of margin) carries the new payload.
+    await time.until('a tick with the new payload', () => ticks.some((t) => (t.data as { v: number }).v === 2), 2_500);
+    expect(ticks.filter((t) => t.scheduledAt > updatedAt && (t.data as { v: number }).v === 1)).toEqual([]);
     expect(await runtimeSchedules(jobs)).toEqual(['report:acme']);
     const listed = (await jobs.listRecurring()).filter((r) => r.source === 'runtime');
     expect(listed).toEqual([
@@ -110,7 +118,7 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     await jobs.resume('report:acme');
     expect((await jobs.listRecurring()).find((r) => r.scheduleId === 'report:acme')).toMatchObject({ paused: false });
     const triggered = await jobs.trigger('report:acme');
-    const execution = await waitFor(
+    const execution = await time.until(
       'the triggered run',
       async () => {
         const e = await jobs.getExecution(triggered);
@@ -121,12 +129,13 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
     expect(execution).toMatchObject({ jobId: 'report', tenantId: 'acme', data: { v: 2 } });
 
     expect(await jobs.removeSchedule('report:acme')).toBe(true);
-    const removedAt = Date.now();
+    // NOTE: judged by scheduled time from after the removal answered, as the upsert above.
+    const removedAt = time.now();
     expect(await jobs.removeSchedule('report:acme')).toBe(false);
     expect(await runtimeSchedules(jobs)).toEqual([]);
     // NOTE: an absence is observed over a window: 2.5 s is two intervals and a half.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(ticks.filter((t) => t.startedAt > removedAt + 100)).toEqual([]);
+    await time.pass(2_500);
+    expect(ticks.filter((t) => t.scheduledAt > removedAt)).toEqual([]);
   }, 20_000);
 
   it('a second instance booting without the schedule leaves it running', async () => {
@@ -160,8 +169,14 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
       endDate,
       data: 'window',
     });
-    // NOTE: 1.5 s past the end covers a tick that would be due after it.
-    await waitFor('the end of the window', () => Date.now() > endDate.getTime() + 1_500, 9_000, 100);
+    // NOTE: 1.5 s past the end covers a tick that would be due after it; the ticks due inside the window (4) are
+    // awaited too, so a slow host that runs them late does not cut the count.
+    await waitFor(
+      'the end of the window and its ticks',
+      () => Date.now() > endDate.getTime() + 1_500 && ticks.length >= 3,
+      9_000,
+      100,
+    );
 
     const scheduled = ticks.map((t) => t.scheduledAt);
     expect(scheduled.length).toBeGreaterThanOrEqual(3);
@@ -170,7 +185,8 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
   }, 15_000);
 
   it('@PipelineJob({ everyMs, data, endDate }) ticks with its payload, lists as a decorator schedule, and stops at its end', async () => {
-    const endDate = new Date(Date.now() + 3_500);
+    // NOTE: two ticks fit before the end if the boot below takes under ~3.5 s, even on a loaded host.
+    const endDate = new Date(Date.now() + 5_000);
     const Digest = defineJob(
       'DigestJob',
       { id: 'digest', everyMs: 1_000, data: { kind: 'short' }, endDate },
@@ -196,11 +212,12 @@ describe.each<TransportKind>(['bullmq', 'local'])('runtime schedules: %s', (tran
         endDate,
       }),
     ]);
-    await waitFor('two ticks', () => ticks.length >= 2, 4_000);
+    await waitFor('two ticks', () => ticks.length >= 2, 5_000);
     expect(ticks.every((t) => (t.data as { kind: string }).kind === 'short')).toBe(true);
     // NOTE: 1.5 s past the end covers a tick that would be due after it.
-    await waitFor('the end date passed', () => Date.now() > endDate.getTime() + 1_500, 6_000, 100);
-    expect(ticks.filter((t) => t.startedAt > endDate.getTime() + 100)).toEqual([]);
+    await waitFor('the end date passed', () => Date.now() > endDate.getTime() + 1_500, 7_000, 100);
+    // NOTE: by scheduled time: a tick due before the end may start after it on a slow host.
+    expect(ticks.filter((t) => t.scheduledAt > endDate.getTime())).toEqual([]);
   }, 15_000);
 
   it('bad input rejects naming the value, and nothing is scheduled', async () => {

@@ -70,7 +70,8 @@ describe('graceful shutdown', () => {
 
     const closing = Date.now();
     await first.close();
-    expect(Date.now() - closing).toBeLessThan(2_000);
+    // NOTE: a close that waited for the body would take its 10 s; half of it leaves a loaded host seconds to close.
+    expect(Date.now() - closing).toBeLessThan(10_000 / 2);
     expect(events).toEqual(['A:start', 'A:aborted(shutdown)']);
 
     const second = await boot({ prefix, jobs: [makeJob('B')] });

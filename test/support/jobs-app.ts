@@ -1,8 +1,10 @@
 import { INestApplication, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import {
+  BACKGROUND_JOBS_TEST_CLOCK,
   BackgroundJobsModule,
   BackgroundJobsModuleOptions,
+  BackgroundJobsTestClock,
   BullmqConnection,
   JobContext,
   PipelineJob,
@@ -37,12 +39,17 @@ export interface JobsAppOptions extends Partial<Omit<BackgroundJobsModuleOptions
   connection?: BullmqConnection;
   providers?: Provider[];
   imports?: any[];
+  /**
+   * On the embedded transport only: run on the test clock (`BACKGROUND_JOBS_TEST_CLOCK`), so `timeOf(app)` moves time
+   * instead of waiting for it. Ignored on BullMQ, which has no test clock.
+   */
+  testClock?: BackgroundJobsTestClock;
 }
 
 /** A booted Nest app context with the module on the suite's Redis. Close it in afterEach. */
 export async function startJobsApp(options: JobsAppOptions): Promise<TestingModule> {
-  const { prefix, jobs, providers = [], imports = [], transport = 'bullmq', connection, ...rest } = options;
-  const moduleRef = await Test.createTestingModule({
+  const { prefix, jobs, providers = [], imports = [], transport = 'bullmq', connection, testClock, ...rest } = options;
+  const builder = Test.createTestingModule({
     imports: [
       ...imports,
       BackgroundJobsModule.forRoot({
@@ -54,7 +61,9 @@ export async function startJobsApp(options: JobsAppOptions): Promise<TestingModu
       }),
     ],
     providers: [...jobs, ...providers],
-  }).compile();
+  });
+  if (testClock && transport === 'local') builder.overrideProvider(BACKGROUND_JOBS_TEST_CLOCK).useValue(testClock);
+  const moduleRef = await builder.compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
   return moduleRef;

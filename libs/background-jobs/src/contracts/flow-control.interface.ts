@@ -42,7 +42,10 @@ export interface SharedLimitOptions {
   concurrency?: ConcurrencyOptions;
 }
 
-/** A per-key override of `jobs.setLimit`: the parts given replace the configured ones for that key. */
+/**
+ * A per-key override of `jobs.setLimit`: the parts given replace the configured ones for that key; each call replaces
+ * the key's whole override (a part left out is the configured one again).
+ */
 export interface LimitOverride {
   /**
    * The key's own rate limit.
@@ -54,6 +57,13 @@ export interface LimitOverride {
    * @default undefined (the configured one)
    */
   concurrency?: { max: number };
+  /**
+   * A fair job only (`fairness`), the key being a tenant id ('' for host-level runs): the tenant's shares of the
+   * round robin of the job's queue, an integer from 1 to 1,000. A tenant of weight n gets n runs per round where
+   * the others get one, for runs enqueued from then on.
+   * @default undefined (1: one share)
+   */
+  weight?: number;
 }
 
 /** Why a run that may not start yet waits. */

@@ -23,8 +23,9 @@ export const CONCURRENCY_TWICE = (jobId: string, className: string): string =>
   `limit. Fix: keep concurrency: { max: n, key: 'tenant' } and drop fairness.concurrencyPerTenant.`;
 
 export const SET_LIMIT_UNKNOWN = (name: unknown): string =>
-  `setLimit(${show(name)}, …): no shared limit and no job with a rateLimit or concurrency has this name; nothing ` +
-  `was stored. Fix: name a limit of forRoot({ limits }) or a job id whose @PipelineJob sets rateLimit or concurrency.`;
+  `setLimit(${show(name)}, …): no shared limit and no job with a rateLimit, concurrency or fairness has this name; ` +
+  `nothing was stored. Fix: name a limit of forRoot({ limits }) or a job id whose @PipelineJob sets rateLimit, ` +
+  `concurrency or fairness.`;
 
 export const SET_LIMIT_INVALID = (name: string, option: string, value: unknown, expected: string): string =>
   `setLimit("${name}", …) has invalid ${option} ${show(value)}: expected ${expected}; nothing was stored. ` +

@@ -61,7 +61,7 @@ export class BackgroundJobs {
     dependencies: DependencyStore,
     directories: TenantDirectoryLocator,
   ) {
-    this.limits = (name, key, override) => setLimit(registry, options.limits, admission, name, key, override);
+    this.limits = (name, key, override) => setLimit(registry, options.limits, admission, runs, name, key, override);
     const context = new FacadeContext(registry, runs, executions, schedules, tenant, options, calendar, clock);
     this.runs = new RunsFacade(context, dependencies);
     this.schedules = new SchedulesFacade(context);
@@ -150,6 +150,7 @@ export class BackgroundJobs {
   /**
    * Overrides one key of a limit (a shared limit's name, or a job id for the job's own `rateLimit`/`concurrency`):
    * kept in the transport's store, so every instance applies it at its next admission; `null` restores the default.
+   * For a fair job, `weight` gives the tenant (the key) n shares of its queue's round robin.
    * Rejects with UnknownLimitError, storing nothing, for an unknown limit or a bad override.
    */
   setLimit(limitNameOrJobId: string, key: string, override: LimitOverride | null): Promise<void> {

@@ -19,7 +19,12 @@ const UI_DIR = join(__dirname, 'ui');
 export const DASHBOARD_SCRIPTS = [
   'core.js',
   'chart.js',
+  'overview.js',
   'runs.js',
+  'run-parts.js',
+  'run.js',
+  'waiting.js',
+  'schedule-editor.js',
   'schedules.js',
   'jobs.js',
   'servers.js',

@@ -109,6 +109,24 @@ export class OperationsController {
     return batch;
   }
 
+  /** A page of a batch's children (executions `<batchId>.<index>`), in index order; `page` and `size` as for runs. */
+  @Get('batches/:id/executions')
+  async getBatchExecutions(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<ExecutionPage> {
+    rejectUnknownKeys(
+      query,
+      ['page', 'size'],
+      (key, value, known) =>
+        new BadRequestException(INVALID_QUERY(key, value, `one of the parameters ${known.join(', ')}`)),
+    );
+    const { offset, limit } = parseExecutionsQuery(query, this.registry);
+    const batch = await this.jobs.getBatch(id);
+    if (!batch) throw new NotFoundException(BATCH_NOT_FOUND(id));
+    const indexes = Array.from({ length: Math.max(0, Math.min(limit, batch.total - offset)) }, (_, i) => offset + i);
+    const children = await Promise.all(indexes.map((i) => this.jobs.getExecution(`${id}.${i}`)));
+    const items = children.filter((child): child is JobExecution => child !== null);
+    return { items, total: batch.total, offset, limit };
+  }
+
   @Post('executions/:id/cancel')
   @HttpCode(200)
   async cancel(@Param('id') id: string): Promise<{ executionId: string; cancelled: true }> {

@@ -142,8 +142,8 @@ export class BullmqBatches extends BatchStore {
   private client(): BatchCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjBatchChildEnded', BATCH_CHILD_ENDED);
-      redis.defineCommand('bgjBatchTimeout', BATCH_TIMEOUT);
+      redis.defineCommand(BATCH_CHILD_ENDED.name, BATCH_CHILD_ENDED);
+      redis.defineCommand(BATCH_TIMEOUT.name, BATCH_TIMEOUT);
       this.defined.add(redis);
     }
     return redis as BatchCommands;

@@ -72,8 +72,8 @@ export class BullmqDependencies extends DependencyStore {
   private client(): DependencyCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjDependencyWait', DEPENDENCY_WAIT);
-      redis.defineCommand('bgjDependencyEnded', DEPENDENCY_ENDED);
+      redis.defineCommand(DEPENDENCY_WAIT.name, DEPENDENCY_WAIT);
+      redis.defineCommand(DEPENDENCY_ENDED.name, DEPENDENCY_ENDED);
       this.defined.add(redis);
     }
     return redis as DependencyCommands;

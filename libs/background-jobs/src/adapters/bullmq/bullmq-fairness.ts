@@ -33,6 +33,7 @@ type FairCommands = RedisClient & {
   bgjFairRounds(
     rounds: string,
     prioritized: string,
+    weights: string,
     limit: number,
     ...lanes: Array<string | number>
   ): Promise<number[]>;
@@ -64,15 +65,24 @@ export class BullmqFairness {
 
   /**
    * The BullMQ priority of each run, in order, for runs of these tenants (and priority tiers, 0 when absent) about to
-   * be added to `queue`: tier-major, then round robin between the tenants' lanes of the tier (lua/fair-rounds-2.lua).
+   * be added to `queue`: tier-major, then round robin between the tenants' lanes of the tier, n runs per round for a
+   * tenant of weight n (lua/fair-rounds-3.lua).
    */
   rounds(queue: Queue, tenants: Array<string | null>, tiers: number[] = []): Promise<number[]> {
     return this.client().bgjFairRounds(
       this.keys.fairRounds(queue.name),
       queue.keys.prioritized,
+      this.keys.fairWeights(queue.name),
       ROUND_LIMIT,
-      ...tenants.flatMap((tenant, i) => [laneKey(tenantKey(tenant), tiers[i] ?? 0), tiers[i] ?? 0]),
+      ...tenants.flatMap((tenant, i) => [laneKey(tenantKey(tenant), tiers[i] ?? 0), tiers[i] ?? 0, tenantKey(tenant)]),
     );
+  }
+
+  /** A tenant's shares of `queue`'s rounds from its next enqueue on, on every instance; null (or 1): one share. */
+  async setWeight(queue: string, tenantId: string | null, weight: number | null): Promise<void> {
+    const redis = this.client();
+    if (weight === null || weight === 1) await redis.hdel(this.keys.fairWeights(queue), tenantKey(tenantId));
+    else await redis.hset(this.keys.fairWeights(queue), tenantKey(tenantId), weight);
   }
 
   /**
@@ -110,16 +120,25 @@ export class BullmqFairness {
   }
 
   /**
-   * Runs queued per tenant, read from the rounds alone (O(tenants), no job is read): a tenant's queued runs hold the
-   * rounds from the one being served to its last, so it has last - current + 1 of them. An estimate: a run of the
-   * current round already taken, or one cancelled, still counts until the round moves on.
+   * Runs queued per tenant, read from the rounds and weights alone (O(tenants), no job is read): a tenant's queued runs
+   * hold the rounds from the one being served to its last, w per round for a tenant of weight w (its last round holds
+   * the count its field records), so it has (last - current) × w + used of them. An estimate: a run of the current
+   * round already taken, one cancelled, or a weight changed since, still counts until the round moves on.
    */
   async backlog(queue: Queue, top: number): Promise<TenantBacklog> {
     const redis = this.client();
-    const rounds = await redis.hgetall(this.keys.fairRounds(queue.name));
+    const [rounds, weights] = await Promise.all([
+      redis.hgetall(this.keys.fairRounds(queue.name)),
+      redis.hgetall(this.keys.fairWeights(queue.name)),
+    ]);
     const lanes = Object.entries(rounds)
       .filter(([lane]) => lane !== TOP_FIELD && !lane.startsWith(PLAIN_LANE))
-      .map(([lane, last]) => ({ ...laneOf(lane), last: Number(last) }));
+      .map(([lane, value]) => {
+        const of = laneOf(lane);
+        const weight = Number(weights[tenantKey(of.tenant)] ?? 1);
+        const [last, used] = value.split(':').map(Number);
+        return { ...of, weight, last, used: used ?? weight };
+      });
     // NOTE: the round each tier serves now is its lowest pending priority, one read per tier in use (≤ 8).
     const span = (ROUND_LIMIT + 1) * 2 ** 32;
     const current = new Map<number, number>();
@@ -138,10 +157,10 @@ export class BullmqFairness {
       }),
     );
     const counts = new Map<string | null, number>();
-    for (const { tenant, tier, last } of lanes) {
+    for (const { tenant, tier, last, weight, used } of lanes) {
       const serving = current.get(tier);
       if (serving === undefined || last < serving) continue;
-      counts.set(tenant, (counts.get(tenant) ?? 0) + last - serving + 1);
+      counts.set(tenant, (counts.get(tenant) ?? 0) + (last - serving) * weight + used);
     }
     return topTenants(queue.name, counts, top);
   }
@@ -149,7 +168,7 @@ export class BullmqFairness {
   private client(): FairCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjFairRounds', FAIR_ROUNDS);
+      redis.defineCommand(FAIR_ROUNDS.name, FAIR_ROUNDS);
       this.defined.add(redis);
     }
     return redis as FairCommands;

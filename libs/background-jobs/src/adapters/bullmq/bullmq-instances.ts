@@ -5,8 +5,8 @@ import { BullmqConnections } from './bullmq-connections';
 import { BullmqKeys } from './bullmq-keys';
 
 /** A heartbeat every 2 s, expiring after 6 s: an instance whose process died leaves the list within 6 s. */
-const BEAT_MS = 2_000;
-const BEAT_TTL_MS = 6_000;
+export const BEAT_MS = 2_000;
+export const BEAT_TTL_MS = 6_000;
 
 /** What the worker host says about itself at each beat. */
 export interface InstanceLoad {

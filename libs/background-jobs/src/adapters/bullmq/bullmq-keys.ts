@@ -104,6 +104,11 @@ export class BullmqKeys {
     return `${this.queuePrefix(queue)}:bgj:fair:${queue}:rounds`;
   }
 
+  /** Fair queue: a hash of tenant → its shares of a round (`setLimit`'s weight), read with the rounds: same slot. */
+  fairWeights(queue: string): string {
+    return `${this.queuePrefix(queue)}:bgj:fair:${queue}:weights`;
+  }
+
   /** On a cluster the framework's keys share one slot (`{<prefix>:bgj}:…`): the schedule check reads three (alive, paused, schedules) in one MULTI. */
   private key(...parts: string[]): string {
     return [this.hashTagged ? `{${this.prefix}:bgj}` : `${this.prefix}:bgj`, ...parts].join(':');

@@ -3,21 +3,29 @@ import { join } from 'node:path';
 
 /** A Lua script of ./lua as ioredis `defineCommand` takes it. */
 export interface LuaCommand {
+  /** The ioredis command name it is defined under (`bgj` + the file's name in camel case). */
+  name: string;
   numberOfKeys: number;
   lua: string;
 }
+
+const defined: string[] = [];
+
+/** The names of every script of ./lua: the commands clients keep out of auto-pipelining. */
+export const LUA_COMMAND_NAMES: readonly string[] = defined;
 
 /**
  * Reads `lua/<name>-<numberOfKeys>.lua` (bullmq's naming) once, when this module loads; the build copies the .lua
  * files beside the compiled .js.
  */
-const command = (name: string, numberOfKeys: number): LuaCommand => ({
-  numberOfKeys,
-  lua: readFileSync(join(__dirname, 'lua', `${name}-${numberOfKeys}.lua`), 'utf8'),
-});
+const command = (file: string, numberOfKeys: number): LuaCommand => {
+  const name = 'bgj' + file.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+  defined.push(name);
+  return { name, numberOfKeys, lua: readFileSync(join(__dirname, 'lua', `${file}-${numberOfKeys}.lua`), 'utf8') };
+};
 
-/** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-2.lua. */
-export const FAIR_ROUNDS = command('fair-rounds', 2);
+/** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-3.lua. */
+export const FAIR_ROUNDS = command('fair-rounds', 3);
 /** Admits a run when every limit it counts against has room, all or nothing: lua/admit-1.lua. */
 export const ADMIT = command('admit', 1);
 /** Parks, releases or drops a run on a concurrency key and wakes what has room: lua/settle-1.lua. */

@@ -62,6 +62,7 @@ export class BullmqTransport extends RunQueue {
   /** Continuations: who waits on whom; parks and wakes the continuations. */
   readonly dependencies: BullmqDependencies;
   private readonly queues: BullmqQueues;
+  private readonly fairness: BullmqFairness;
   private readonly host: BullmqWorkerHost;
   private registry?: JobRegistry;
   private closing?: Promise<void>;
@@ -75,7 +76,7 @@ export class BullmqTransport extends RunQueue {
     this.connections =
       connections ?? new BullmqConnections(config.connection, { connectTimeoutMs: config.connectTimeoutMs });
     const keys = new BullmqKeys(config.prefix ?? DEFAULTS.prefix, this.connections.isCluster);
-    const fairness = new BullmqFairness(() => this.connections.commands(), keys);
+    const fairness = (this.fairness = new BullmqFairness(() => this.connections.commands(), keys));
     this.queues = new BullmqQueues(this.connections, keys, fairness);
     this.instances = new BullmqInstances(this.connections, keys);
     this.executions = new BullmqExecutionsReader(this.queues, this.connections, keys, fairness, this.instances);
@@ -127,6 +128,10 @@ export class BullmqTransport extends RunQueue {
       await this.dependencies.ended(executionId);
     }
     return cancelled;
+  }
+
+  setTenantWeight(queue: string, tenantId: string | null, weight: number | null): Promise<void> {
+    return this.fairness.setWeight(queue, tenantId, weight);
   }
 
   health(): Promise<TransportHealth> {

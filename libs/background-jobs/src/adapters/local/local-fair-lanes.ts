@@ -10,6 +10,10 @@ export class LocalFairLanes {
   private readonly lanes = new Map<string, LocalRun[]>();
   /** Lanes with runs, in the order they get their next turn. */
   private readonly order: string[] = [];
+  /** A tenant's shares of a round, by lane key (`setLimit`'s weight); absent: 1. */
+  private readonly weights = new Map<string, number>();
+  /** Runs the lane at the head of its turn has taken in that turn (a lane of weight n keeps its turn for n runs). */
+  private readonly taken = new Map<string, number>();
 
   /** Runs waiting in every lane. */
   get size(): number {
@@ -42,24 +46,40 @@ export class LocalFairLanes {
     return true;
   }
 
+  /** A tenant's shares of its queue's round robin from its next turn on (null: one share). */
+  setWeight(queue: string, tenantId: string | null, weight: number | null): void {
+    const key = `${queue}\u0000${tenantId ?? ''}`;
+    if (weight === null || weight === 1) this.weights.delete(key);
+    else this.weights.set(key, weight);
+  }
+
   /**
    * The next run, or undefined: of the lowest priority tier at the head of a lane, then round robin between the lanes
-   * whose head is of that tier (as BullMQ's priorities order them, lua/fair-rounds-2.lua).
+   * whose head is of that tier (as BullMQ's priorities order them, lua/fair-rounds-3.lua); a lane of weight n takes
+   * n runs in a row before the next lane's turn.
    */
   take(): LocalRun | undefined {
     let tier = Infinity;
     for (const key of this.order) tier = Math.min(tier, tierOf((this.lanes.get(key) as LocalRun[])[0]));
     const index = this.order.findIndex((key) => tierOf((this.lanes.get(key) as LocalRun[])[0]) === tier);
     if (index < 0) return undefined;
-    const [key] = this.order.splice(index, 1);
+    const key = this.order[index];
     const lane = this.lanes.get(key) as LocalRun[];
     const run = lane.shift() as LocalRun;
+    const taken = (this.taken.get(key) ?? 0) + 1;
+    if (lane.length > 0 && taken < (this.weights.get(key) ?? 1)) {
+      this.taken.set(key, taken);
+      return run;
+    }
+    this.order.splice(index, 1);
+    this.taken.delete(key);
     if (lane.length > 0) this.order.push(key);
     else this.lanes.delete(key);
     return run;
   }
 
   private drop(key: string): void {
+    this.taken.delete(key);
     this.lanes.delete(key);
     const index = this.order.indexOf(key);
     if (index >= 0) this.order.splice(index, 1);

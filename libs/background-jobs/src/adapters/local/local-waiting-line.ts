@@ -40,6 +40,11 @@ export class LocalWaitingLine {
     this.plain.splice(this.ticksWaiting(), 0, run);
   }
 
+  /** A tenant's shares of its queue's round robin (null: one share). */
+  setWeight(queue: string, tenantId: string | null, weight: number | null): void {
+    this.fair.setWeight(queue, tenantId, weight);
+  }
+
   take(): LocalRun | undefined {
     return this.plain.shift() ?? this.fair.take();
   }

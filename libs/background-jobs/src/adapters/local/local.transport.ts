@@ -166,6 +166,10 @@ export class LocalTransport extends RunQueue {
     return true;
   }
 
+  async setTenantWeight(queue: string, tenantId: string | null, weight: number | null): Promise<void> {
+    this.line.setWeight(queue, tenantId, weight);
+  }
+
   async health(): Promise<TransportHealth> {
     return {
       store: 'memory',

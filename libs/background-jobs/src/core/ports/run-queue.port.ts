@@ -15,6 +15,11 @@ export abstract class RunQueue {
   abstract enqueueMany(definition: JobDefinition, runs: IdentifiedRun[]): Promise<string[]>;
   /** Removes a waiting run or aborts a running one, on any instance; false for unknown or finished ids. */
   abstract cancel(executionId: string): Promise<boolean>;
+  /**
+   * A tenant's shares of the round robin of a queue's fair runs (`setLimit`'s weight; null: one share), kept where
+   * every instance's next ordering decision reads it.
+   */
+  abstract setTenantWeight(queue: string, tenantId: string | null, weight: number | null): Promise<void>;
   abstract health(): Promise<TransportHealth>;
   /** Stops taking work and closes every connection of the transport; safe to call twice. */
   abstract close(): Promise<void>;

@@ -41,6 +41,24 @@
           return BGJ.pages.runs(first, params);
         },
       };
+    if (section === 'batches' && rest) {
+      var batchId = decodeURIComponent(rest);
+      return {
+        title: 'Batch ' + batchId,
+        period: 2000,
+        load: function (first) {
+          return BGJ.pages.batch(first, batchId, params);
+        },
+      };
+    }
+    if (section === 'waiting')
+      return {
+        title: 'Waiting runs',
+        period: 5000,
+        load: function (first) {
+          return BGJ.pages.waiting(first, params);
+        },
+      };
     if (section === 'schedules') return { title: 'Schedules', period: 10000, load: BGJ.pages.schedules };
     if (section === 'jobs') return { title: 'Jobs', period: 0, load: BGJ.pages.jobs };
     if (section === 'servers') return { title: 'Servers', period: 2000, load: BGJ.pages.servers };

@@ -206,4 +206,22 @@
       ),
     );
   };
+
+  /** Previous / next buttons and 'Page n of m'; `go(p)` opens page p. */
+  BGJ.pager = function (page, pages, go) {
+    var button = function (id, label, target, disabled) {
+      var attrs = { type: 'button', id: id, disabled: disabled };
+      attrs.onclick = function () {
+        go(target);
+      };
+      return h('button', attrs, label);
+    };
+    return h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages' },
+      button('page-prev', 'Previous page', page - 1, page <= 1),
+      h('span', {}, 'Page ' + page + ' of ' + Math.max(1, pages)),
+      button('page-next', 'Next page', page + 1, page >= pages),
+    );
+  };
 })();

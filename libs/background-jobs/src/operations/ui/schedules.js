@@ -1,5 +1,5 @@
 /* schedules.js: every schedule (a @PipelineJob's and each runtime one on a row of its own, acted on by its schedule
- * id), and the form that creates, edits and deletes runtime schedules (PUT / DELETE schedules/:id). */
+ * id): pause, resume, trigger, and for runtime ones edit (schedule-editor.js) and delete (DELETE schedules/:id). */
 (function () {
   'use strict';
 
@@ -8,19 +8,6 @@
   var api = BGJ.api;
   var badge = BGJ.badge;
   var say = BGJ.say;
-
-  /** The schedule the form edits (null: a new one); kept across the page's refreshes. */
-  var editing = null;
-  var formError = '';
-  /** The form's element, reused by the page's refreshes so that what someone is typing stays; rebuilt by edit(). */
-  var editorNode = null;
-
-  /** Starts editing `s` (null: a new schedule): the form is rebuilt with its values. */
-  function edit(s) {
-    editing = s;
-    formError = '';
-    editorNode = null;
-  }
 
   function scheduleText(s) {
     return s.cron ? h('code', {}, s.cron) : s.everyMs ? 'every ' + s.everyMs + ' ms' : '—';
@@ -94,7 +81,7 @@
                   id: 'edit-' + id,
                   'aria-label': 'Edit ' + id,
                   onclick: function () {
-                    edit(s);
+                    BGJ.scheduleEditor.edit(s);
                     schedules(false).then(function () {
                       document.getElementById('s-id').focus();
                     });
@@ -117,123 +104,6 @@
           : null,
       ),
     );
-  }
-
-  function field(id, label, input, hint) {
-    return h('div', {}, h('label', { for: id }, label), input, hint ? h('div', { class: 'muted' }, hint) : null);
-  }
-
-  function editor(jobIds) {
-    var s = editing || {};
-    var form = h(
-      'form',
-      {
-        class: 'editor',
-        'aria-labelledby': 'editor-title',
-        onsubmit: function (event) {
-          event.preventDefault();
-          save(form);
-        },
-      },
-      h('h2', { id: 'editor-title' }, editing ? 'Edit runtime schedule ' + s.scheduleId : 'New runtime schedule'),
-      field('s-id', 'Schedule id', h('input', { id: 's-id', name: 'id', required: true, value: s.scheduleId || '' })),
-      field(
-        's-job',
-        'Job',
-        h('input', { id: 's-job', name: 'jobId', list: 's-jobs', required: true, value: s.jobId || '' }),
-      ),
-      h(
-        'datalist',
-        { id: 's-jobs' },
-        jobIds.map(function (id) {
-          return h('option', { value: id });
-        }),
-      ),
-      field(
-        's-cron',
-        'Cron',
-        h('input', { id: 's-cron', name: 'cron', value: s.cron || '', placeholder: '*/5 * * * *' }),
-        'A cron pattern, or leave empty and give an interval.',
-      ),
-      field(
-        's-every',
-        'Every (ms)',
-        h('input', { id: 's-every', name: 'everyMs', inputmode: 'numeric', value: s.everyMs ? String(s.everyMs) : '' }),
-      ),
-      field(
-        's-tz',
-        'Time zone',
-        h('input', { id: 's-tz', name: 'timezone', value: s.timezone || '', placeholder: 'UTC' }),
-      ),
-      field('s-tenant', 'Tenant', h('input', { id: 's-tenant', name: 'tenantId', value: s.tenantId || '' })),
-      field(
-        's-data',
-        'Payload (JSON)',
-        h('textarea', { id: 's-data', name: 'data' }, s.data === undefined ? '' : JSON.stringify(s.data, null, 2)),
-      ),
-      h('p', { class: 'field-error', role: 'alert', id: 's-error' }, formError),
-      h(
-        'div',
-        {},
-        h('button', { type: 'submit', class: 'primary', id: 's-save' }, editing ? 'Save schedule' : 'Create schedule'),
-        editing
-          ? h(
-              'button',
-              {
-                type: 'button',
-                id: 's-new',
-                onclick: function () {
-                  edit(null);
-                  schedules(false);
-                },
-              },
-              'New schedule instead',
-            )
-          : null,
-      ),
-    );
-    return h('section', { class: 'panel' }, form);
-  }
-
-  function save(form) {
-    var value = function (name) {
-      return form.elements[name].value.trim();
-    };
-    var body = { jobId: value('jobId') };
-    if (value('cron')) body.cron = value('cron');
-    if (value('everyMs')) body.everyMs = Number(value('everyMs'));
-    if (value('timezone')) body.timezone = value('timezone');
-    if (value('tenantId')) body.tenantId = value('tenantId');
-    if (value('data')) {
-      try {
-        body.data = JSON.parse(value('data'));
-      } catch (e) {
-        return showFormError('Payload is not valid JSON: ' + e.message);
-      }
-    }
-    var id = value('id');
-    var replaced = editing && editing.scheduleId !== id ? editing.scheduleId : null;
-    api('PUT', 'schedules/' + encodeURIComponent(id), null, body)
-      .then(function () {
-        // NOTE: a new id is a new schedule: the one renamed away from is removed once the new one exists.
-        return replaced ? api('DELETE', 'schedules/' + encodeURIComponent(replaced)) : null;
-      })
-      .then(
-        function () {
-          edit(null);
-          say('Saved schedule ' + id + '.');
-          return schedules(false);
-        },
-        function (error) {
-          showFormError(error.message);
-        },
-      );
-  }
-
-  function showFormError(message) {
-    formError = message;
-    var el = document.getElementById('s-error');
-    if (el) el.textContent = message;
   }
 
   function schedules(first) {
@@ -262,7 +132,7 @@
             { class: 'muted' },
             'Refreshes every 10 seconds. Pause stops a schedule on every instance until resumed; trigger runs it now.',
           ),
-          BGJ.config.readOnly ? null : editorNode || (editorNode = editor(jobIds)),
+          BGJ.config.readOnly ? null : BGJ.scheduleEditor.node(jobIds),
         ],
         first,
       );
@@ -300,7 +170,7 @@
   function remove(id) {
     api('DELETE', 'schedules/' + encodeURIComponent(id)).then(
       function () {
-        if (editing && editing.scheduleId === id) edit(null);
+        if (BGJ.scheduleEditor.editing(id)) BGJ.scheduleEditor.edit(null);
         say('Deleted schedule ' + id + '.');
         return schedules(false);
       },
