@@ -132,9 +132,9 @@ export class BullmqAdmission extends AdmissionStore {
   private client(): AdmissionCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjAdmit', ADMIT);
-      redis.defineCommand('bgjSettle', SETTLE);
-      redis.defineCommand('bgjRenew', RENEW_SLOTS);
+      redis.defineCommand(ADMIT.name, ADMIT);
+      redis.defineCommand(SETTLE.name, SETTLE);
+      redis.defineCommand(RENEW_SLOTS.name, RENEW_SLOTS);
       this.defined.add(redis);
     }
     return redis as AdmissionCommands;

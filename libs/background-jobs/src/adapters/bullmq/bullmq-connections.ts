@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
+import { LUA_COMMAND_NAMES } from './bullmq-scripts';
 import { ClientOverrides, RedisClient, RedisConnectionFactory } from './redis-connection';
 import { RedisTarget } from './redis-connection-parser';
 
@@ -33,15 +34,7 @@ const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queu
   // without this list). Each is one script call per decision anyway.
   commands: {
     enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: [
-      'bgjAdmit',
-      'bgjSettle',
-      'bgjRenew',
-      'bgjBatchChildEnded',
-      'bgjFairRounds',
-      'bgjDependencyWait',
-      'bgjDependencyEnded',
-    ],
+    autoPipeliningIgnoredCommands: [...LUA_COMMAND_NAMES],
   },
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.

@@ -43,6 +43,11 @@ export class BullmqDependencies extends DependencyStore {
     for (let i = 0; i < woken.length; i += 2) await this.wake(woken[i], woken[i + 1]);
   }
 
+  async forget(dependentId: string): Promise<void> {
+    const redis = this.redis();
+    await Promise.all([redis.del(`${this.base}:on:${dependentId}`), redis.hdel(`${this.base}:queue`, dependentId)]);
+  }
+
   async park(dependentId: string, queue: string): Promise<void> {
     if ((await this.pending(dependentId)) === 0) await this.wake(queue, dependentId);
   }
@@ -67,8 +72,8 @@ export class BullmqDependencies extends DependencyStore {
   private client(): DependencyCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjDependencyWait', DEPENDENCY_WAIT);
-      redis.defineCommand('bgjDependencyEnded', DEPENDENCY_ENDED);
+      redis.defineCommand(DEPENDENCY_WAIT.name, DEPENDENCY_WAIT);
+      redis.defineCommand(DEPENDENCY_ENDED.name, DEPENDENCY_ENDED);
       this.defined.add(redis);
     }
     return redis as DependencyCommands;

@@ -168,7 +168,7 @@ export class BullmqFairness {
   private client(): FairCommands {
     const redis = this.redis();
     if (!this.defined.has(redis)) {
-      redis.defineCommand('bgjFairRounds', FAIR_ROUNDS);
+      redis.defineCommand(FAIR_ROUNDS.name, FAIR_ROUNDS);
       this.defined.add(redis);
     }
     return redis as FairCommands;

@@ -3,18 +3,26 @@ import { join } from 'node:path';
 
 /** A Lua script of ./lua as ioredis `defineCommand` takes it. */
 export interface LuaCommand {
+  /** The ioredis command name it is defined under (`bgj` + the file's name in camel case). */
+  name: string;
   numberOfKeys: number;
   lua: string;
 }
+
+const defined: string[] = [];
+
+/** The names of every script of ./lua: the commands clients keep out of auto-pipelining. */
+export const LUA_COMMAND_NAMES: readonly string[] = defined;
 
 /**
  * Reads `lua/<name>-<numberOfKeys>.lua` (bullmq's naming) once, when this module loads; the build copies the .lua
  * files beside the compiled .js.
  */
-const command = (name: string, numberOfKeys: number): LuaCommand => ({
-  numberOfKeys,
-  lua: readFileSync(join(__dirname, 'lua', `${name}-${numberOfKeys}.lua`), 'utf8'),
-});
+const command = (file: string, numberOfKeys: number): LuaCommand => {
+  const name = 'bgj' + file.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+  defined.push(name);
+  return { name, numberOfKeys, lua: readFileSync(join(__dirname, 'lua', `${file}-${numberOfKeys}.lua`), 'utf8') };
+};
 
 /** The round (BullMQ priority) of each run about to be added to a fair queue: lua/fair-rounds-3.lua. */
 export const FAIR_ROUNDS = command('fair-rounds', 3);
