@@ -107,9 +107,25 @@ describeWithChromium(
       expect(await page.locator('ul.dependencies a').textContent()).toBe(holder);
       await accessible(page, 'continuation');
 
-      // The batch: its counts and its three runs, the failed one with its message as text.
+      // The batch: its counts and its three runs, the failed one with its message as text. The run page left behind
+      // refreshes every second; one of its refreshes is held until the batch page is shown, then answered: it must
+      // not draw over the batch page (it did: the finished batch page does not refresh, so the run page stayed).
+      const refresh = `**/api/executions/${then}`;
+      let answerLate: () => void = () => undefined;
+      const late = new Promise<void>((resolve) => (answerLate = resolve));
+      await page.route(refresh, async (route) => {
+        await late;
+        await route.continue();
+      });
+      await page.waitForRequest(refresh, { timeout: UI_TIMEOUT_MS });
       await page.goto(`${base}/jobs/ui#/batches/${batchId}`);
       await page.getByRole('heading', { level: 1, name: `Batch ${batchId}` }).waitFor({ timeout: UI_TIMEOUT_MS });
+      const answered = page.waitForEvent('requestfinished', (r) => r.url().endsWith(`/api/executions/${then}`));
+      answerLate();
+      await answered;
+      await page.unroute(refresh);
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      expect(await page.locator('main h1').textContent()).toBe(`Batch ${batchId}`);
       const count = (k: string) => page.locator(`[data-count="${k}"] dd`).textContent();
       expect([await count('total'), await count('completed'), await count('failed')]).toEqual(['3', '2', '1']);
       const children = page.locator('tr[data-run]');
