@@ -64,7 +64,8 @@ describe('operations surface: batches and steps (HTTP)', () => {
 
     const parked = await waitFor('the continuation parked', async () => {
       const { body } = await request(app.getHttpServer()).get(`/jobs/executions/${then}`).expect(200);
-      return body.waiting?.reason === 'dependencies' ? body : null;
+      // NOTE: parked (delayed); taken for a moment at each recheck of its dependencies.
+      return body.waiting?.reason === 'dependencies' && body.state === 'delayed' ? body : null;
     });
     open();
 

@@ -45,6 +45,7 @@ export type {
   BatchOptions,
   BatchCallback,
   BatchSummary,
+  BatchTenantCounts,
   JobDependency,
   JobFailure,
   JobState,

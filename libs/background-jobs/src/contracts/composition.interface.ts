@@ -11,7 +11,11 @@ export interface JobStep {
   error?: string;
 }
 
-/** One run of a batch (`BackgroundJobs.batch`): a job class or id, its payload, tenant and delay. */
+/**
+ * One run of a batch (`BackgroundJobs.batch`): a job class or id, its payload, tenant and delay. A per-tenant job
+ * with no tenant (`tenantId: null`, or none given at host level) stands for one child per tenant of the
+ * TENANT_DIRECTORY, listed at the call.
+ */
 export interface BatchRun {
   /** A `@PipelineJob` class or its id. */
   job: (abstract new (...args: any[]) => unknown) | string;
@@ -61,6 +65,20 @@ export interface BatchSummary {
   pending: number;
   /** `running` until every child ended; then `succeeded` (none failed or cancelled) or `failed`. */
   state: 'running' | 'succeeded' | 'failed';
+  /**
+   * The same counts per tenant, by tenant id: present when at least one child runs for a tenant (a per-tenant job's
+   * batch: one child per tenant of the TENANT_DIRECTORY). Children with no tenant are not in it.
+   */
+  tenants?: Record<string, BatchTenantCounts>;
+}
+
+/** One tenant's share of a batch (`BatchSummary.tenants`). */
+export interface BatchTenantCounts {
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  pending: number;
 }
 
 /** One dependency of a continuation as `ctx.dependencies` shows it, once all have ended. */

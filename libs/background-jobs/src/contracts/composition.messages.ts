@@ -7,11 +7,15 @@ const show = (value: unknown): string => {
   }
 };
 
-export const EMPTY_BATCH = (): string =>
-  `batch() got no runs: a batch needs at least one. Nothing was enqueued. Fix: skip the call when there is nothing to run.`;
+export const EMPTY_BATCH = (noTenants = false): string =>
+  noTenants
+    ? `batch() got only per-tenant runs without a tenant, and the TENANT_DIRECTORY listed no tenant: a batch needs ` +
+      `at least one run. Nothing was enqueued. Fix: skip the call when there is no tenant.`
+    : `batch() got no runs: a batch needs at least one. Nothing was enqueued. Fix: skip the call when there is nothing to run.`;
 
-export const BATCH_TOO_LARGE = (count: number, max: number): string =>
-  `batch() got ${count} runs, over the maximum of ${max} per batch. Nothing was enqueued. ` +
+export const BATCH_TOO_LARGE = (count: number, max: number, perTenant = false): string =>
+  `batch() got ${perTenant ? `at least ${count} runs (a per-tenant run without a tenant counts one per tenant)` : `${count} runs`}, ` +
+  `over the maximum of ${max} per batch. Nothing was enqueued. ` +
   `Fix: split the work into batches of at most ${max} runs (a callback of one batch may start the next).`;
 
 export const INVALID_BATCH_OPTION = (option: string, value: unknown, expected: string): string =>

@@ -20,6 +20,7 @@ import { BatchesFacade } from './facade/batches.facade';
 import { ExecutionsFacade } from './facade/executions.facade';
 import { BatchStore } from './ports/batch-store.port';
 import { DependencyStore } from './ports/dependency-store.port';
+import { TenantDirectoryLocator } from './ports/tenant-directory-locator.port';
 import { FacadeContext, JobRef } from './facade/facade-context';
 import { RunsFacade } from './facade/runs.facade';
 import { SchedulesFacade } from './facade/schedules.facade';
@@ -58,13 +59,14 @@ export class BackgroundJobs {
     admission: AdmissionStore,
     batches: BatchStore,
     dependencies: DependencyStore,
+    directories: TenantDirectoryLocator,
   ) {
     this.limits = (name, key, override) => setLimit(registry, options.limits, admission, runs, name, key, override);
     const context = new FacadeContext(registry, runs, executions, schedules, tenant, options, calendar, clock);
     this.runs = new RunsFacade(context, dependencies);
     this.schedules = new SchedulesFacade(context);
     this.executions = new ExecutionsFacade(context);
-    this.batches = new BatchesFacade(context, this.runs, batches);
+    this.batches = new BatchesFacade(context, this.runs, batches, directories);
   }
 
   /**

@@ -1,10 +1,17 @@
 import { Logger } from '@nestjs/common';
+import { BatchTenantCounts } from '../../contracts';
 import { BatchChildEnd, BatchRecord, BatchStore, BatchTimeoutHandler } from '../../core';
 import { BATCH_CHILD_ENDED, BATCH_TIMEOUT } from './bullmq-scripts';
 import { RedisClient } from './redis-connection';
 
 type BatchCommands = RedisClient & {
-  bgjBatchChildEnded(hash: string, ended: string, executionId: string, end: string): Promise<[number, string[]] | null>;
+  bgjBatchChildEnded(
+    hash: string,
+    ended: string,
+    executionId: string,
+    end: string,
+    tenantId: string,
+  ): Promise<[number, string[]] | null>;
   bgjBatchTimeout(hash: string, ended: string, batchId: string): Promise<[number, string[], string[]] | null>;
 };
 
@@ -47,6 +54,10 @@ export class BullmqBatches extends BatchStore {
     if (batch.onComplete) fields.onComplete = JSON.stringify(batch.onComplete);
     if (batch.onSuccess) fields.onSuccess = JSON.stringify(batch.onSuccess);
     if (batch.deadline !== undefined) fields.deadline = String(batch.deadline);
+    for (const [tenantId, counts] of Object.entries(batch.tenants ?? {})) {
+      fields[`t.total:${tenantId}`] = String(counts.total);
+      fields[`t.pending:${tenantId}`] = String(counts.pending);
+    }
     await this.redis().hset(this.hash(batch.batchId), fields);
     // NOTE: after the hash: a sweep never finds a deadline whose batch is not stored yet.
     if (batch.deadline !== undefined) await this.redis().zadd(this.deadlines, batch.deadline, batch.batchId);
@@ -82,8 +93,14 @@ export class BullmqBatches extends BatchStore {
     }
   }
 
-  async childEnded(batchId: string, executionId: string, end: BatchChildEnd): Promise<BatchRecord | null> {
-    const answer = await this.client().bgjBatchChildEnded(this.hash(batchId), this.ended(batchId), executionId, end);
+  async childEnded(
+    batchId: string,
+    executionId: string,
+    end: BatchChildEnd,
+    tenantId: string | null,
+  ): Promise<BatchRecord | null> {
+    const [hash, ended] = [this.hash(batchId), this.ended(batchId)];
+    const answer = await this.client().bgjBatchChildEnded(hash, ended, executionId, end, tenantId ?? '');
     if (!answer || answer[0] !== 1) return null;
     return recordOf(batchId, answer[1]);
   }
@@ -151,5 +168,13 @@ function recordOf(batchId: string, flat: string[]): BatchRecord {
   if (fields.onComplete) record.onComplete = JSON.parse(fields.onComplete);
   if (fields.onSuccess) record.onSuccess = JSON.parse(fields.onSuccess);
   if (fields.deadline) record.deadline = Number(fields.deadline);
+  const tenants: Record<string, BatchTenantCounts> = {};
+  for (const [field, value] of Object.entries(fields)) {
+    const match = /^t\.(total|completed|failed|cancelled|pending):(.*)$/s.exec(field);
+    if (!match) continue;
+    const counts = (tenants[match[2]] ??= { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0 });
+    counts[match[1] as keyof BatchTenantCounts] = Number(value);
+  }
+  if (Object.keys(tenants).length > 0) record.tenants = tenants;
   return record;
 }

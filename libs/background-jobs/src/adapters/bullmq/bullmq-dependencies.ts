@@ -43,6 +43,11 @@ export class BullmqDependencies extends DependencyStore {
     for (let i = 0; i < woken.length; i += 2) await this.wake(woken[i], woken[i + 1]);
   }
 
+  async forget(dependentId: string): Promise<void> {
+    const redis = this.redis();
+    await Promise.all([redis.del(`${this.base}:on:${dependentId}`), redis.hdel(`${this.base}:queue`, dependentId)]);
+  }
+
   async park(dependentId: string, queue: string): Promise<void> {
     if ((await this.pending(dependentId)) === 0) await this.wake(queue, dependentId);
   }

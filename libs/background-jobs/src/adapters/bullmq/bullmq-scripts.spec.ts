@@ -208,8 +208,8 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
   describe('batch-child-ended-2 (batches)', () => {
     let hash: string;
     let ended: string;
-    const end = (id: string, state: string) =>
-      run(BATCH_CHILD_ENDED, [hash, ended], id, state) as Promise<[number, string[]] | null>;
+    const end = (id: string, state: string, tenant = '') =>
+      run(BATCH_CHILD_ENDED, [hash, ended], id, state, tenant) as Promise<[number, string[]] | null>;
     const fields = async () => redis.hgetall(hash);
 
     beforeEach(async () => {
@@ -235,6 +235,20 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect((await end('c3', 'completed'))![0]).toBe(0);
     });
 
+    it("a child with a tenant moves its tenant's counts too, once", async () => {
+      await redis.hset(hash, { 't.total:acme': 2, 't.pending:acme': 2 });
+      await end('c1', 'failed', 'acme');
+      await end('c1', 'failed', 'acme');
+      await end('c2', 'completed');
+      expect(await fields()).toMatchObject({
+        failed: '1',
+        completed: '1',
+        't.failed:acme': '1',
+        't.pending:acme': '1',
+      });
+      expect(await redis.hexists(hash, 't.completed:acme')).toBe(0);
+    });
+
     it('a batch whose children all completed succeeds', async () => {
       for (const id of ['c1', 'c2', 'c3']) await end(id, 'completed');
       expect(await fields()).toMatchObject({ completed: '3', pending: '0', state: 'succeeded' });
@@ -250,8 +264,8 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
   describe('batch-timeout-2 (batches)', () => {
     let hash: string;
     let ended: string;
-    const end = (id: string, state: string) =>
-      run(BATCH_CHILD_ENDED, [hash, ended], id, state) as Promise<[number, string[]] | null>;
+    const end = (id: string, state: string, tenant = '') =>
+      run(BATCH_CHILD_ENDED, [hash, ended], id, state, tenant) as Promise<[number, string[]] | null>;
     const timeout = () => run(BATCH_TIMEOUT, [hash, ended], 'b') as Promise<[number, string[], string[]] | null>;
 
     beforeEach(async () => {
@@ -284,6 +298,20 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect(await redis.hgetall(hash)).toMatchObject({ completed: '1', cancelled: '2', pending: '0' });
       await redis.hset(hash, 'callbacks', 'enqueued');
       expect(await timeout()).toEqual([0, expect.any(Array), []]);
+    });
+
+    it("moves each tenant's pending children to its cancelled count", async () => {
+      await redis.hset(hash, { 't.total:acme': 2, 't.pending:acme': 2, 't.total:globex': 1, 't.pending:globex': 1 });
+      await end('b.0', 'completed', 'acme');
+      await timeout();
+      expect(await redis.hgetall(hash)).toMatchObject({
+        cancelled: '2',
+        't.completed:acme': '1',
+        't.pending:acme': '0',
+        't.cancelled:acme': '1',
+        't.pending:globex': '0',
+        't.cancelled:globex': '1',
+      });
     });
 
     it('a batch that finished before its timeout is left as it is, nothing to cancel', async () => {

@@ -23,7 +23,7 @@ export class LocalBatches extends BatchStore {
   }
 
   async create(batch: BatchRecord): Promise<void> {
-    const entry: LocalBatch = { record: { ...batch }, ended: new Set() };
+    const entry: LocalBatch = { record: copyOf(batch), ended: new Set() };
     this.batches.set(batch.batchId, entry);
     if (batch.deadline !== undefined) {
       const fire = () =>
@@ -43,7 +43,12 @@ export class LocalBatches extends BatchStore {
     for (const batch of this.batches.values()) if (batch.timer !== undefined) this.clock.clearTimer(batch.timer);
   }
 
-  async childEnded(batchId: string, executionId: string, end: BatchChildEnd): Promise<BatchRecord | null> {
+  async childEnded(
+    batchId: string,
+    executionId: string,
+    end: BatchChildEnd,
+    tenantId: string | null,
+  ): Promise<BatchRecord | null> {
     const batch = this.batches.get(batchId);
     if (!batch) return null;
     const { record, ended } = batch;
@@ -51,9 +56,14 @@ export class LocalBatches extends BatchStore {
       ended.add(executionId);
       record[end] += 1;
       record.pending -= 1;
+      const tenant = tenantId === null ? undefined : record.tenants?.[tenantId];
+      if (tenant) {
+        tenant[end] += 1;
+        tenant.pending -= 1;
+      }
       if (record.pending === 0) record.state = record.failed + record.cancelled === 0 ? 'succeeded' : 'failed';
     }
-    return record.pending === 0 && !record.callbacksEnqueued ? { ...record } : null;
+    return record.pending === 0 && !record.callbacksEnqueued ? copyOf(record) : null;
   }
 
   async timedOut(batchId: string): Promise<{ due: BatchRecord | null; pending: string[] }> {
@@ -63,6 +73,10 @@ export class LocalBatches extends BatchStore {
     if (record.state === 'running') {
       record.cancelled += record.pending;
       record.pending = 0;
+      for (const tenant of Object.values(record.tenants ?? {})) {
+        tenant.cancelled += tenant.pending;
+        tenant.pending = 0;
+      }
       record.state = 'failed';
       batch.timedOut = true;
     }
@@ -70,7 +84,7 @@ export class LocalBatches extends BatchStore {
       batch.timedOut && !record.callbacksEnqueued
         ? Array.from({ length: record.total }, (_, i) => `${batchId}.${i}`).filter((id) => !ended.has(id))
         : [];
-    return { due: record.callbacksEnqueued ? null : { ...record }, pending };
+    return { due: record.callbacksEnqueued ? null : copyOf(record), pending };
   }
 
   async callbacksEnqueued(batchId: string): Promise<void> {
@@ -83,6 +97,15 @@ export class LocalBatches extends BatchStore {
 
   async get(batchId: string): Promise<BatchRecord | null> {
     const batch = this.batches.get(batchId);
-    return batch ? { ...batch.record } : null;
+    return batch ? copyOf(batch.record) : null;
   }
+}
+
+/** A record with its per-tenant counts copied too: callers never share the stored one. */
+function copyOf(record: BatchRecord): BatchRecord {
+  const copy = { ...record };
+  if (record.tenants) {
+    copy.tenants = Object.fromEntries(Object.entries(record.tenants).map(([id, counts]) => [id, { ...counts }]));
+  }
+  return copy;
 }

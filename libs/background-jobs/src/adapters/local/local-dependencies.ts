@@ -38,6 +38,10 @@ export class LocalDependencies extends DependencyStore {
     }
   }
 
+  async forget(dependentId: string): Promise<void> {
+    this.waiting.delete(dependentId);
+  }
+
   async park(dependentId: string, queue: string): Promise<void> {
     if ((await this.pending(dependentId)) === 0) this.wakeUp(queue, dependentId);
   }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   BATCH_TOO_LARGE,
@@ -5,6 +6,7 @@ import {
   BatchOptions,
   BatchRun,
   BatchSummary,
+  BatchTenantCounts,
   EMPTY_BATCH,
   INVALID_BATCH_ID,
   INVALID_BATCH_OPTION,
@@ -14,7 +16,10 @@ import {
 import { JobDefinition } from '../job-definition';
 import { payloadProblem } from '../payload';
 import { BatchRecord, BatchStore } from '../ports/batch-store.port';
-import { IdentifiedRun } from '../ports/transport.types';
+import { summaryOf } from '../pipeline/batch.stage';
+import { tenantsOf } from '../pipeline/fan-out';
+import { IdentifiedRun, OutgoingRun } from '../ports/transport.types';
+import { TenantDirectoryLocator } from '../ports/tenant-directory-locator.port';
 import { FacadeContext } from './facade-context';
 import { RunsFacade } from './runs.facade';
 
@@ -29,7 +34,10 @@ export class BatchesFacade {
     private readonly ctx: FacadeContext,
     private readonly runs: RunsFacade,
     private readonly store: BatchStore,
+    private readonly directories: TenantDirectoryLocator,
   ) {}
+
+  private readonly logger = new Logger('BackgroundJobs');
 
   async batch(runs: BatchRun[], options: BatchOptions = {}): Promise<{ batchId: string; executionIds: string[] }> {
     if (!Array.isArray(runs) || runs.length === 0) throw new InvalidJobInputError(EMPTY_BATCH());
@@ -52,31 +60,40 @@ export class BatchesFacade {
     const onSuccess = this.callback('onSuccess', options.onSuccess);
     const timeoutMs = this.timeoutMs(options.timeoutMs);
     const batchId = `batch.${randomUUID()}`;
-    const children = runs.map((run, index) => {
+    const prepared = runs.map((run, index) => {
       if (typeof run !== 'object' || run === null) {
         throw new InvalidJobInputError(
           INVALID_BATCH_OPTION(`runs[${index}]`, run, 'an object { job, data?, tenantId?, delayMs? }'),
         );
       }
-      const { definition, run: prepared } = this.runs.prepare(run.job as never, run.data, {
-        tenantId: run.tenantId,
-        delayMs: run.delayMs,
-      });
-      if (prepared.kind === 'fan-out') {
-        throw new InvalidJobInputError(
-          INVALID_BATCH_OPTION(`runs[${index}].tenantId`, null, `a tenant id: "${definition.id}" is per-tenant`),
-        );
+      return this.runs.prepare(run.job as never, run.data, { tenantId: run.tenantId, delayMs: run.delayMs });
+    });
+    // NOTE: a per-tenant job's run with no tenant is its fan-out: one child per tenant, listed now, so the batch's
+    // total and per-tenant counts are known before any child runs.
+    const expanded: Array<{ definition: JobDefinition; tenantId: string | null; run: OutgoingRun }> = [];
+    for (const { definition, run } of prepared) {
+      if (run.kind !== 'fan-out') expanded.push({ definition, tenantId: run.tenantId, run });
+      else {
+        const { tenants } = await tenantsOf(definition, this.directories.find(), this.logger);
+        for (const tenantId of tenants) expanded.push({ definition, tenantId, run });
       }
-      const child: IdentifiedRun = {
-        id: `${batchId}.${index}`,
-        tenantId: prepared.tenantId,
-        data: prepared.data,
-        delayMs: prepared.delayMs,
-        kind: 'batch-child',
-        batchId,
-      };
+      if (expanded.length > MAX_BATCH_RUNS) {
+        throw new InvalidJobInputError(BATCH_TOO_LARGE(expanded.length, MAX_BATCH_RUNS, true));
+      }
+    }
+    if (expanded.length === 0) throw new InvalidJobInputError(EMPTY_BATCH(true));
+    const children = expanded.map(({ definition, tenantId, run }, index) => {
+      const { data, delayMs } = run;
+      const child: IdentifiedRun = { id: `${batchId}.${index}`, tenantId, data, delayMs, kind: 'batch-child', batchId };
       return { definition, child };
     });
+    const tenants: Record<string, BatchTenantCounts> = {};
+    for (const { child } of children) {
+      if (child.tenantId === null) continue;
+      const counts = (tenants[child.tenantId] ??= { total: 0, completed: 0, failed: 0, cancelled: 0, pending: 0 });
+      counts.total += 1;
+      counts.pending += 1;
+    }
     const record: BatchRecord = {
       batchId,
       total: children.length,
@@ -88,6 +105,7 @@ export class BatchesFacade {
       tenantId: this.ctx.tenant.tenantId,
       callbacksEnqueued: false,
     };
+    if (Object.keys(tenants).length > 0) record.tenants = tenants;
     if (onComplete) record.onComplete = onComplete;
     if (onSuccess) record.onSuccess = onSuccess;
     // NOTE: kept with the batch in the store (Redis on BullMQ), not as a timer here: any instance ends it on time.
@@ -104,8 +122,7 @@ export class BatchesFacade {
     if (typeof batchId !== 'string' || batchId.length === 0) throw new InvalidJobInputError(INVALID_BATCH_ID(batchId));
     const record = await this.store.get(batchId);
     if (!record) return null;
-    const { batchId: id, total, completed, failed, cancelled, pending, state } = record;
-    return { batchId: id, total, completed, failed, cancelled, pending, state };
+    return summaryOf(record);
   }
 
   private timeoutMs(value: unknown): number | undefined {

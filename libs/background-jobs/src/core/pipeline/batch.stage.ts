@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { BATCH_TIMED_OUT } from '../../contracts';
+import { BATCH_TIMED_OUT, BatchSummary } from '../../contracts';
 import { JobRegistry } from '../job-registry';
 import { JobDefinition } from '../job-definition';
 import { BatchChildEnd, BatchRecord, BatchStore } from '../ports/batch-store.port';
@@ -34,19 +34,24 @@ export class BatchStage implements PipelineStage {
     const batchId = request.batchId;
     if (!batchId) return next();
     return next().then(
-      (result) => this.ended(batchId, request.executionId, 'completed').then(() => result),
+      (result) => this.ended(batchId, request.executionId, 'completed', request.tenantId).then(() => result),
       (error: unknown) => {
         const end = endOf(error, request.attempt, definition.retry.attempts);
         if (!end) throw error;
-        return this.ended(batchId, request.executionId, end).then(() => {
+        return this.ended(batchId, request.executionId, end, request.tenantId).then(() => {
           throw error;
         });
       },
     );
   }
 
-  private async ended(batchId: string, executionId: string, end: BatchChildEnd): Promise<void> {
-    const finished = await this.batches.childEnded(batchId, executionId, end);
+  private async ended(
+    batchId: string,
+    executionId: string,
+    end: BatchChildEnd,
+    tenantId: string | null,
+  ): Promise<void> {
+    const finished = await this.batches.childEnded(batchId, executionId, end, tenantId);
     if (finished) await this.enqueueCallbacks(finished);
   }
 
@@ -65,15 +70,7 @@ export class BatchStage implements PipelineStage {
   }
 
   private async enqueueCallbacks(batch: BatchRecord): Promise<void> {
-    const summary = {
-      batchId: batch.batchId,
-      total: batch.total,
-      completed: batch.completed,
-      failed: batch.failed,
-      cancelled: batch.cancelled,
-      pending: batch.pending,
-      state: batch.state,
-    };
+    const summary = summaryOf(batch);
     const callbacks = [
       { name: 'complete', callback: batch.onComplete },
       { name: 'success', callback: batch.state === 'succeeded' ? batch.onSuccess : undefined },
@@ -97,6 +94,14 @@ export class BatchStage implements PipelineStage {
     }
     await this.batches.callbacksEnqueued(batch.batchId);
   }
+}
+
+/** A batch's record as callers see it (`getBatch`, `ctx.batch`): its counts, per tenant when it has tenants. */
+export function summaryOf(batch: BatchRecord): BatchSummary {
+  const { batchId, total, completed, failed, cancelled, pending, state, tenants } = batch;
+  const summary: BatchSummary = { batchId, total, completed, failed, cancelled, pending, state };
+  if (tenants && Object.keys(tenants).length > 0) summary.tenants = tenants;
+  return summary;
 }
 
 /** How many children of a timed-out batch are cancelled at a time. */

@@ -37,14 +37,15 @@ export function childExecutionId(jobId: string, parentExecutionId: string, tenan
   return `${jobId.replace(/:/g, '.')}.t.${digest.slice(0, 32)}`;
 }
 
-/** A per-tenant job's tick: one child run per tenant of the directory, each independent of the others. */
-export async function fanOut(
+/**
+ * The tenants a per-tenant job runs for: the directory's ids, each once; invalid ids are left out and logged.
+ * TenantDirectoryError when there is no directory or its listing is not an array.
+ */
+export async function tenantsOf(
   definition: JobDefinition,
-  context: RunContext,
   directory: TenantDirectory | undefined,
-  runs: RunQueue,
   logger: Logger,
-): Promise<FanOutResult> {
+): Promise<{ tenants: string[]; invalid: unknown[] }> {
   if (!directory) throw new TenantDirectoryError(NO_TENANT_DIRECTORY(definition.id));
   const listed = await directory.listTenantIds();
   if (!Array.isArray(listed)) {
@@ -55,6 +56,18 @@ export async function fanOut(
   if (invalid.length) {
     logger.error(INVALID_TENANT_IDS_SKIPPED(definition.id, invalid));
   }
+  return { tenants, invalid };
+}
+
+/** A per-tenant job's tick: one child run per tenant of the directory, each independent of the others. */
+export async function fanOut(
+  definition: JobDefinition,
+  context: RunContext,
+  directory: TenantDirectory | undefined,
+  runs: RunQueue,
+  logger: Logger,
+): Promise<FanOutResult> {
+  const { tenants, invalid } = await tenantsOf(definition, directory, logger);
   const children = await runs.enqueueMany(
     definition,
     tenants.map((tenantId) => ({

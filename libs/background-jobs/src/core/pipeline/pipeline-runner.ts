@@ -80,7 +80,7 @@ export class PipelineRunner {
     this.outer = [
       new TenantContextStage(tenant),
       // NOTE: before admission: a continuation waiting for its dependencies takes no admission slot.
-      new DependenciesStage(dependencies, executions),
+      new DependenciesStage(dependencies, executions, clock),
       // NOTE: before observe: a run admission holds back emits no `started` and uses no attempt.
       new AdmissionStage(admission, clock, tallies),
       new ObserveStage(events),

@@ -33,11 +33,16 @@ export abstract class BatchStore {
    */
   abstract timeoutsWith(handler: BatchTimeoutHandler): void;
   /**
-   * Counts one child's final state (a second call for the same child counts nothing). Resolves the batch when it is
+   * Counts one child's final state, in its tenant's counts too when it has one (a second call for the same child counts nothing). Resolves the batch when it is
    * finished and its callbacks are not yet confirmed enqueued, so the caller enqueues them (under ids that make a
    * second enqueue add nothing) and confirms; null otherwise.
    */
-  abstract childEnded(batchId: string, executionId: string, end: BatchChildEnd): Promise<BatchRecord | null>;
+  abstract childEnded(
+    batchId: string,
+    executionId: string,
+    end: BatchChildEnd,
+    tenantId: string | null,
+  ): Promise<BatchRecord | null>;
   /**
    * The batch's timeout came due: a batch still running ends `failed`, its children not yet counted counted
    * `cancelled` (later ends of theirs count nothing). Resolves those children's ids (also when a second call finds

@@ -15,6 +15,8 @@ export abstract class DependencyStore {
   abstract pending(dependentId: string): Promise<number>;
   /** One execution's final state is recorded: wakes the dependents it was the last pending dependency of. */
   abstract ended(executionId: string): Promise<void>;
+  /** The dependent found all its dependencies ended by their records: drops what the store still keeps for it. */
+  abstract forget(dependentId: string): Promise<void>;
   /** The transport has parked the dependent: wakes it at once when nothing is pending any more. */
   abstract park(dependentId: string, queue: string): Promise<void>;
   /** How the transport wakes parked runs; set once at start. */

@@ -1,5 +1,6 @@
--- A batch's timeout came due: ends a batch still running as 'failed', its children not yet counted as cancelled.
--- KEYS[1] the batch's hash (total, completed, failed, cancelled, pending, state, callbacks, timedOut, …)
+-- A batch's timeout came due: ends a batch still running as 'failed', its children not yet counted as cancelled
+-- (each tenant's too: fields t.pending:<tenant> move to t.cancelled:<tenant>).
+-- KEYS[1] the batch's hash (total, completed, failed, cancelled, pending, state, callbacks, timedOut, t.…)
 -- KEYS[2] the set of children already counted
 -- ARGV[1] the batch id (its children's ids are <batchId>.0 … <batchId>.<total - 1>)
 -- Returns { due, hash (HGETALL), ids }: due is 1 when the batch is finished and its callbacks are not yet confirmed
@@ -13,6 +14,14 @@ if redis.call('HGET', KEYS[1], 'state') == 'running' then
   local pending = tonumber(redis.call('HGET', KEYS[1], 'pending'))
   redis.call('HINCRBY', KEYS[1], 'cancelled', pending)
   redis.call('HSET', KEYS[1], 'pending', 0, 'state', 'failed', 'timedOut', 1)
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 1, #fields, 2 do
+    local tenant = string.match(fields[i], '^t%.pending:(.*)$')
+    if tenant and tonumber(fields[i + 1]) > 0 then
+      redis.call('HINCRBY', KEYS[1], 't.cancelled:' .. tenant, tonumber(fields[i + 1]))
+      redis.call('HSET', KEYS[1], fields[i], 0)
+    end
+  end
 end
 local ids = {}
 if redis.call('HGET', KEYS[1], 'timedOut') == '1' and redis.call('HGET', KEYS[1], 'callbacks') ~= 'enqueued' then
