@@ -84,6 +84,9 @@ describeWithChromium(
       expect(await heldRow.locator('td[data-label="Limit"]').textContent()).toBe('gate');
       expect(await heldRow.locator('td[data-label="Key"]').textContent()).toBe('eu');
       expect(await page.locator(`tr[data-run="${then}"] td.waiting-reason`).textContent()).toBe('dependencies');
+      // The cron job's next tick waits for its time, not for a worker.
+      const tick = page.locator('tr[data-run]', { has: page.locator('td[data-label="Job"]', { hasText: /^digest$/ }) });
+      expect(await tick.locator('td.waiting-reason').textContent()).toBe('its time');
       await accessible(page, 'waiting runs');
       await shoot(page, 'waiting');
 
@@ -104,9 +107,25 @@ describeWithChromium(
       expect(await page.locator('ul.dependencies a').textContent()).toBe(holder);
       await accessible(page, 'continuation');
 
-      // The batch: its counts and its three runs, the failed one with its message as text.
+      // The batch: its counts and its three runs, the failed one with its message as text. The run page left behind
+      // refreshes every second; one of its refreshes is held until the batch page is shown, then answered: it must
+      // not draw over the batch page (it did: the finished batch page does not refresh, so the run page stayed).
+      const refresh = `**/api/executions/${then}`;
+      let answerLate: () => void = () => undefined;
+      const late = new Promise<void>((resolve) => (answerLate = resolve));
+      await page.route(refresh, async (route) => {
+        await late;
+        await route.continue();
+      });
+      await page.waitForRequest(refresh, { timeout: UI_TIMEOUT_MS });
       await page.goto(`${base}/jobs/ui#/batches/${batchId}`);
       await page.getByRole('heading', { level: 1, name: `Batch ${batchId}` }).waitFor({ timeout: UI_TIMEOUT_MS });
+      const answered = page.waitForEvent('requestfinished', (r) => r.url().endsWith(`/api/executions/${then}`));
+      answerLate();
+      await answered;
+      await page.unroute(refresh);
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      expect(await page.locator('main h1').textContent()).toBe(`Batch ${batchId}`);
       const count = (k: string) => page.locator(`[data-count="${k}"] dd`).textContent();
       expect([await count('total'), await count('completed'), await count('failed')]).toEqual(['3', '2', '1']);
       const children = page.locator('tr[data-run]');
@@ -150,6 +169,41 @@ describeWithChromium(
       // NOTE: 50 to 70 s on the shared 2-core machine (axe and two screenshots on each of 11 pages): room for more load.
     }, 240_000);
 
+    it('the Waiting page shows the backlog per tenant of a fair queue, the busiest first, and runs nothing holds back as waiting for a worker', async () => {
+      prefix = randomPrefix('dtenants');
+      const Fair = defineJob('FairImportJob', { id: 'fair-import', queue: 'imports', fairness: 'tenant' });
+      // NOTE: no worker: the runs stay queued, so the backlog is what was enqueued.
+      const app = await startHttpJobsApp(apps, prefix, [Fair], {
+        operations: { guard: new OperationsTokenGuard({ token: TOKEN }), ui: true },
+        worker: false,
+      });
+      const jobs = app.get(BackgroundJobs);
+      for (const [tenantId, count] of [
+        ['acme', 3],
+        ['globex', 1],
+        [null, 2],
+      ] as const)
+        for (let i = 0; i < count; i++) await jobs.enqueue(Fair, undefined, { tenantId });
+      await app.listen(0, '127.0.0.1');
+      browser = await launchChromium();
+      const context = await browser.newContext({ viewport: WIDTHS[0] });
+      const page = await signIn(context, base(app), TOKEN, 'waiting', 'Waiting runs');
+      await page.getByRole('heading', { level: 2, name: 'Backlog per tenant' }).waitFor({ timeout: UI_TIMEOUT_MS });
+      const backlog = await page
+        .locator('tr[data-tenant]')
+        .evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-tenant'), r.querySelector('td')?.textContent]));
+      expect(backlog).toEqual([
+        ['acme', '3'],
+        ['-', '2'],
+        ['globex', '1'],
+      ]);
+      expect(await page.locator('tr[data-run] td.waiting-reason').allTextContents()).toEqual(
+        Array.from({ length: 6 }, () => 'a free worker'),
+      );
+      await accessible(page, 'waiting with backlog');
+      await shoot(page, 'waiting-backlog');
+    }, 60_000);
+
     it('by keyboard only: signs in, opens Schedules from the menu and pauses a schedule with Space, focus always visible', async () => {
       prefix = randomPrefix('dkeys');
       const Digest = defineJob('DigestJob', { id: 'digest', cron: '0 4 * * *' });
@@ -192,6 +246,11 @@ describeWithChromium(
     }, 60_000);
   },
 );
+
+function base(app: INestApplication): string {
+  const address = app.getHttpServer().address() as { port: number };
+  return `http://127.0.0.1:${address.port}`;
+}
 
 /** What has focus: whether it matches `selector` (given by tabTo) and whether its focus ring shows. */
 async function focusOf(page: Page, selector = 'button[aria-label="Resume report"]') {

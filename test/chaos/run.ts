@@ -154,7 +154,7 @@ class Soak {
       try {
         return await this.boot(member);
       } catch (error) {
-        const line = (member.instance?.stderr.trim().split('\n').pop() ?? (error as Error).message).slice(0, 160);
+        const line = (member.instance?.stderr.trim().split('\n').pop() || (error as Error).message).slice(0, 160);
         if (attempt >= 30) throw new Error(`${member.name} did not boot in ${attempt} attempts: ${line}`);
         this.note(`  ${member.name} boot failed (${line}); starting it again in 1 s`);
         await sleep(1_000);

@@ -96,6 +96,8 @@ describe('tenant weights: bad input is refused at call time and nothing is store
     ['above 1,000', { weight: 1_001 }, 'weight', '1001'],
     ['a string', { weight: '3' }, 'weight', '"3"'],
     ['an unknown key of the override', { weigth: 3 }, 'weigth', '3'],
+    ['a rate limit of max 0', { rateLimit: { max: 0, durationMs: 1_000 } }, 'rateLimit', '{"max":0,"durationMs":1000}'],
+    ['a window under 1 ms', { rateLimit: { max: 5, durationMs: 0 } }, 'rateLimit', '{"max":5,"durationMs":0}'],
     ['a bad weight beside a good rate limit', { rateLimit: { max: 50, durationMs: 1_000 }, weight: 0 }, 'weight', '0'],
   ])('%s', async (_case, override, option, shown) => {
     const Fair = defineJob('FairLimitedJob', {

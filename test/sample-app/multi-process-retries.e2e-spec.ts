@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TestingModule, Test } from '@nestjs/testing';
 import {
@@ -8,11 +7,11 @@ import {
   NotificationSeeder,
   ProcessDueRetriesResult,
 } from '../../apps/sample-app/src/domain';
-import { killChild } from '../support/child-process';
+import { AppProcess, removeAppBuild } from '../support/app-process';
 import { waitFor } from '../support/redis';
 import { postgresTarget } from './support/sample-app';
 
-const ROOT = join(__dirname, '..', '..');
+const CHILD = join(__dirname, 'support', 'retry-processor.child.ts');
 const ENTRIES = 50;
 
 interface ChildRun {
@@ -26,10 +25,13 @@ interface ChildRun {
 describe('three sample-app processes running the retry processor against one PostgreSQL', () => {
   const postgres = postgresTarget();
   let domain: TestingModule | undefined;
-  const children: ChildProcess[] = [];
+  const children: AppProcess[] = [];
+
+  afterAll(() => removeAppBuild());
 
   afterEach(async () => {
-    await Promise.all(children.splice(0).map(killChild));
+    children.splice(0);
+    await AppProcess.killAll();
     await domain?.close();
     domain = undefined;
     await postgres.cleanup();
@@ -44,7 +46,6 @@ describe('three sample-app processes running the retry processor against one Pos
     await domain.init();
     await domain.get(NotificationSeeder).seedDueRetries(ENTRIES, ['tenant-a', 'tenant-b', 'tenant-c']);
 
-    const outputs = ['', '', ''];
     for (let i = 0; i < 3; i += 1) {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -53,36 +54,24 @@ describe('three sample-app processes running the retry processor against one Pos
         JOBS_MODE: 'pipeline',
       };
       delete env.REDIS_URL;
-      const child = spawn(
-        process.execPath,
-        [
-          '-r',
-          'ts-node/register/transpile-only',
-          '-r',
-          'tsconfig-paths/register',
-          'test/sample-app/support/retry-processor.child.ts',
-        ],
-        { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      child.stdout?.on('data', (chunk) => (outputs[i] += chunk));
-      child.stderr?.on('data', (chunk) => (outputs[i] += chunk));
-      children.push(child);
+      children.push(AppProcess.spawn(CHILD, { env, stdin: true, name: `retry processor ${i}` }));
     }
+    const outputs = () => children.map((child) => child.output);
     await waitFor(
       'all three processes to boot',
       () => {
         children.forEach((child, i) => {
-          if (child.exitCode !== null) throw new Error(`process ${i} exited: ${outputs[i]}`);
+          if (!child.running) throw new Error(`process ${i} exited: ${child.output}`);
         });
-        return outputs.every((output) => output.includes('ready\n'));
+        return outputs().every((output) => output.includes('ready\n'));
       },
       60_000,
       50,
     );
-    for (const child of children) child.stdin?.write('go\n');
-    await waitFor('all three runs to finish', () => outputs.every((output) => /^\{.*\}$/m.test(output)), 30_000, 50);
+    for (const child of children) child.write('go\n');
+    await waitFor('all three runs to finish', () => outputs().every((output) => /^\{.*\}$/m.test(output)), 30_000, 50);
 
-    const runs = outputs.map((output) => JSON.parse(/^(\{.*\})$/m.exec(output)?.[1] as string) as ChildRun);
+    const runs = outputs().map((output) => JSON.parse(/^(\{.*\})$/m.exec(output)?.[1] as string) as ChildRun);
     expect(new Set(runs.map((run) => run.pid)).size).toBe(3);
     expect(runs.map((run) => run.state)).toEqual(['completed', 'completed', 'completed']);
     const results = runs.map((run) => run.result as ProcessDueRetriesResult);

@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs } from 'nestjs-background-jobs';
@@ -12,11 +11,11 @@ import {
   ProcessDueRetriesResult,
   WorkflowExecutorResult,
 } from '../../apps/sample-app/src/domain';
-import { killChild } from '../support/child-process';
+import { AppProcess, removeAppBuild } from '../support/app-process';
 import { waitFor } from '../support/redis';
 import { DatabaseTarget, pauseSchedules, pgliteTarget, postgresTarget, startSampleApp } from './support/sample-app';
 
-const ROOT = join(__dirname, '..', '..');
+const CHILD = join(__dirname, 'support', 'stalling-sender.child.ts');
 const DUE_RETRIES = 10;
 const RETRY_RUNS = 3;
 const MESSAGES_PER_EXECUTION = 6; // email + SMS to 3 recipients
@@ -25,11 +24,10 @@ const MESSAGES_PER_EXECUTION = 6; // email + SMS to 3 recipients
 describe('claims that outlive their holder: a process SIGKILLed while holding claims', () => {
   const postgres = postgresTarget();
   let app: TestingModule | undefined;
-  let child: ChildProcess | undefined;
+  afterAll(() => removeAppBuild());
 
   afterEach(async () => {
-    if (child) await killChild(child);
-    child = undefined;
+    await AppProcess.killAll();
     await app?.close();
     app = undefined;
     await postgres.cleanup();
@@ -46,7 +44,6 @@ describe('claims that outlive their holder: a process SIGKILLed while holding cl
     await seeder.seedPendingExecutions(1, ['email', 'sms'], 3);
     const db = app.get(NotificationDatabase);
 
-    let output = '';
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: database.url,
@@ -56,34 +53,19 @@ describe('claims that outlive their holder: a process SIGKILLed while holding cl
       RETRY_RUNS: String(RETRY_RUNS),
     };
     delete env.REDIS_URL;
-    child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
-        'test/sample-app/support/stalling-sender.child.ts',
-      ],
-      {
-        cwd: ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout?.on('data', (chunk) => (output += chunk));
-    child.stderr?.on('data', (chunk) => (output += chunk));
+    const dying = AppProcess.spawn(CHILD, { env, name: 'stalling sender' });
     // Every run of the dying process is inside a send, holding its claim.
     await waitFor(
       `the child's ${RETRY_RUNS + 1} runs to hang mid-send`,
       () => {
-        if (child?.exitCode !== null) throw new Error(`child exited: ${output}`);
-        return (output.match(/^stalled /gm) ?? []).length === RETRY_RUNS + 1;
+        if (!dying.running) throw new Error(`child exited: ${dying.output}`);
+        return (dying.output.match(/^stalled /gm) ?? []).length === RETRY_RUNS + 1;
       },
       60_000,
       50,
     );
-    await killChild(child);
+    dying.kill('SIGKILL');
+    await dying.exited;
 
     const stranded = await db.query<{ id: number; claimed_at: Date }>(
       `SELECT id, claimed_at FROM notification_retries WHERE status = 'pending' AND worker_token IS NOT NULL`,

@@ -75,9 +75,11 @@ export function parseConnection(connection: BullmqConnection | unknown): RedisTa
     }
     return parseCluster(connection.cluster);
   }
-  const unknown = keys.find((key) => !CONNECTION_SERVER_KEYS.includes(key));
-  if (unknown)
-    throw new JobDefinitionError(UNKNOWN_CONNECTION_KEY('connection', unknown, ['cluster', ...CONNECTION_SERVER_KEYS]));
+  rejectUnknownKeys(
+    Object.fromEntries(keys.map((key) => [key, connection[key]])),
+    CONNECTION_SERVER_KEYS,
+    (key) => new JobDefinitionError(UNKNOWN_CONNECTION_KEY('connection', key, ['cluster', ...CONNECTION_SERVER_KEYS])),
+  );
   if (keys.length === 0) throw new JobDefinitionError(EMPTY_CONNECTION());
   const { url, host, port, username, password, db, tls, sentinels, name, sentinelPassword, sentinelUsername } =
     connection;

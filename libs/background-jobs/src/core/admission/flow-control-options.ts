@@ -10,6 +10,7 @@ import {
 } from '../../contracts';
 import { intAtLeast } from '../defaults';
 import { LimitSpec } from './limit-spec';
+import { rejectUnknownKeys } from '../options/unknown-keys';
 
 // NOTE: small, separate checks so the module's one option resolver can call them: each throws a JobDefinitionError
 // naming the owner (job or shared limit), the option, its value and the fix.
@@ -31,10 +32,13 @@ function checkKey(owner: string, option: string, key: unknown): LimitKey {
 }
 
 function checkKeys(owner: string, option: string, value: object, known: Set<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key))
-      fail(owner, `${option}.${key}`, (value as Record<string, unknown>)[key], `one of ${[...known].join(', ')}`);
-  }
+  const list = [...known];
+  rejectUnknownKeys(
+    value,
+    list,
+    (key, found) =>
+      new JobDefinitionError(INVALID_LIMIT_OPTION(owner, `${option}.${key}`, found, `one of ${list.join(', ')}`)),
+  );
 }
 
 /** `rateLimit` and `concurrency` of a job (`scope` j, named by its id) or of a shared limit (`scope` l). */

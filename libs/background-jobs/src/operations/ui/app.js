@@ -4,18 +4,17 @@
 
   var BGJ = window.BGJ;
   var timer = null;
-  var generation = 0;
 
   function every(ms, fn) {
-    var mine = generation;
+    var mine = BGJ.generation;
     timer = setTimeout(function tick() {
-      if (mine !== generation) return;
+      if (mine !== BGJ.generation) return;
       fn().then(
         function (again) {
-          if (again !== false && mine === generation) timer = setTimeout(tick, ms);
+          if (again !== false && mine === BGJ.generation) timer = setTimeout(tick, ms);
         },
         function () {
-          if (mine === generation) timer = setTimeout(tick, ms);
+          if (mine === BGJ.generation) timer = setTimeout(tick, ms);
         },
       );
     }, ms);
@@ -66,7 +65,7 @@
   }
 
   BGJ.route = function () {
-    generation += 1;
+    BGJ.generation += 1;
     clearTimeout(timer);
     BGJ.say('');
     var hash = location.hash.replace(/^#\/?/, '');

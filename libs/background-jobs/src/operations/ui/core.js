@@ -7,7 +7,8 @@
   var UI = location.pathname.replace(/\/+$/, '');
   var main = document.getElementById('main');
   var statusRegion = document.getElementById('status');
-  var BGJ = (window.BGJ = { UI: UI, config: null, pages: {} });
+  /** `generation` counts route changes (app.js): a read answered after the page changed is dropped, not drawn. */
+  var BGJ = (window.BGJ = { UI: UI, config: null, pages: {}, generation: 0 });
 
   /** Reads config.json (constants, the API path, this session's CSRF value, the read-only role) once. */
   BGJ.load = function () {
@@ -46,10 +47,27 @@
     });
   }
 
-  /** One REST call under <path>/ui/api; rejects with the API's message. */
+  /**
+   * One REST call under <path>/ui/api; rejects with the API's message. A GET answered after the route changed never
+   * settles: a page's late refresh must not draw over the page that replaced it.
+   */
   BGJ.api = function (method, path, params, body) {
     var query = params ? new URLSearchParams(params).toString() : '';
-    return request(method, BGJ.config.api + '/' + path + (query ? '?' + query : ''), body);
+    var answer = request(method, BGJ.config.api + '/' + path + (query ? '?' + query : ''), body);
+    if (method !== 'GET') return answer;
+    var mine = BGJ.generation;
+    var stale = function () {
+      return new Promise(function () {});
+    };
+    return answer.then(
+      function (value) {
+        return mine === BGJ.generation ? value : stale();
+      },
+      function (error) {
+        if (mine === BGJ.generation) throw error;
+        return stale();
+      },
+    );
   };
 
   BGJ.signOut = function () {

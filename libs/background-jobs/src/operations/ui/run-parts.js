@@ -105,7 +105,7 @@
         h('td', {}, BGJ.badge(step.state)),
         h('td', { class: 'num' }, step.durationMs + ' ms'),
         h('td', { class: 'nowrap' }, BGJ.formatTime(step.startedAt)),
-        h('td', {}, step.error || ''),
+        h('td', {}, step.error || null),
       );
     });
     return h(

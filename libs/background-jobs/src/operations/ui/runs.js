@@ -111,7 +111,7 @@
           h('td', { class: 'num' }, String(run.attempts)),
           h('td', { class: 'nowrap' }, formatTime(run.createdAt)),
           h('td', { class: 'nowrap' }, formatTime(run.finishedAt)),
-          h('td', {}, run.failure ? run.failure.kind : ''),
+          h('td', {}, run.failure ? run.failure.kind : null),
         );
       });
       render(

@@ -31,46 +31,92 @@
 
   function waitingCells(run) {
     var w = run.waiting;
+    // NOTE: a delayed run with no reason recorded waits for its time: a delay given at enqueue, a schedule's tick.
+    var timed = !w && run.state === 'delayed';
+    var until = w ? w.until : timed ? run.scheduledAt : null;
     return [
       h('td', {}, BGJ.badge(run.state)),
-      h('td', { class: 'waiting-reason' }, w ? w.reason : h('span', { class: 'muted' }, 'a free worker')),
-      h('td', {}, w && w.limit ? w.limit : ''),
-      h('td', {}, w && w.key ? w.key : ''),
-      h('td', { class: 'nowrap' }, w && w.until ? BGJ.formatTime(w.until) : ''),
+      h(
+        'td',
+        { class: 'waiting-reason' },
+        w ? w.reason : h('span', { class: 'muted' }, timed ? 'its time' : 'a free worker'),
+      ),
+      h('td', {}, w && w.limit ? w.limit : null),
+      h('td', {}, w && w.key ? w.key : null),
+      h('td', { class: 'nowrap' }, until ? BGJ.formatTime(until) : null),
     ];
+  }
+
+  /** Runs queued per tenant in each queue of fair jobs (GET tenants/backlog): the ten busiest tenants, the rest summed. */
+  function backlogSection(backlog) {
+    if (!backlog.length) return null;
+    return h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'backlog' },
+      h('h2', { id: 'backlog' }, 'Backlog per tenant'),
+      backlog.map(function (b) {
+        var rows = b.tenants.map(function (t) {
+          return h(
+            'tr',
+            { 'data-tenant': t.tenantId === null ? '-' : t.tenantId },
+            h('th', { scope: 'row' }, t.tenantId === null ? h('span', { class: 'muted' }, 'host level') : t.tenantId),
+            h('td', { class: 'num' }, String(t.queued)),
+          );
+        });
+        if (b.others.tenants)
+          rows.push(
+            h(
+              'tr',
+              { 'data-tenant': '(others)' },
+              h('th', { scope: 'row' }, b.others.tenants + ' other tenants'),
+              h('td', { class: 'num' }, String(b.others.queued)),
+            ),
+          );
+        return BGJ.table('Queue ' + b.queue + ': runs queued per tenant', ['Tenant', 'Queued'], rows);
+      }),
+      h(
+        'p',
+        { class: 'muted' },
+        'Fair queues take the tenants round robin, so a tenant with many runs queued does not hold back the others.',
+      ),
+    );
   }
 
   function waiting(first, params) {
     var page = pageOf(params);
     var query = { state: 'pending,delayed', page: String(page), size: String(BGJ.config.pageSize) };
-    return BGJ.api('GET', 'executions', query).then(function (result) {
-      var rows = result.items.map(function (run) {
-        return runRow(run, waitingCells);
-      });
-      BGJ.render(
-        [
-          h('h1', {}, 'Waiting runs'),
-          h(
-            'p',
-            {},
-            'Runs that may not start yet, and why: a rate limit or concurrency key (the limit and key), a fair ' +
-              'queue’s turn, a delay, the runs they depend on, or a sleep. "A free worker" means nothing holds it back.',
-          ),
-          h(
-            'div',
-            { class: 'panel' },
-            BGJ.table(
-              result.total ? result.total + (result.total === 1 ? ' waiting run' : ' waiting runs') : 'No run waits.',
-              ['Run', 'Job', 'State', 'Reason', 'Limit', 'Key', 'Until', 'Created'],
-              rows,
+    return Promise.all([BGJ.api('GET', 'executions', query), BGJ.api('GET', 'tenants/backlog')]).then(
+      function (answers) {
+        var result = answers[0];
+        var rows = result.items.map(function (run) {
+          return runRow(run, waitingCells);
+        });
+        BGJ.render(
+          [
+            h('h1', {}, 'Waiting runs'),
+            h(
+              'p',
+              {},
+              'Runs that may not start yet, and why: a rate limit or concurrency key (the limit and key), a fair ' +
+                'queue’s turn, a delay, the runs they depend on, or a sleep. "Its time": a delay or a schedule’s next tick; "a free worker": nothing else holds it back.',
             ),
-            BGJ.pager(page, Math.ceil(result.total / BGJ.config.pageSize), goTo('#/waiting', params)),
-          ),
-          h('p', { class: 'muted' }, 'Refreshes every 5 seconds.'),
-        ],
-        first,
-      );
-    });
+            h(
+              'div',
+              { class: 'panel' },
+              BGJ.table(
+                result.total ? result.total + (result.total === 1 ? ' waiting run' : ' waiting runs') : 'No run waits.',
+                ['Run', 'Job', 'State', 'Reason', 'Limit', 'Key', 'Until', 'Created'],
+                rows,
+              ),
+              BGJ.pager(page, Math.ceil(result.total / BGJ.config.pageSize), goTo('#/waiting', params)),
+            ),
+            backlogSection(answers[1]),
+            h('p', { class: 'muted' }, 'Refreshes every 5 seconds.'),
+          ],
+          first,
+        );
+      },
+    );
   }
 
   function batch(first, id, params) {
@@ -87,7 +133,7 @@
         return runRow(run, function (r) {
           return [
             h('td', {}, BGJ.badge(r.state)),
-            h('td', {}, r.waiting ? BGJ.waitingText(r.waiting) : r.failure ? r.failure.message : ''),
+            h('td', {}, r.waiting ? BGJ.waitingText(r.waiting) : r.failure ? r.failure.message : null),
           ];
         });
       });
