@@ -67,4 +67,39 @@ describe('batches on a Redis Cluster', () => {
       client.disconnect();
     }
   }, 60_000);
+
+  it('timeoutMs on a Cluster: the deadline set and the batch keys in different slots; onComplete once with the child that never ends cancelled', async () => {
+    const seen: (BatchSummary | undefined)[] = [];
+    const Quick = defineJob('ClusterQuickChild', { id: 'quick', queue: 'batch-a' });
+    const Stuck = defineJob(
+      'ClusterStuckChild',
+      { id: 'stuck', queue: 'batch-b', timeoutMs: 60_000 },
+      (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    );
+    const Done = defineJob('ClusterTimeoutDone', { id: 'cluster-timeout-done' }, (ctx) => {
+      seen.push(ctx.batch);
+    });
+    for (let i = 0; i < 2; i++) {
+      apps.push(await startJobsApp({ prefix, jobs: [Quick, Stuck, Done], connection: topology.connection }));
+    }
+    const jobs = apps[0].get(BackgroundJobs);
+    const timeoutMs = 1_500;
+    const started = Date.now();
+
+    const { batchId } = await jobs.batch([{ job: 'quick' }, { job: 'stuck' }], {
+      onComplete: { job: 'cluster-timeout-done' },
+      timeoutMs,
+    });
+
+    // NOTE: bound: the timeout, a 500 ms sweep, the abort and the callback's run on a loaded machine (8 s margin).
+    await waitFor('the callback ran', () => (seen.length ? true : null), timeoutMs + 8_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(timeoutMs);
+    expect(seen).toEqual([{ batchId, total: 2, completed: 1, failed: 0, cancelled: 1, pending: 0, state: 'failed' }]);
+    await waitFor(
+      'the stuck child ended cancelled',
+      async () => ((await jobs.getExecution(`${batchId}.1`))?.state === 'cancelled' ? true : null),
+      8_000,
+    );
+    expect(seen).toHaveLength(1);
+  }, 60_000);
 });

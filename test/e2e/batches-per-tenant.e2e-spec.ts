@@ -102,4 +102,32 @@ describe.each(transports)("a per-tenant job's batch on %s", (transport) => {
     await expect(api.batch([{ job: 'tenant-report' }])).rejects.toThrow(new InvalidJobInputError(EMPTY_BATCH(true)));
     expect((await api.listExecutions()).total).toBe(0);
   });
+
+  it("a timeout cancels the tenants' children still running and counts them in their tenant", async () => {
+    const seen: (BatchSummary | undefined)[] = [];
+    const Slow = defineJob('SlowTenantJob', { id: 'slow-tenant', tenancy: 'per-tenant', timeoutMs: 60_000 }, (ctx) =>
+      ctx.tenantId === 'globex'
+        ? new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))
+        : 'done',
+    );
+    const Notify = defineJob('TimeoutNotifyJob', { id: 'timeout-notify' }, (ctx) => {
+      seen.push(ctx.batch);
+    });
+    const app = await boot({ transport, jobs: [Slow, Notify], providers: [directory(['acme', 'globex'])] });
+    const api = app.get(BackgroundJobs);
+
+    await api.batch([{ job: 'slow-tenant' }], { onComplete: { job: 'timeout-notify' }, timeoutMs: 1_000 });
+
+    // NOTE: bound: the 1 s timeout, a 500 ms sweep on BullMQ, the abort and the callback's run, 8 s for load.
+    await waitFor('the completion callback ran', () => (seen.length ? true : null), 1_000 + 8_000);
+    expect(seen[0]).toMatchObject({
+      completed: 1,
+      cancelled: 1,
+      state: 'failed',
+      tenants: {
+        acme: { total: 1, completed: 1, failed: 0, cancelled: 0, pending: 0 },
+        globex: { total: 1, completed: 0, failed: 0, cancelled: 1, pending: 0 },
+      },
+    });
+  });
 });

@@ -73,4 +73,55 @@ describe('reliability: batches', () => {
       new Set(executionIds.filter((_, n) => n !== 3)),
     );
   }, 60_000);
+
+  it('timeoutMs with the instance that made the batch killed -9 before its deadline: the other times it out, onComplete once', async () => {
+    const TIMEOUT_MS = 3_000;
+    const [a, b] = await world.start(
+      ['a', 'b'],
+      [
+        { options: { id: 'child', retry: { attempts: 1 } }, kind: 'batch-child', holdMs: 30_000 },
+        { options: { id: 'done' }, kind: 'effect' },
+      ],
+      { worker },
+    );
+    const started = Date.now();
+    const { batchId } = await a.send<{ batchId: string }>({
+      cmd: 'batch',
+      runs: Array.from({ length: 4 }, (_, n) => ({ job: 'child', data: { n } })),
+      onComplete: { job: 'done' },
+      timeoutMs: TIMEOUT_MS,
+    });
+    await waitForRows(
+      'children started on both instances',
+      async () => {
+        const calls = await world.calls('child');
+        return new Set(calls.map((c) => c.instance)).size === 2 ? calls : [];
+      },
+      TIMEOUT_MS,
+    );
+    // NOTE: the instance that made the batch, and holds two of its children, dies before the deadline.
+    a.kill('SIGKILL');
+    await a.exited;
+
+    // NOTE: bound: the deadline, b's 500 ms sweep, the aborts and the callback's run, with 10 s for a loaded machine.
+    await waitFor(
+      'the callback completed',
+      async () => {
+        const execution = await b.send<JobExecution | null>({
+          cmd: 'getExecution',
+          executionId: `${batchId}.complete`,
+        });
+        return execution?.state === 'completed' ? execution : null;
+      },
+      TIMEOUT_MS + 10_000,
+    );
+    const elapsed = Date.now() - started;
+    const batch = await b.send<BatchSummary>({ cmd: 'getBatch', batchId });
+    process.stdout.write(
+      `[reliability] batch timeout after kill -9 of its maker: ${JSON.stringify(batch)} after ${elapsed} ms (timeoutMs ${TIMEOUT_MS}); callback calls ${(await world.calls('done')).length}\n`,
+    );
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    expect(batch).toMatchObject({ total: 4, completed: 0, failed: 0, cancelled: 4, pending: 0, state: 'failed' });
+    expect(await world.calls('done')).toHaveLength(1);
+  }, 60_000);
 });

@@ -183,6 +183,7 @@ async function legacyTick(legacy: LegacyNotificationJobs, id: LegacyJobId): Prom
 
 async function pipelineTick(jobs: BackgroundJobs, id: PipelineJobId): Promise<Row[]> {
   try {
+    if (id === 'tenant-daily-digest-pipeline') return await digestBatch(jobs, id);
     const execution = await jobs.runNow(id, { waitTimeoutMs: 60_000 });
     if (execution.state !== 'completed')
       return [
@@ -193,28 +194,36 @@ async function pipelineTick(jobs: BackgroundJobs, id: PipelineJobId): Promise<Ro
           effect: execution.failure?.message ?? execution.skipReason ?? '',
         },
       ];
-    if (id !== 'tenant-daily-digest-pipeline')
-      return [{ job: id, registration: 'pipeline', state: 'completed', effect: describe(id, execution.result) }];
-    // NOTE: a per-tenant job's run fans out: one child run per tenant of the TENANT_DIRECTORY, each awaited here.
-    const { children } = execution.result as { children: string[] };
-    const digests: TenantDigest[] = [];
-    let state = 'completed';
-    for (const child of children) {
-      const done = await waitForFinal(jobs, child);
-      if (done.state !== 'completed') state = done.state;
-      else digests.push(done.result as TenantDigest);
-    }
-    return [
-      {
-        job: id,
-        registration: 'pipeline',
-        state,
-        effect: `${children.length} runs, one per tenant: ${describeDigests(digests)}`,
-      },
-    ];
+    return [{ job: id, registration: 'pipeline', state: 'completed', effect: describe(id, execution.result) }];
   } catch (error) {
     return [{ job: id, registration: 'pipeline', state: 'error', effect: (error as Error).message }];
   }
+}
+
+/**
+ * The per-tenant digest run as a batch: one child run per tenant of the TENANT_DIRECTORY (`batch()` lists them), each
+ * awaited here, then the batch's per-tenant counts say which tenants' digests failed.
+ */
+async function digestBatch(jobs: BackgroundJobs, id: PipelineJobId): Promise<Row[]> {
+  const { batchId, executionIds } = await jobs.batch([{ job: id }], { timeoutMs: 60_000 });
+  const digests: TenantDigest[] = [];
+  for (const child of executionIds) {
+    const done = await waitForFinal(jobs, child);
+    if (done.state === 'completed') digests.push(done.result as TenantDigest);
+  }
+  const batch = await jobs.getBatch(batchId);
+  const tenants = Object.entries(batch?.tenants ?? {});
+  const failed = tenants.filter(([, counts]) => counts.completed < counts.total).map(([tenant]) => tenant);
+  return [
+    {
+      job: id,
+      registration: 'pipeline',
+      state: batch?.state === 'succeeded' ? 'completed' : (batch?.state ?? 'unknown'),
+      effect:
+        `${executionIds.length} runs, one per tenant: ${describeDigests(digests)}` +
+        (failed.length ? `; not done for ${failed.sort().join(', ')}` : ''),
+    },
+  ];
 }
 
 async function waitForFinal(jobs: BackgroundJobs, executionId: string): Promise<{ state: string; result?: unknown }> {
