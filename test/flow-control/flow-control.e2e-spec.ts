@@ -16,7 +16,7 @@ import {
 } from 'nestjs-background-jobs/contracts/flow-control.messages';
 import { defineJob, startHttpJobsApp, startJobsApp } from '../support/jobs-app';
 import { deletePrefix, randomPrefix, waitFor } from '../support/redis';
-import { flowApps, FlowTarget } from './support/flow-apps';
+import { FLOW_TARGETS, flowApps, FlowTarget } from './support/flow-apps';
 import { LoopLag, peakCounted } from './support/loop-lag';
 
 /** One start of a run: when (ms), on which app, which tenant or key, and its attempt. */
@@ -52,7 +52,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
 
 // NOTE: BullMQ on the suite's Redis, on the 3+3 cluster (every admission key in the framework's slot: the slot rule is
 // checked in flow-control-cluster.e2e-spec.ts) and through Sentinel, each with two instances of concurrency 10.
-describe.each<FlowTarget>(['local', 'bullmq', 'cluster', 'sentinel'])('flow control on %s', (transport) => {
+describe.each<FlowTarget>(FLOW_TARGETS)('flow control on %s', (transport) => {
   const { boot, instances } = flowApps(transport);
   const bootMany = async (jobs: any[], extra: Record<string, unknown> = {}): Promise<TestingModule[]> => {
     const apps: TestingModule[] = [];

@@ -6,7 +6,7 @@ import { ExecutionReader } from 'nestjs-background-jobs/core';
 import { SET_LIMIT_UNKNOWN } from 'nestjs-background-jobs/contracts/flow-control.messages';
 import { defineJob } from '../support/jobs-app';
 import { testRedisUrl, waitFor } from '../support/redis';
-import { flowApps, FlowTarget } from './support/flow-apps';
+import { FLOW_TARGETS, flowApps, FlowTarget } from './support/flow-apps';
 
 /** A promise the test resolves to let the blocking runs end. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -31,72 +31,69 @@ function drift(order: string[], tenant: string, share: number): number {
   return worst;
 }
 
-describe.each<FlowTarget>(['local', 'bullmq', 'cluster', 'sentinel'])(
-  'tenant weights on the %s transport',
-  (target) => {
-    const { boot, instances } = flowApps(target);
+describe.each<FlowTarget>(FLOW_TARGETS)('tenant weights on the %s transport', (target) => {
+  const { boot, instances } = flowApps(target);
 
-    /**
-     * Every instance's one worker slot held by a blocking run until the whole backlog is queued, so the runs start in
-     * the order the transport gives them: `a` of tenant A (all enqueued first), then `b` of tenant B.
-     */
-    const backlog = async (app: TestingModule, order: string[], a: number, b: number) => {
-      const jobs = app.get(BackgroundJobs);
-      const blocking = gate();
-      gates.push(blocking);
-      const before = order.length;
-      for (let i = 0; i < instances; i++) await jobs.enqueue('weighted', { tenant: 'blocker' }, { tenantId: 'other' });
-      await waitFor('every worker slot held', () => order.length === before + instances);
-      for (let i = 0; i < a; i++) await jobs.enqueue('weighted', { tenant: 'A' }, { tenantId: 'A' });
-      for (let i = 0; i < b; i++) await jobs.enqueue('weighted', { tenant: 'B' }, { tenantId: 'B' });
-      // The backlog figure counts a weighted tenant's runs too (BullMQ: n per round from the rounds and the weights).
-      const queued = (await app.get(ExecutionReader).tenantBacklog(DEFAULT_QUEUE, 10)).tenants;
-      expect(queued).toEqual([
-        { tenantId: 'A', queued: a },
-        { tenantId: 'B', queued: b },
-      ]);
-      blocking.open();
-      await waitFor('the backlog done', () => order.length === before + instances + a + b, 20_000);
-      return order.slice(before + instances);
-    };
-    const gates: Array<{ wait: Promise<void>; open: () => void }> = [];
-    afterEach(() => gates.splice(0).forEach((g) => g.open()));
+  /**
+   * Every instance's one worker slot held by a blocking run until the whole backlog is queued, so the runs start in
+   * the order the transport gives them: `a` of tenant A (all enqueued first), then `b` of tenant B.
+   */
+  const backlog = async (app: TestingModule, order: string[], a: number, b: number) => {
+    const jobs = app.get(BackgroundJobs);
+    const blocking = gate();
+    gates.push(blocking);
+    const before = order.length;
+    for (let i = 0; i < instances; i++) await jobs.enqueue('weighted', { tenant: 'blocker' }, { tenantId: 'other' });
+    await waitFor('every worker slot held', () => order.length === before + instances);
+    for (let i = 0; i < a; i++) await jobs.enqueue('weighted', { tenant: 'A' }, { tenantId: 'A' });
+    for (let i = 0; i < b; i++) await jobs.enqueue('weighted', { tenant: 'B' }, { tenantId: 'B' });
+    // The backlog figure counts a weighted tenant's runs too (BullMQ: n per round from the rounds and the weights).
+    const queued = (await app.get(ExecutionReader).tenantBacklog(DEFAULT_QUEUE, 10)).tenants;
+    expect(queued).toEqual([
+      { tenantId: 'A', queued: a },
+      { tenantId: 'B', queued: b },
+    ]);
+    blocking.open();
+    await waitFor('the backlog done', () => order.length === before + instances + a + b, 20_000);
+    return order.slice(before + instances);
+  };
+  const gates: Array<{ wait: Promise<void>; open: () => void }> = [];
+  afterEach(() => gates.splice(0).forEach((g) => g.open()));
 
-    it('A of weight 3 gets 3 of every 4 starts against B of weight 1 (set on another instance); null sets it back to 1:1', async () => {
-      const order: string[] = [];
-      const attempts: number[] = [];
-      const Job = defineJob(
-        'WeightedJob',
-        { id: 'weighted', fairness: 'tenant', retry: { attempts: 1 } },
-        async (ctx: JobContext<{ tenant: string }>) => {
-          order.push(ctx.data.tenant);
-          attempts.push(ctx.attempt);
-          if (ctx.data.tenant === 'blocker') await gates[gates.length - 1].wait;
-        },
-      );
-      const apps = [];
-      for (let i = 0; i < instances; i++) apps.push(await boot({ jobs: [Job], worker: { concurrency: 1 } }));
-      await apps[apps.length - 1].get(BackgroundJobs).setLimit('weighted', 'A', { weight: 3 });
+  it('A of weight 3 gets 3 of every 4 starts against B of weight 1 (set on another instance); null sets it back to 1:1', async () => {
+    const order: string[] = [];
+    const attempts: number[] = [];
+    const Job = defineJob(
+      'WeightedJob',
+      { id: 'weighted', fairness: 'tenant', retry: { attempts: 1 } },
+      async (ctx: JobContext<{ tenant: string }>) => {
+        order.push(ctx.data.tenant);
+        attempts.push(ctx.attempt);
+        if (ctx.data.tenant === 'blocker') await gates[gates.length - 1].wait;
+      },
+    );
+    const apps = [];
+    for (let i = 0; i < instances; i++) apps.push(await boot({ jobs: [Job], worker: { concurrency: 1 } }));
+    await apps[apps.length - 1].get(BackgroundJobs).setLimit('weighted', 'A', { weight: 3 });
 
-      const weighted = await backlog(apps[0], order, 30, 10);
-      const bound = 1 + (instances - 1);
-      const first = weighted.slice(0, 4).join('');
-      process.stdout.write(
-        `[weights ${target}] 3:1 → ${weighted.map((t) => t[0]).join('')} (drift ${drift(weighted, 'A', 0.75)}, bound < ${bound})\n`,
-      );
-      expect(drift(weighted, 'A', 0.75)).toBeLessThan(bound);
-      if (instances === 1) expect(first).toBe('AAAB');
+    const weighted = await backlog(apps[0], order, 30, 10);
+    const bound = 1 + (instances - 1);
+    const first = weighted.slice(0, 4).join('');
+    process.stdout.write(
+      `[weights ${target}] 3:1 → ${weighted.map((t) => t[0]).join('')} (drift ${drift(weighted, 'A', 0.75)}, bound < ${bound})\n`,
+    );
+    expect(drift(weighted, 'A', 0.75)).toBeLessThan(bound);
+    if (instances === 1) expect(first).toBe('AAAB');
 
-      await apps[0].get(BackgroundJobs).setLimit('weighted', 'A', null);
-      const even = await backlog(apps[0], order, 20, 20);
-      process.stdout.write(
-        `[weights ${target}] reset → ${even.map((t) => t[0]).join('')} (drift ${drift(even, 'A', 0.5)}, bound < ${bound})\n`,
-      );
-      expect(drift(even, 'A', 0.5)).toBeLessThan(bound);
-      expect(attempts.every((attempt) => attempt === 1)).toBe(true);
-    }, 60_000);
-  },
-);
+    await apps[0].get(BackgroundJobs).setLimit('weighted', 'A', null);
+    const even = await backlog(apps[0], order, 20, 20);
+    process.stdout.write(
+      `[weights ${target}] reset → ${even.map((t) => t[0]).join('')} (drift ${drift(even, 'A', 0.5)}, bound < ${bound})\n`,
+    );
+    expect(drift(even, 'A', 0.5)).toBeLessThan(bound);
+    expect(attempts.every((attempt) => attempt === 1)).toBe(true);
+  }, 60_000);
+});
 
 describe('tenant weights: bad input is refused at call time and nothing is stored', () => {
   const { boot, prefix } = flowApps('bullmq');

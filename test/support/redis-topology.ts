@@ -20,6 +20,16 @@ export interface RedisTopology {
   destroy(): Promise<void>;
 }
 
+/**
+ * Whether the suites that repeat each case per topology (contract, flow control) run their `kind` cases: all by
+ * default; `TEST_TOPOLOGIES=standalone` (CI leg 2, which checks NestJS 12 and Node 24 rather than topologies; its
+ * production-redis, batches and continuations suites still run on the cluster and Sentinel) keeps one Redis server.
+ */
+export function topologyCovered(kind: RedisTopologyKind): boolean {
+  const only = process.env.TEST_TOPOLOGIES;
+  return !only || kind === 'standalone' || only.split(',').includes(kind);
+}
+
 /** Where the global setup leaves the connection of the cluster and the Sentinel set it started for the run. */
 export const SHARED_TOPOLOGY_ENV = { cluster: 'TEST_SHARED_CLUSTER', sentinel: 'TEST_SHARED_SENTINEL' } as const;
 

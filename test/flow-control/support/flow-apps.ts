@@ -1,10 +1,15 @@
 import { TestingModule } from '@nestjs/testing';
 import { JobsAppOptions, startJobsApp } from '../../support/jobs-app';
 import { deletePrefix, randomPrefix } from '../../support/redis';
-import { RedisTopology, sharedTopology } from '../../support/redis-topology';
+import { RedisTopology, sharedTopology, topologyCovered } from '../../support/redis-topology';
 
 /** Where a flow-control case runs: the embedded transport, or BullMQ on the suite's Redis, the cluster or Sentinel. */
 export type FlowTarget = 'local' | 'bullmq' | 'cluster' | 'sentinel';
+
+/** Every target a flow-control case runs on (cluster and Sentinel unless TEST_TOPOLOGIES leaves them out). */
+export const FLOW_TARGETS = (['local', 'bullmq', 'cluster', 'sentinel'] as FlowTarget[]).filter(
+  (target) => (target !== 'cluster' && target !== 'sentinel') || topologyCovered(target),
+);
 
 /**
  * For a describe block of one target: `boot` starts an app on it under the test's prefix; after each test every app
