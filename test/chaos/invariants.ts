@@ -28,6 +28,8 @@ export interface RunFacts {
   exits: Array<{ worker: string; at: number }>;
   /** Latency and stalls on a process's link: replies held back by up to `delayMs` between `from` and `to`. */
   slowLinks: Array<{ worker: string; from: number; to: number; delayMs: number }>;
+  /** Stalls of a process's event loop (app.ts `watchLoop`): its timer fired `lateMs` late at `at`. */
+  loopStalls: Array<{ worker: string; at: number; lateMs: number }>;
   /** Last moment ticks are expected (the drain's start). */
   producingUntil: number;
   /** Final state of the executions the ledger cannot account for, asked from the library after the drain. */
