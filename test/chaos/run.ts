@@ -24,7 +24,7 @@ import {
   WORKERS,
 } from './schedule';
 import { ChaosRedis } from './topology';
-import { ChaosCommand, ChaosConfig, JOBS, LOOP_WATCH, WORKER_OPTIONS } from './workload';
+import { ChaosCommand, ChaosConfig, JOBS, LOOP_WATCH, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 const APP = resolve(__dirname, 'app.ts');
 const DRAIN_MS = 120_000;
@@ -254,15 +254,26 @@ class Soak {
     for (const member of this.members) if (!member.instance?.running) await this.restart(member);
   }
 
-  /** Spans when no worker could run: every worker impaired at once, or Redis down or failing over. */
-  workless(): Window[] {
-    const workers = this.members.slice(1);
+  /**
+   * Spans when no worker could run: every worker impaired at once (down, cut off, or its event loop stopped for at
+   * least half a tick period: on a host at load 20–28 a process goes unscheduled for seconds), or Redis down or
+   * failing over.
+   */
+  workless(loopStalls: RunFacts['loopStalls']): Window[] {
+    const workers = this.members
+      .slice(1)
+      .map((m) => [
+        ...m.impaired,
+        ...loopStalls
+          .filter((s) => s.worker === m.name && s.lateMs + LOOP_WATCH.everyMs >= TICK_EVERY_MS / 2)
+          .map((s) => ({ from: s.at - s.lateMs - LOOP_WATCH.everyMs, to: s.at, why: 'event loop stalled' })),
+      ]);
     const spans: Window[] = [...this.redisDown];
-    const edges = workers.flatMap((m) => m.impaired.flatMap((w) => [w.from, w.to])).sort((a, b) => a - b);
+    const edges = workers.flatMap((impaired) => impaired.flatMap((w) => [w.from, w.to])).sort((a, b) => a - b);
     for (let i = 0; i + 1 < edges.length; i++) {
       const at = (edges[i] + edges[i + 1]) / 2;
-      if (workers.every((m) => m.impaired.some((w) => w.from <= at && at <= w.to)))
-        spans.push({ from: edges[i], to: edges[i + 1], why: 'every worker down or cut off' });
+      if (workers.every((impaired) => impaired.some((w) => w.from <= at && at <= w.to)))
+        spans.push({ from: edges[i], to: edges[i + 1], why: 'every worker down, cut off or stalled' });
     }
     return spans;
   }
@@ -365,15 +376,16 @@ async function main(): Promise<number> {
     for (const key of keys.filter((k) => k.includes(':bgj:batch:')))
       if ((await client.pttl(key)) > 0) finishedBatchKeys++;
     client.disconnect();
+    const loopStalls = (
+      await soak.pool.query<{ worker: string; at: Date; late_ms: number }>(`SELECT * FROM ${soak.schema}.loop_stalls`)
+    ).rows.map((r) => ({ worker: r.worker, at: r.at.getTime(), lateMs: r.late_ms }));
     const facts: RunFacts = {
       dataLoss: soak.dataLoss,
-      workless: soak.workless(),
+      workless: soak.workless(loopStalls),
       redisDown: soak.redisDown,
       exits: soak.exits,
       slowLinks: soak.slowLinks,
-      loopStalls: (
-        await soak.pool.query<{ worker: string; at: Date; late_ms: number }>(`SELECT * FROM ${soak.schema}.loop_stalls`)
-      ).rows.map((r) => ({ worker: r.worker, at: r.at.getTime(), lateMs: r.late_ms })),
+      loopStalls,
       producingUntil,
       states: (executionIds) => soak.send({ cmd: 'states', executionIds }),
       queue: {
