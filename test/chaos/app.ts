@@ -33,6 +33,29 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+/**
+ * Writes each stall of this process's event loop (its timer fired `late_ms` late at `at`: the loop was blocked, or the
+ * process not scheduled, for that long before) to `loop_stalls` (workload.ts LOOP_WATCH). On a loaded host a run's reply from the admission
+ * script can wait that long before `execute` records its start: the flow-control checks add these stalls to their gap.
+ */
+function watchLoop(): void {
+  const { everyMs, stallMs } = config.loopWatch;
+  let expected = Date.now() + everyMs;
+  setInterval(() => {
+    const now = Date.now();
+    const late = now - expected;
+    expected = now + everyMs;
+    if (late >= stallMs)
+      pool
+        .query(`INSERT INTO ${S}.loop_stalls (worker, at, late_ms) VALUES ($1, $2, $3)`, [
+          config.name,
+          new Date(now),
+          late,
+        ])
+        .catch(() => undefined);
+  }, everyMs).unref();
+}
+
 function jobClass(options: ChaosJob): Function {
   const { holdMs, ...jobOptions } = options;
   const cls = class {
@@ -228,6 +251,7 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
 }
 
 async function main(): Promise<void> {
+  watchLoop();
   const jobs = config.jobs.map(jobClass);
   @Module({
     imports: [

@@ -1,13 +1,14 @@
 import type { Ledger, RunFacts, RunRow, Verdict } from './invariants';
-import { CONCURRENCY_CAP, RATE_LIMIT, RETRY_ATTEMPTS } from './workload';
+import { CONCURRENCY_CAP, LOOP_WATCH, RATE_LIMIT, RETRY_ATTEMPTS } from './workload';
 
 /**
  * Flow control and batches, from the ledger. Redis counts a start (the admission script, on Redis time) before the
  * body records it (`runs.began_at`, the first line of `execute`, on the same host's clock): the reply travels back
- * through the worker's proxy, and the worker's event loop turns before `execute` runs. On a 2-core machine at load
- * 10–18 that turn takes up to about BASE_GAP_MS (the flow-control e2e test, on a quieter host, states 40 ms); a
- * latency or stall fault on that worker's link holds the reply back by at most the fault's delay, added on top.
- * So a start Redis counted at `c` is recorded at `began` with `began - gap <= c <= began`.
+ * through the worker's proxy, and the worker's event loop turns before `execute` runs. That takes up to BASE_GAP_MS
+ * when the loop runs freely (the flow-control e2e test, on a quieter host, states 40 ms); on top of it come the delay
+ * of a latency or stall fault on that worker's link, and each stall of the worker's event loop the watch measured
+ * (app.ts `watchLoop`: on a 2-core host at load 10–18 the loop stops for 100–400 ms at times, the process not being
+ * scheduled). So a start Redis counted at `c` is recorded at `began` with `began - gap <= c <= began`.
  */
 const BASE_GAP_MS = 250;
 
@@ -18,6 +19,13 @@ function gapOf(run: RunRow, facts: RunFacts): number {
   for (const link of facts.slowLinks)
     if (link.worker === run.worker && link.from <= began && link.to >= began - BASE_GAP_MS - link.delayMs)
       gap += link.delayMs;
+  // NOTE: a stall measured `lateMs` at `at` blocked the loop for up to `lateMs + everyMs` before `at`; it delayed
+  // this start if it began before it and ended within the gap before it (latest first: each one widens the gap).
+  const stalls = facts.loopStalls.filter((s) => s.worker === run.worker).sort((a, b) => b.at - a.at);
+  for (const stall of stalls) {
+    const blocked = stall.lateMs + LOOP_WATCH.everyMs;
+    if (stall.at - blocked <= began && stall.at >= began - gap) gap += blocked;
+  }
   return gap;
 }
 
@@ -56,9 +64,11 @@ export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
   const { max, durationMs } = RATE_LIMIT;
   const groups = new Map<string, Array<{ run: RunRow; lo: number; hi: number }>>();
   let ambiguous = 0;
+  let widest = 0;
   const rated = runs.filter((r) => r.job_id === 'chaos-rate');
   for (const run of rated) {
     const gap = gapOf(run, facts);
+    widest = Math.max(widest, gap);
     const epochs = epochsOf(run, gap, facts);
     if (epochs.length > 1) ambiguous++;
     for (const e of epochs) {
@@ -68,14 +78,21 @@ export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
   }
   const bad: string[] = [];
   let tightest = Infinity;
+  let margin = Infinity;
   for (const [key, starts] of groups) {
     starts.sort((a, b) => a.hi - b.hi);
     for (let j = 0; j < starts.length; j++) {
       const inWindow = starts.slice(0, j + 1).filter((s) => s.lo > starts[j].hi - durationMs);
       if (inWindow.length > max)
         bad.push(`${key}: ${inWindow.length} starts up to ${new Date(starts[j].hi).toISOString()}`);
-      // NOTE: the closest the recorded starts came to the limit: the shortest span holding max + 1 of them.
-      if (j >= max) tightest = Math.min(tightest, starts[j].hi - starts[j - max].hi);
+      // NOTE: the closest the recorded starts came to the limit: the shortest span holding max + 1 of them, and the
+      // least slack of such a span: the most any of its starts' earliest possible count lies before the window that
+      // ends at its last start (below 0, all of them must have been counted inside it: a violation).
+      if (j >= max) {
+        tightest = Math.min(tightest, starts[j].hi - starts[j - max].hi);
+        const slack = starts.slice(j - max, j + 1).map((s) => starts[j].hi - durationMs - s.lo);
+        margin = Math.min(margin, Math.max(...slack));
+      }
     }
   }
   return {
@@ -83,8 +100,10 @@ export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
     held: bad.length === 0,
     detail:
       `${rated.length} rate-limited starts over ${groups.size} tenant × Redis-epoch groups, shortest span of ${max + 1} ` +
-      `recorded starts ${tightest === Infinity ? '—' : `${tightest} ms`} (gap Redis count → execute: ${BASE_GAP_MS} ms ` +
-      `+ link faults), ${ambiguous} starts whose epoch is ambiguous (counted in both), ${bad.length} windows over` +
+      `recorded starts ${tightest === Infinity ? '—' : `${tightest} ms`}, least slack over a violation ` +
+      `${margin === Infinity ? '—' : `${margin} ms`} (gap Redis count → execute: ${BASE_GAP_MS} ms + link faults + ` +
+      `loop stalls, at most ${widest} ms), ${ambiguous} starts whose epoch is ambiguous (counted in both), ` +
+      `${bad.length} windows over` +
       (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
   };
 }

@@ -28,6 +28,8 @@ export interface RunFacts {
   exits: Array<{ worker: string; at: number }>;
   /** Latency and stalls on a process's link: replies held back by up to `delayMs` between `from` and `to`. */
   slowLinks: Array<{ worker: string; from: number; to: number; delayMs: number }>;
+  /** Stalls of a process's event loop (app.ts `watchLoop`): its timer fired `lateMs` late at `at`. */
+  loopStalls: Array<{ worker: string; at: number; lateMs: number }>;
   /** Last moment ticks are expected (the drain's start). */
   producingUntil: number;
   /** Final state of the executions the ledger cannot account for, asked from the library after the drain. */
@@ -79,7 +81,7 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
     ).rows.map((r) => [r.execution_id, `${r.state}`]),
   );
   const stepCalls = (
-    await pool.query<{ execution_id: string; step: string; started_at: Date }>(
+    await pool.query<{ execution_id: string; step: string; attempt: number; worker: string; started_at: Date }>(
       `SELECT * FROM ${schema}.step_calls ORDER BY started_at`,
     )
   ).rows;
@@ -99,7 +101,7 @@ export type Ledger = {
   runs: RunRow[];
   /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
   finals: Map<string, string>;
-  stepCalls: Array<{ execution_id: string; step: string; started_at: Date }>;
+  stepCalls: Array<{ execution_id: string; step: string; attempt: number; worker: string; started_at: Date }>;
   stepReturns: Array<{ execution_id: string; step: string; at: Date }>;
   effects: Set<string>;
   enqueued: Array<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>;
@@ -304,13 +306,33 @@ function tenantCap({ runs }: Ledger): Verdict {
   };
 }
 
-function noCompletedStepRunAgain({ stepCalls, stepReturns }: Ledger, facts: RunFacts): Verdict {
+/**
+ * A step's kept results are read when its run's attempt starts (`ctx.step` returns a result kept by then without
+ * calling the function), so a call is judged from when its run began: a run that began after the step returned must
+ * not call it again. A run that began before (a duplicate delivered while the first still ran, its lease lost to a
+ * stalled event loop or link) runs it at least once more, as any step not yet kept.
+ */
+function noCompletedStepRunAgain({ runs, stepCalls, stepReturns }: Ledger, facts: RunFacts): Verdict {
   const returned = new Map<string, number>();
   for (const r of stepReturns) {
     const key = `${r.execution_id}/${r.step}`;
     returned.set(key, Math.min(returned.get(key) ?? Infinity, r.at.getTime()));
   }
+  const runsOf = new Map<string, RunRow[]>();
+  for (const r of runs.filter((r) => r.job_id === 'chaos-steps')) {
+    const key = `${r.execution_id}/${r.attempt}/${r.worker}`;
+    runsOf.set(key, [...(runsOf.get(key) ?? []), r]);
+  }
+  /** When the run that made this call began: the latest run of its execution, attempt and worker begun before it. */
+  const runBegan = (c: Ledger['stepCalls'][number], at: number) =>
+    Math.max(
+      -Infinity,
+      ...(runsOf.get(`${c.execution_id}/${c.attempt}/${c.worker}`) ?? [])
+        .map((r) => (r.began_at as Date).getTime())
+        .filter((began) => began <= at),
+    );
   let rerunBeforeReturn = 0;
+  let duplicateRun = 0;
   let lostWithData = 0;
   const bad: string[] = [];
   const firstCall = new Map<string, number>();
@@ -321,8 +343,9 @@ function noCompletedStepRunAgain({ stepCalls, stepReturns }: Ledger, facts: RunF
       const returnedAt = returned.get(key);
       // NOTE: a step whose function ran but whose result was not kept yet (killed in between) runs again: at least once.
       if (returnedAt === undefined || at < returnedAt) rerunBeforeReturn++;
+      else if (runBegan(c, at) < returnedAt) duplicateRun++;
       else if (facts.dataLoss.some((loss) => loss >= returnedAt && loss <= at)) lostWithData++;
-      else bad.push(`${key} called again ${at - returnedAt} ms after it returned`);
+      else bad.push(`${key} called again ${at - returnedAt} ms after it returned, by a run begun after that`);
     }
     firstCall.set(key, Math.min(firstCall.get(key) ?? Infinity, at));
   }
@@ -331,7 +354,8 @@ function noCompletedStepRunAgain({ stepCalls, stepReturns }: Ledger, facts: RunF
     held: bad.length === 0,
     detail:
       `${returned.size} steps returned, ${stepCalls.length} step calls; ${rerunBeforeReturn} called again before ` +
-      `their result was kept, ${lostWithData} after Redis lost their result, ${bad.length} after they returned` +
+      `their result was kept, ${duplicateRun} by a duplicate run begun before it was kept, ${lostWithData} after ` +
+      `Redis lost their result, ${bad.length} after they returned` +
       (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
   };
 }

@@ -24,7 +24,7 @@ import {
   WORKERS,
 } from './schedule';
 import { ChaosRedis } from './topology';
-import { ChaosCommand, ChaosConfig, JOBS, WORKER_OPTIONS } from './workload';
+import { ChaosCommand, ChaosConfig, JOBS, LOOP_WATCH, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 const APP = resolve(__dirname, 'app.ts');
 const DRAIN_MS = 120_000;
@@ -107,6 +107,8 @@ class Soak {
       started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz)`);
     await this.pool.query(`CREATE TABLE ${s}.step_returns (execution_id text NOT NULL, step text NOT NULL,
       attempt int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await this.pool.query(`CREATE TABLE ${s}.loop_stalls (worker text NOT NULL, at timestamptz NOT NULL,
+      late_ms int NOT NULL)`);
     await this.pool.query(`CREATE TABLE ${s}.finals (execution_id text PRIMARY KEY, job_id text NOT NULL,
       state text NOT NULL, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     const names = ['producer', ...Array.from({ length: WORKERS }, (_, i) => `worker-${i}`)];
@@ -131,6 +133,7 @@ class Soak {
       seed: this.seed,
       jobs: JOBS,
       worker: WORKER_OPTIONS,
+      loopWatch: LOOP_WATCH,
     };
     const instance = AppInstance.spawn(config as never, APP);
     member.instance = instance;
@@ -251,15 +254,26 @@ class Soak {
     for (const member of this.members) if (!member.instance?.running) await this.restart(member);
   }
 
-  /** Spans when no worker could run: every worker impaired at once, or Redis down or failing over. */
-  workless(): Window[] {
-    const workers = this.members.slice(1);
+  /**
+   * Spans when no worker could run: every worker impaired at once (down, cut off, or its event loop stopped for at
+   * least half a tick period: on a host at load 20–28 a process goes unscheduled for seconds), or Redis down or
+   * failing over.
+   */
+  workless(loopStalls: RunFacts['loopStalls']): Window[] {
+    const workers = this.members
+      .slice(1)
+      .map((m) => [
+        ...m.impaired,
+        ...loopStalls
+          .filter((s) => s.worker === m.name && s.lateMs + LOOP_WATCH.everyMs >= TICK_EVERY_MS / 2)
+          .map((s) => ({ from: s.at - s.lateMs - LOOP_WATCH.everyMs, to: s.at, why: 'event loop stalled' })),
+      ]);
     const spans: Window[] = [...this.redisDown];
-    const edges = workers.flatMap((m) => m.impaired.flatMap((w) => [w.from, w.to])).sort((a, b) => a - b);
+    const edges = workers.flatMap((impaired) => impaired.flatMap((w) => [w.from, w.to])).sort((a, b) => a - b);
     for (let i = 0; i + 1 < edges.length; i++) {
       const at = (edges[i] + edges[i + 1]) / 2;
-      if (workers.every((m) => m.impaired.some((w) => w.from <= at && at <= w.to)))
-        spans.push({ from: edges[i], to: edges[i + 1], why: 'every worker down or cut off' });
+      if (workers.every((impaired) => impaired.some((w) => w.from <= at && at <= w.to)))
+        spans.push({ from: edges[i], to: edges[i + 1], why: 'every worker down, cut off or stalled' });
     }
     return spans;
   }
@@ -362,12 +376,16 @@ async function main(): Promise<number> {
     for (const key of keys.filter((k) => k.includes(':bgj:batch:')))
       if ((await client.pttl(key)) > 0) finishedBatchKeys++;
     client.disconnect();
+    const loopStalls = (
+      await soak.pool.query<{ worker: string; at: Date; late_ms: number }>(`SELECT * FROM ${soak.schema}.loop_stalls`)
+    ).rows.map((r) => ({ worker: r.worker, at: r.at.getTime(), lateMs: r.late_ms }));
     const facts: RunFacts = {
       dataLoss: soak.dataLoss,
-      workless: soak.workless(),
+      workless: soak.workless(loopStalls),
       redisDown: soak.redisDown,
       exits: soak.exits,
       slowLinks: soak.slowLinks,
+      loopStalls,
       producingUntil,
       states: (executionIds) => soak.send({ cmd: 'states', executionIds }),
       queue: {
@@ -402,6 +420,15 @@ async function main(): Promise<number> {
       (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
     );
     console.log(`== traffic through each process's proxies: ${traffic.join(', ')}`);
+    const stalls = new Map<string, number[]>();
+    for (const s of facts.loopStalls) stalls.set(s.worker, [...(stalls.get(s.worker) ?? []), s.lateMs]);
+    console.log(
+      `== event-loop stalls (a ${LOOP_WATCH.everyMs} ms timer ${LOOP_WATCH.stallMs} ms late or more): ` +
+        (soak.members
+          .map((m) => stalls.get(m.name) ?? [])
+          .map((l, i) => `${soak.members[i].name} ${l.length}${l.length ? ` (at most ${Math.max(...l)} ms)` : ''}`)
+          .join(', ') || 'none'),
+    );
     console.log('== invariants');
     for (const v of verdicts) console.log(`${v.held ? 'held    ' : 'VIOLATED'}  ${v.name}: ${v.detail}`);
     const violated = verdicts.filter((v) => !v.held).length;

@@ -42,6 +42,12 @@ export const WORKER_OPTIONS = {
   shutdownGraceMs: 5_000,
 };
 
+/**
+ * The event-loop watch of every app process (app.ts `watchLoop`): a timer every `everyMs`; one that fires at least
+ * `stallMs` late is written down as a stall. A stall measured `late` blocked the loop up to `late + everyMs`.
+ */
+export const LOOP_WATCH = { everyMs: 50, stallMs: 50 };
+
 export type NatMap = Record<string, { host: string; port: number }>;
 
 export type ChaosConnection =
@@ -60,6 +66,7 @@ export interface ChaosConfig {
   seed: number;
   jobs: ChaosJob[];
   worker: typeof WORKER_OPTIONS;
+  loopWatch: typeof LOOP_WATCH;
 }
 
 export type ChaosCommand = { cmd: 'stop' } | { cmd: 'states'; executionIds: string[] };
