@@ -362,9 +362,15 @@ async function main(): Promise<number> {
       }
       await sleep(500);
     }
-    // NOTE: a run the drain saw active must have finished a moment later; one still active after a stall check is stranded.
-    await sleep(WORKER_OPTIONS.stalledIntervalMs);
-    counts = await queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed');
+    // NOTE: the workers keep running the recurring tick after the drain, so one count can catch a tick active. A run
+    // the library left stranded stays active or waiting for good; any other clears within a lock and a stall check
+    // (a killed worker's run) plus a stated 5 s margin: the queue must be seen idle (the next tick delayed) once by then.
+    const settled = (c: Record<string, number>) => c.active + c.waiting + c.prioritized === 0 && c.delayed <= 1;
+    const settleBy = Date.now() + WORKER_OPTIONS.lockDurationMs + WORKER_OPTIONS.stalledIntervalMs + 5_000;
+    do {
+      await sleep(250);
+      counts = await queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed');
+    } while (!settled(counts) && Date.now() < settleBy);
     await queue.close();
     soak.note(`drained: ${JSON.stringify(counts)}`);
     const keys = await soak.redis.keys(soak.prefix);

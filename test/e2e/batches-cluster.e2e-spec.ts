@@ -1,28 +1,11 @@
-import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs, BatchSummary } from 'nestjs-background-jobs';
-import { defineJob, startJobsApp } from '../support/jobs-app';
-import { randomPrefix, waitFor } from '../support/redis';
-import { RedisTopology, sharedTopology } from '../support/redis-topology';
+import { defineJob } from '../support/jobs-app';
+import { waitFor } from '../support/redis';
+import { onSharedCluster } from '../support/cluster-suite';
 
 /** Batches on a Redis Cluster: the batch's keys share its hash tag, so the counting script runs on one slot. */
 describe('batches on a Redis Cluster', () => {
-  let topology: RedisTopology;
-  let prefix: string;
-  const apps: TestingModule[] = [];
-
-  beforeAll(async () => {
-    topology = await sharedTopology('cluster');
-  }, 60_000);
-  afterAll(async () => {
-    await topology?.destroy();
-  });
-  beforeEach(() => {
-    prefix = randomPrefix('batch-cluster');
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-    await topology.deletePrefix(prefix);
-  });
+  const cluster = onSharedCluster('batch-cluster');
 
   it('children on two queues (two slots), one failing: onComplete once with the counts; the batch keys share one slot', async () => {
     const seen: (BatchSummary | undefined)[] = [];
@@ -34,9 +17,9 @@ describe('batches on a Redis Cluster', () => {
       seen.push(ctx.batch);
     });
     for (let i = 0; i < 2; i++) {
-      apps.push(await startJobsApp({ prefix, jobs: [A, B, Done], connection: topology.connection }));
+      await cluster.start({ jobs: [A, B, Done] });
     }
-    const jobs = apps[0].get(BackgroundJobs);
+    const jobs = cluster.apps[0].get(BackgroundJobs);
 
     const { batchId } = await jobs.batch(
       [
@@ -53,10 +36,10 @@ describe('batches on a Redis Cluster', () => {
       10_000,
     );
     expect(seen).toEqual([{ batchId, total: 10, completed: 9, failed: 1, cancelled: 0, pending: 0, state: 'failed' }]);
-    const client = topology.client();
+    const client = cluster.topology.client();
     try {
-      const stateKey = `${prefix}:bgj:batch:{${batchId}}:state`;
-      const endedKey = `${prefix}:bgj:batch:{${batchId}}:ended`;
+      const stateKey = `${cluster.prefix}:bgj:batch:{${batchId}}:state`;
+      const endedKey = `${cluster.prefix}:bgj:batch:{${batchId}}:ended`;
       const [stateSlot, endedSlot] = await Promise.all([
         client.call('CLUSTER', 'KEYSLOT', stateKey),
         client.call('CLUSTER', 'KEYSLOT', endedKey),
@@ -80,9 +63,9 @@ describe('batches on a Redis Cluster', () => {
       seen.push(ctx.batch);
     });
     for (let i = 0; i < 2; i++) {
-      apps.push(await startJobsApp({ prefix, jobs: [Quick, Stuck, Done], connection: topology.connection }));
+      await cluster.start({ jobs: [Quick, Stuck, Done] });
     }
-    const jobs = apps[0].get(BackgroundJobs);
+    const jobs = cluster.apps[0].get(BackgroundJobs);
     const timeoutMs = 1_500;
     const started = Date.now();
 

@@ -1,32 +1,15 @@
-import { TestingModule } from '@nestjs/testing';
 import { BackgroundJobs, JobDependency, JobExecution, PermanentJobError } from 'nestjs-background-jobs';
 import { DEPENDENCY_FAILED } from 'nestjs-background-jobs/contracts/composition.messages';
-import { defineJob, startJobsApp } from '../support/jobs-app';
-import { randomPrefix, waitFor } from '../support/redis';
-import { RedisTopology, sharedTopology } from '../support/redis-topology';
+import { defineJob } from '../support/jobs-app';
+import { waitFor } from '../support/redis';
+import { onSharedCluster } from '../support/cluster-suite';
 
 /**
  * Continuations on a Redis Cluster: the dependency keys carry the framework's hash tag, so each script touches one
  * slot, while the dependency and the continuation live on queues in other slots.
  */
 describe('continuations on a Redis Cluster', () => {
-  let topology: RedisTopology;
-  let prefix: string;
-  const apps: TestingModule[] = [];
-
-  beforeAll(async () => {
-    topology = await sharedTopology('cluster');
-  }, 60_000);
-  afterAll(async () => {
-    await topology?.destroy();
-  });
-  beforeEach(() => {
-    prefix = randomPrefix('after-cluster');
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-    await topology.deletePrefix(prefix);
-  });
+  const cluster = onSharedCluster('after-cluster');
 
   const jobsOf = () => {
     const seen: { id: string; dependencies?: ReadonlyArray<JobDependency> }[] = [];
@@ -54,8 +37,8 @@ describe('continuations on a Redis Cluster', () => {
 
   it('a continuation on another queue runs after its dependency, on either of two instances, and sees its result', async () => {
     const { seen, jobs: defs } = jobsOf();
-    for (let i = 0; i < 2; i++) apps.push(await startJobsApp({ prefix, jobs: defs, connection: topology.connection }));
-    const jobs = apps[0].get(BackgroundJobs);
+    for (let i = 0; i < 2; i++) await cluster.start({ jobs: defs });
+    const jobs = cluster.apps[0].get(BackgroundJobs);
     // NOTE: the dependency is delayed so the continuation is registered (and parked) before it ends.
     const a = await jobs.enqueue('report', { name: 'alpha' }, { delayMs: 500 });
     const notify = await jobs.enqueue('notify', undefined, { after: a });
@@ -72,8 +55,8 @@ describe('continuations on a Redis Cluster', () => {
 
   it('a permanently failed dependency cancels the continuation, naming it; it never runs', async () => {
     const { seen, jobs: defs } = jobsOf();
-    for (let i = 0; i < 2; i++) apps.push(await startJobsApp({ prefix, jobs: defs, connection: topology.connection }));
-    const jobs = apps[0].get(BackgroundJobs);
+    for (let i = 0; i < 2; i++) await cluster.start({ jobs: defs });
+    const jobs = cluster.apps[0].get(BackgroundJobs);
     const a = await jobs.enqueue('report', { name: 'broken', fail: true }, { delayMs: 500 });
     const notify = await jobs.enqueue('notify', undefined, { after: a });
 

@@ -1,9 +1,8 @@
-import { TestingModule } from '@nestjs/testing';
 import { Cluster } from 'ioredis';
 import { BackgroundJobs, JobContext } from 'nestjs-background-jobs';
-import { defineJob, startJobsApp } from '../support/jobs-app';
-import { randomPrefix, waitFor } from '../support/redis';
-import { RedisTopology, sharedTopology } from '../support/redis-topology';
+import { defineJob } from '../support/jobs-app';
+import { waitFor } from '../support/redis';
+import { onSharedCluster } from '../support/cluster-suite';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -13,23 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * included) touches one slot and is one Lua call; the queues keep their own tags and spread over the shards.
  */
 describe('flow control on a Redis Cluster', () => {
-  let topology: RedisTopology;
-  let prefix: string;
-  const apps: TestingModule[] = [];
-
-  beforeAll(async () => {
-    topology = await sharedTopology('cluster');
-  }, 60_000);
-  afterAll(async () => {
-    await topology?.destroy();
-  });
-  beforeEach(() => {
-    prefix = randomPrefix('flow-cluster');
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-    await topology.deletePrefix(prefix);
-  });
+  const cluster = onSharedCluster('flow-cluster');
 
   it('a limit shared by jobs on two queues (two slots) holds across two instances; a 5/s tenant limit holds; admission keys share the framework slot', async () => {
     const spans: Array<{ start: number; end?: number; tenant: string | null; attempt: number }> = [];
@@ -46,17 +29,13 @@ describe('flow control on a Redis Cluster', () => {
       body,
     );
     for (let i = 0; i < 2; i++) {
-      apps.push(
-        await startJobsApp({
-          prefix,
-          connection: topology.connection,
-          jobs: [Alpha, Beta],
-          worker: { concurrency: 10 },
-          limits: { crm: { concurrency: { max: 2 } } },
-        }),
-      );
+      await cluster.start({
+        jobs: [Alpha, Beta],
+        worker: { concurrency: 10 },
+        limits: { crm: { concurrency: { max: 2 } } },
+      });
     }
-    const jobs = apps[0].get(BackgroundJobs);
+    const jobs = cluster.apps[0].get(BackgroundJobs);
     for (let i = 0; i < 6; i++) {
       await jobs.enqueue('alpha');
       await jobs.enqueue('beta', undefined, { tenantId: 'acme' });
@@ -77,14 +56,14 @@ describe('flow control on a Redis Cluster', () => {
     expect(spans.every((s) => s.attempt === 1)).toBe(true);
 
     const keys: string[] = [];
-    const client = topology.client() as Cluster;
+    const client = cluster.topology.client() as Cluster;
     try {
       await client.ping();
-      for (const node of client.nodes('master')) keys.push(...(await node.keys(`{${prefix}:bgj}:adm*`)));
+      for (const node of client.nodes('master')) keys.push(...(await node.keys(`{${cluster.prefix}:bgj}:adm*`)));
       // The beta run's rate log is still inside its window: at least one admission key exists, all under the one tag.
       expect(keys.length).toBeGreaterThan(0);
       const slots = new Set(await Promise.all(keys.map((key) => client.call('CLUSTER', 'KEYSLOT', key))));
-      expect([...slots]).toEqual([await client.call('CLUSTER', 'KEYSLOT', `{${prefix}:bgj}`)]);
+      expect([...slots]).toEqual([await client.call('CLUSTER', 'KEYSLOT', `{${cluster.prefix}:bgj}`)]);
     } finally {
       client.disconnect();
     }
