@@ -3,6 +3,7 @@ import { BackgroundJobs, JobContext } from 'nestjs-background-jobs';
 import { defineJob } from '../support/jobs-app';
 import { waitFor } from '../support/redis';
 import { onSharedCluster } from '../support/cluster-suite';
+import { LoopLag, peakCounted } from './support/loop-lag';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,23 +37,37 @@ describe('flow control on a Redis Cluster', () => {
       });
     }
     const jobs = cluster.apps[0].get(BackgroundJobs);
+    const lag = new LoopLag();
     for (let i = 0; i < 6; i++) {
       await jobs.enqueue('alpha');
       await jobs.enqueue('beta', undefined, { tenantId: 'acme' });
     }
-    await waitFor('all 12 runs done', () => spans.filter((s) => s.end).length >= 12, 20_000);
+    await waitFor('all 12 runs done', () => spans.filter((s) => s.end).length >= 12, 20_000).finally(() => lag.stop());
     const peak = Math.max(
       ...spans.map((s) => spans.filter((o) => o.start <= s.start && (o.end as number) > s.start).length),
     );
     process.stdout.write(`[flow cluster] shared concurrency 2 over two queues and two instances: peak ${peak}\n`);
     expect(peak).toBe(2);
-    // Six runs at 5 per 1 s window: the sixth starts a window after the first (40 ms: admission to execute).
+    // Six runs at 5 per 1 s window: Redis counted the sixth a window after the first. Starts are recorded in `execute`,
+    // after the admission reply: the first may be recorded late by its recording gap (a stalled event loop on a busy
+    // host held one back 83 ms once), so the span is judged from when Redis may have counted it.
     const acme = spans
       .filter((s) => s.tenant === 'acme')
       .map((s) => s.start)
       .sort((a, b) => a - b);
     expect(acme).toHaveLength(6);
-    expect(acme[5] - acme[0]).toBeGreaterThanOrEqual(1_000 - 40);
+    const gap = lag.gapAt(acme[0]);
+    process.stdout.write(
+      `[flow cluster] 5/s: first to sixth start ${acme[5] - acme[0]} ms, first start's gap ${gap} ms\n`,
+    );
+    expect(acme[5] - acme[0]).toBeGreaterThanOrEqual(1_000 - gap);
+    expect(
+      peakCounted(
+        acme.map((at) => ({ at, key: 'acme' })),
+        1_000,
+        lag,
+      ).acme,
+    ).toBeLessThanOrEqual(5);
     expect(spans.every((s) => s.attempt === 1)).toBe(true);
 
     const keys: string[] = [];
