@@ -3,6 +3,7 @@ import { AppInstance } from '../reliability/support/instance';
 import { ReliabilityWorld, Row, waitForRows } from '../reliability/support/reliability';
 import { waitFor } from '../support/redis';
 import { RedisTopology, sharedTopology } from '../support/redis-topology';
+import { peakInWindow } from '../support/windows';
 
 /**
  * Flow control through faults on the 3+3 Redis Cluster, with app instances as their own processes (the reliability
@@ -105,11 +106,7 @@ describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
     // NOTE: a call is recorded (an insert into PostgreSQL) after Redis counted the start: on this loaded 2-core host
     // up to 250 ms later (the chaos soak's measured gap, test/chaos/flow-invariants.ts), so the window checked is
     // 750 ms. A limit that let a sixth run through would start it in the same burst as the five.
-    let peak = 0;
-    for (let i = 0, j = 0; i < starts.length; i++) {
-      while (starts[i] - starts[j] >= 1_000 - 250) j++;
-      peak = Math.max(peak, i - j + 1);
-    }
+    const peak = peakInWindow(starts, 1_000 - 250);
     process.stdout.write(
       `[flow cluster] keys lost mid-flood: 15 runs after it over ${starts[14] - starts[0]} ms, peak ${peak} per 750 ms\n`,
     );

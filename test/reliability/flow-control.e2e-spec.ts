@@ -1,6 +1,7 @@
 import type { FixtureJob } from '../reliability/fixtures/instance';
 import { waitFor } from '../support/redis';
 import { ReliabilityWorld, Row, waitForRows } from './support/reliability';
+import { peakInWindow } from '../support/windows';
 
 /** Rate limits across instances through a Redis that comes back empty: the limit still holds for the runs after. */
 describe('reliability: flow control across instances', () => {
@@ -50,11 +51,7 @@ describe('reliability: flow control across instances', () => {
     // on a loaded 2-core host up to 250 ms later (the chaos soak's measured gap, test/chaos/flow-invariants.ts; 40 ms
     // let a peak of 7 through at load 15), so the window checked is 750 ms. A limit that let a sixth run through
     // would start it in the same burst as the five.
-    let peak = 0;
-    for (let i = 0, j = 0; i < starts.length; i++) {
-      while (starts[i] - starts[j] >= 1_000 - 250) j++;
-      peak = Math.max(peak, i - j + 1);
-    }
+    const peak = peakInWindow(starts, 1_000 - 250);
     process.stdout.write(
       `[reliability] flow control Redis restarted empty: ${effects.length} runs after it in ${starts[starts.length - 1] - back} ms, peak ${peak} per 750 ms\n`,
     );
