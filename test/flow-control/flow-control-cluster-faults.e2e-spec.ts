@@ -2,15 +2,15 @@ import type { FixtureJob } from '../reliability/fixtures/instance';
 import { AppInstance } from '../reliability/support/instance';
 import { ReliabilityWorld, Row, waitForRows } from '../reliability/support/reliability';
 import { waitFor } from '../support/redis';
-import { RedisTopology, sharedTopology } from '../support/redis-topology';
+import { RedisTopology, startTopology } from '../support/redis-topology';
 import { peakInWindow } from '../support/windows';
 
 /**
- * Flow control through faults on the 3+3 Redis Cluster, with app instances as their own processes (the reliability
- * suite's fixture, given the cluster's connection): a kill -9 of an instance holding concurrency slots, and every
- * key of the app lost mid-flood (deleted on every master: what the limits see of a Redis restarted empty).
+ * Flow control through faults on a 3+3 Redis Cluster of this file's own (it restarts every node), with app instances
+ * as their own processes (the reliability suite's fixture, given the cluster's connection): a kill -9 of an instance
+ * holding concurrency slots, and the whole cluster restarted empty mid-flood.
  */
-describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
+describe('flow control on a Redis Cluster: kill -9 and a cluster restarted empty', () => {
   const world = new ReliabilityWorld();
   let topology: RedisTopology;
   // NOTE: small lease settings so a dead instance's slots come back in seconds, not the default 30 s.
@@ -26,7 +26,7 @@ describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
 
   beforeAll(async () => {
     await world.setUpFile();
-    topology = await sharedTopology('cluster');
+    topology = await startTopology('cluster');
   }, 60_000);
   afterAll(async () => {
     await world.tearDownFile();
@@ -78,7 +78,7 @@ describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
     expect(twoAtOnce - killedAt).toBeLessThanOrEqual(bound);
   }, 90_000);
 
-  it('every key lost mid-flood: the runs enqueued after it keep the 5/s limit across two instances', async () => {
+  it('the whole cluster restarted empty mid-flood: the runs enqueued after it keep the 5/s limit across two instances', async () => {
     const limited: FixtureJob = {
       options: { id: 'limited', rateLimit: { max: 5, durationMs: 1_000, key: 'tenant' }, retry: { attempts: 1 } },
       kind: 'effect',
@@ -87,14 +87,15 @@ describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
     await a.send<string[]>({ cmd: 'enqueueMany', jobId: 'limited', tenantId: 'acme', count: 15 });
     await waitForRows('a few runs done', () => world.effects('limited'), 15_000, 5);
 
-    await topology.deletePrefix(world.prefix);
+    // Every node SIGKILLed and started again with no data (each keeps its nodes.conf: same shards and slots).
+    await topology.cluster!.restartEmpty();
     const ids = await waitFor(
-      'an enqueue after the loss',
+      'an enqueue after the restart',
       () => b.send<string[]>({ cmd: 'enqueueMany', jobId: 'limited', tenantId: 'acme', count: 15 }),
       15_000,
     );
     await waitForRows(
-      'the 15 runs after the loss',
+      'the 15 runs after the restart',
       async () => (await world.effects('limited')).filter((e) => ids.includes(String(e.execution_id))),
       30_000,
       15,
@@ -108,7 +109,7 @@ describe('flow control on a Redis Cluster: kill -9 and lost data', () => {
     // 750 ms. A limit that let a sixth run through would start it in the same burst as the five.
     const peak = peakInWindow(starts, 1_000 - 250);
     process.stdout.write(
-      `[flow cluster] keys lost mid-flood: 15 runs after it over ${starts[14] - starts[0]} ms, peak ${peak} per 750 ms\n`,
+      `[flow cluster] cluster restarted empty mid-flood: 15 runs after it over ${starts[14] - starts[0]} ms, peak ${peak} per 750 ms\n`,
     );
     expect(starts).toHaveLength(15);
     expect(peak).toBe(5);

@@ -15,6 +15,20 @@ interface NodeRole {
   masterId?: string;
 }
 
+/** A cluster node's arguments: its config file lives in the node's directory, kept across `restartEmpty`. */
+const nodeArgs = (busPort: number): string[] => [
+  '--cluster-enabled',
+  'yes',
+  '--cluster-config-file',
+  'nodes.conf',
+  '--cluster-node-timeout',
+  '2000',
+  '--cluster-port',
+  String(busPort),
+  '--maxmemory-policy',
+  'noeviction',
+];
+
 /**
  * A 3-master/3-replica Redis Cluster on free local ports, started by the suites that need it (not by the global
  * setup: it takes a few seconds and most suites do not). Node timeout 2 s, so a failover settles quickly.
@@ -42,18 +56,7 @@ export class TestRedisCluster {
             // process's reserved block (another process's, or in the ephemeral range).
             const busPort = await freePort();
             busPorts.push(busPort);
-            return [
-              '--cluster-enabled',
-              'yes',
-              '--cluster-config-file',
-              'nodes.conf',
-              '--cluster-node-timeout',
-              '2000',
-              '--cluster-port',
-              String(busPort),
-              '--maxmemory-policy',
-              'noeviction',
-            ];
+            return nodeArgs(busPort);
           }),
         );
       }
@@ -163,6 +166,18 @@ export class TestRedisCluster {
   /** Empties every master (a whole cluster that came back without its data). */
   async flushAll(): Promise<void> {
     for (const port of await this.masterPorts()) await commandOn(port, ['FLUSHALL']);
+  }
+
+  /**
+   * SIGKILLs every node at once and starts each again on its port and directory with no data (no AOF, no RDB): a
+   * whole cluster restarted empty. Each keeps its `nodes.conf`, so the shards, slots and roles come back as they were;
+   * resolves once the cluster is `ok` with 3 synced replicas.
+   */
+  async restartEmpty(timeoutMs = 30_000): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.kill()));
+    for (let i = 0; i < this.nodes.length; i++)
+      this.nodes[i] = await RedisProcess.start(nodeArgs(this.busPorts[i]), { port: this.nodes[i].port });
+    await this.waitUntilHealthy(timeoutMs);
   }
 
   /** Stops every node and removes their directories. */
