@@ -62,7 +62,7 @@ describe.each(transports)('continuations (enqueue … { after }) on %s', (transp
     await open('alpha');
     await final(jobs, a, 'the first dependency completed');
     // NOTE: one of two ended: the continuation still waits (parked; or, for a moment, taken for its recheck).
-    expect(['delayed', 'waiting', 'active']).toContain((await jobs.getExecution(notify))?.state);
+    expect(['delayed', 'pending', 'running']).toContain((await jobs.getExecution(notify))?.state);
     expect(seen).toEqual([]);
     await open('be');
     const done = await final(jobs, notify, 'the continuation ended');

@@ -64,8 +64,8 @@ describe('failure classification, retries, timeouts and cancellation', () => {
     });
     expect(startedAt).toHaveLength(3);
     const [first, second] = [startedAt[1] - startedAt[0], startedAt[2] - startedAt[1]];
+    // NOTE: the backoff doubles: lower bounds only, since a retry never runs early but may be picked up late.
     expect(first).toBeGreaterThanOrEqual(190);
-    expect(second).toBeGreaterThan(first);
     expect(second).toBeGreaterThanOrEqual(380);
   });
 

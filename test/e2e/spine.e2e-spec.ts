@@ -149,7 +149,9 @@ describe('spine: discovery, scheduling and running on BullMQ', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     expect(ticks.length).toBeGreaterThanOrEqual(5);
     expect(await plainQueue().getJobSchedulers(0, -1)).toHaveLength(1);
-    expect(await plainQueue().getDelayedCount()).toBe(1);
+    // NOTE: BullMQ adds the next tick just after one turns active: the count is 0 for that moment (see
+    // redis-faults.e2e-spec).
+    await waitFor('one delayed tick', async () => (await plainQueue().getDelayedCount()) === 1, 3_000, 20);
   });
 
   it('a producer-only instance enqueues and a worker instance runs it', async () => {

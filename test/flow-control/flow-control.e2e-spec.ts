@@ -101,9 +101,9 @@ describe.each<FlowTarget>(FLOW_TARGETS)('flow control on %s', (transport) => {
     // A start is recorded as the body begins; its run is recorded completed a moment later (CI once read one running).
     const executions = await waitFor('all 40 runs recorded completed', async () => {
       const all = await Promise.all(ids.map((id) => jobs.getExecution(id)));
-      return all.every((e) => e?.state === 'completed') && all;
+      return all.every((e) => e?.state === 'completed') ? all : null;
     });
-    expect(executions.every((e) => e?.attempts === 1)).toBe(true);
+    expect(executions!.every((e) => e?.attempts === 1)).toBe(true);
   }, 30_000);
 
   it('a payload-keyed concurrency cap of 2 holds across instances while other keys run beside it; a parked run says why it waits', async () => {

@@ -56,11 +56,13 @@ describe('reliability: crashed instances', () => {
     const handedBackMs = stalled - killedAt;
     const pickedUpMs = (await world.calls('import'))[1].at.getTime() - killedAt;
     process.stdout.write(
-      `[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bounds ${(LOCK_MS + STALLED_MS) * 1.2} ms for the hand-back, ${LOCK_MS + STALLED_MS + 1_000} ms to completion)\n`,
+      `[reliability] kill -9 recovery: handed back ${handedBackMs} ms, picked up ${pickedUpMs} ms, completed ${recoveredMs} ms after the kill (bounds ${(LOCK_MS + STALLED_MS) * 1.2} ms for the hand-back, then 1000 ms to pick up, 1500 ms to completion)\n`,
     );
     expect(handedBackMs).toBeLessThanOrEqual((LOCK_MS + STALLED_MS) * 1.2);
-    expect(pickedUpMs - handedBackMs).toBeLessThanOrEqual(500);
-    expect(recoveredMs).toBeLessThanOrEqual(LOCK_MS + STALLED_MS + 1_000);
+    // NOTE: after the hand-back, a second for the survivor's worker to take the run and record its call, one and a
+    // half to complete it (two PostgreSQL writes, completion in Redis, seen over IPC): margins for a loaded host.
+    expect(pickedUpMs - handedBackMs).toBeLessThanOrEqual(1_000);
+    expect(recoveredMs - handedBackMs).toBeLessThanOrEqual(1_500);
   }, 30_000);
 
   it('a job that crashes its process every time ends failed after maxStalledCount, no endless loop', async () => {
