@@ -22,7 +22,7 @@ import {
   OnJobEvent,
   PipelineJob,
 } from 'nestjs-background-jobs';
-import type { ChaosCommand, ChaosConfig, ChaosJob } from './workload';
+import { STEPS_SLEEP_MS, type ChaosCommand, type ChaosConfig, type ChaosJob } from './workload';
 
 const config = JSON.parse(process.env.RELIABILITY_CONFIG ?? '') as ChaosConfig;
 const pool = new Pool({ connectionString: config.pgUrl, max: 4 });
@@ -83,7 +83,7 @@ function jobClass(options: ChaosJob): Function {
           outcome,
         ]);
       const hold = () => sleep(holdMs[0] + Math.random() * (holdMs[1] - holdMs[0]), ctx.signal);
-      if (ctx.jobId === 'chaos-steps') await steps(ctx, hold);
+      if (ctx.jobId === 'chaos-steps') await steps(ctx, hold, end);
       else await hold();
       if (ctx.signal.aborted) {
         await end(`aborted: ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason).slice(0, 80)}`);
@@ -121,10 +121,13 @@ function jobClass(options: ChaosJob): Function {
 
 /**
  * Three durable steps: each call of a step's function is a `step_calls` row, each return of `ctx.step` (its result
- * kept) a `step_returns` row, so a step run again after it returned is visible.
+ * kept) a `step_returns` row, so a step run again after it returned is visible. Between the second and the third, a
+ * `ctx.sleep`: the run leaves its slot and comes back (the body runs again from the top, the kept steps return at once);
+ * `sleeps` has when it was first reached and when it returned, so a sleep that ended early is visible.
  */
-async function steps(ctx: JobContext<unknown>, hold: () => Promise<void>): Promise<void> {
+async function steps(ctx: JobContext<unknown>, hold: () => Promise<void>, end: (outcome: string) => Promise<unknown>) {
   for (const step of ['reserve', 'charge', 'ship']) {
+    if (step === 'ship') await sleepBetween(ctx, end);
     await ctx.step(step, async () => {
       const { rows } = await pool.query<{ id: number }>(
         `INSERT INTO ${S}.step_calls (execution_id, step, attempt, worker) VALUES ($1, $2, $3, $4) RETURNING id`,
@@ -248,6 +251,24 @@ function produce(background: BackgroundJobs, stopped: () => boolean): Promise<vo
     }
     while (inFlight > 0) await sleep(50);
   })();
+}
+
+async function sleepBetween(ctx: JobContext<unknown>, end: (outcome: string) => Promise<unknown>): Promise<void> {
+  await pool.query(`INSERT INTO ${S}.sleeps (execution_id, reached_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    ctx.executionId,
+    new Date(),
+  ]);
+  try {
+    await ctx.sleep(STEPS_SLEEP_MS);
+  } catch (signal) {
+    // NOTE: the sleep leaves `execute` by throwing the framework's signal: record this stretch's end, then rethrow it.
+    await end('asleep');
+    throw signal;
+  }
+  await pool.query(`UPDATE ${S}.sleeps SET woke_at = $2 WHERE execution_id = $1 AND woke_at IS NULL`, [
+    ctx.executionId,
+    new Date(),
+  ]);
 }
 
 async function main(): Promise<void> {

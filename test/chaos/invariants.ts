@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { batchCallbackOnce, concurrencyCapHeld, rateLimitHeld } from './flow-invariants';
-import { HISTORY, RETRY_ATTEMPTS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
+import { HISTORY, RETRY_ATTEMPTS, STEPS_SLEEP_MS, TENANT_CAP, TICK_EVERY_MS, WORKER_OPTIONS } from './workload';
 
 /** One invariant's verdict, printed as one line with its counts. */
 export interface Verdict {
@@ -91,7 +91,10 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
   const batches = (
     await pool.query<{ batch_id: string; children: string[]; acked_at: Date }>(`SELECT * FROM ${schema}.batches`)
   ).rows;
-  const ledger = { runs, effects, enqueued, finals, stepCalls, stepReturns, batches };
+  const sleeps = (
+    await pool.query<{ execution_id: string; reached_at: Date; woke_at: Date | null }>(`SELECT * FROM ${schema}.sleeps`)
+  ).rows;
+  const ledger = { runs, effects, enqueued, finals, stepCalls, stepReturns, batches, sleeps };
   const verdicts: Verdict[] = [];
   for (const check of CHECKS) verdicts.push(await check(ledger, facts));
   return verdicts;
@@ -103,6 +106,8 @@ export type Ledger = {
   finals: Map<string, string>;
   stepCalls: Array<{ execution_id: string; step: string; attempt: number; worker: string; started_at: Date }>;
   stepReturns: Array<{ execution_id: string; step: string; at: Date }>;
+  /** Each `ctx.sleep` of chaos-steps: when its run first reached it, and when it returned (the app's clock). */
+  sleeps: Array<{ execution_id: string; reached_at: Date; woke_at: Date | null }>;
   effects: Set<string>;
   enqueued: Array<{ execution_id: string; job_id: string; fail_attempts: number; acked_at: Date }>;
   /** One row per acknowledged `batch()`: its id and its children's execution ids. */
@@ -121,6 +126,7 @@ const CHECKS: Array<(ledger: Ledger, facts: RunFacts) => Promise<Verdict> | Verd
   concurrencyCapHeld,
   batchCallbackOnce,
   noCompletedStepRunAgain,
+  noSleepEndedEarly,
   noStrandedRuns,
   retention,
 ];
@@ -368,6 +374,39 @@ function noCompletedStepRunAgain({ runs, stepCalls, stepReturns }: Ledger, facts
       `their result was kept, ${duplicateRun} by a duplicate run begun before it was kept, ${lostWithData} after ` +
       `Redis lost their result, ${bad.length} after they returned` +
       (bad.length ? `: ${bad.slice(0, 3).join('; ')}` : ''),
+  };
+}
+
+/**
+ * A sleep's wake time is fixed when its run first reaches it (later, if the run was lost before keeping it), so it
+ * returns no earlier than `STEPS_SLEEP_MS` after it was first reached, whatever was killed or restarted meanwhile. A
+ * sleep that never returned ended with its run failed (by policy or by stalling), or was lost with Redis's data.
+ */
+function noSleepEndedEarly({ sleeps, finals }: Ledger, facts: RunFacts): Verdict {
+  const woke = sleeps.filter((s) => s.woke_at);
+  // NOTE: 1 ms for the millisecond rounding of the two clocks' readings (both this host's).
+  const early = woke.filter((s) => (s.woke_at as Date).getTime() - s.reached_at.getTime() < STEPS_SLEEP_MS - 1);
+  const never = sleeps.filter((s) => !s.woke_at);
+  const failed = never.filter((s) => finals.get(s.execution_id) === 'failed');
+  const lost = never.filter(
+    (s) => !failed.includes(s) && facts.dataLoss.some((loss) => loss >= s.reached_at.getTime()),
+  );
+  const stranded = never.filter((s) => !failed.includes(s) && !lost.includes(s));
+  const slept = woke.map((s) => (s.woke_at as Date).getTime() - s.reached_at.getTime());
+  return {
+    name: `no sleep ended early (ctx.sleep ${STEPS_SLEEP_MS} ms)`,
+    held: early.length === 0 && stranded.length === 0,
+    detail:
+      `${sleeps.length} sleeps reached, ${woke.length} returned (shortest ${slept.length ? Math.min(...slept) : '-'} ms, ` +
+      `median ${slept.length ? slept.sort((a, b) => a - b)[slept.length >> 1] : '-'} ms); ${failed.length} never ` +
+      `returned as their run failed, ${lost.length} lost with Redis data, ${early.length} ended early, ` +
+      `${stranded.length} never returned otherwise` +
+      (early.length || stranded.length
+        ? `: ${[...early, ...stranded]
+            .slice(0, 3)
+            .map((s) => s.execution_id)
+            .join(', ')}`
+        : ''),
   };
 }
 

@@ -107,6 +107,8 @@ class Soak {
       started_at timestamptz NOT NULL DEFAULT clock_timestamp(), ended_at timestamptz)`);
     await this.pool.query(`CREATE TABLE ${s}.step_returns (execution_id text NOT NULL, step text NOT NULL,
       attempt int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await this.pool.query(`CREATE TABLE ${s}.sleeps (execution_id text PRIMARY KEY, reached_at timestamptz NOT NULL,
+      woke_at timestamptz)`);
     await this.pool.query(`CREATE TABLE ${s}.loop_stalls (worker text NOT NULL, at timestamptz NOT NULL,
       late_ms int NOT NULL)`);
     await this.pool.query(`CREATE TABLE ${s}.finals (execution_id text PRIMARY KEY, job_id text NOT NULL,

@@ -16,6 +16,8 @@ export const TICK_EVERY_MS = 1000;
 export const RATE_LIMIT = { max: 2, durationMs: 2_000 };
 /** `concurrency.max` of chaos-conc, per tenant: a singleton per key. */
 export const CONCURRENCY_CAP = 1;
+/** The `ctx.sleep` of chaos-steps, between its second and third step. */
+export const STEPS_SLEEP_MS = 500;
 
 export const JOBS: ChaosJob[] = [
   { id: 'chaos-effect', retry: { attempts: RETRY_ATTEMPTS, backoffMs: 200 }, history: HISTORY, holdMs: [20, 300] },
