@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LimitOverride } from '../../contracts';
 import { Admission, AdmissionCheck, AdmissionPermit, AdmissionStore, waitingOf, WakeRun } from '../../core';
 import { ADMIT, RENEW_SLOTS, SETTLE } from './bullmq-scripts';
+import { LEASE_MIN_MAX, LEASE_MS, RateCredits } from './rate-credits';
 import { RedisClient } from './redis-connection';
 
 type AdmissionCommands = RedisClient & {
@@ -13,17 +14,38 @@ type AdmissionCommands = RedisClient & {
 /** Where a run parks: its queue and id, joined by '|' (no queue name holds one). */
 const memberOf = (queue: string, executionId: string): string => `${queue}|${executionId}`;
 
+/** Most runs one admit-1.lua call judges; more asked for in one tick go in further calls. */
+const MAX_ADMITS = 128;
+
+/** The admissions asked for in one tick, sent as one script call. */
+interface AdmitBatch {
+  args: Array<string | number>;
+  /** When the call was sent (RateCredits' clock): a lease it brings back may be given out until LEASE_MS after. */
+  sentAt: number;
+  runs: Array<{
+    executionId: string;
+    checks: AdmissionCheck[];
+    /** Starts asked for beyond its own (a lease), answered when the call returns or fails. */
+    want: number;
+    resolve: (admission: Admission) => void;
+    reject: (error: Error) => void;
+  }>;
+}
+
 /**
  * Admission on Redis for the BullMQ transport, in three scripts over keys of one hash slot (`base`): `admit-1.lua`
- * (every check of a run, all or nothing, on Redis time: sliding-window logs for rate limits, self-expiring slots for
- * concurrency), `settle-1.lua` (park, release, sweep: wakes parked runs when a slot frees) and `renew-1.lua` (a running
- * run's slots live `slotTtlMs` past its last renewal, so a killed instance's slots free within that). A rate-limited
- * run parks as a BullMQ delayed job until its window opens: nothing has to wake it. See docs/flow-control.md.
+ * (every check of each run asked for in one tick, all or nothing per run, on Redis time: sliding-window logs for rate
+ * limits, self-expiring slots for concurrency; leases of rate-limit starts, RateCredits), `settle-1.lua` (park,
+ * release, sweep: wakes parked runs when a slot frees) and `renew-1.lua` (a running run's slots live `slotTtlMs` past
+ * its last renewal, so a killed instance's slots free within that). A rate-limited run parks as a BullMQ delayed job
+ * until its window opens: nothing has to wake it. See docs/flow-control.md.
  */
 export class BullmqAdmission extends AdmissionStore {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly defined = new WeakSet<RedisClient>();
   private wake?: WakeRun;
+  private batch?: AdmitBatch;
+  private readonly credits = new RateCredits();
   private sweeper?: ReturnType<typeof setInterval>;
 
   constructor(
@@ -51,12 +73,63 @@ export class BullmqAdmission extends AdmissionStore {
     this.sweeper = undefined;
   }
 
-  async admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission> {
-    const args: Array<string | number> = [executionId, memberOf(queue, executionId), this.slotTtlMs, checks.length];
-    for (const check of checks)
-      args.push(check.id, check.kind === 'rate' ? 'r' : 'c', check.max, check.durationMs ?? 0);
-    const [admitted, index, wake] = await this.client().bgjAdmit(this.base, ...args);
+  /**
+   * The admissions of concurrent runs asked for in one tick go as one admit-1.lua call, judged in the order asked (as
+   * one call each would be): one command, one write and one reply for all of them. A run whose checks are all rate
+   * limits of at least LEASE_MIN_MAX may start on a start this process leased (RateCredits), with no call. A failed
+   * call fails each admission in it, as its own call would have failed. (One call per run was most of what a rate
+   * limit far above the throughput cost per run: bench/README.md, `rate-limit`.)
+   */
+  admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission> {
+    const leasable = RateCredits.leasable(checks);
+    if (leasable && this.credits.take(checks)) return Promise.resolve({ admitted: true, permit: undefined });
+    const want = leasable ? this.credits.wanted(checks) : 0;
+    return new Promise<Admission>((resolve, reject) => {
+      let batch = this.batch;
+      if (!batch) {
+        const fresh: AdmitBatch = { args: [this.slotTtlMs, 0, LEASE_MS, LEASE_MIN_MAX], sentAt: 0, runs: [] };
+        this.batch = batch = fresh;
+        process.nextTick(() => this.sendAdmits(fresh));
+      }
+      batch.args.push(executionId, memberOf(queue, executionId), want, checks.length);
+      for (const check of checks)
+        batch.args.push(check.id, check.kind === 'rate' ? 'r' : 'c', check.max, check.durationMs ?? 0);
+      batch.runs.push({ executionId, checks, want, resolve, reject });
+      if (batch.runs.length >= MAX_ADMITS) this.sendAdmits(batch);
+    });
+  }
+
+  private sendAdmits(batch: AdmitBatch): void {
+    if (this.batch === batch) this.batch = undefined;
+    else if (batch.args[1] !== 0) return; // NOTE: sent already, when it filled up.
+    batch.args[1] = batch.runs.length;
+    batch.sentAt = this.credits.stamp();
+    // NOTE: from a tick of its own: a client that throws rejects the admissions instead of the process.
+    Promise.resolve()
+      .then(() => this.client().bgjAdmit(this.base, ...batch.args))
+      .then(
+        (replies) =>
+          batch.runs.forEach((run, i) => {
+            try {
+              run.resolve(this.admission(batch, run, replies, i * 5));
+            } catch (error) {
+              run.reject(error as Error);
+            }
+          }),
+        (error: Error) =>
+          batch.runs.forEach((run) => {
+            if (run.want > 0) this.credits.answered(run.checks);
+            run.reject(error);
+          }),
+      );
+  }
+
+  private admission(batch: AdmitBatch, run: AdmitBatch['runs'][number], replies: number[], at: number): Admission {
+    const { executionId, checks } = run;
+    const [admitted, index, wake, leased, leaseMs] = replies.slice(at, at + 5);
+    if (run.want > 0) this.credits.answered(checks);
     if (admitted === 1) {
+      this.credits.keep(checks, leased, batch.sentAt, leaseMs);
       const held = checks.filter((check) => check.kind === 'concurrency');
       return { admitted: true, permit: held.length > 0 ? this.permit(executionId, held) : undefined };
     }
@@ -74,6 +147,7 @@ export class BullmqAdmission extends AdmissionStore {
   }
 
   async holdBack(checks: AdmissionCheck[], ms: number): Promise<void> {
+    for (const check of checks) this.credits.drop(check.id);
     const redis = this.client();
     await Promise.all(
       [...new Set(checks.map((c) => c.id))].map((id) => redis.set(`${this.base}:h:${id}`, '1', 'PX', ms)),
@@ -81,6 +155,7 @@ export class BullmqAdmission extends AdmissionStore {
   }
 
   async setOverride(id: string, override: LimitOverride | null): Promise<void> {
+    this.credits.drop(id);
     if (!override) {
       await this.client().hdel(`${this.base}:o`, id);
       return;

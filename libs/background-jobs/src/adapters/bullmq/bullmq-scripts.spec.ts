@@ -147,23 +147,41 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
   });
 
   describe('admit-1 and settle-1 (flow control)', () => {
-    // One rate check (2 per 1 s) and one concurrency check (1): execution id, member, slot ttl, checks.
-    const admit = (id: string) =>
-      run(ADMIT, [prefix], id, `q|${id}`, 60_000, 2, 'rate', 'r', 2, 1_000, 'conc', 'c', 1, 0) as Promise<number[]>;
+    // One rate check (2 per 1 s) and one concurrency check (1): execution id, member, no lease, checks.
+    const checksOf = (id: string) => [id, `q|${id}`, 0, 2, 'rate', 'r', 2, 1_000, 'conc', 'c', 1, 0];
+    // Slot ttl, number of runs, lease ms, leaseMin, then the runs.
+    const admitAll = (...runs: Array<Array<string | number>>) =>
+      run(ADMIT, [prefix], 60_000, runs.length, 50, 100, ...runs.flat()) as Promise<number[]>;
+    const admit = (id: string) => admitAll(checksOf(id));
     const settle = (op: string, member: string) =>
       run(SETTLE, [prefix], op, 'conc', 1, member, 60_000) as Promise<string[]>;
 
     it('admits all or nothing: a full concurrency check takes nothing from the rate check', async () => {
-      expect(await admit('e1')).toEqual([1]);
-      expect(await admit('e2')).toEqual([0, 2, 0]);
+      expect(await admit('e1')).toEqual([1, 0, 0, 0, 0]);
+      expect(await admit('e2')).toEqual([0, 2, 0, 0, 0]);
       expect(await redis.zcard(`${prefix}:s:rate`)).toBe(1);
       expect(await redis.zrange(`${prefix}:c:conc`, 0, -1)).toEqual(['e1']);
     });
 
-    it('refuses a full sliding window with the time its oldest start leaves it', async () => {
-      expect(await admit('e1')).toEqual([1]);
+    it('judges the runs of one call in order, each seeing the starts and slots taken before it', async () => {
+      const [e1, e2, e3] = ['e1', 'e2', 'e3'].map(checksOf);
+      // e2 finds e1's slot taken; e3 finds e1's slot taken and the rate window still has room (one start).
+      expect(await admitAll(e1, e2, e3)).toEqual([1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0]);
       await settle('release', 'e1');
-      expect(await admit('e2')).toEqual([1]);
+      const [one, two] = await Promise.all([
+        admitAll(checksOf('e4'), checksOf('e5')),
+        redis.zrange(`${prefix}:s:rate`, 0, 0, 'WITHSCORES'),
+      ]);
+      // e4 takes the window's second start; e5 is refused by the rate check (index 1) until the first start leaves.
+      expect(one.slice(0, 5)).toEqual([1, 0, 0, 0, 0]);
+      expect(one.slice(5, 7)).toEqual([0, 1]);
+      expect(one[7]).toBe(Number(two[1]) + 1_000 + 1);
+    });
+
+    it('refuses a full sliding window with the time its oldest start leaves it', async () => {
+      expect(await admit('e1')).toEqual([1, 0, 0, 0, 0]);
+      await settle('release', 'e1');
+      expect(await admit('e2')).toEqual([1, 0, 0, 0, 0]);
       await settle('release', 'e2');
       const [, first] = await redis.zrange(`${prefix}:s:rate`, 0, 0, 'WITHSCORES');
       const [admitted, index, wake] = await admit('e3');
@@ -171,23 +189,54 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect(wake).toBe(Number(first) + 1_000 + 1);
     });
 
+    describe('leases (rate limits of at least leaseMin = 100)', () => {
+      // A run on one rate check of `max` per 1 s asking for `want` more starts.
+      const leasing = (id: string, want: number, max: number) => [id, `q|${id}`, want, 1, 'big', 'r', max, 1_000];
+      const log = () => redis.zrange(`${prefix}:s:big`, 0, -1, 'WITHSCORES');
+
+      it('grants the starts asked for, each counted at now + lease ms (50, a twentieth of the window at most)', async () => {
+        const [admitted, , , leased, ms] = await admitAll(leasing('l1', 10, 1_000));
+        expect([admitted, leased, ms]).toEqual([1, 10, 50]);
+        const scores = (await log()).filter((_, i) => i % 2 === 1).map(Number);
+        expect(scores).toHaveLength(11);
+        expect(scores.slice(1).every((score) => score === scores[0] + 50)).toBe(true);
+        expect(await redis.pttl(`${prefix}:s:big`)).toBeGreaterThan(1_000);
+      });
+
+      it('grants only while the window stays at most half full, and nothing under leaseMin', async () => {
+        // 100 per 1 s: 48 starts already, so one run and one leased start fill it to half (50).
+        await admitAll(...Array.from({ length: 48 }, (_, i) => leasing(`p${i}`, 0, 100)));
+        expect((await admitAll(leasing('l1', 10, 100))).slice(0, 4)).toEqual([1, 0, 0, 1]);
+        expect((await admitAll(leasing('l2', 10, 100))).slice(0, 4)).toEqual([1, 0, 0, 0]);
+        expect(await redis.zcard(`${prefix}:s:big`)).toBe(51);
+        expect((await admitAll(leasing('small', 10, 99))).slice(0, 5)).toEqual([1, 0, 0, 0, 0]);
+      });
+
+      it('grants nothing to a run with a concurrency check, or whose override takes its limit under leaseMin', async () => {
+        const mixed = ['m1', 'q|m1', 10, 2, 'big', 'r', 1_000, 1_000, 'conc', 'c', 5, 0];
+        expect(await admitAll(mixed)).toEqual([1, 0, 0, 0, 0]);
+        await redis.hset(`${prefix}:o`, 'big', '20,1000,');
+        expect(await admitAll(leasing('o1', 10, 1_000))).toEqual([1, 0, 0, 0, 0]);
+      });
+    });
+
     it('parks a refused run and wakes it, once, when the slot frees', async () => {
-      expect(await admit('e1')).toEqual([1]);
+      expect(await admit('e1')).toEqual([1, 0, 0, 0, 0]);
       expect(await settle('park', 'q|e2')).toEqual([]);
       expect(await settle('release', 'e1')).toEqual(['conc', 'q|e2']);
       // Woken and not yet admitted, it keeps its place: nothing else is woken, and it is admitted itself.
       expect(await settle('sweep', '')).toEqual([]);
-      expect(await admit('e2')).toEqual([1]);
+      expect(await admit('e2')).toEqual([1, 0, 0, 0, 0]);
       expect(await redis.zcard(`${prefix}:w:conc`)).toBe(0);
     });
   });
   describe('renew-1 (flow control)', () => {
     const admit = (id: string) =>
-      run(ADMIT, [prefix], id, `q|${id}`, 60_000, 1, 'conc', 'c', 2, 0) as Promise<number[]>;
+      run(ADMIT, [prefix], 60_000, 1, 50, 100, id, `q|${id}`, 0, 1, 'conc', 'c', 2, 0) as Promise<number[]>;
     const renew = (id: string, ttlMs: number) => run(RENEW_SLOTS, [prefix], id, ttlMs, 'conc') as Promise<number>;
 
     it("moves a held slot's expiry to now + ttl on Redis time and counts it", async () => {
-      expect(await admit('e1')).toEqual([1]);
+      expect(await admit('e1')).toEqual([1, 0, 0, 0, 0]);
       const [seconds, micros] = await redis.time();
       expect(await renew('e1', 120_000)).toBe(1);
       const expiry = Number(await redis.zscore(`${prefix}:c:conc`, 'e1'));
@@ -198,7 +247,7 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
     });
 
     it('does not take back a slot that expired or was released meanwhile', async () => {
-      expect(await admit('e1')).toEqual([1]);
+      expect(await admit('e1')).toEqual([1, 0, 0, 0, 0]);
       await redis.zrem(`${prefix}:c:conc`, 'e1');
       expect(await renew('e1', 60_000)).toBe(0);
       expect(await redis.zscore(`${prefix}:c:conc`, 'e1')).toBeNull();
