@@ -126,8 +126,8 @@ export class BullmqAdmission extends AdmissionStore {
 
   private admission(batch: AdmitBatch, run: AdmitBatch['runs'][number], replies: number[], at: number): Admission {
     const { executionId, checks } = run;
-    const [admitted, index, wake, leased, leaseMs] = replies.slice(at, at + 5);
     if (run.want > 0) this.credits.answered(checks);
+    const [admitted, index, wake, leased, leaseMs] = replies.slice(at, at + 5);
     if (admitted === 1) {
       this.credits.keep(checks, leased, batch.sentAt, leaseMs);
       const held = checks.filter((check) => check.kind === 'concurrency');
@@ -146,23 +146,27 @@ export class BullmqAdmission extends AdmissionStore {
     return (await this.client().zscore(`${this.base}:w:${check.id}`, memberOf(queue, executionId))) !== null;
   }
 
+  // NOTE: leases are dropped before the write and again once Redis has it: an admission sent meanwhile (its call may
+  // overtake the write, which is auto-pipelined) could bring back a lease granted under the old state.
   async holdBack(checks: AdmissionCheck[], ms: number): Promise<void> {
-    for (const check of checks) this.credits.drop(check.id);
+    const ids = [...new Set(checks.map((c) => c.id))];
+    ids.forEach((id) => this.credits.drop(id));
     const redis = this.client();
-    await Promise.all(
-      [...new Set(checks.map((c) => c.id))].map((id) => redis.set(`${this.base}:h:${id}`, '1', 'PX', ms)),
-    );
+    await Promise.all(ids.map((id) => redis.set(`${this.base}:h:${id}`, '1', 'PX', ms)));
+    ids.forEach((id) => this.credits.drop(id));
   }
 
   async setOverride(id: string, override: LimitOverride | null): Promise<void> {
     this.credits.drop(id);
     if (!override) {
       await this.client().hdel(`${this.base}:o`, id);
+      this.credits.drop(id);
       return;
     }
     const { rateLimit, concurrency } = override;
     const value = `${rateLimit?.max ?? ''},${rateLimit?.durationMs ?? ''},${concurrency?.max ?? ''}`;
     await this.client().hset(`${this.base}:o`, id, value);
+    this.credits.drop(id);
     // NOTE: a raised concurrency limit has room at once: wake the runs parked on it now.
     await this.settle('sweep', '', 0, '');
   }

@@ -201,6 +201,8 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
         expect(scores).toHaveLength(11);
         expect(scores.slice(1).every((score) => score === scores[0] + 50)).toBe(true);
         expect(await redis.pttl(`${prefix}:s:big`)).toBeGreaterThan(1_000);
+        // At most 64 per ask, whatever is asked for.
+        expect((await admitAll(leasing('l2', 500, 1_000)))[3]).toBe(64);
       });
 
       it('grants only while the window stays at most half full, and nothing under leaseMin', async () => {

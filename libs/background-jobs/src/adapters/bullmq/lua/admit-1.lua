@@ -87,7 +87,8 @@ end
 -- How many more starts than its own the run may take for its process (each check at most half full after them).
 local function leased(want, checks)
   if want <= 0 then return 0, 0 end
-  local granted, ms = want, leaseMs
+  -- At most 64 (rate-credits.ts asks for no more): bounds the entries one call writes.
+  local granted, ms = math.min(want, 64), leaseMs
   for i = 1, #checks do
     local kind, max, dur, count = checks[i][2], checks[i][3], checks[i][4], checks[i][5]
     if kind ~= 'r' or max < leaseMin then return 0, 0 end
