@@ -163,6 +163,11 @@ export class TestRedisCluster {
     await node.kill();
   }
 
+  /** Empties every master: the bench clears the cluster between drains with it. */
+  async flushAll(): Promise<void> {
+    for (const port of await this.masterPorts()) await commandOn(port, ['FLUSHALL']);
+  }
+
   /**
    * SIGKILLs every node at once and starts each again on its port and directory with no data (no AOF, no RDB): a
    * whole cluster restarted empty. Each keeps its `nodes.conf`, so the shards, slots and roles come back as they were;
