@@ -113,7 +113,11 @@ export class BatchesFacade {
     await this.store.create(record);
     // NOTE: one enqueue per job of the batch (BullMQ: one addBulk round trip each).
     const byJob = new Map<JobDefinition, IdentifiedRun[]>();
-    for (const { definition, child } of children) byJob.set(definition, [...(byJob.get(definition) ?? []), child]);
+    for (const { definition, child } of children) {
+      const list = byJob.get(definition);
+      if (list) list.push(child);
+      else byJob.set(definition, [child]);
+    }
     await Promise.all([...byJob].map(([definition, list]) => this.ctx.runs.enqueueMany(definition, list)));
     return { batchId, executionIds: children.map(({ child }) => child.id) };
   }
