@@ -38,7 +38,9 @@ const beganAt = (run: RunRow) => (run.began_at as Date).getTime();
  * admission may fall in (`[began - gap, began]` meeting an epoch's live span): an ambiguous run weighs on both sides.
  */
 function epochsOf(run: RunRow, gap: number, facts: RunFacts): number[] {
-  const losses = facts.redisDown.filter((w) => facts.dataLoss.includes(w.from)).sort((a, b) => a.from - b.from);
+  const losses = facts.redisDown
+    .filter((w) => facts.dataLoss.some((at) => at >= w.from && at <= w.to))
+    .sort((a, b) => a.from - b.from);
   const began = beganAt(run);
   const epochs: number[] = [];
   for (let e = 0; e <= losses.length; e++) {

@@ -18,7 +18,7 @@ export interface Window {
 
 /** What the harness saw happen, for the checks that must tell a fault's loss from a bug. */
 export interface RunFacts {
-  /** When each fault that may lose acknowledged writes struck (Redis restarted empty, Sentinel failover). */
+  /** When each fault that may lose acknowledged writes killed its server (Redis restarted empty, Sentinel failover). */
   dataLoss: number[];
   /** When no worker could run: all down or cut off, Redis down, a failover in progress. */
   workless: Window[];
@@ -81,9 +81,7 @@ export async function checkInvariants(pool: Pool, schema: string, facts: RunFact
     ).rows.map((r) => [r.execution_id, `${r.state}`]),
   );
   const stepCalls = (
-    await pool.query<{ execution_id: string; step: string; attempt: number; worker: string; started_at: Date }>(
-      `SELECT * FROM ${schema}.step_calls ORDER BY started_at`,
-    )
+    await pool.query<Ledger['stepCalls'][number]>(`SELECT * FROM ${schema}.step_calls ORDER BY started_at`)
   ).rows;
   const stepReturns = (
     await pool.query<{ execution_id: string; step: string; at: Date }>(`SELECT * FROM ${schema}.step_returns`)
@@ -104,7 +102,14 @@ export type Ledger = {
   runs: RunRow[];
   /** Execution id → `failed` or `skipped`, written by the app's job-event handler as the run ended. */
   finals: Map<string, string>;
-  stepCalls: Array<{ execution_id: string; step: string; attempt: number; worker: string; started_at: Date }>;
+  stepCalls: Array<{
+    execution_id: string;
+    step: string;
+    attempt: number;
+    worker: string;
+    started_at: Date;
+    ended_at: Date | null;
+  }>;
   stepReturns: Array<{ execution_id: string; step: string; at: Date }>;
   /** Each `ctx.sleep` of chaos-steps: when its run first reached it, and when it returned (the app's clock). */
   sleeps: Array<{ execution_id: string; reached_at: Date; woke_at: Date | null }>;
@@ -353,18 +358,24 @@ function noCompletedStepRunAgain({ runs, stepCalls, stepReturns }: Ledger, facts
   let lostWithData = 0;
   const bad: string[] = [];
   const firstCall = new Map<string, number>();
+  /** The earliest a step's result can have been written to Redis: when a call of its function first ended. */
+  const firstEnded = new Map<string, number>();
   for (const c of stepCalls) {
     const key = `${c.execution_id}/${c.step}`;
     const at = c.started_at.getTime();
     if (firstCall.has(key)) {
       const returnedAt = returned.get(key);
+      const written = firstEnded.get(key) ?? returnedAt ?? at;
       // NOTE: a step whose function ran but whose result was not kept yet (killed in between) runs again: at least once.
       if (returnedAt === undefined || at < returnedAt) rerunBeforeReturn++;
       else if (runBegan(c, at) < returnedAt) duplicateRun++;
-      else if (facts.dataLoss.some((loss) => loss >= returnedAt && loss <= at)) lostWithData++;
+      // NOTE: a result is lost with the data when the server died after it was written (between the function's end and
+      // the recorded return, the write and a PostgreSQL insert) and before the call again.
+      else if (facts.dataLoss.some((loss) => loss >= written && loss <= at)) lostWithData++;
       else bad.push(`${key} called again ${at - returnedAt} ms after it returned, by a run begun after that`);
     }
     firstCall.set(key, Math.min(firstCall.get(key) ?? Infinity, at));
+    if (c.ended_at) firstEnded.set(key, Math.min(firstEnded.get(key) ?? Infinity, c.ended_at.getTime()));
   }
   return {
     name: 'no completed step run again (ctx.step)',

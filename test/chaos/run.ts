@@ -67,6 +67,8 @@ class Soak {
   readonly members: Member[] = [];
   readonly timeline: string[] = [];
   readonly dataLoss: number[] = [];
+  /** Whether the ledger's schema is kept after the run (a violated run, to read what happened). */
+  keepLedger = false;
   readonly redisDown: Window[] = [];
   readonly exits: RunFacts['exits'] = [];
   readonly slowLinks: RunFacts['slowLinks'] = [];
@@ -234,11 +236,14 @@ class Soak {
       }
       default: {
         const from = Date.now();
+        // NOTE: a loss is dated when the server exited (a write acknowledged up to then may be gone), not when the
+        // fault began: a failover first asks a sentinel which server is master, and writes go on meanwhile.
+        let killedAt = from;
         if (fault.kind === 'redis-restart-empty' || fault.kind === 'redis-restart-aof')
-          await this.redis.restartStandalone(fault.kind === 'redis-restart-empty', fault.downMs);
-        else if (fault.kind === 'sentinel-failover') await this.redis.sentinelFailover();
+          killedAt = await this.redis.restartStandalone(fault.kind === 'redis-restart-empty', fault.downMs);
+        else if (fault.kind === 'sentinel-failover') killedAt = await this.redis.sentinelFailover();
         else await this.redis.clusterFailover();
-        if (fault.kind === 'redis-restart-empty' || fault.kind === 'sentinel-failover') this.dataLoss.push(from);
+        if (fault.kind === 'redis-restart-empty' || fault.kind === 'sentinel-failover') this.dataLoss.push(killedAt);
         this.redisDown.push({ from, to: Date.now(), why: fault.kind });
         this.note(`  ${fault.kind} done in ${Date.now() - from} ms`);
       }
@@ -290,7 +295,10 @@ class Soak {
     removeCompiledFixture();
     for (const member of this.members) for (const proxy of member.proxies.values()) await proxy.close();
     await this.redis.destroy();
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
+    // NOTE: a violated run keeps its ledger to be read (PostgreSQL `test`), and says where.
+    if (this.keepLedger)
+      console.log(`== ledger kept in schema ${this.schema} (DROP SCHEMA ${this.schema} CASCADE after)`);
+    else await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
     await this.pool.end();
   }
 }
@@ -441,6 +449,7 @@ async function main(): Promise<number> {
     for (const v of verdicts) console.log(`${v.held ? 'held    ' : 'VIOLATED'}  ${v.name}: ${v.detail}`);
     const violated = verdicts.filter((v) => !v.held).length;
     if (violated > 0) {
+      soak.keepLedger = true;
       console.log(`== replay: ${replay}`);
       console.log('== fault timeline of this run:');
       for (const line of soak.timeline) console.log(`   ${line}`);

@@ -54,18 +54,28 @@ export class ChaosRedis {
     return { kind: 'cluster', seeds: [...proxies.values()].map((p) => ({ host: '127.0.0.1', port: p.port })), natMap };
   }
 
-  /** SIGKILL then start again on the same port: from the AOF (every acknowledged write back), or wiped (empty). */
-  async restartStandalone(empty: boolean, downMs: number): Promise<void> {
+  /**
+   * SIGKILL then start again on the same port: from the AOF (every acknowledged write back), or wiped (empty).
+   * Resolves with when the server exited (what it acknowledged before then is lost when it comes back empty).
+   */
+  async restartStandalone(empty: boolean, downMs: number): Promise<number> {
     const node = this.standalone as RedisProcess;
     await node.kill();
+    const killedAt = Date.now();
     if (empty) rmSync(node.dir, { recursive: true, force: true });
     await new Promise((r) => setTimeout(r, downMs));
     this.standalone = await RedisProcess.start(ARGS, { port: node.port, appendOnly: true });
+    return killedAt;
   }
 
-  /** Sentinel: SIGKILL of the master, the replica promoted, the old master back as its replica. */
-  async sentinelFailover(): Promise<void> {
-    await (this.sentinel as TestRedisSentinel).killMaster();
+  /**
+   * Sentinel: SIGKILL of the master, the replica promoted, the old master back as its replica. Resolves with when the
+   * master exited (what it acknowledged and had not replicated by then is lost).
+   */
+  async sentinelFailover(): Promise<number> {
+    const sentinel = this.sentinel as TestRedisSentinel;
+    await sentinel.killMaster();
+    return sentinel.lastKilledAt;
   }
 
   /** Cluster: a coordinated CLUSTER FAILOVER of every shard, until the cluster is ok again. */

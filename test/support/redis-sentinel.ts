@@ -80,12 +80,16 @@ export class TestRedisSentinel {
    * and it accepts writes, then starts the old one again (Sentinel makes it a replica of the new master).
    * Returns the new master's port.
    */
+  /** When the last `killMaster` saw its master exit: writes it acknowledged before then may be lost. */
+  lastKilledAt = 0;
+
   async killMaster(timeoutMs = 30_000): Promise<number> {
     const oldPort = await this.masterPort();
     const oldMaster = this.servers.find((s) => s.port === oldPort);
     const replica = this.servers.find((s) => s.port !== oldPort);
     if (!oldMaster || !replica) throw new Error(`no server of this set listens on ${oldPort}`);
     await oldMaster.kill();
+    this.lastKilledAt = Date.now();
     await this.waitUntilSettled(replica.port, timeoutMs);
     const restarted = await RedisProcess.start(
       ['--maxmemory-policy', 'noeviction', '--replicaof', '127.0.0.1', String(replica.port)],
