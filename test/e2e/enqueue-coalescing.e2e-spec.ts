@@ -1,7 +1,22 @@
+import { Socket } from 'node:net';
 import { BackgroundJobs, InvalidJobInputError } from 'nestjs-background-jobs';
 import { INVALID_PAYLOAD } from 'nestjs-background-jobs/contracts/background-jobs.messages';
 import { appsPerTest, defineJob } from '../support/jobs-app';
-import { socketWritesDuring } from '../support/socket-writes';
+
+/** Socket writes this process makes while `fn` runs (each Redis command without pipelining is one). */
+async function socketWritesDuring<T>(fn: () => Promise<T>): Promise<{ result: T; writes: number }> {
+  const original = Socket.prototype.write;
+  let writes = 0;
+  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    writes += 1;
+    return original.apply(this, args);
+  } as Socket['write'];
+  try {
+    return { result: await fn(), writes };
+  } finally {
+    Socket.prototype.write = original;
+  }
+}
 
 // NOTE: a request handler fanning out issues its enqueues in one event-loop turn: they leave for Redis together, and
 // each call still gets its own execution id, its own dedupe answer or its own error.

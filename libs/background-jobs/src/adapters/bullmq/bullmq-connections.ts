@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
-import { Cluster } from 'ioredis';
-import { Writable } from 'node:stream';
 import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
+import { LUA_COMMAND_NAMES } from './bullmq-scripts';
 import { ClientOverrides, RedisClient, RedisConnectionFactory } from './redis-connection';
 import { RedisTarget } from './redis-connection-parser';
 
@@ -27,11 +26,16 @@ export interface BullmqConnectionsConfig {
 /** ioredis options of each role, on top of the connection's own (each client is named `bgj:<role>`). */
 const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, ClientOverrides> => ({
   // NOTE: ioredis' retry defaults, as BullMQ gives its own Queue clients (which share this one): an enqueue rides out
-  // a short reconnect. The health indicator bounds its own wait. No auto-pipelining: ioredis sends one auto-pipeline
-  // at a time per client (the next waits for every reply of the one before) and builds a Pipeline for each, whose
-  // constructor copies every script defined on the client; the enqueues of one event-loop turn leave in one socket
-  // write by corking the socket instead (`enqueueing`).
-  commands: {},
+  // a short reconnect. The health indicator bounds its own wait. Auto-pipelining sends the commands issued in one
+  // event-loop turn (the enqueues of a request handler fanning out, say) as one socket write instead of one write
+  // each; every command keeps its own reply or error, in order, so one failed enqueue fails that call alone.
+  // Our own Lua commands (defineCommand: admission, batches, fairness) stay out of it: auto-pipelined, their calls
+  // failed inside ioredis 5 (TypeError "results[i] is not iterable" in autoPipelining.js; test/flow-control fails
+  // without this list). Each is one script call per decision anyway.
+  commands: {
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [...LUA_COMMAND_NAMES],
+  },
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
   // Auto-pipelining sends the acquires and releases of concurrent runs issued in one tick as one socket write
@@ -71,8 +75,6 @@ export class BullmqConnections {
   private shared?: RedisClient;
   private workerTemplate?: RedisClient;
   private reachable?: Promise<void>;
-  /** Whether the commands client's socket is corked until the end of this event-loop turn. */
-  private corked = false;
 
   constructor(
     connection: BullmqConnection,
@@ -128,28 +130,6 @@ export class BullmqConnections {
   commands(): RedisClient {
     this.shared ??= this.factory.shared ?? this.createClient('commands');
     return this.shared;
-  }
-
-  /**
-   * Called before each enqueue's `Queue.add`: the first enqueue of an event-loop turn corks the commands client's
-   * socket until the turn ends, so the enqueues of one turn (a handler fanning out) leave in one write (`writev`), each
-   * still its own command with its own reply, answered as its reply comes. ioredis's auto-pipelining did the same
-   * with one Pipeline per turn, whose constructor copies every script defined on the client (about 80 µs of CPU: a
-   * profile of sequential enqueues ran 1,431/s against `Queue.add`'s 3,223/s), and it holds the next turn's commands
-   * until every reply of the last one came. Standalone and Sentinel only (a cluster client has a socket per node); the
-   * host's own client is left as it is.
-   */
-  enqueueing(): void {
-    const client = this.shared;
-    if (this.corked || !client || client === this.factory.shared || client instanceof Cluster) return;
-    const stream = client.status === 'ready' ? (client.stream as Writable | undefined) : undefined;
-    if (!stream || typeof stream.cork !== 'function') return;
-    stream.cork();
-    this.corked = true;
-    setImmediate(() => {
-      this.corked = false;
-      stream.uncork();
-    });
   }
 
   /** Fails boot with one clear line, in bounded time, when Redis is unreachable or refuses the credentials. Checked once. */
