@@ -145,6 +145,8 @@ describe('BullmqAdmission (Redis): the admissions of one tick', () => {
       'no connection',
       'no connection',
     ]);
-    expect((await store.admit('after', 'q', [concurrency(1)])).admitted).toBe(true);
+    const after = await store.admit('after', 'q', [concurrency(1)]);
+    expect(after.admitted).toBe(true);
+    await (after.admitted ? after.permit?.release() : undefined);
   });
 });
