@@ -40,6 +40,13 @@ export class FaultyProxy {
     this.sockets.clear();
   }
 
+  /** Connections open to the target now (the process's links to that server). */
+  get open(): number {
+    let count = 0;
+    for (const socket of this.sockets) if (socket.remotePort === this.targetPort && !socket.destroyed) count++;
+    return count;
+  }
+
   heal(): void {
     this.latencyMs = 0;
     this.stallUntil = 0;

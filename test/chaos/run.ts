@@ -78,6 +78,8 @@ class Soak {
   readonly struck: PlannedFault[] = [];
   readonly lateness: number[] = [];
   stopping = false;
+  /** Sentinel: when the replica last held every write its master had (see `watchReplication`). */
+  private replicaCaughtUpAt = Date.now();
   private readonly pending: Promise<unknown>[] = [];
   private t0 = Date.now();
 
@@ -241,13 +243,79 @@ class Soak {
         let killedAt = from;
         if (fault.kind === 'redis-restart-empty' || fault.kind === 'redis-restart-aof')
           killedAt = await this.redis.restartStandalone(fault.kind === 'redis-restart-empty', fault.downMs);
-        else if (fault.kind === 'sentinel-failover') killedAt = await this.redis.sentinelFailover();
-        else await this.redis.clusterFailover();
+        else if (fault.kind === 'sentinel-failover') {
+          const caughtUpAt = this.replicaCaughtUpAt;
+          killedAt = await this.redis.sentinelFailover();
+          this.note(
+            `  the promoted replica held every write of its master up to ${killedAt - caughtUpAt} ms before the kill`,
+          );
+        } else await this.redis.clusterFailover();
         if (fault.kind === 'redis-restart-empty' || fault.kind === 'sentinel-failover') this.dataLoss.push(killedAt);
         this.redisDown.push({ from, to: Date.now(), why: fault.kind });
         this.note(`  ${fault.kind} done in ${Date.now() - from} ms`);
       }
     }
+  }
+
+  /**
+   * Sentinel only, every 500 ms until the soak stops: what each data node says of itself (asked directly) and where
+   * each process's connections go (its proxies). Notes, once each lasts 5 s and again when it clears: two masters at
+   * once, a replica that has not caught up with its master, a process with connections on a node that is not a
+   * master. Keeps when the replica last held everything its master held at the sample before (`replicaCaughtUpAt`):
+   * a failover loses what the master acknowledged after then.
+   */
+  watchReplication(): void {
+    const seen = new Map<string, { since: number; noted: boolean }>();
+    let before = { at: Date.now(), masterPort: 0, masterOffset: 0 };
+    const sample = async () => {
+      const at = Date.now();
+      const views = await this.redis.replication();
+      const masters = views.filter((v) => v.role === 'master');
+      const found = new Map<string, string>();
+      if (masters.length > 1)
+        found.set(
+          'masters',
+          `two masters at once: ${masters.map((m) => `:${m.port} at offset ${m.offset}`).join(', ')}`,
+        );
+      const master = masters.length === 1 ? masters[0] : undefined;
+      for (const replica of views.filter((v) => v.role === 'replica')) {
+        if (master && replica.masterPort === master.port && before.masterPort === master.port)
+          if (replica.offset >= before.masterOffset) this.replicaCaughtUpAt = before.at;
+        if (master && at - this.replicaCaughtUpAt >= 5_000)
+          found.set(
+            `behind:${replica.port}`,
+            `replica :${replica.port} (of :${replica.masterPort}, link ${replica.linkUp ? 'up' : 'down'}) ` +
+              `${master.offset - replica.offset} bytes behind master :${master.port}`,
+          );
+      }
+      for (const member of this.members)
+        for (const [port, proxy] of member.proxies) {
+          const role = views.find((v) => v.port === port)?.role;
+          if (proxy.open > 0 && role !== 'master')
+            found.set(`${member.name}:${port}`, `${member.name} has ${proxy.open} connections on :${port} (${role})`);
+        }
+      for (const [key, line] of found) {
+        const entry = seen.get(key) ?? { since: at, noted: false };
+        seen.set(key, entry);
+        if (!entry.noted && at - entry.since >= 5_000) {
+          entry.noted = true;
+          this.note(`  ! watch: ${line}, for ${at - entry.since} ms`);
+        }
+      }
+      for (const [key, entry] of seen)
+        if (!found.has(key)) {
+          seen.delete(key);
+          if (entry.noted) this.note(`  watch: cleared after ${at - entry.since} ms (${key})`);
+        }
+      if (master) before = { at, masterPort: master.port, masterOffset: master.offset };
+    };
+    // NOTE: not among `pending` (which `heal` awaits): it runs until the tear-down.
+    void (async () => {
+      while (!this.stopping) {
+        await sample().catch((error: Error) => this.note(`  ! watch: ${error.message.split('\n')[0]}`));
+        await sleep(500);
+      }
+    })();
   }
 
   private background(work: Promise<unknown>): void {
@@ -338,6 +406,7 @@ async function main(): Promise<number> {
   try {
     console.log(`== starting ${topology} Redis, 1 producer and ${WORKERS} workers, each behind its own proxies`);
     await soak.setUp();
+    if (topology === 'sentinel') soak.watchReplication();
     console.log('== faults');
     for (const planned of plan) {
       const wait = soak['t0'] + planned.atMs - Date.now();

@@ -9,6 +9,15 @@ import type { Topology } from './schedule';
 import type { ChaosConnection, NatMap } from './workload';
 
 export const QUEUE = 'background-jobs';
+
+/** One Sentinel data node as it describes itself (see `ChaosRedis.replication`). */
+export interface ReplicationView {
+  port: number;
+  role: 'master' | 'replica' | 'down';
+  offset: number;
+  masterPort?: number;
+  linkUp?: boolean;
+}
 const ARGS = ['--maxmemory-policy', 'noeviction'];
 
 /**
@@ -76,6 +85,33 @@ export class ChaosRedis {
     const sentinel = this.sentinel as TestRedisSentinel;
     await sentinel.killMaster();
     return sentinel.lastKilledAt;
+  }
+
+  /**
+   * What each Sentinel data node says of itself now (INFO replication, asked directly): its role, its replication
+   * offset and, for a replica, its master and whether the link is up. A node that does not answer is `down`.
+   */
+  async replication(): Promise<ReplicationView[]> {
+    return Promise.all(
+      this.dataPorts.map(async (port): Promise<ReplicationView> => {
+        try {
+          const info = String(await commandOn(port, ['INFO', 'replication'], { connectTimeout: 500 }));
+          const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+          const role = field('role') === 'master' ? 'master' : 'replica';
+          const offset = Number(field(role === 'master' ? 'master_repl_offset' : 'slave_repl_offset') ?? 0);
+          if (role === 'master') return { port, role, offset };
+          return {
+            port,
+            role,
+            offset,
+            masterPort: Number(field('master_port')),
+            linkUp: field('master_link_status') === 'up',
+          };
+        } catch {
+          return { port, role: 'down', offset: 0 };
+        }
+      }),
+    );
   }
 
   /** Cluster: a coordinated CLUSTER FAILOVER of every shard, until the cluster is ok again. */
