@@ -6,8 +6,18 @@ import { RedisClient } from './redis-connection';
 
 type DependencyCommands = RedisClient & {
   bgjDependencyWait(base: string, dependent: string, queue: string, ...dependencies: string[]): Promise<number>;
-  bgjDependencyEnded(base: string, executionId: string): Promise<string[]>;
+  bgjDependencyEnded(base: string, ...executionIds: string[]): Promise<string[]>;
 };
+
+/** Most executions one dependency-ended-1.lua call takes; more ended in one tick go in further calls. */
+const MAX_ENDED = 256;
+
+/** The executions ended in one tick, told to Redis in one call. */
+interface EndedBatch {
+  ids: string[];
+  waiters: Array<{ resolve: () => void; reject: (error: Error) => void }>;
+  sent: boolean;
+}
 
 /**
  * Continuations on Redis: per dependent the set of its pending dependencies, per dependency the set of its
@@ -19,6 +29,7 @@ export class BullmqDependencies extends DependencyStore {
   private readonly logger = new Logger('BackgroundJobs');
   private readonly defined = new WeakSet<object>();
   private wake: WakeRun = async () => false;
+  private batch?: EndedBatch;
 
   constructor(
     private readonly redis: () => RedisClient,
@@ -36,11 +47,40 @@ export class BullmqDependencies extends DependencyStore {
     return this.redis().scard(`${this.base}:on:${dependentId}`);
   }
 
-  async ended(executionId: string): Promise<void> {
-    // NOTE: almost every run has no dependents: one auto-pipelined EXISTS, and the script only when it has some.
-    if ((await this.redis().exists(`${this.base}:of:${executionId}`)) === 0) return;
-    const woken = await this.client().bgjDependencyEnded(this.base, executionId);
-    for (let i = 0; i < woken.length; i += 2) await this.wake(woken[i], woken[i + 1]);
+  /**
+   * The runs that end in one tick go as one dependency-ended-1.lua call: almost every run has no dependents, and one
+   * call per tick costs less than a command per run (an auto-pipelined EXISTS each made an ioredis pipeline per tick,
+   * most of what a run cost the framework's worker beyond BullMQ's own: bench/README.md). Resolves once the dependents
+   * it woke are back in their queues; a failed call fails every `ended` in it.
+   */
+  ended(executionId: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.batch;
+      if (!batch) {
+        const fresh: EndedBatch = { ids: [], waiters: [], sent: false };
+        this.batch = batch = fresh;
+        process.nextTick(() => this.sendEnded(fresh));
+      }
+      batch.ids.push(executionId);
+      batch.waiters.push({ resolve, reject });
+      if (batch.ids.length >= MAX_ENDED) this.sendEnded(batch);
+    });
+  }
+
+  private sendEnded(batch: EndedBatch): void {
+    if (this.batch === batch) this.batch = undefined;
+    if (batch.sent) return;
+    batch.sent = true;
+    // NOTE: from a tick of its own: a client that throws rejects the calls instead of the process.
+    Promise.resolve()
+      .then(() => this.client().bgjDependencyEnded(this.base, ...batch.ids))
+      .then(async (woken) => {
+        for (let i = 0; i < woken.length; i += 2) await this.wake(woken[i], woken[i + 1]);
+      })
+      .then(
+        () => batch.waiters.forEach((waiter) => waiter.resolve()),
+        (error: Error) => batch.waiters.forEach((waiter) => waiter.reject(error)),
+      );
   }
 
   async forget(dependentId: string): Promise<void> {

@@ -397,6 +397,15 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
       expect(await redis.hexists(`${base}:queue`, 'b')).toBe(0);
     });
 
+    it('takes the ends of several executions in one call, and skips those without dependents', async () => {
+      await wait('b', 'q1', 'a1', 'a2');
+      await wait('c', 'q2', 'a2');
+      const woken = (await run(DEPENDENCY_ENDED, [base], 'x', 'a1', 'y', 'a2')) as string[];
+      const pairs = [0, 2].map((i) => `${woken[i]}|${woken[i + 1]}`).sort();
+      expect([woken.length, ...pairs]).toEqual([4, 'q1|b', 'q2|c']);
+      expect(await redis.exists(`${base}:on:b`, `${base}:on:c`, `${base}:of:a1`, `${base}:of:a2`)).toBe(0);
+    });
+
     it('an end told twice wakes nobody twice; one dependency wakes each of its dependents', async () => {
       await wait('b', 'q1', 'a');
       await wait('c', 'q2', 'a');
