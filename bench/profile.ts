@@ -6,6 +6,8 @@
  * `pipeline` needs no Redis: it calls the PipelineRunner of an embedded-transport app directly, `count` times with
  * `concurrency` in flight, and prints this process's CPU time per run (the pipeline's own cost).
  * `promises-enqueue <framework|raw>` likewise per `enqueue` / `Queue.add` with a UUID `jobId`.
+ * `rate-limited|rate-plain [concurrency] [count]` enqueues through `BackgroundJobs.enqueue` and drains a job with a rate
+ * limit far above its throughput (1,000,000 per s) or the same job without one: the two sides of `rate-limit`'s headroom.
  * `promises|promises-lock <framework|raw|transport|nestjs> [concurrency] [count]` counts the promises made per run (an async hook),
  * a figure that does not move with the machine's load: two drains, `count` and 2 × `count` runs, and the difference
  * of their counts divided by `count`, so start-up and shutdown cancel out.
@@ -13,7 +15,7 @@
 import { createHook } from 'node:async_hooks';
 import { JobRegistry, LazyAbortController, PipelineRunner, RunRequest } from '../libs/background-jobs/src/core';
 import { TestRedisServer } from '../test/support/redis-server';
-import { BenchContext, drain, FULL_SIZES } from './drivers';
+import { BenchContext, drain, enqueueThenDrain, FULL_SIZES } from './drivers';
 import { enqueueRate } from './enqueue.bench';
 import { defineJob, startApp } from './support';
 
@@ -106,9 +108,26 @@ async function promisesPerEnqueue(side: 'framework' | 'raw', inFlight: number, c
   );
 }
 
+/** One side of `rate-limit`'s headroom, three rounds: `concurrency` wide, `count` runs each. */
+async function rateSide(what: 'rate-limited' | 'rate-plain', concurrency: number, count: number): Promise<void> {
+  const server = await TestRedisServer.create();
+  const ctx = { url: server.url, sizes: FULL_SIZES, log: (line: string) => console.log(line) };
+  try {
+    const limited = what === 'rate-limited';
+    const options = { id: 'bench-rate', ...(limited ? { rateLimit: { max: 1_000_000, durationMs: 1_000 } } : {}) };
+    for (let round = 0; round < 3; round++) {
+      const { rate, cpuUsPerRun } = await enqueueThenDrain(ctx, what, { options }, count, concurrency);
+      console.log(`${what} ${concurrency}: ${Math.round(rate)} per s, ${cpuUsPerRun.toFixed(1)} µs CPU per run`);
+    }
+  } finally {
+    await server.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const [what = 'throughput', side = 'framework', width = '50', count = '20000'] = process.argv.slice(2);
   if (what === 'pipeline') return pipelineOnly(Number(width), Number(count));
+  if (what === 'rate-limited' || what === 'rate-plain') return rateSide(what, Number(side), Number(width));
   if (side !== 'framework' && side !== 'raw' && side !== 'transport' && side !== 'nestjs')
     throw new Error('side: framework, raw, transport or nestjs');
   if (what === 'promises' || what === 'promises-lock')
