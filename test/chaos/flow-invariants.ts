@@ -118,10 +118,30 @@ export function rateLimitHeld({ runs }: Ledger, facts: RunFacts): Verdict {
  */
 export function concurrencyCapHeld({ runs }: Ledger, facts: RunFacts): Verdict {
   const capped = runs.filter((r) => r.job_id === 'chaos-conc');
+  const { groups, worst, over, killed, unended } = peaksPerTenantAndEpoch(capped, CONCURRENCY_CAP, facts);
+  return {
+    name: `at most ${CONCURRENCY_CAP} run of one tenant at once (concurrency key)`,
+    held: over.length === 0 && unended === 0,
+    detail:
+      `${capped.length} concurrency-keyed runs over ${groups} tenant × Redis-epoch groups, highest concurrency ` +
+      `${worst}; ${killed} cut short by their worker's exit (interval ended there), ${unended} with no end and no exit` +
+      (over.length ? `; over the cap: ${over.slice(0, 3).join('; ')}` : ''),
+  };
+}
+
+/**
+ * The most runs of one tenant running at once within each Redis data epoch (`epochsOf`; a run's interval ends at
+ * its recorded end, its worker's exit, or the end of the epoch, whichever comes first), and the moments over `cap`.
+ */
+export function peaksPerTenantAndEpoch(
+  runs: RunRow[],
+  cap: number,
+  facts: RunFacts,
+): { groups: number; worst: number; over: string[]; killed: number; unended: number } {
   const events = new Map<string, Array<[number, number]>>();
   let killed = 0;
   let unended = 0;
-  for (const run of capped) {
+  for (const run of runs) {
     const began = beganAt(run);
     const exit = facts.exits.filter((x) => x.worker === run.worker && x.at >= began).sort((a, b) => a.at - b.at)[0];
     let end = run.ended_at ? run.ended_at.getTime() : Infinity;
@@ -130,7 +150,7 @@ export function concurrencyCapHeld({ runs }: Ledger, facts: RunFacts): Verdict {
       killed++;
     } else if (!run.ended_at) unended++;
     for (const e of epochsOf(run, gapOf(run, facts), facts)) {
-      const key = `${run.tenant}#${e}`;
+      const key = `${run.tenant ?? '(host)'}#${e}`;
       events.set(key, [...(events.get(key) ?? []), [1, began], [-1, Math.min(end, epochEnd(e, facts))]]);
     }
   }
@@ -142,17 +162,10 @@ export function concurrencyCapHeld({ runs }: Ledger, facts: RunFacts): Verdict {
     for (const [delta, at] of list) {
       now += delta;
       worst = Math.max(worst, now);
-      if (now > CONCURRENCY_CAP) over.push(`${key}: ${now} at ${new Date(at).toISOString()}`);
+      if (now > cap) over.push(`${key}: ${now} at ${new Date(at).toISOString()}`);
     }
   }
-  return {
-    name: `at most ${CONCURRENCY_CAP} run of one tenant at once (concurrency key)`,
-    held: over.length === 0 && unended === 0,
-    detail:
-      `${capped.length} concurrency-keyed runs over ${events.size} tenant × Redis-epoch groups, highest concurrency ` +
-      `${worst}; ${killed} cut short by their worker's exit (interval ended there), ${unended} with no end and no exit` +
-      (over.length ? `; over the cap: ${over.slice(0, 3).join('; ')}` : ''),
-  };
+  return { groups: events.size, worst, over, killed, unended };
 }
 
 /** A child's final end: the first body that ended it for good (completed, or failed on its last attempt). */

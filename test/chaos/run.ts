@@ -80,6 +80,12 @@ class Soak {
   stopping = false;
   /** Sentinel: when the replica last held every write its master had (see `watchReplication`). */
   private replicaCaughtUpAt = Date.now();
+  /** Set while a planned Sentinel failover runs (the watch leaves its change of master to it). */
+  private plannedFailover = false;
+  /** Failovers Sentinel made on its own and spans with two masters, as the watch saw them (each a data loss). */
+  readonly unplanned: string[] = [];
+  /** The spans of those (RunFacts.twoMasters). */
+  readonly twoMasters: Window[] = [];
   private readonly pending: Promise<unknown>[] = [];
   private t0 = Date.now();
 
@@ -245,7 +251,8 @@ class Soak {
           killedAt = await this.redis.restartStandalone(fault.kind === 'redis-restart-empty', fault.downMs);
         else if (fault.kind === 'sentinel-failover') {
           const caughtUpAt = this.replicaCaughtUpAt;
-          killedAt = await this.redis.sentinelFailover();
+          this.plannedFailover = true;
+          killedAt = await this.redis.sentinelFailover().finally(() => (this.plannedFailover = false));
           this.note(
             `  the promoted replica held every write of its master up to ${killedAt - caughtUpAt} ms before the kill`,
           );
@@ -259,25 +266,49 @@ class Soak {
 
   /**
    * Sentinel only, every 500 ms until the soak stops: what each data node says of itself (asked directly) and where
-   * each process's connections go (its proxies). Notes, once each lasts 5 s and again when it clears: two masters at
-   * once, a replica that has not caught up with its master, a process with connections on a node that is not a
-   * master. Keeps when the replica last held everything its master held at the sample before (`replicaCaughtUpAt`):
-   * a failover loses what the master acknowledged after then.
+   * each process's connections go (its proxies). Notes, once each lasts 5 s and again when it clears: a replica that
+   * has not caught up with its master, a process with connections on a node that is not a master. Keeps when the
+   * replica last held everything its master held at the sample before (`replicaCaughtUpAt`).
+   *
+   * Sentinel also fails over on its own: with `down-after-milliseconds` 1 s, a master that a loaded host leaves
+   * unscheduled that long (a fork for a full sync, say) is taken for dead and its replica promoted, while the old
+   * master still takes writes from the clients it holds: two masters, until Sentinel reaches the old one and makes it
+   * a replica, dropping what it took meanwhile (asynchronous replication; Redis documents it). Those writes are lost
+   * as surely as in a planned failover, so each such span, and each change of master the harness did not cause, is
+   * counted as one (`dataLoss`, `redisDown`) and printed; the invariants then judge it as they judge a planned one.
    */
   watchReplication(): void {
     const seen = new Map<string, { since: number; noted: boolean }>();
     let before = { at: Date.now(), masterPort: 0, masterOffset: 0 };
+    let lastMaster: number | undefined;
+    let twoMasters: { from: number; ports: string } | undefined;
+    const lost = (from: number, at: number, why: string, line: string) => {
+      this.redisDown.push({ from, to: at, why });
+      this.twoMasters.push({ from, to: at, why });
+      this.dataLoss.push(at);
+      this.unplanned.push(line);
+      this.note(`  ! watch: ${line}: counted as a data loss at +${((at - this.t0) / 1000).toFixed(1)} s`);
+    };
     const sample = async () => {
       const at = Date.now();
       const views = await this.redis.replication();
       const masters = views.filter((v) => v.role === 'master');
       const found = new Map<string, string>();
-      if (masters.length > 1)
-        found.set(
-          'masters',
-          `two masters at once: ${masters.map((m) => `:${m.port} at offset ${m.offset}`).join(', ')}`,
-        );
       const master = masters.length === 1 ? masters[0] : undefined;
+      if (masters.length > 1)
+        twoMasters ??= { from: before.at, ports: masters.map((m) => `:${m.port} at offset ${m.offset}`).join(', ') };
+      else if (master && twoMasters) {
+        lost(twoMasters.from, at, 'two masters', `two masters (${twoMasters.ports}) for ${at - twoMasters.from} ms`);
+        twoMasters = undefined;
+      } else if (master && lastMaster !== undefined && master.port !== lastMaster && !this.plannedFailover)
+        lost(
+          before.at,
+          at,
+          'failover by Sentinel',
+          `Sentinel failed over on its own, :${lastMaster} → :${master.port}`,
+        );
+      if (this.plannedFailover) lastMaster = undefined;
+      else if (master) lastMaster = master.port;
       for (const replica of views.filter((v) => v.role === 'replica')) {
         if (master && replica.masterPort === master.port && before.masterPort === master.port)
           if (replica.offset >= before.masterOffset) this.replicaCaughtUpAt = before.at;
@@ -302,11 +333,11 @@ class Soak {
           this.note(`  ! watch: ${line}, for ${at - entry.since} ms`);
         }
       }
-      for (const [key, entry] of seen)
-        if (!found.has(key)) {
-          seen.delete(key);
-          if (entry.noted) this.note(`  watch: cleared after ${at - entry.since} ms (${key})`);
-        }
+      for (const key of [...seen.keys()].filter((k) => !found.has(k))) {
+        const entry = seen.get(key) as { since: number; noted: boolean };
+        seen.delete(key);
+        if (entry.noted) this.note(`  watch: cleared after ${at - entry.since} ms (${key})`);
+      }
       if (master) before = { at, masterPort: master.port, masterOffset: master.offset };
     };
     // NOTE: not among `pending` (which `heal` awaits): it runs until the tear-down.
@@ -468,6 +499,7 @@ async function main(): Promise<number> {
       dataLoss: soak.dataLoss,
       workless: soak.workless(loopStalls),
       redisDown: soak.redisDown,
+      twoMasters: soak.twoMasters,
       exits: soak.exits,
       slowLinks: soak.slowLinks,
       loopStalls,
@@ -500,6 +532,11 @@ async function main(): Promise<number> {
     );
     console.log(`== faults injected: ${[...soak.counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     console.log(struckLine(soak, plan, planDigest));
+    if (topology === 'sentinel')
+      console.log(
+        `== Sentinel on its own (each counted as a data loss): ${soak.unplanned.length}` +
+          (soak.unplanned.length ? `: ${soak.unplanned.join('; ')}` : ''),
+      );
     console.log(`== work done (effects): ${work.rows.map((r) => `${r.job_id} ${r.n}`).join(', ')}`);
     const traffic = soak.members.map(
       (m) => `${m.name} ${Math.round([...m.proxies.values()].reduce((sum, p) => sum + p.forwarded, 0) / 1024)} KB`,
