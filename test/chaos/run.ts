@@ -295,9 +295,13 @@ class Soak {
       const masters = views.filter((v) => v.role === 'master');
       const found = new Map<string, string>();
       const master = masters.length === 1 ? masters[0] : undefined;
-      if (masters.length > 1)
-        twoMasters ??= { from: before.at, ports: masters.map((m) => `:${m.port} at offset ${m.offset}`).join(', ') };
-      else if (master && twoMasters) {
+      if (masters.length > 1 && !twoMasters) {
+        const ports = masters.map((m) => `:${m.port} at offset ${m.offset}`).join(', ');
+        twoMasters = { from: before.at, ports };
+        this.note(
+          `  ! watch: two masters (${ports}); the sentinels name ${(await this.redis.sentinelsSay()).join(' ')}`,
+        );
+      } else if (master && twoMasters) {
         lost(twoMasters.from, at, 'two masters', `two masters (${twoMasters.ports}) for ${at - twoMasters.from} ms`);
         twoMasters = undefined;
       } else if (master && lastMaster !== undefined && master.port !== lastMaster && !this.plannedFailover)

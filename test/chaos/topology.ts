@@ -114,6 +114,23 @@ export class ChaosRedis {
     );
   }
 
+  /** Sentinel: the master each sentinel names now (`:port`, or `?` when one does not answer). */
+  async sentinelsSay(): Promise<string[]> {
+    const sentinel = this.sentinel as TestRedisSentinel;
+    return Promise.all(
+      sentinel.sentinels.map(async ({ port }) => {
+        try {
+          const reply = (await commandOn(port, ['SENTINEL', 'get-master-addr-by-name', sentinel.name], {
+            connectTimeout: 500,
+          })) as string[];
+          return `:${reply[1]}`;
+        } catch {
+          return '?';
+        }
+      }),
+    );
+  }
+
   /** Cluster: a coordinated CLUSTER FAILOVER of every shard, until the cluster is ok again. */
   async clusterFailover(): Promise<void> {
     await (this.cluster as TestRedisCluster).failoverEveryShard();
