@@ -106,6 +106,36 @@ describe.each<FlowTarget>(FLOW_TARGETS)('flow control on %s', (transport) => {
     expect(executions!.every((e) => e?.attempts === 1)).toBe(true);
   }, 30_000);
 
+  it('a limit of 100 a minute (its starts leased to each instance in advance): of 150 runs exactly 100 start, the other 50 wait rate-limited', async () => {
+    const starts: Start[] = [];
+    const Job = defineJob(
+      'LeasedRateJob',
+      { id: 'rate-leased', rateLimit: { max: 100, durationMs: 60_000 }, retry: { attempts: 1 } },
+      (ctx: JobContext) => {
+        starts.push({ at: Date.now(), key: 'job', attempt: ctx.attempt, executionId: ctx.executionId });
+      },
+    );
+    const [a] = await bootMany([Job]);
+    const jobs = a.get(BackgroundJobs);
+    const { executionIds: ids } = await jobs.batch(Array.from({ length: 150 }, () => ({ job: 'rate-leased' })));
+    // NOTE: awaited on the runs' own states, not a time: 100 completed and 50 parked with the reason they wait.
+    let states: Array<string | undefined> = [];
+    await waitFor(
+      '100 runs completed and 50 waiting on the rate limit',
+      async () => {
+        const all = await Promise.all(ids.map((id) => jobs.getExecution(id)));
+        states = all.map((e) => (e?.waiting?.reason === 'rate-limit' ? 'waiting' : e?.state));
+        return (
+          states.filter((s) => s === 'completed').length === 100 && states.filter((s) => s === 'waiting').length === 50
+        );
+      },
+      20_000,
+    );
+    expect(starts).toHaveLength(100);
+    expect(new Set(starts.map((s) => s.executionId)).size).toBe(100);
+    expect(starts.every((s) => s.attempt === 1)).toBe(true);
+  }, 30_000);
+
   it('a payload-keyed concurrency cap of 2 holds across instances while other keys run beside it; a parked run says why it waits', async () => {
     const starts: Start[] = [];
     // The first big runs hold their slots until the test has read why the others wait (however slow the host).

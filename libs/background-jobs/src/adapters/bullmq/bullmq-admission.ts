@@ -46,6 +46,8 @@ export class BullmqAdmission extends AdmissionStore {
   private wake?: WakeRun;
   private batch?: AdmitBatch;
   private readonly credits = new RateCredits();
+  /** The checks `admitAtOnce` found no leased start for, until the `admit` that follows it. */
+  private missed?: readonly AdmissionCheck[];
   private sweeper?: ReturnType<typeof setInterval>;
 
   constructor(
@@ -82,7 +84,10 @@ export class BullmqAdmission extends AdmissionStore {
    */
   admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission> {
     const leasable = RateCredits.leasable(checks);
-    if (leasable && this.credits.take(checks)) return Promise.resolve({ admitted: true, permit: undefined });
+    // NOTE: `admitAtOnce` just found no leased start for these checks (and counted the demand): not tried twice.
+    const tried = this.missed === checks;
+    this.missed = undefined;
+    if (leasable && !tried && this.credits.take(checks)) return Promise.resolve({ admitted: true, permit: undefined });
     const want = leasable ? this.credits.wanted(checks) : 0;
     return new Promise<Admission>((resolve, reject) => {
       let batch = this.batch;
@@ -97,6 +102,13 @@ export class BullmqAdmission extends AdmissionStore {
       batch.runs.push({ executionId, checks, want, resolve, reject });
       if (batch.runs.length >= MAX_ADMITS) this.sendAdmits(batch);
     });
+  }
+
+  /** A leased start of every check, taken with no call (RateCredits); false when one has none (or is not leasable). */
+  override admitAtOnce(checks: readonly AdmissionCheck[]): boolean {
+    if (RateCredits.leasable(checks) && this.credits.take(checks)) return true;
+    this.missed = checks;
+    return false;
   }
 
   private sendAdmits(batch: AdmitBatch): void {

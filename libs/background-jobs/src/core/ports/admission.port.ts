@@ -29,6 +29,14 @@ export abstract class AdmissionStore {
    * takes a slot in each concurrency check. Otherwise nothing is taken and the first refusing check is returned.
    */
   abstract admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission>;
+  /**
+   * Admits the run at once, with no call and no promise, when this process already holds a start for every check (a
+   * lease of rate-limit starts); false otherwise, and the caller asks `admit` next, at once. A store that leases
+   * nothing answers false.
+   */
+  admitAtOnce(_checks: readonly AdmissionCheck[]): boolean {
+    return false;
+  }
   /** Registers a run the transport has parked on a full concurrency check; wakes it at once if a slot freed meanwhile. */
   abstract park(executionId: string, queue: string, check: AdmissionCheck): Promise<void>;
   /** `RateLimitedError(ms)`: every check's key admits no run for `ms`. */
