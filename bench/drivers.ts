@@ -3,7 +3,7 @@
  * pool of calls in flight, `addBulk` pre-fill, the pre-filled no-op drain, and the results file.
  */
 import { writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { socketWritesDuring } from '../test/support/socket-writes';
 import { JobsOptions, Queue, Worker } from 'bullmq';
 import { BackgroundJobs, JobContext, PipelineJobOptions } from 'nestjs-background-jobs';
 import { BullmqTransport } from '../libs/background-jobs/src/adapters/bullmq';
@@ -429,23 +429,9 @@ export function writeResults(
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-/**
- * Socket writes this process makes while `fn` runs (every `net.Socket` write: Redis clients' commands). A client
- * without pipelining writes once per command; one with auto-pipelining once per event-loop turn.
- */
+/** Socket writes (to the kernel) while `fn` runs; see test/support/socket-writes.ts. */
 export async function countSocketWrites(fn: () => Promise<unknown>): Promise<number> {
-  const original = Socket.prototype.write;
-  let writes = 0;
-  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-    writes += 1;
-    return original.apply(this, args);
-  } as Socket['write'];
-  try {
-    await fn();
-  } finally {
-    Socket.prototype.write = original;
-  }
-  return writes;
+  return (await socketWritesDuring(fn)).writes;
 }
 
 /** What `enqueueThenDrain` measured: the drain's rate, and its Node CPU and Redis commands per run. */

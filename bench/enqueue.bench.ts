@@ -94,8 +94,9 @@ export async function enqueue(ctx: BenchContext): Promise<BenchOutput> {
       benchmark: '3. enqueue',
       figure: `${label}: enqueue / Queue.add per s`,
       value: `${Math.round(result.framework.median)} / ${Math.round(result.raw.median)} = ${result.ratio.median.toFixed(2)}×`,
-      goal: '≥ 0.9×',
-      met: result.ratio.median >= 0.9,
+      // NOTE: issue 32's goals: ahead of Queue.add with 50 in flight (the enqueues of one turn coalesced), level with it alone.
+      goal: inFlight === 1 ? '≥ 1.0×' : '≥ 1.2×',
+      met: result.ratio.median >= (inFlight === 1 ? 1.0 : 1.2),
     });
     out.rows.push({
       benchmark: '3. enqueue',

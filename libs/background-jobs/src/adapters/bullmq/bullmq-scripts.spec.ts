@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { deletePrefix, randomPrefix, testRedisUrl } from '../../../../../test/support/redis';
 import { PRIORITY_LIMIT } from './bullmq-fairness';
@@ -10,7 +8,6 @@ import {
   DEPENDENCY_ENDED,
   DEPENDENCY_WAIT,
   FAIR_ROUNDS,
-  LUA_COMMAND_NAMES,
   LuaCommand,
   RENEW_SLOTS,
   SETTLE,
@@ -19,18 +16,6 @@ import {
 const TOP = '\u0000top';
 /** A score of BullMQ's prioritized set: priority × 2^32 + insertion counter. */
 const score = (priority: number, counter = 0) => priority * 2 ** 32 + counter;
-
-describe("the BullMQ adapter's Lua scripts", () => {
-  // NOTE: ioredis 5 fails defined commands sent through auto-pipelining ("results[i] is not iterable"); the commands
-  // client keeps every name of this list out of it, so a script added without its name would break under load.
-  it('every script of lua/ is defined under a name the auto-pipelined clients leave out', () => {
-    const files = readdirSync(join(__dirname, 'lua')).filter((file) => file.endsWith('.lua'));
-    const names = files.map(
-      (file) => 'bgj' + file.replace(/-\d+\.lua$/, '').replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase()),
-    );
-    expect([...LUA_COMMAND_NAMES].sort()).toEqual(names.sort());
-  });
-});
 
 describe("the BullMQ adapter's Lua scripts against Redis", () => {
   let redis: IORedis;

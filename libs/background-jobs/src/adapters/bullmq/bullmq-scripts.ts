@@ -9,18 +9,12 @@ export interface LuaCommand {
   lua: string;
 }
 
-const defined: string[] = [];
-
-/** The names of every script of ./lua: the commands clients keep out of auto-pipelining. */
-export const LUA_COMMAND_NAMES: readonly string[] = defined;
-
 /**
  * Reads `lua/<name>-<numberOfKeys>.lua` (bullmq's naming) once, when this module loads; the build copies the .lua
  * files beside the compiled .js.
  */
 const command = (file: string, numberOfKeys: number): LuaCommand => {
   const name = 'bgj' + file.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
-  defined.push(name);
   return { name, numberOfKeys, lua: readFileSync(join(__dirname, 'lua', `${file}-${numberOfKeys}.lua`), 'utf8') };
 };
 

@@ -279,7 +279,7 @@ export class BullmqWorkerHost {
     // given back with the waiting reason, in one write (moveToDelayed itself uses no attempt: skipAttempt).
     const data = JSON.stringify({ ...envelope, waiting: { reason, limit, key, until: until?.getTime() } });
     const jobKey = `${job.queueQualifiedName}:${job.id}`;
-    // NOTE: two commands, not a MULTI: the commands client auto-pipelines them into one write.
+    // NOTE: two commands, not a MULTI: sent back to back on one connection, without waiting for the first reply.
     const redis = this.connections.commands();
     await Promise.all([redis.hset(jobKey, 'data', data), redis.hincrby(jobKey, 'ats', -1)]);
     // NOTE: parked before it is delayed, so an instance killed in between leaves an active job (the stalled check
