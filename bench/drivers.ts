@@ -88,7 +88,7 @@ export const FULL_SIZES: BenchSizes = {
   rateLimitMax: 50,
   rateLimitWindowMs: 1_000,
   rateLimitBacklog: 500,
-  rateLimitDrainRuns: 10_000,
+  rateLimitDrainRuns: 30_000,
   rateLimitParked: 10_000,
   rateLimitIdleMs: 5_000,
   rateLimitKeys: 10_000,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { LimitOverride } from '../../contracts';
 import { Admission, AdmissionCheck, AdmissionPermit, AdmissionStore, waitingOf, WakeRun } from '../../core';
@@ -49,6 +50,9 @@ export class BullmqAdmission extends AdmissionStore {
   /** The checks `admitAtOnce` found no leased start for, until the `admit` that follows it. */
   private missed?: readonly AdmissionCheck[];
   private sweeper?: ReturnType<typeof setInterval>;
+  /** Ids of the leases asked for ahead (they name their starts in the rate logs): this process's prefix and a count. */
+  private readonly leaseIds = `lease:${randomUUID()}:`;
+  private leasesAsked = 0;
 
   constructor(
     private readonly redis: () => RedisClient,
@@ -87,28 +91,46 @@ export class BullmqAdmission extends AdmissionStore {
     // NOTE: `admitAtOnce` just found no leased start for these checks (and counted the demand): not tried twice.
     const tried = this.missed === checks;
     this.missed = undefined;
-    if (leasable && !tried && this.credits.take(checks)) return Promise.resolve({ admitted: true, permit: undefined });
+    if (leasable && !tried && this.takeLeased(checks)) return Promise.resolve({ admitted: true, permit: undefined });
     const want = leasable ? this.credits.wanted(checks) : 0;
-    return new Promise<Admission>((resolve, reject) => {
-      let batch = this.batch;
-      if (!batch) {
-        const fresh: AdmitBatch = { args: [this.slotTtlMs, 0, LEASE_MS, LEASE_MIN_MAX], sentAt: 0, runs: [] };
-        this.batch = batch = fresh;
-        process.nextTick(() => this.sendAdmits(fresh));
-      }
-      batch.args.push(executionId, memberOf(queue, executionId), want, checks.length);
-      for (const check of checks)
-        batch.args.push(check.id, check.kind === 'rate' ? 'r' : 'c', check.max, check.durationMs ?? 0);
-      batch.runs.push({ executionId, checks, want, resolve, reject });
-      if (batch.runs.length >= MAX_ADMITS) this.sendAdmits(batch);
-    });
+    return new Promise<Admission>((resolve, reject) =>
+      this.ask({ executionId, member: memberOf(queue, executionId), checks, want, resolve, reject }),
+    );
   }
 
   /** A leased start of every check, taken with no call (RateCredits); false when one has none (or is not leasable). */
   override admitAtOnce(checks: readonly AdmissionCheck[]): boolean {
-    if (RateCredits.leasable(checks) && this.credits.take(checks)) return true;
+    if (RateCredits.leasable(checks) && this.takeLeased(checks)) return true;
     this.missed = checks;
     return false;
+  }
+
+  /** Takes a leased start of each check; when that leaves a lease half given out, asks for the next one ahead. */
+  private takeLeased(checks: AdmissionCheck[] | readonly AdmissionCheck[]): boolean {
+    if (!this.credits.take(checks)) return false;
+    const want = this.credits.refill(checks);
+    if (want > 0) {
+      const executionId = `${this.leaseIds}${++this.leasesAsked}`;
+      const ignore = (): void => undefined;
+      this.ask({ executionId, member: '', checks: [...checks], want, resolve: ignore, reject: ignore });
+    }
+    return true;
+  }
+
+  /** Adds an admission (or a lease asked for ahead, `member` empty) to this tick's admit-1.lua call. */
+  private ask(run: AdmitBatch['runs'][number] & { member: string }): void {
+    let batch = this.batch;
+    if (!batch) {
+      const fresh: AdmitBatch = { args: [this.slotTtlMs, 0, LEASE_MS, LEASE_MIN_MAX], sentAt: 0, runs: [] };
+      this.batch = batch = fresh;
+      process.nextTick(() => this.sendAdmits(fresh));
+    }
+    const { executionId, member, checks, want, resolve, reject } = run;
+    batch.args.push(executionId, member, want, checks.length);
+    for (const check of checks)
+      batch.args.push(check.id, check.kind === 'rate' ? 'r' : 'c', check.max, check.durationMs ?? 0);
+    batch.runs.push({ executionId, checks, want, resolve, reject });
+    if (batch.runs.length >= MAX_ADMITS) this.sendAdmits(batch);
   }
 
   private sendAdmits(batch: AdmitBatch): void {

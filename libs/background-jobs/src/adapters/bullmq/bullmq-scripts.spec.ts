@@ -199,6 +199,21 @@ describe("the BullMQ adapter's Lua scripts against Redis", () => {
         expect((await admitAll(leasing('small', 10, 99))).slice(0, 5)).toEqual([1, 0, 0, 0, 0]);
       });
 
+      it('a lease asked for ahead (no parked member) counts only its leased starts, and when refused waits nowhere', async () => {
+        const ahead = (id: string, want: number, max: number) => [id, '', want, 1, 'big', 'r', max, 1_000];
+        const [admitted, , , leased, ms] = await admitAll(ahead('lease:x:1', 10, 1_000));
+        expect([admitted, leased, ms]).toEqual([1, 10, 50]);
+        const scores = (await log()).filter((_, i) => i % 2 === 1).map(Number);
+        // Ten starts, all at the latest time they may be used: none at now for a run of its own.
+        expect(scores).toHaveLength(10);
+        expect(new Set(scores).size).toBe(1);
+        // A full window (the 10 leased and 90 of these runs; the last 10 wait) refuses it (check 1) with no wake time,
+        // and writes no waiter for it.
+        await admitAll(...Array.from({ length: 100 }, (_, i) => leasing(`p${i}`, 0, 100)));
+        expect(await admitAll(ahead('lease:x:2', 10, 100))).toEqual([0, 1, 0, 0, 0]);
+        expect(await redis.zscore(`${prefix}:rw:big`, '')).toBeNull();
+      });
+
       it('grants nothing to a run with a concurrency check, or whose override takes its limit under leaseMin', async () => {
         const mixed = ['m1', 'q|m1', 10, 2, 'big', 'r', 1_000, 1_000, 'conc', 'c', 5, 0];
         expect(await admitAll(mixed)).toEqual([1, 0, 0, 0, 0]);

@@ -70,6 +70,26 @@ describe('RateCredits: starts leased to this process', () => {
     expect(credits.take([rate('a')])).toBe(false);
   });
 
+  it('asks for the next lease once half of the current one is given out, once per lease, one ask at a time', () => {
+    // A busy key: 10 asks in this bucket, then a lease of 8.
+    for (let i = 0; i < 10; i++) credits.take([rate('a')]);
+    credits.keep([rate('a')], 8, now, LEASE_MS);
+    const refills = Array.from({ length: 8 }, () => {
+      expect(credits.take([rate('a')])).toBe(true);
+      return credits.refill([rate('a')]);
+    });
+    // Nothing while more than half is left; at half, the key's recent demand (capped at 64); then no second ask.
+    expect(refills).toEqual([0, 0, 0, 14, 0, 0, 0, 0]);
+    credits.answered([rate('a')]);
+    credits.keep([rate('a')], 2, now, LEASE_MS);
+    expect(credits.take([rate('a')])).toBe(true);
+    expect(credits.refill([rate('a')])).toBe(19);
+    // A key asked for once a while gets no lease ahead.
+    credits.keep([rate('b')], 2, now, LEASE_MS);
+    expect(credits.take([rate('b')])).toBe(true);
+    expect(credits.refill([rate('b')])).toBe(0);
+  });
+
   it('takes from every check of a run or from none', () => {
     credits.keep([rate('a')], 1, now, LEASE_MS);
     expect(credits.take([rate('a'), rate('b')])).toBe(false);

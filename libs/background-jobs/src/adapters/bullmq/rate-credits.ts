@@ -11,6 +11,10 @@ const MAX_TRACKED = 10_000;
 
 interface Lease {
   left: number;
+  /** Starts it was granted: the next lease is asked for when half of them are given out (`refill`). */
+  granted: number;
+  /** Whether the next lease was asked for from this one. */
+  refilled: boolean;
   /** `now()` after which none of it may be given out. */
   until: number;
 }
@@ -89,6 +93,23 @@ export class RateCredits {
     return true;
   }
 
+  /**
+   * After `take` gave a run leased starts: the starts to lease ahead, with no run of its own, when the lease of some
+   * check is half given out (0: none, or one is being asked for already). Asked for while half the lease is left, the
+   * next lease is back before this one runs out, so the runs of a busy key do not go to Redis one by one meanwhile.
+   */
+  refill(checks: readonly AdmissionCheck[]): number {
+    let low: Lease | undefined;
+    for (const check of checks) {
+      const lease = this.leases.get(check.id)?.[0];
+      if (lease && !lease.refilled && lease.left <= lease.granted / 2) low = lease;
+    }
+    if (!low) return 0;
+    const want = this.wanted(checks);
+    if (want > 0) low.refilled = true;
+    return want;
+  }
+
   /** Keeps `granted` leased starts of each check, to give out until `ms` after `sentAt`. */
   keep(checks: readonly AdmissionCheck[], granted: number, sentAt: number, ms: number): void {
     if (granted <= 0) return;
@@ -98,7 +119,7 @@ export class RateCredits {
       if (dropped !== undefined && dropped >= sentAt) continue;
       let leases = this.leases.get(check.id);
       if (!leases) this.leases.set(check.id, (leases = []));
-      leases.push({ left: granted, until: sentAt + ms });
+      leases.push({ left: granted, granted, until: sentAt + ms, refilled: false });
       leases.sort((a, b) => a.until - b.until);
     }
   }

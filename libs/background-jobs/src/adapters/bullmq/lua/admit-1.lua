@@ -9,7 +9,8 @@
   KEYS[1]: the admission base key (every key below is it plus a suffix, so all share its hash slot).
   ARGV: slot ttl ms, number of runs, lease ms, leaseMin, then per run: execution id, parked member (queue|id), starts
         wanted beyond its own (0: none), number of checks, then per check: check id, kind ('r' rate | 'c'
-        concurrency), max, window ms (0 for concurrency).
+        concurrency), max, window ms (0 for concurrency). An empty parked member asks for a lease alone, ahead of the
+        runs that will use it: no start of its own is counted, and when refused it waits nowhere.
   Keys per check id: :s: start times (rate log, zset ms), :c: slots (zset id → expiry ms), :p: parked (zset member →
   park ms), :w: woken (zset member → ms by which it must be admitted), :rw: rate waiters (zset member → wake ms),
   :h: hold (RateLimitedError, a string with a PX ttl); :o the overrides hash (check id → "rmax,rdur,cmax").
@@ -59,6 +60,8 @@ local function refusal(member, n, a, checks)
       local count = redis.call('ZCARD', log)
       checks[i][5] = count
       if count >= max then
+        -- A lease asked for ahead (no run of its own) waits nowhere.
+        if member == '' then return i, 0 end
         -- The n-th waiter tries again when place n opens: the window's starts repeat every `dur`, so start
         -- (count - max + n mod max) leaves it n div max windows later. Spreads the waiters' wakes over the windows.
         local waiters = base .. ':rw:' .. cid
@@ -104,7 +107,7 @@ local function take(id, member, checks, granted, ms)
     local cid, kind = checks[i][1], checks[i][2]
     if kind == 'r' then
       local log = base .. ':s:' .. cid
-      redis.call('ZADD', log, now, id .. ':' .. now)
+      if member ~= '' then redis.call('ZADD', log, now, id .. ':' .. now) end
       if granted > 0 then
         local entries = {}
         for j = 1, granted do
@@ -115,7 +118,7 @@ local function take(id, member, checks, granted, ms)
       end
       -- NOTE: never shortens the log's life: a lease's starts, dated ahead, must outlive their window.
       if redis.call('PTTL', log) < checks[i][4] + ms then redis.call('PEXPIRE', log, checks[i][4] + ms) end
-      redis.call('ZREM', base .. ':rw:' .. cid, member)
+      if member ~= '' then redis.call('ZREM', base .. ':rw:' .. cid, member) end
     else
       local slots = base .. ':c:' .. cid
       redis.call('ZADD', slots, now + ttl, id)
