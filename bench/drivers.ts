@@ -3,7 +3,6 @@
  * pool of calls in flight, `addBulk` pre-fill, the pre-filled no-op drain, and the results file.
  */
 import { writeFileSync } from 'node:fs';
-import { socketWritesDuring } from '../test/support/socket-writes';
 import { JobsOptions, Queue, Worker } from 'bullmq';
 import { BackgroundJobs, JobContext, PipelineJobOptions } from 'nestjs-background-jobs';
 import { BullmqTransport } from '../libs/background-jobs/src/adapters/bullmq';
@@ -427,11 +426,6 @@ export function writeResults(
     ),
   };
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-}
-
-/** Socket writes (to the kernel) while `fn` runs; see test/support/socket-writes.ts. */
-export async function countSocketWrites(fn: () => Promise<unknown>): Promise<number> {
-  return (await socketWritesDuring(fn)).writes;
 }
 
 /** What `enqueueThenDrain` measured: the drain's rate, and its Node CPU and Redis commands per run. */

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { BackgroundJobs } from 'nestjs-background-jobs';
-import { BenchContext, BenchOutput, countSocketWrites, NOOP_JOB_ID, pool, Side, sideBySide } from './drivers';
+import { socketWritesDuring } from '../test/support/socket-writes';
+import { BenchContext, BenchOutput, NOOP_JOB_ID, pool, Side, sideBySide } from './drivers';
 import {
   benchPrefix,
   DEFAULT_QUEUE,
@@ -45,7 +46,7 @@ export async function enqueueRate(
   try {
     await pool(Math.min(200, n), inFlight, add);
     const started = performance.now();
-    const writes = await countSocketWrites(() => pool(n, inFlight, add));
+    const { writes } = await socketWritesDuring(() => pool(n, inFlight, add));
     const rate = (n * 1_000) / (performance.now() - started);
     if (counted) counted.socketWrites = writes / n;
     return rate;

@@ -25,7 +25,7 @@ interface AdmitBatch {
   sentAt: number;
   runs: Array<{
     executionId: string;
-    checks: AdmissionCheck[];
+    checks: readonly AdmissionCheck[];
     /** Starts asked for beyond its own (a lease), answered when the call returns or fails. */
     want: number;
     resolve: (admission: Admission) => void;
@@ -47,8 +47,6 @@ export class BullmqAdmission extends AdmissionStore {
   private wake?: WakeRun;
   private batch?: AdmitBatch;
   private readonly credits = new RateCredits();
-  /** The checks `admitAtOnce` found no leased start for, until the `admit` that follows it. */
-  private missed?: readonly AdmissionCheck[];
   private sweeper?: ReturnType<typeof setInterval>;
   /** Ids of the leases asked for ahead (they name their starts in the rate logs): this process's prefix and a count. */
   private readonly leaseIds = `lease:${randomUUID()}:`;
@@ -82,17 +80,13 @@ export class BullmqAdmission extends AdmissionStore {
   /**
    * The admissions of concurrent runs asked for in one tick go as one admit-1.lua call, judged in the order asked (as
    * one call each would be): one command, one write and one reply for all of them. A run whose checks are all rate
-   * limits of at least LEASE_MIN_MAX may start on a start this process leased (RateCredits), with no call. A failed
+   * limits of at least LEASE_MIN_MAX asks for a lease of starts for the runs after it (RateCredits), which
+   * `admitAtOnce`, asked first, gives out with no call. A failed
    * call fails each admission in it, as its own call would have failed. (One call per run was most of what a rate
    * limit far above the throughput cost per run: bench/README.md, `rate-limit`.)
    */
   admit(executionId: string, queue: string, checks: AdmissionCheck[]): Promise<Admission> {
-    const leasable = RateCredits.leasable(checks);
-    // NOTE: `admitAtOnce` just found no leased start for these checks (and counted the demand): not tried twice.
-    const tried = this.missed === checks;
-    this.missed = undefined;
-    if (leasable && !tried && this.takeLeased(checks)) return Promise.resolve({ admitted: true, permit: undefined });
-    const want = leasable ? this.credits.wanted(checks) : 0;
+    const want = RateCredits.leasable(checks) ? this.credits.wanted(checks) : 0;
     return new Promise<Admission>((resolve, reject) =>
       this.ask({ executionId, member: memberOf(queue, executionId), checks, want, resolve, reject }),
     );
@@ -100,19 +94,17 @@ export class BullmqAdmission extends AdmissionStore {
 
   /** A leased start of every check, taken with no call (RateCredits); false when one has none (or is not leasable). */
   override admitAtOnce(checks: readonly AdmissionCheck[]): boolean {
-    if (RateCredits.leasable(checks) && this.takeLeased(checks)) return true;
-    this.missed = checks;
-    return false;
+    return RateCredits.leasable(checks) && this.takeLeased(checks);
   }
 
   /** Takes a leased start of each check; when that leaves a lease half given out, asks for the next one ahead. */
-  private takeLeased(checks: AdmissionCheck[] | readonly AdmissionCheck[]): boolean {
+  private takeLeased(checks: readonly AdmissionCheck[]): boolean {
     if (!this.credits.take(checks)) return false;
     const want = this.credits.refill(checks);
     if (want > 0) {
       const executionId = `${this.leaseIds}${++this.leasesAsked}`;
       const ignore = (): void => undefined;
-      this.ask({ executionId, member: '', checks: [...checks], want, resolve: ignore, reject: ignore });
+      this.ask({ executionId, member: '', checks, want, resolve: ignore, reject: ignore });
     }
     return true;
   }
