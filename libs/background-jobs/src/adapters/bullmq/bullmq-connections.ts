@@ -24,8 +24,8 @@ export interface BullmqConnectionsConfig {
   connectTimeoutMs?: number;
 }
 
-/** Enqueues of one event-loop turn written as they are called, before the rest of the turn's are corked into one write. */
-const SENT_AS_CALLED = 64;
+/** Enqueue commands gathered into each socket write once a turn holds more than one enqueue (see `enqueueing`). */
+export const ENQUEUES_PER_WRITE = 16;
 
 /** ioredis options of each role, on top of the connection's own (each client is named `bgj:<role>`). */
 const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, ClientOverrides> => ({
@@ -77,6 +77,9 @@ export class BullmqConnections {
   /** Enqueues called in this event-loop turn, and the socket corked for the rest of it (see `enqueueing`). */
   private enqueuesThisTurn = 0;
   private corked?: Writable;
+  private writesCorked = 0;
+  /** Sockets of the commands client whose writes `enqueueing` counts (one per connection ioredis made). */
+  private readonly counted = new WeakSet<Writable>();
 
   constructor(
     connection: BullmqConnection,
@@ -135,25 +138,44 @@ export class BullmqConnections {
   }
 
   /**
-   * Called before each enqueue's `Queue.add`. The first {@link SENT_AS_CALLED} enqueues of an event-loop turn are
-   * written as they are called; from the next one on, the commands client's socket is corked until the turn ends, so
-   * the rest of a large burst (a handler fanning out to hundreds of runs) leaves in one write (`writev`), each still its
-   * own command with its own reply, answered as its reply comes. Corking from the first call was slower on a nearby
-   * Redis: Redis sat idle while the process built the turn's commands, and the process while Redis ran them (50 in
-   * flight 20,565/s corked from the first call against 33,237/s written as called; 500 in flight 31,412/s corked against
-   * 26,411–28,854/s, bench `enqueue` and `bulk-enqueue`). ioredis's auto-pipelining, used before, built a Pipeline per
-   * turn whose constructor copies every script defined on the client (sequential enqueues 0.59× `Queue.add`). Standalone
-   * and Sentinel only (a cluster client has a socket per node); the host's own client is left as it is.
+   * Called before each enqueue's `Queue.add`. The first enqueue of an event-loop turn is written as it is called (a
+   * caller enqueueing one run at a time waits for nothing); from the second on, the commands client's socket is corked
+   * until the turn ends and flushed every {@link ENQUEUES_PER_WRITE} writes, so a burst leaves in one socket write
+   * (`writev`) per 16 commands instead of one each, and Redis starts on the first group while the process builds the
+   * next. Each is still its own command with its own reply, answered as its reply comes. Corking the whole turn into
+   * one write was slower: Redis sat idle while the process built the turn's commands, and the process while Redis ran
+   * them (bench/README.md, "A large burst of enqueues, one socket write per 16"). ioredis's auto-pipelining, used
+   * before, built a Pipeline per turn whose constructor copies every script defined on the client (sequential enqueues
+   * 0.59× `Queue.add`). Standalone and Sentinel only (a cluster client has a socket per node); the host's own client
+   * is left as it is.
    */
   enqueueing(): void {
     if (++this.enqueuesThisTurn === 1) setImmediate(this.turnEnded);
-    if (this.enqueuesThisTurn !== SENT_AS_CALLED + 1) return;
+    if (this.enqueuesThisTurn !== 2) return;
     const client = this.shared;
     if (!client || client === this.factory.shared || client instanceof Cluster) return;
     const stream = client.status === 'ready' ? (client.stream as Writable | undefined) : undefined;
     if (!stream || typeof stream.cork !== 'function') return;
+    this.countWrites(stream);
     stream.cork();
     this.corked = stream;
+    this.writesCorked = 0;
+  }
+
+  /** Flushes the corked socket every {@link ENQUEUES_PER_WRITE} writes: `write` of this client's socket, counted. */
+  private countWrites(stream: Writable): void {
+    if (this.counted.has(stream)) return;
+    this.counted.add(stream);
+    const write = stream.write;
+    stream.write = ((...args: Parameters<Writable['write']>) => {
+      const accepted = write.apply(stream, args);
+      if (this.corked === stream && ++this.writesCorked >= ENQUEUES_PER_WRITE) {
+        this.writesCorked = 0;
+        stream.uncork();
+        stream.cork();
+      }
+      return accepted;
+    }) as Writable['write'];
   }
 
   private readonly turnEnded = (): void => {
