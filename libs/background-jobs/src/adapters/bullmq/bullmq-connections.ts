@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
-import { Cluster } from 'ioredis';
-import { Writable } from 'node:stream';
 import { BullmqConnection, REDIS_UNREACHABLE, RedisUnreachableError } from '../../contracts';
 import { DEFAULTS } from '../../core';
 import { ClientOverrides, RedisClient, RedisConnectionFactory } from './redis-connection';
 import { RedisTarget } from './redis-connection-parser';
+import { groupWrites } from './socket-write-groups';
 
 /**
  * What a Redis client is for:
@@ -24,16 +23,13 @@ export interface BullmqConnectionsConfig {
   connectTimeoutMs?: number;
 }
 
-/** Enqueue commands gathered into each socket write once a turn holds more than one enqueue (see `enqueueing`). */
-export const ENQUEUES_PER_WRITE = 16;
-
 /** ioredis options of each role, on top of the connection's own (each client is named `bgj:<role>`). */
 const ROLE_OPTIONS = (connectTimeoutMs: number): Record<Exclude<RedisRole, 'queue' | 'worker'>, ClientOverrides> => ({
   // NOTE: ioredis' retry defaults, as BullMQ gives its own Queue clients (which share this one): an enqueue rides out
   // a short reconnect. The health indicator bounds its own wait. No auto-pipelining: ioredis sends one auto-pipeline
   // at a time per client (the next waits for every reply of the one before) and builds a Pipeline for each, whose
   // constructor copies every script defined on the client; a large burst of enqueues in one event-loop turn leaves in
-  // one socket write by corking the socket instead (`enqueueing`).
+  // one socket write per 16 by corking the socket instead (`groupWrites`, socket-write-groups.ts).
   commands: {},
   subscriber: { maxRetriesPerRequest: null },
   // NOTE: no offline queue: a command while Redis is down fails at once instead of waiting (and acquiring) later.
@@ -74,12 +70,6 @@ export class BullmqConnections {
   private shared?: RedisClient;
   private workerTemplate?: RedisClient;
   private reachable?: Promise<void>;
-  /** Enqueues called in this event-loop turn, and the socket corked for the rest of it (see `enqueueing`). */
-  private enqueuesThisTurn = 0;
-  private corked?: Writable;
-  private writesCorked = 0;
-  /** Sockets of the commands client whose writes `enqueueing` counts (one per connection ioredis made). */
-  private readonly counted = new WeakSet<Writable>();
 
   constructor(
     connection: BullmqConnection,
@@ -133,57 +123,22 @@ export class BullmqConnections {
 
   /** Every Queue and the framework's own keys (paused ids, last runs, tombstones): one client, or the host's. */
   commands(): RedisClient {
-    this.shared ??= this.factory.shared ?? this.createClient('commands');
+    if (!this.shared) {
+      this.shared = this.factory.shared ?? this.createClient('commands');
+      // NOTE: a burst of enqueues (a handler fanning out) leaves in one socket write per 16; the host's client is left
+      // as the host made it.
+      if (this.shared !== this.factory.shared) groupWrites(this.shared);
+    }
     return this.shared;
   }
 
   /**
-   * Called before each enqueue's `Queue.add`. The first enqueue of an event-loop turn is written as it is called (a
-   * caller enqueueing one run at a time waits for nothing); from the second on, the commands client's socket is corked
-   * until the turn ends and flushed every {@link ENQUEUES_PER_WRITE} writes, so a burst leaves in one socket write
-   * (`writev`) per 16 commands instead of one each, and Redis starts on the first group while the process builds the
-   * next. Each is still its own command with its own reply, answered as its reply comes. Corking the whole turn into
-   * one write was slower: Redis sat idle while the process built the turn's commands, and the process while Redis ran
-   * them (bench/README.md, "A large burst of enqueues, one socket write per 16"). ioredis's auto-pipelining, used
-   * before, built a Pipeline per turn whose constructor copies every script defined on the client (sequential enqueues
-   * 0.59× `Queue.add`). Standalone and Sentinel only (a cluster client has a socket per node); the host's own client
-   * is left as it is.
+   * A Worker's command connection with the writes of one event-loop turn grouped (`groupWrites`): the outcomes and
+   * next takes of the runs that end together leave in one socket write per 16.
    */
-  enqueueing(): void {
-    if (++this.enqueuesThisTurn === 1) setImmediate(this.turnEnded);
-    if (this.enqueuesThisTurn !== 2) return;
-    const client = this.shared;
-    if (!client || client === this.factory.shared || client instanceof Cluster) return;
-    const stream = client.status === 'ready' ? (client.stream as Writable | undefined) : undefined;
-    if (!stream || typeof stream.cork !== 'function') return;
-    this.countWrites(stream);
-    stream.cork();
-    this.corked = stream;
-    this.writesCorked = 0;
+  grouped<T extends object>(client: T): T {
+    return groupWrites(client);
   }
-
-  /** Flushes the corked socket every {@link ENQUEUES_PER_WRITE} writes: `write` of this client's socket, counted. */
-  private countWrites(stream: Writable): void {
-    if (this.counted.has(stream)) return;
-    this.counted.add(stream);
-    const write = stream.write;
-    stream.write = ((...args: Parameters<Writable['write']>) => {
-      const accepted = write.apply(stream, args);
-      if (this.corked === stream && ++this.writesCorked >= ENQUEUES_PER_WRITE) {
-        this.writesCorked = 0;
-        stream.uncork();
-        stream.cork();
-      }
-      return accepted;
-    }) as Writable['write'];
-  }
-
-  private readonly turnEnded = (): void => {
-    this.enqueuesThisTurn = 0;
-    const stream = this.corked;
-    this.corked = undefined;
-    stream?.uncork();
-  };
 
   /** Fails boot with one clear line, in bounded time, when Redis is unreachable or refuses the credentials. Checked once. */
   assertReachable(): Promise<void> {

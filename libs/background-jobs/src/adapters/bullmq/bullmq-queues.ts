@@ -93,7 +93,6 @@ export class BullmqQueues {
       if (run.dedupe.mode === 'until-started') envelope.dedupeUntilStart = true;
     }
     const queue = this.get(definition.queue);
-    this.connections.enqueueing();
     // NOTE: on a queue shared with fair jobs, priority 1 would put every plain run ahead of every fair run past round 1
     // (a steady plain stream would starve them); plain runs take rounds there as one lane of the round robin instead,
     // so each is served in turn with the tenants. Ticks stay on the wait list, ahead of both (docs/fairness.md).

@@ -78,9 +78,9 @@ export class BullmqWorkerHost {
       // NOTE: a two-argument processor: with a third (`signal`) BullMQ makes an AbortController per job, which it
       // aborts only on Worker.cancelJob/cancelAllJobs, never called here (cancel goes through our own channel).
       // That controller was a measurable share of the per-run cost (ADR 0005).
-      // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`); on one Redis server,
-      // a locked run's release is sent there ahead of it instead of being awaited (core's AheadReleasingLease). Runs
-      // taken before the connection is known release as usual.
+      // NOTE: BullMQ records a run's outcome on the worker's connection (`getBackend().client`, its writes grouped);
+      // on one Redis server, a locked run's release is sent there ahead of it instead of being awaited (core's
+      // AheadReleasingLease). Runs taken before the connection is known release as usual.
       const completion: { channel?: CompletionChannel } = {};
       const worker = new BullmqWorker(name, (job, token) => this.process(job, run, token, completion.channel), {
         connection: this.connections.bullmq('worker'),
@@ -103,7 +103,7 @@ export class BullmqWorkerHost {
       worker.on('error', (error) => this.logger.error(`Worker for queue "${name}" failed: ${error.message}`));
       if (!this.connections.isCluster) {
         worker.getBackend().client.then(
-          (client) => (completion.channel = { connection: client }),
+          (client) => (completion.channel = { connection: this.connections.grouped(client) }),
           () => undefined,
         );
       }
